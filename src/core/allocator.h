@@ -1,0 +1,42 @@
+// A caching allocator for tensor memory. Freed blocks go back to a free list of their size class
+// and are handed out again, so a training step that repeats the shapes of the step before asks the
+// system for no new memory (stats().system_allocs stays put). Thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <vector>
+
+namespace cubist {
+
+struct AllocatorStats {
+  uint64_t system_allocs = 0;    // blocks obtained from the system, ever
+  uint64_t requests = 0;         // allocate() calls, ever
+  size_t bytes_in_use = 0;       // handed out and not yet released
+  size_t peak_bytes_in_use = 0;  // high-water mark of bytes_in_use since reset_peak()
+  size_t bytes_cached = 0;       // released blocks waiting on a free list
+};
+
+class Allocator {
+ public:
+  static Allocator& cpu();  // the process-wide allocator for host memory
+
+  void* allocate(size_t bytes);         // 64-byte aligned; bytes == 0 gives a valid pointer
+  void release(void* p, size_t bytes);  // bytes: the same value given to allocate()
+  AllocatorStats stats() const;
+  void reset_peak();
+  void empty_cache();  // returns every cached block to the system
+
+  static size_t size_class(size_t bytes);  // the block size that a request of `bytes` receives
+
+  ~Allocator();
+
+ private:
+  mutable std::mutex mu_;
+  std::map<size_t, std::vector<void*>> free_;
+  AllocatorStats stats_;
+};
+
+}  // namespace cubist

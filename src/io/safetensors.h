@@ -1,0 +1,55 @@
+// safetensors (https://github.com/huggingface/safetensors): an 8-byte little-endian header length,
+// a JSON header naming each tensor's dtype, shape and byte range, then the raw data.
+// Reading memory-maps the file: f32 and bf16 tensors are views of the mapping (copy-on-write, so
+// writing into one never touches the file); f16 tensors are converted to f32 on access.
+// Writing goes to a temporary file that is renamed over the target only when complete, so an
+// interrupted save never destroys the file that was there.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace cubist {
+
+enum class FileDType { F32, BF16, F16 };
+
+class SafeTensors {
+ public:
+  // Opens and validates a file; every problem is an Error that names the file.
+  static SafeTensors open(const std::string& path);
+
+  const std::string& path() const { return path_; }
+  std::vector<std::string> names() const;  // in file order of their data
+  bool contains(const std::string& name) const { return entries_.count(name) != 0; }
+  Tensor get(const std::string& name) const;
+  FileDType file_dtype(const std::string& name) const;
+  const std::map<std::string, std::string>& metadata() const { return metadata_; }
+
+ private:
+  struct Entry {
+    FileDType dtype;
+    Dims shape;
+    size_t begin, end;  // byte range within the data section
+  };
+  std::string path_;
+  std::shared_ptr<void> mapping_;
+  const char* data_ = nullptr;  // start of the data section
+  std::map<std::string, Entry> entries_;
+  std::map<std::string, std::string> metadata_;
+};
+
+using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+
+// Writes tensors (in the given order) and string metadata. `as` converts every tensor to one
+// file dtype; by default each keeps its own (f32 or bf16).
+void save_safetensors(const std::string& path, const NamedTensors& tensors,
+                      const std::map<std::string, std::string>& metadata = {},
+                      std::optional<FileDType> as = std::nullopt);
+
+}  // namespace cubist

@@ -1,0 +1,74 @@
+// safetensors: round trips in every dtype, metadata, and clear errors on damaged files.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "io/safetensors.h"
+#include "testing.h"
+
+namespace cubist {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string temp_path(const std::string& name) {
+  return (fs::temp_directory_path() / ("cubist_st_" + name)).string();
+}
+
+TEST(SafeTensors, RoundTripF32Bf16F16WithMetadata) {
+  const std::string path = temp_path("rt.safetensors");
+  Tensor a = testing::randn({3, 5}, 1);
+  Tensor b = testing::randn({7}, 2).to(DType::BF16);
+  save_safetensors(path, {{"a", a}, {"b", b}}, {{"config", "{\"hidden\": 8}"}});
+  SafeTensors st = SafeTensors::open(path);
+  EXPECT_EQ(st.names(), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(st.metadata().at("config"), "{\"hidden\": 8}");
+  EXPECT_EQ(st.get("a").to_vector(), a.to_vector());
+  EXPECT_EQ(st.get("b").dtype(), DType::BF16);
+  EXPECT_EQ(st.get("b").to_vector(), b.to_vector());
+
+  save_safetensors(path, {{"a", a}}, {}, FileDType::F16);
+  SafeTensors h = SafeTensors::open(path);
+  EXPECT_EQ(h.file_dtype("a"), FileDType::F16);
+  testing::expect_close(h.get("a"), a, 1e-3f, 1e-4f, "f16 round trip");
+  fs::remove(path);
+}
+
+TEST(SafeTensors, TruncatedAndMalformedFilesAreClearErrors) {
+  const std::string path = temp_path("bad.safetensors");
+  save_safetensors(path, {{"w", testing::randn({64}, 3)}});
+  const auto size = fs::file_size(path);
+  fs::resize_file(path, size - 10);
+  try {
+    SafeTensors::open(path);
+    FAIL() << "a truncated file was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("truncated"), std::string::npos) << e.what();
+  }
+  {
+    std::ofstream f(path, std::ios::binary | std::ios::trunc);
+    f << "abc";
+  }
+  EXPECT_THROW(SafeTensors::open(path), Error);
+  {
+    std::ofstream f(path, std::ios::binary | std::ios::trunc);
+    const char len[8] = {5, 0, 0, 0, 0, 0, 0, 0};
+    f.write(len, 8);
+    f << "{oops";
+  }
+  EXPECT_THROW(SafeTensors::open(path), Error);
+  EXPECT_THROW(SafeTensors::open(temp_path("missing.safetensors")), Error);
+  fs::remove(path);
+}
+
+TEST(SafeTensors, FailedSaveKeepsTheEarlierFile) {
+  const std::string path = temp_path("keep.safetensors");
+  save_safetensors(path, {{"w", testing::randn({4}, 3)}});
+  EXPECT_THROW(save_safetensors(path, {{"w", Tensor()}}), Error);
+  EXPECT_EQ(SafeTensors::open(path).get("w").numel(), 4);
+  fs::remove(path);
+}
+
+}  // namespace
+}  // namespace cubist
