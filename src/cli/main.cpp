@@ -1,15 +1,56 @@
-// The `cubist` command line: one subcommand per job.
+// The `cubist` command line: one subcommand per job. The library below never prints or exits;
+// this front door turns its errors into messages and exit codes.
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <string>
 
+#include "cli/args.h"
+#include "cli/commands.h"
 #include "core/error.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*run)(int argc, char** argv);
+  const char* summary;
+};
+
+constexpr Command kCommands[] = {
+    {"demo", cubist::cli::cmd_demo, "train a small transformer on generated data; loss falls"},
+    {"bench", cubist::cli::cmd_bench, "benchmarks: `cubist bench block --tokens N`"},
+};
+
+void print_usage(FILE* out) {
+  std::fprintf(out, "usage: cubist <command> [options]   (cubist <command> --help for more)\n\n");
+  std::fprintf(out, "commands:\n");
+  for (const Command& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
-    std::printf("usage: cubist <command> [options]\n");
+    print_usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }
-  std::fprintf(stderr, "cubist: unknown command '%s'\n", argv[1]);
+  for (const Command& c : kCommands) {
+    if (std::strcmp(argv[1], c.name) != 0) continue;
+    try {
+      return c.run(argc - 2, argv + 2);
+    } catch (const cubist::cli::UsageError& e) {
+      std::fprintf(stderr, "cubist %s: %s\n(see `cubist %s --help`)\n", c.name, e.what(), c.name);
+      return 2;
+    } catch (const cubist::Error& e) {
+      std::fprintf(stderr, "cubist %s: error: %s\n", c.name, e.what());
+      return 1;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "cubist %s: unexpected failure: %s\n", c.name, e.what());
+      return 1;
+    }
+  }
+  std::fprintf(stderr, "cubist: unknown command '%s'\n\n", argv[1]);
+  print_usage(stderr);
   return 2;
 }

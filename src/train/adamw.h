@@ -8,6 +8,7 @@
 
 #include "autograd/var.h"
 #include "io/safetensors.h"
+#include "nn/module.h"
 
 namespace cubist {
 
@@ -17,12 +18,6 @@ struct AdamWConfig {
   float beta2 = 0.999f;
   float eps = 1e-8f;
   float weight_decay = 0.0f;
-};
-
-struct NamedParam {
-  std::string name;
-  Var var;
-  bool decay = true;  // false for biases and norm gains, which are conventionally not decayed
 };
 
 class AdamW {

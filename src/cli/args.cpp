@@ -1,0 +1,128 @@
+#include "cli/args.h"
+
+#include <charconv>
+
+namespace cubist::cli {
+
+Args::Args(int argc, char** argv) : tokens_(argv, argv + argc), used_(tokens_.size(), false) {}
+
+int Args::find(const std::string& name) const {
+  for (size_t i = 0; i < tokens_.size(); ++i) {
+    if (used_[i]) continue;
+    const std::string& t = tokens_[i];
+    if (t == name || t.rfind(name + "=", 0) == 0) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+bool Args::has(const std::string& name) const { return find(name) >= 0; }
+
+const std::string* Args::value(const std::string& name) {
+  known_.push_back(name);
+  const int i = find(name);
+  if (i < 0) return nullptr;
+  used_[static_cast<size_t>(i)] = true;
+  const std::string& t = tokens_[static_cast<size_t>(i)];
+  if (t.size() > name.size()) {  // --name=value
+    tokens_[static_cast<size_t>(i)] = t.substr(name.size() + 1);
+    return &tokens_[static_cast<size_t>(i)];
+  }
+  const size_t v = static_cast<size_t>(i) + 1;
+  if (v >= tokens_.size() || used_[v])
+    throw UsageError("option " + name + " needs a value");
+  used_[v] = true;
+  return &tokens_[v];
+}
+
+std::string Args::str(const std::string& name, const std::string& fallback) {
+  const std::string* v = value(name);
+  return v ? *v : fallback;
+}
+
+std::string Args::required(const std::string& name) {
+  const std::string* v = value(name);
+  if (!v) throw UsageError("option " + name + " is required");
+  return *v;
+}
+
+int64_t Args::integer(const std::string& name, int64_t fallback) {
+  const std::string* v = value(name);
+  if (!v) return fallback;
+  int64_t out = 0;
+  auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
+  if (ec != std::errc() || end != v->data() + v->size())
+    throw UsageError("option " + name + " takes a whole number, not '" + *v + "'");
+  return out;
+}
+
+double Args::number(const std::string& name, double fallback) {
+  const std::string* v = value(name);
+  if (!v) return fallback;
+  try {
+    size_t used = 0;
+    const double d = std::stod(*v, &used);
+    if (used == v->size()) return d;
+  } catch (const std::exception&) {
+  }
+  throw UsageError("option " + name + " takes a number, not '" + *v + "'");
+}
+
+bool Args::flag(const std::string& name) {
+  known_.push_back(name);
+  const int i = find(name);
+  if (i < 0) return false;
+  if (tokens_[static_cast<size_t>(i)] != name)
+    throw UsageError("option " + name + " is a switch and takes no value");
+  used_[static_cast<size_t>(i)] = true;
+  return true;
+}
+
+std::vector<std::string> Args::positional() {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < tokens_.size(); ++i)
+    if (!used_[i] && tokens_[i].rfind("--", 0) != 0) {
+      used_[i] = true;
+      out.push_back(tokens_[i]);
+    }
+  return out;
+}
+
+void Args::finish() {
+  for (size_t i = 0; i < tokens_.size(); ++i) {
+    if (used_[i]) continue;
+    std::string accepted;
+    for (const std::string& k : known_) accepted += (accepted.empty() ? "" : ", ") + k;
+    if (tokens_[i].rfind("--", 0) == 0)
+      throw UsageError("unknown option " + tokens_[i] +
+                       (accepted.empty() ? "; this command takes no options"
+                                         : "; accepted: " + accepted));
+    throw UsageError("unexpected argument '" + tokens_[i] + "'");
+  }
+}
+
+std::vector<std::string> split(const std::string& text, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (true) {
+    const size_t at = text.find(sep, start);
+    out.push_back(text.substr(start, at - start));
+    if (at == std::string::npos) break;
+    start = at + 1;
+  }
+  return out;
+}
+
+std::pair<int64_t, int64_t> parse_size(const std::string& option, const std::string& text) {
+  const std::vector<std::string> p = split(text, 'x');
+  int64_t w = 0, h = 0;
+  auto num = [](const std::string& s, int64_t& out) {
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    return !s.empty() && ec == std::errc() && end == s.data() + s.size() && out > 0;
+  };
+  if (p.size() != 2 || !num(p[0], w) || !num(p[1], h))
+    throw UsageError("option " + option + " takes WIDTHxHEIGHT (for example 96x64), not '" +
+                     text + "'");
+  return {w, h};
+}
+
+}  // namespace cubist::cli

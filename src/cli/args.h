@@ -1,0 +1,47 @@
+// A small command-line option parser. Options are read lazily: `--name value`, `--name=value`, or
+// a bare `--name` switch. finish() rejects anything not asked for, naming it and listing the
+// accepted options, so a typo never passes silently.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+
+namespace cubist::cli {
+
+// Bad command-line input: main() prints the message and the command's usage and exits with 2.
+class UsageError : public Error {
+ public:
+  explicit UsageError(const std::string& what) : Error(what) {}
+};
+
+class Args {
+ public:
+  Args(int argc, char** argv);  // argv: the command's own arguments (after its name)
+
+  std::string str(const std::string& name, const std::string& fallback);
+  std::string required(const std::string& name);  // an option that must be given
+  int64_t integer(const std::string& name, int64_t fallback);
+  double number(const std::string& name, double fallback);
+  bool flag(const std::string& name);  // a switch without a value
+  bool has(const std::string& name) const;
+  // Arguments that are not options, in order. Call after reading every option.
+  std::vector<std::string> positional();
+  // Throws UsageError for any option that no call above asked for.
+  void finish();
+
+ private:
+  std::vector<std::string> tokens_;
+  std::vector<bool> used_;
+  std::vector<std::string> known_;
+  int find(const std::string& name) const;
+  const std::string* value(const std::string& name);
+};
+
+// "64x96" -> {64, 96}; throws UsageError naming the option otherwise.
+std::pair<int64_t, int64_t> parse_size(const std::string& option, const std::string& text);
+std::vector<std::string> split(const std::string& text, char sep);
+
+}  // namespace cubist::cli

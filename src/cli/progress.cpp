@@ -1,0 +1,58 @@
+#include "cli/progress.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+
+namespace cubist::cli {
+
+std::string format_duration(double seconds) {
+  if (!(seconds >= 0) || seconds > 1e8) return "--:--";
+  const long s = static_cast<long>(seconds + 0.5);
+  char buf[32];
+  if (s >= 3600)
+    std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%02ld:%02ld", s / 60, s % 60);
+  return buf;
+}
+
+Progress::Progress(std::string label, int64_t total, std::string unit)
+    : label_(std::move(label)), unit_(std::move(unit)), total_(total),
+      tty_(isatty(STDERR_FILENO)), start_(std::chrono::steady_clock::now()), last_draw_(start_) {}
+
+void Progress::update(int64_t done, const std::string& info) {
+  if (start_done_ < 0) start_done_ = done > 0 ? done - 1 : 0;  // resumed jobs start mid-way
+  const auto now = std::chrono::steady_clock::now();
+  if (tty_) {
+    if (now - last_draw_ < std::chrono::milliseconds(100) && done < total_) return;
+  } else {
+    const int percent = total_ > 0 ? static_cast<int>(100 * done / total_) : 0;
+    if (percent / 5 == last_percent_ / 5 && done < total_) return;
+    last_percent_ = percent;
+  }
+  last_draw_ = now;
+  draw(done, info, false);
+}
+
+void Progress::finish(const std::string& info) { draw(total_, info, true); }
+
+void Progress::draw(int64_t done, const std::string& info, bool final_line) {
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const double rate = elapsed > 0 ? static_cast<double>(done - std::max<int64_t>(start_done_, 0)) / elapsed : 0;
+  const double left = rate > 0 ? static_cast<double>(total_ - done) / rate : -1;
+  const int width = 24;
+  const int filled = total_ > 0 ? static_cast<int>(width * done / total_) : 0;
+  std::string bar(static_cast<size_t>(filled), '#');
+  bar.append(static_cast<size_t>(width - filled), '.');
+  const std::string when = final_line ? "done in " + format_duration(elapsed)
+                                      : format_duration(left) + " left";
+  std::fprintf(stderr, "%s%s [%s] %lld/%lld %.2f %s/s %s %s%s", tty_ ? "\r\033[K" : "",
+               label_.c_str(), bar.c_str(), static_cast<long long>(done),
+               static_cast<long long>(total_), rate, unit_.c_str(), when.c_str(), info.c_str(),
+               (tty_ && !final_line) ? "" : "\n");
+  std::fflush(stderr);
+}
+
+}  // namespace cubist::cli

@@ -1,0 +1,30 @@
+// A progress bar for long jobs on standard error: done/total, rate, time left, and whatever the
+// job reports (loss, throughput). On a terminal it redraws one line; otherwise (a log file, CI)
+// it prints a plain line every 5% so that logs stay readable.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace cubist::cli {
+
+class Progress {
+ public:
+  Progress(std::string label, int64_t total, std::string unit = "it");
+  void update(int64_t done, const std::string& info = "");
+  void finish(const std::string& info = "");
+
+ private:
+  void draw(int64_t done, const std::string& info, bool final_line);
+  std::string label_, unit_;
+  int64_t total_;
+  bool tty_;
+  std::chrono::steady_clock::time_point start_, last_draw_;
+  int64_t start_done_ = -1;
+  int last_percent_ = -1;
+};
+
+std::string format_duration(double seconds);  // "1:02:03" or "02:03"
+
+}  // namespace cubist::cli

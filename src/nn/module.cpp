@@ -1,0 +1,65 @@
+#include "nn/module.h"
+
+#include <cmath>
+
+#include "core/error.h"
+
+namespace cubist {
+
+Var& Module::param(const std::string& name, Tensor init, bool decay) {
+  params_.push_back({name, Var(std::move(init), true), decay});
+  return params_.back().var;
+}
+
+void Module::child(const std::string& name, Module& m) { children_.push_back({name, &m}); }
+
+void Module::collect(const std::string& prefix, std::vector<NamedParam>& out) const {
+  for (const NamedParam& p : params_) out.push_back({prefix + p.name, p.var, p.decay});
+  for (const auto& [name, m] : children_) m->collect(prefix + name + ".", out);
+}
+
+std::vector<NamedParam> Module::parameters() const {
+  std::vector<NamedParam> out;
+  collect("", out);
+  return out;
+}
+
+int64_t Module::num_parameters() const {
+  int64_t n = 0;
+  for (const NamedParam& p : parameters()) n += p.var.value().numel();
+  return n;
+}
+
+NamedTensors Module::state_dict() const {
+  NamedTensors out;
+  for (const NamedParam& p : parameters()) out.push_back({p.name, p.var.value()});
+  return out;
+}
+
+void Module::load_state_dict(const SafeTensors& file) {
+  for (NamedParam& p : parameters()) {
+    CUBIST_CHECK(file.contains(p.name), file.path(), ": parameter '", p.name,
+                 "' is missing (a checkpoint of another architecture?)");
+    const Tensor t = file.get(p.name);
+    CUBIST_CHECK(t.shape() == p.var.shape(), file.path(), ": parameter '", p.name, "' has shape ",
+                 t.shape(), " but this model expects ", p.var.shape(),
+                 " (a checkpoint of another configuration?)");
+    p.var.value().copy_(t);
+  }
+}
+
+Tensor xavier_uniform(const Dims& shape, Generator& gen) {
+  CUBIST_CHECK(shape.size() == 2, "xavier_uniform: expects [fan_out, fan_in], got ", shape);
+  const float bound = std::sqrt(6.0f / static_cast<float>(shape[0] + shape[1]));
+  Tensor t = Tensor::empty(shape);
+  gen.uniform_(t, -bound, bound);
+  return t;
+}
+
+Tensor normal_init(const Dims& shape, float std, Generator& gen) {
+  Tensor t = Tensor::empty(shape);
+  gen.normal_(t, 0.0f, std);
+  return t;
+}
+
+}  // namespace cubist

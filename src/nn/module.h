@@ -1,0 +1,51 @@
+// Module: a piece of a model with named parameters and named children, as in torch.nn.Module.
+// Parameters are Vars that require gradients; parameters() lists them all with dotted names
+// ("blocks.0.attn.qkv.weight"), which are also their names in safetensors checkpoints.
+// Modules own their children as members and register them by pointer, so a Module is neither
+// copied nor moved.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "autograd/var.h"
+#include "core/rng.h"
+#include "io/safetensors.h"
+
+namespace cubist {
+
+struct NamedParam {
+  std::string name;
+  Var var;
+  bool decay = true;  // false for biases and norm gains, which are conventionally not decayed
+};
+
+class Module {
+ public:
+  Module() = default;
+  virtual ~Module() = default;
+  Module(const Module&) = delete;
+  Module& operator=(const Module&) = delete;
+
+  std::vector<NamedParam> parameters() const;
+  int64_t num_parameters() const;
+  NamedTensors state_dict() const;
+  // Copies every parameter from a file; a missing tensor or a shape that differs is an Error
+  // naming the tensor, both shapes and the file (a checkpoint of another architecture).
+  void load_state_dict(const SafeTensors& file);
+
+ protected:
+  Var& param(const std::string& name, Tensor init, bool decay = true);
+  void child(const std::string& name, Module& m);
+
+ private:
+  void collect(const std::string& prefix, std::vector<NamedParam>& out) const;
+  std::vector<NamedParam> params_;
+  std::vector<std::pair<std::string, Module*>> children_;
+};
+
+// Initialisers, drawn from `gen` (so a seed fixes the whole model).
+Tensor xavier_uniform(const Dims& shape, Generator& gen);  // shape [fan_out, fan_in]
+Tensor normal_init(const Dims& shape, float std, Generator& gen);
+
+}  // namespace cubist
