@@ -1,5 +1,6 @@
 #include "ops/resample.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -13,11 +14,31 @@ namespace {
 
 constexpr const char* kOp = "resize";
 
-// For one axis: the two inputs and their weights for each output index.
+// For one axis: the two inputs and their weights for each output index, and the transpose (for
+// each input, the outputs that read it and their weights, outputs ascending) for the backward.
 struct AxisMap {
   std::vector<int64_t> i0, i1;
   std::vector<float> w0, w1;
+  std::vector<int64_t> t_begin, t_out;  // input i's readers are t_out[t_begin[i] .. t_begin[i+1])
+  std::vector<float> t_weight;
 };
+
+void transpose_map(AxisMap& a, int64_t n) {
+  const int64_t m = static_cast<int64_t>(a.i0.size());
+  std::vector<std::vector<std::pair<int64_t, float>>> readers(static_cast<size_t>(n));
+  for (int64_t o = 0; o < m; ++o) {
+    readers[a.i0[o]].push_back({o, a.w0[o]});
+    if (a.w1[o] != 0.0f) readers[a.i1[o]].push_back({o, a.w1[o]});
+  }
+  a.t_begin.assign(1, 0);
+  for (const auto& r : readers) {
+    for (const auto& [o, w] : r) {
+      a.t_out.push_back(o);
+      a.t_weight.push_back(w);
+    }
+    a.t_begin.push_back(static_cast<int64_t>(a.t_out.size()));
+  }
+}
 
 AxisMap axis_map(int64_t n, int64_t m, ResizeMode mode) {
   AxisMap a;
@@ -37,6 +58,7 @@ AxisMap axis_map(int64_t n, int64_t m, ResizeMode mode) {
     a.i1[i] = i0 < n - 1 ? i0 + 1 : i0;
     a.w0[i] = 1.0f - l1, a.w1[i] = l1;
   }
+  transpose_map(a, n);
   return a;
 }
 
@@ -74,46 +96,50 @@ Dims out_shape(const Dims& x, const Dims& size) {
 
 }  // namespace
 
+// Linear mode interpolates one axis at a time, per output frame: T (two input frames blended,
+// vectorised) into a frame buffer, H (two rows blended, vectorised) into a row buffer, then W.
 Tensor resize(const Tensor& x, const Dims& size, ResizeMode mode) {
   check_f32(kOp, "x", x);
   const Geometry g = make_geometry(x.shape(), size, mode);
   Tensor y = Tensor::empty(out_shape(x.shape(), size));
-  const int64_t in_plane = g.in[0] * g.in[1] * g.in[2];
-  const int64_t out_plane = g.out[0] * g.out[1] * g.out[2];
+  const int64_t H = g.in[1], W = g.in[2], Ho = g.out[1], Wo = g.out[2];
+  const int64_t in_plane = g.in[0] * H * W, out_plane = g.out[0] * Ho * Wo;
   const float* xp = x.data<float>();
   float* yp = y.data<float>();
   const AxisMap &at = g.ax[0], &ah = g.ax[1], &aw = g.ax[2];
-  const int64_t H = g.in[1], W = g.in[2];
   parallel_for(g.planes * g.out[0], 1, [&](int64_t r0, int64_t r1) {
+    std::vector<float> row(static_cast<size_t>(W)), frame(static_cast<size_t>(H * W));
     for (int64_t r = r0; r < r1; ++r) {  // r = plane * T_out + t
       const int64_t p = r / g.out[0], t = r % g.out[0];
       const float* x0 = xp + p * in_plane + at.i0[t] * H * W;
       const float* x1 = xp + p * in_plane + at.i1[t] * H * W;
-      float* yr = yp + p * out_plane + t * g.out[1] * g.out[2];
-      for (int64_t h = 0; h < g.out[1]; ++h) {
-        const int64_t h0 = ah.i0[h] * W, h1 = ah.i1[h] * W;
-        float* yrow = yr + h * g.out[2];
-        if (mode == ResizeMode::kNearest) {
-          for (int64_t w = 0; w < g.out[2]; ++w) yrow[w] = x0[h0 + aw.i0[w]];
-          continue;
-        }
-        const float t0 = at.w0[t], t1 = at.w1[t], hw0 = ah.w0[h], hw1 = ah.w1[h];
-        for (int64_t w = 0; w < g.out[2]; ++w) {
-          const int64_t w0 = aw.i0[w], w1 = aw.i1[w];
-          const float a0 = aw.w0[w], a1 = aw.w1[w];
-          const float f0 = hw0 * (a0 * x0[h0 + w0] + a1 * x0[h0 + w1]) +
-                           hw1 * (a0 * x0[h1 + w0] + a1 * x0[h1 + w1]);
-          const float f1 = hw0 * (a0 * x1[h0 + w0] + a1 * x1[h0 + w1]) +
-                           hw1 * (a0 * x1[h1 + w0] + a1 * x1[h1 + w1]);
-          yrow[w] = t0 * f0 + t1 * f1;
-        }
+      float* yf = yp + p * out_plane + t * Ho * Wo;
+      if (mode == ResizeMode::kNearest) {
+        for (int64_t h = 0; h < Ho; ++h)
+          for (int64_t w = 0; w < Wo; ++w) yf[h * Wo + w] = x0[ah.i0[h] * W + aw.i0[w]];
+        continue;
+      }
+      const float t0 = at.w0[t], t1 = at.w1[t];
+      for (int64_t i = 0; i < H * W; ++i) frame[i] = t0 * x0[i] + t1 * x1[i];
+      for (int64_t h = 0; h < Ho; ++h) {
+        const float* f0 = frame.data() + ah.i0[h] * W;
+        const float* f1 = frame.data() + ah.i1[h] * W;
+        const float hw0 = ah.w0[h], hw1 = ah.w1[h];
+        for (int64_t w = 0; w < W; ++w) row[w] = hw0 * f0[w] + hw1 * f1[w];
+        float* yr = yf + h * Wo;
+        for (int64_t w = 0; w < Wo; ++w)
+          yr[w] = aw.w0[w] * row[aw.i0[w]] + aw.w1[w] * row[aw.i1[w]];
       }
     }
   });
   return y;
 }
 
-// The adjoint of resize: parallel over planes, each plane's outputs scattered in a fixed order.
+// The adjoint of resize, parallel over planes; each plane's gradient is gathered in a fixed
+// order. Nearest adds each output gradient to the one input it read. Linear applies the adjoint
+// of each axis in turn, per output frame: W (each input gathers from the outputs that read it)
+// into a row buffer, H (rows added with their weights, vectorised) into a frame buffer, then T
+// (frames added with their weights) into dx.
 Tensor resize_backward(const Tensor& dy, const Dims& x_shape, ResizeMode mode) {
   check_f32(kOp, "dy", dy);
   Dims size;
@@ -122,39 +148,41 @@ Tensor resize_backward(const Tensor& dy, const Dims& x_shape, ResizeMode mode) {
                kOp, ": dy ", dy.shape(), " does not match the input shape ", x_shape);
   const Geometry g = make_geometry(x_shape, size, mode);
   Tensor dx = Tensor::zeros(x_shape);
-  const int64_t in_plane = g.in[0] * g.in[1] * g.in[2];
-  const int64_t out_plane = g.out[0] * g.out[1] * g.out[2];
+  const int64_t H = g.in[1], W = g.in[2], Ho = g.out[1], Wo = g.out[2];
+  const int64_t in_plane = g.in[0] * H * W, out_plane = g.out[0] * Ho * Wo;
   const float* dyp = dy.data<float>();
   float* dxp = dx.data<float>();
   const AxisMap &at = g.ax[0], &ah = g.ax[1], &aw = g.ax[2];
-  const int64_t H = g.in[1], W = g.in[2];
   parallel_for(g.planes, 1, [&](int64_t p0, int64_t p1) {
+    std::vector<float> row(static_cast<size_t>(W)), frame(static_cast<size_t>(H * W));
     for (int64_t p = p0; p < p1; ++p) {
       for (int64_t t = 0; t < g.out[0]; ++t) {
         float* x0 = dxp + p * in_plane + at.i0[t] * H * W;
         float* x1 = dxp + p * in_plane + at.i1[t] * H * W;
-        const float* yr = dyp + p * out_plane + t * g.out[1] * g.out[2];
-        for (int64_t h = 0; h < g.out[1]; ++h) {
-          const int64_t h0 = ah.i0[h] * W, h1 = ah.i1[h] * W;
-          const float* grow = yr + h * g.out[2];
-          if (mode == ResizeMode::kNearest) {
-            for (int64_t w = 0; w < g.out[2]; ++w) x0[h0 + aw.i0[w]] += grow[w];
-            continue;
-          }
-          const float t0 = at.w0[t], t1 = at.w1[t], hw0 = ah.w0[h], hw1 = ah.w1[h];
-          for (int64_t w = 0; w < g.out[2]; ++w) {
-            const int64_t w0 = aw.i0[w], w1 = aw.i1[w];
-            const float a0 = aw.w0[w] * grow[w], a1 = aw.w1[w] * grow[w];
-            x0[h0 + w0] += t0 * hw0 * a0;
-            x0[h0 + w1] += t0 * hw0 * a1;
-            x0[h1 + w0] += t0 * hw1 * a0;
-            x0[h1 + w1] += t0 * hw1 * a1;
-            x1[h0 + w0] += t1 * hw0 * a0;
-            x1[h0 + w1] += t1 * hw0 * a1;
-            x1[h1 + w0] += t1 * hw1 * a0;
-            x1[h1 + w1] += t1 * hw1 * a1;
-          }
+        const float* yf = dyp + p * out_plane + t * Ho * Wo;
+        if (mode == ResizeMode::kNearest) {
+          for (int64_t h = 0; h < Ho; ++h)
+            for (int64_t w = 0; w < Wo; ++w) x0[ah.i0[h] * W + aw.i0[w]] += yf[h * Wo + w];
+          continue;
         }
+        std::fill(frame.begin(), frame.end(), 0.0f);
+        for (int64_t h = 0; h < Ho; ++h) {
+          const float* gr = yf + h * Wo;
+          for (int64_t w = 0; w < W; ++w) {  // a gather over the outputs that read input w
+            float sum = 0;
+            for (int64_t k = aw.t_begin[w]; k < aw.t_begin[w + 1]; ++k)
+              sum += aw.t_weight[k] * gr[aw.t_out[k]];
+            row[w] = sum;
+          }
+          float* f0 = frame.data() + ah.i0[h] * W;
+          float* f1 = frame.data() + ah.i1[h] * W;
+          const float hw0 = ah.w0[h], hw1 = ah.w1[h];
+          for (int64_t w = 0; w < W; ++w) f0[w] += hw0 * row[w];
+          for (int64_t w = 0; w < W; ++w) f1[w] += hw1 * row[w];
+        }
+        const float t0 = at.w0[t], t1 = at.w1[t];
+        for (int64_t i = 0; i < H * W; ++i) x0[i] += t0 * frame[i];
+        for (int64_t i = 0; i < H * W; ++i) x1[i] += t1 * frame[i];
       }
     }
   });
