@@ -2,9 +2,12 @@
 // Build and run (after building the library in build/):
 //   g++ -O3 -march=native -std=c++20 -fopenmp -Isrc benchmarks/conv3d.cpp build/libcubist_lib.a \
 //     /usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so -ldnnl -o build/bench_conv3d
-//   ./build/bench_conv3d
+//   ./build/bench_conv3d                                          # wall time, all threads
+//   OMP_NUM_THREADS=1 CUBIST_BENCH_CPU_TIME=1 ./build/bench_conv3d  # CPU time of one thread
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <ctime>
 #include <functional>
 
 #include "core/parallel.h"
@@ -21,15 +24,28 @@ Tensor randn(const Dims& s, uint64_t seed) {
   return t;
 }
 
+// Milliseconds of wall time, or of this process's CPU time with CUBIST_BENCH_CPU_TIME=1: on a
+// shared machine, one thread's CPU time is far steadier than wall time.
+double now_ms() {
+  static const bool cpu = std::getenv("CUBIST_BENCH_CPU_TIME") != nullptr;
+  if (cpu) {
+    timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
+  }
+  return std::chrono::duration<double, std::milli>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 // Best of `reps` runs after one warm-up, in milliseconds.
 double best_ms(const std::function<void()>& f, int reps) {
   f();
   double best = 1e30;
   for (int i = 0; i < reps; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
+    const double t0 = now_ms();
     f();
-    const auto t1 = std::chrono::steady_clock::now();
-    best = std::min(best, std::chrono::duration<double, std::milli>(t1 - t0).count());
+    best = std::min(best, now_ms() - t0);
   }
   return best;
 }
@@ -56,7 +72,8 @@ void bench(const char* name, Dims xs, Dims ws, ops::Conv3dParams p, int reps) {
 }  // namespace
 
 int main() {
-  std::printf("threads: %d\n", num_threads());
+  std::printf("threads: %d, %s time\n", num_threads(),
+              std::getenv("CUBIST_BENCH_CPU_TIME") ? "CPU" : "wall");
   ops::Conv3dParams causal;
   causal.padding = {0, 1, 1};
   causal.time_padding = ops::TimePadding::kCausalReplicate;
@@ -65,5 +82,9 @@ int main() {
   ops::Conv3dParams down = causal;
   down.stride = {2, 2, 2};
   bench("C64 causal 3x3x3 stride 2", {1, 64, 9, 32, 32}, {64, 64, 3, 3, 3}, down, 5);
+  bench("C3->64 causal 3x3x3 (input conv)", {1, 3, 9, 64, 64}, {64, 3, 3, 3, 3}, causal, 3);
+  bench("C64->3 causal 3x3x3 (output conv)", {1, 64, 9, 64, 64}, {3, 64, 3, 3, 3}, causal, 3);
+  bench("C64->128 1x1x1 (shortcut)", {1, 64, 9, 32, 32}, {128, 64, 1, 1, 1}, ops::Conv3dParams{},
+        5);
   return 0;
 }
