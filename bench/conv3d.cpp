@@ -1,7 +1,6 @@
 // Times ops::conv3d forward and backward with oneDNN against vol2col + GEMM on VAE-like shapes.
 // Build and run (after building the library in build/):
-//   g++ -O3 -march=native -std=c++20 -fopenmp -Isrc benchmarks/conv3d.cpp build/libcubist_lib.a \
-//     /usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so -ldnnl -o build/bench_conv3d
+//   ninja -C build bench_conv3d
 //   ./build/bench_conv3d                                          # wall time, all threads
 //   OMP_NUM_THREADS=1 CUBIST_BENCH_CPU_TIME=1 ./build/bench_conv3d  # CPU time of one thread
 #include <chrono>
