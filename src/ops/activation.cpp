@@ -64,16 +64,19 @@ Tensor unary_backward(const char* op, const Tensor& dy, const Tensor& x, F grad)
 
 }  // namespace
 
-Tensor gelu(const Tensor& x) { return unary("gelu", x, gelu_value); }
+// Lambdas rather than function pointers, so the element functions inline and the loops vectorise.
+Tensor gelu(const Tensor& x) {
+  return unary("gelu", x, [](float v) { return gelu_value(v); });
+}
 Tensor gelu_backward(const Tensor& dy, const Tensor& x) {
-  return unary_backward("gelu_backward", dy, x, gelu_grad);
+  return unary_backward("gelu_backward", dy, x, [](float v) { return gelu_grad(v); });
 }
 
 Tensor silu(const Tensor& x) {
   return unary("silu", x, [](float v) { return v * detail::sigmoid_approx(v); });
 }
 Tensor silu_backward(const Tensor& dy, const Tensor& x) {
-  return unary_backward("silu_backward", dy, x, silu_grad);
+  return unary_backward("silu_backward", dy, x, [](float v) { return silu_grad(v); });
 }
 
 Tensor bias_gelu(const Tensor& x, const Tensor& b) {

@@ -1,6 +1,7 @@
 #include "ops/norm.h"
 
 #include <cmath>
+#include <utility>
 
 #include "ops/check.h"
 #include "ops/rowwise.h"
@@ -77,9 +78,11 @@ void layer_norm_backward_row(const float* dy, const float* x, const float* w, fl
     return dy[j];
   };
   const float inv_d = 1.0f / static_cast<float>(d);
-  const float mean_g = detail::row_reduce(d, g) * inv_d;
-  const float mean_gx =
-      detail::row_reduce(d, [&](int64_t j) { return g(j) * ((x[j] - mean) * rstd); }) * inv_d;
+  const auto [sum_g, sum_gx] = detail::row_reduce2(d, [&](int64_t j) {
+    const float gj = g(j);
+    return std::pair<float, float>{gj, gj * ((x[j] - mean) * rstd)};
+  });
+  const float mean_g = sum_g * inv_d, mean_gx = sum_gx * inv_d;
   for (int64_t j = 0; j < d; ++j) dx[j] = rstd * (g(j) - mean_g - (x[j] - mean) * rstd * mean_gx);
 }
 

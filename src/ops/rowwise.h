@@ -7,7 +7,9 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
-#include <vector>
+#include <utility>
+
+#include "core/tensor.h"
 
 #include "core/parallel.h"
 
@@ -33,6 +35,26 @@ inline float row_reduce(int64_t n, F f) {
     for (int64_t k = 0; k < kLanes; ++k) acc[k] += f(j + k);
   for (int64_t k = 0; j + k < n; ++k) acc[k] += f(j + k);
   return lane_total(acc);
+}
+
+// Two sums in one pass over the row: {sum_j f(j).first, sum_j f(j).second}, each in the order
+// row_reduce uses.
+template <typename F>
+inline std::pair<float, float> row_reduce2(int64_t n, F f) {
+  float a[kLanes] = {}, b[kLanes] = {};
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes)
+    for (int64_t k = 0; k < kLanes; ++k) {
+      const auto [u, v] = f(j + k);
+      a[k] += u;
+      b[k] += v;
+    }
+  for (int64_t k = 0; j + k < n; ++k) {
+    const auto [u, v] = f(j + k);
+    a[k] += u;
+    b[k] += v;
+  }
+  return {lane_total(a), lane_total(b)};
 }
 
 inline float row_sum(const float* x, int64_t n) {
@@ -79,26 +101,38 @@ inline int64_t row_grain(int64_t d) {
   return std::max<int64_t>(1, 16384 / std::max<int64_t>(d, 1));
 }
 
+// Rows per task for the reductions below: larger than row_grain, since every task costs a
+// partial-sum buffer of the row's width.
+inline int64_t reduce_grain(int64_t d) {
+  return std::max<int64_t>(1, 65536 / std::max<int64_t>(d, 1));
+}
+
 // Gradients of parameters shared across rows (a norm's weight, a modulation's shift per sample,
 // a bias) are sums over rows. To stay deterministic without atomics, rows are cut into chunks of
 // a fixed size; each chunk writes its partial sums to its own buffer, and the partials are then
 // added in chunk order.
 //
 // The rows are `groups` groups of `rows` rows each (group g, row r is row g*rows + r of the data);
-// every group has its own `width` sums, for each of `k` outputs. body(g, r0, r1, partials) handles
-// rows [r0, r1) of group g, adding into partials[i][0..width) for i < k (zeroed beforehand).
-// outs[i] receives [groups, width] totals (outs[i] may be null when output i is not wanted).
+// every group has its own `width` sums, for each of `k` outputs (k <= 4). body(g, r0, r1, partials)
+// handles rows [r0, r1) of group g, adding into partials[i][0..width) for i < k (zeroed
+// beforehand). outs[i] receives [groups, width] totals (outs[i] may be null when output i is not
+// wanted). With k = 0 this is a plain parallel loop over the chunks.
 template <typename F>
 void reduce_rows(int64_t groups, int64_t rows, int64_t width, int k, float* const* outs, F&& body) {
-  const int64_t grain = row_grain(width);
+  const int64_t grain = reduce_grain(width);
   const int64_t per_group = std::max<int64_t>(1, (rows + grain - 1) / grain);
   const int64_t tasks = groups * per_group;
-  // partial[i] of task t starts at buffer[(t * k + i) * width].
-  std::vector<float> buffer(static_cast<size_t>(tasks * k * width), 0.0f);
+  // partial i of task t starts at buffer[(t * k + i) * width]. From the caching allocator, so a
+  // training step that repeats the shapes of the step before reuses the same memory.
+  Tensor buffer = Tensor::empty({std::max<int64_t>(1, tasks * k * width)});
+  float* buf = buffer.data<float>();
   parallel_for(tasks, 1, [&](int64_t t0, int64_t t1) {
-    float* parts[8];
+    float* parts[4];
     for (int64_t t = t0; t < t1; ++t) {
-      for (int i = 0; i < k; ++i) parts[i] = buffer.data() + (t * k + i) * width;
+      for (int i = 0; i < k; ++i) {
+        parts[i] = buf + (t * k + i) * width;
+        std::fill(parts[i], parts[i] + width, 0.0f);
+      }
       const int64_t g = t / per_group, r0 = (t % per_group) * grain;
       body(g, r0, std::min(rows, r0 + grain), parts);
     }
@@ -113,7 +147,7 @@ void reduce_rows(int64_t groups, int64_t rows, int64_t width, int k, float* cons
       out += g * width;
       std::fill(out, out + width, 0.0f);
       for (int64_t t = g * per_group; t < (g + 1) * per_group; ++t) {
-        const float* p = buffer.data() + (t * k + i) * width;
+        const float* p = buf + (t * k + i) * width;
         for (int64_t j = 0; j < width; ++j) out[j] += p[j];
       }
     }
