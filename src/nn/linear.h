@@ -11,6 +11,8 @@ class Linear : public Module {
   Var forward(const Var& x) const;
   Var& weight() { return weight_; }
   Var& bias() { return bias_; }
+  const Var& weight() const { return weight_; }
+  const Var& bias() const { return bias_; }
 
  private:
   Var weight_, bias_;
