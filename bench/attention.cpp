@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <functional>
 #include <string>
 #include <vector>
@@ -36,14 +37,29 @@ Tensor random(const Dims& shape, float lo, float hi, uint64_t seed) {
   return Tensor::from_vector(shape, v);
 }
 
-double seconds(const std::function<void()>& fn, int reps) {
+double cpu_seconds() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+// Best wall time of `reps` runs. The machine may be shared, so the CPU time of the best run (all
+// threads together, divided by the thread count) is returned too: wall time well above it means
+// the threads were waiting for a core.
+struct Timing {
+  double wall = 1e30, cpu = 0;
+};
+
+Timing seconds(const std::function<void()>& fn, int reps) {
   fn();  // warm the allocator's cache and the code
-  double best = 1e30;
+  Timing best;
   for (int r = 0; r < reps; ++r) {
+    const double c0 = cpu_seconds();
     const auto t0 = std::chrono::steady_clock::now();
     fn();
-    best = std::min(best,
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    const double wall =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (wall < best.wall) best = {wall, (cpu_seconds() - c0) / num_threads()};
   }
   return best;
 }
@@ -64,18 +80,22 @@ void time_size(int64_t S, bool naive) {
   const double flops = 4.0 * S * S * D * H;
   const int reps = S <= 1024 ? 5 : 2;
   ops::AttentionResult r;
-  const double tf = seconds([&] { r = ops::attention_forward(q, k, v); }, reps);
-  const double tb = seconds(
+  const Timing tf = seconds([&] { r = ops::attention_forward(q, k, v); }, reps);
+  const Timing tb = seconds(
       [&] {
         r = ops::attention_forward(q, k, v);
         ops::attention_backward(q, k, v, r.out, r.lse, g);
       },
       reps);
-  const double tn = naive ? seconds([&] { ops::attention_forward_naive(q, k, v); }, reps) : 0;
-  std::printf("S=%6lld  flash fwd %8.2f ms %6.1f GFLOPS | flash fwd+bwd %8.2f ms %6.1f GFLOPS | "
-              "naive fwd %8.2f ms %6.1f GFLOPS\n",
-              static_cast<long long>(S), tf * 1e3, flops / tf * 1e-9, tb * 1e3,
-              3.5 * flops / tb * 1e-9, tn * 1e3, flops / tn * 1e-9);
+  auto report = [&](const char* what, Timing t, double f) {
+    std::printf("S=%6lld  %-14s %9.2f ms %6.1f GFLOPS   (cpu/thread %9.2f ms %6.1f GFLOPS)\n",
+                static_cast<long long>(S), what, t.wall * 1e3, f / t.wall * 1e-9, t.cpu * 1e3,
+                f / t.cpu * 1e-9);
+  };
+  report("flash fwd", tf, flops);
+  report("flash fwd+bwd", tb, 3.5 * flops);
+  if (naive)
+    report("naive fwd", seconds([&] { ops::attention_forward_naive(q, k, v); }, reps), flops);
 }
 
 void memory_size(int64_t S, bool backward, bool naive) {
@@ -93,8 +113,8 @@ void memory_size(int64_t S, bool backward, bool naive) {
     const size_t nv = peak_bytes([&] { ops::attention_forward_naive(q, k, v); });
     std::printf(" | naive fwd %8.1f", nv * mib);
   }
-  std::printf(" | S²·H·4 bytes %8.1f | q,k,v each %6.1f\n", static_cast<double>(S) * S * H * 4 * mib,
-              static_cast<double>(S) * H * D * 4 * mib);
+  std::printf(" | S²·H·4 bytes %8.1f | q,k,v each %6.1f\n",
+              static_cast<double>(S) * S * H * 4 * mib, static_cast<double>(S) * H * D * 4 * mib);
 }
 
 }  // namespace

@@ -3,7 +3,8 @@
     /usr/bin/python3 bench/attention_torch.py [threads]
 
 Times forward and forward+backward at S = 1024 and 4096, H = 6, D = 64 (one DiT-S block's
-self-attention) and prints GFLOPS counted as bench_attention counts them.
+self-attention) and prints GFLOPS counted as bench_attention counts them (best of 5 wall times,
+with the CPU time per thread of that run: wall well above it means a shared machine).
 """
 import sys
 import time
@@ -19,12 +20,13 @@ def run(s, h=6, d=64, reps=5):
         return torch.softmax((q @ k.transpose(1, 2)) * scale, dim=-1) @ v
 
     def best(fn):
+        """(wall, cpu per thread) of the run with the best wall time."""
         fn()
         t = []
         for _ in range(reps):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             fn()
-            t.append(time.perf_counter() - t0)
+            t.append((time.perf_counter() - t0, (time.process_time() - c0) / threads))
         return min(t)
 
     with torch.no_grad():
@@ -32,11 +34,13 @@ def run(s, h=6, d=64, reps=5):
     go = torch.randn(h, s, d)
     tb = best(lambda: fwd().backward(go))
     flops = 4.0 * s * s * d * h
-    print(f"torch S={s:5d} forward {tf*1e3:8.2f} ms {flops/tf/1e9:7.1f} GFLOPS | "
-          f"fwd+bwd {tb*1e3:8.2f} ms {3.5*flops/tb/1e9:7.1f} GFLOPS")
+    for what, (wall, cpu), f in (("torch fwd", tf, flops), ("torch fwd+bwd", tb, 3.5 * flops)):
+        print(f"S={s:6d}  {what:<14s} {wall*1e3:9.2f} ms {f/wall/1e9:6.1f} GFLOPS   "
+              f"(cpu/thread {cpu*1e3:9.2f} ms {f/cpu/1e9:6.1f} GFLOPS)")
 
 
-torch.set_num_threads(int(sys.argv[1]) if len(sys.argv) > 1 else 2)
+threads = int(sys.argv[1]) if len(sys.argv) > 1 else 2
+torch.set_num_threads(threads)
 print("torch", torch.__version__, "threads", torch.get_num_threads())
 for s in (1024, 4096):
     run(s)

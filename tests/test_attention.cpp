@@ -33,7 +33,8 @@ struct Case {
 
 // Forward, lse and all three gradients against PyTorch's explicit masked softmax in f64.
 void compare_with_torch(const Case& c, uint64_t seed) {
-  Tensor q = testing::randn({c.Sq, c.H, c.D}, seed), k = testing::randn({c.Skv, c.H, c.D}, seed + 1),
+  Tensor q = testing::randn({c.Sq, c.H, c.D}, seed),
+         k = testing::randn({c.Skv, c.H, c.D}, seed + 1),
          v = testing::randn({c.Skv, c.H, c.Dv}, seed + 2),
          gy = testing::randn({c.Sq, c.H, c.Dv}, seed + 3);
   auto ref = testing::torch_reference(
@@ -55,7 +56,9 @@ TEST(Attention, MatchesFiniteDifferences) {
   Var q(testing::randn({5, 2, 4}, 1), true), k(testing::randn({7, 2, 4}, 2), true),
       v(testing::randn({7, 2, 3}, 3), true);
   testing::gradcheck(
-      [](const std::vector<Var>& in) { return attention(in[0], in[1], in[2], {2, 3}, {3, 4}); },
+      [](const std::vector<Var>& in) {
+        return attention(in[0], in[1], in[2], {2, 3}, {3, 4});
+      },
       {q, k, v});
 }
 
@@ -159,8 +162,7 @@ TEST(Attention, MemoryIsLinearInSequenceLength) {
   const size_t peak = Allocator::cpu().stats().peak_bytes_in_use - base;
   const size_t scores = static_cast<size_t>(S * S * H * 4);
   // Output, lse, packed copies of k and v and per-thread tiles: a few times the size of q.
-  EXPECT_LT(peak, scores / 8) << "peak " << peak << " bytes; the score matrix would be "
-                               << scores;
+  EXPECT_LT(peak, scores / 8) << "peak " << peak << " bytes; the score matrix would be " << scores;
   EXPECT_LT(peak, 4 * q.nbytes());
 }
 
@@ -177,9 +179,9 @@ TEST(Attention, BadInputsThrow) {
   const Tensor q = testing::randn({6, 2, 8}, 1), k = testing::randn({5, 2, 8}, 2),
                v = testing::randn({5, 2, 4}, 3);
   const char* op = "attention_forward";
-  expect_error([&] { ops::attention_forward(q, k, v, {3, 2}, {2, 3}); }, op);   // 5 != 6
-  expect_error([&] { ops::attention_forward(q, k, v, {3, 3}, {5}); }, op);      // counts
-  expect_error([&] { ops::attention_forward(q, k, v, {6}, {-1, 6}); }, op);     // negative
+  expect_error([&] { ops::attention_forward(q, k, v, {3, 2}, {2, 3}); }, op);  // 5 != 6
+  expect_error([&] { ops::attention_forward(q, k, v, {3, 3}, {5}); }, op);     // counts
+  expect_error([&] { ops::attention_forward(q, k, v, {6}, {-1, 6}); }, op);    // negative
   expect_error([&] { ops::attention_forward(q, testing::randn({5, 3, 8}, 4), v); }, op);
   expect_error([&] { ops::attention_forward(q, testing::randn({5, 2, 7}, 4), v); }, op);
   expect_error([&] { ops::attention_forward(q, k, testing::randn({4, 2, 4}, 4)); }, op);
@@ -187,8 +189,11 @@ TEST(Attention, BadInputsThrow) {
   expect_error([&] { ops::attention_forward(q.reshape({6, 16}), k, v); }, op);
   expect_error([&] { ops::attention_forward(q.transpose(0, 1), k, v); }, op);
   const ops::AttentionResult r = ops::attention_forward(q, k, v);
-  expect_error([&] { ops::attention_backward(q, k, v, r.out, r.lse, testing::randn({6, 2, 8}, 5)); },
-               "attention_backward");
+  expect_error(
+      [&] {
+        ops::attention_backward(q, k, v, r.out, r.lse, testing::randn({6, 2, 8}, 5));
+      },
+      "attention_backward");
   expect_error([&] { ops::attention_backward(q, k, v, r.out, r.lse.reshape({12}), r.out); },
                "attention_backward");
 }

@@ -21,8 +21,11 @@ Tensor grid_positions(int64_t T, int64_t Hh, int64_t W, float step) {
 TEST(Rope3d, MatchesFiniteDifferences) {
   Var x(testing::randn({6, 2, 12}, 1), true);
   const Tensor pos = grid_positions(2, 3, 1, 0.5f);
-  testing::gradcheck([&](const std::vector<Var>& in) { return rope3d(in[0], pos, {4, 4, 4}, 100.f); },
-                     {x});
+  testing::gradcheck(
+      [&](const std::vector<Var>& in) {
+        return rope3d(in[0], pos, {4, 4, 4}, 100.f);
+      },
+      {x});
 }
 
 TEST(Rope3d, MatchesPyTorch) {
@@ -74,8 +77,8 @@ void expect_error(const std::function<void()>& fn) {
 
 TEST(Rope3d, BadInputsThrow) {
   const Tensor x = testing::randn({4, 2, 12}, 1), pos = Tensor::zeros({4, 3});
-  expect_error([&] { ops::rope3d_forward(x, pos, {4, 4, 2}); });             // sum 10 != 12
-  expect_error([&] { ops::rope3d_forward(x, pos, {3, 5, 4}); });             // odd
+  expect_error([&] { ops::rope3d_forward(x, pos, {4, 4, 2}); });  // sum 10 != 12
+  expect_error([&] { ops::rope3d_forward(x, pos, {3, 5, 4}); });  // odd
   expect_error([&] { ops::rope3d_forward(x, Tensor::zeros({5, 3}), {4, 4, 4}); });
   expect_error([&] { ops::rope3d_forward(x, Tensor::zeros({4, 2}), {4, 4, 4}); });
   expect_error([&] { ops::rope3d_forward(x.to(DType::BF16), pos, {4, 4, 4}); });

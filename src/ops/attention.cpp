@@ -58,25 +58,40 @@ inline v16 fmadd(v16 a, v16 b, v16 c) {
   return a * b + c;
 #endif
 }
+template <typename V>
+inline V vmax(V a, V b) {
+  return a > b ? a : b;
+}
+template <typename V>
+inline V vmin(V a, V b) {
+  return a < b ? a : b;
+}
+// Horizontal max and sum by halving (pairwise, in a fixed order).
+typedef float v8 __attribute__((vector_size(32)));
+typedef float v4 __attribute__((vector_size(16)));
+inline v4 halve_max(v16 x) {
+  const v8 a = vmax(v8(__builtin_shufflevector(x, x, 0, 1, 2, 3, 4, 5, 6, 7)),
+                    v8(__builtin_shufflevector(x, x, 8, 9, 10, 11, 12, 13, 14, 15)));
+  return vmax(v4(__builtin_shufflevector(a, a, 0, 1, 2, 3)),
+              v4(__builtin_shufflevector(a, a, 4, 5, 6, 7)));
+}
 inline float hmax(v16 x) {
-  float m = x[0];
-  for (int i = 1; i < kVec; ++i) m = std::max(m, x[i]);
-  return m;
+  const v4 b = halve_max(x);
+  return std::max(std::max(b[0], b[1]), std::max(b[2], b[3]));
 }
 inline float hsum(v16 x) {
-  float s = 0.0f;
-  for (int i = 0; i < kVec; ++i) s += x[i];
-  return s;
+  const v8 a = v8(__builtin_shufflevector(x, x, 0, 1, 2, 3, 4, 5, 6, 7)) +
+               v8(__builtin_shufflevector(x, x, 8, 9, 10, 11, 12, 13, 14, 15));
+  const v4 b =
+      v4(__builtin_shufflevector(a, a, 0, 1, 2, 3)) + v4(__builtin_shufflevector(a, a, 4, 5, 6, 7));
+  return (b[0] + b[1]) + (b[2] + b[3]);
 }
-inline v16 vmax(v16 a, v16 b) { return a > b ? a : b; }
 
-// 2^x, relative error about 1e-7; exactly 0 below -126 (including -inf, used for masking).
-// x = n + f with n = round(x), |f| <= 1/2; 2^f = e^(f ln 2) by its degree-7 Taylor polynomial,
-// and 2^n is built in the exponent bits.
+// 2^x for x <= 127, relative error about 1e-7; 0 at or below -127 (so -inf, used for masking,
+// gives exactly 0). x = n + f with n = round(x), |f| <= 1/2; 2^f = e^(f ln 2) by its degree-7
+// Taylor polynomial, and 2^n is built in the exponent bits (n = -127 gives the bits of +0).
 inline v16 exp2v(v16 x) {
-  const v16 lo = splat(-126.0f), hi = splat(127.0f);
-  v16 xc = x < lo ? lo : x;
-  xc = xc > hi ? hi : xc;
+  const v16 xc = vmin(vmax(x, splat(-127.0f)), splat(127.0f));
   const v16 magic = splat(12582912.0f);  // 1.5 * 2^23: adding it rounds to an integer
   const v16 y = xc + magic;
   const v16 t = (xc - (y - magic)) * splat(0.69314718056f);
@@ -90,8 +105,7 @@ inline v16 exp2v(v16 x) {
   p = fmadd(p, t, splat(1.0f));
   const v16i n = (v16i)y - (v16i)magic;
   const v16i e = (n + 127) << 23;
-  const v16 r = p * (v16)e;
-  return x < lo ? v16{} : r;
+  return p * (v16)e;
 }
 
 // The lanes of a vector starting at column j0 that lie at or past `valid` become -inf.
@@ -116,12 +130,12 @@ constexpr int64_t kBlockK = 64;  // keys per tile (one 4-vector micro-kernel row
 
 enum class Init { kZero, kAccumulate, kScaleRows };
 
-constexpr int kMr = 6;   // rows per micro-kernel
+constexpr int kMr = 6;     // rows per micro-kernel
 constexpr int kNvMax = 4;  // vectors per row: 6 x 4 accumulators leave registers for B
 
 template <int R, int NV>
-void micro_kernel(int64_t K, const float* A, int64_t ars, int64_t aks, const float* B,
-                  int64_t ldb, float* C, int64_t ldc, Init init, const float* row_scale) {
+void micro_kernel(int64_t K, const float* A, int64_t ars, int64_t aks, const float* B, int64_t ldb,
+                  float* C, int64_t ldc, Init init, const float* row_scale) {
   v16 c[R][NV];
   for (int r = 0; r < R; ++r)
     for (int v = 0; v < NV; ++v) {
@@ -146,27 +160,37 @@ void micro_kernel(int64_t K, const float* A, int64_t ars, int64_t aks, const flo
     for (int v = 0; v < NV; ++v) store(C + r * ldc + v * kVec, c[r][v]);
 }
 
-using MicroKernel = void (*)(int64_t, const float*, int64_t, int64_t, const float*, int64_t,
-                             float*, int64_t, Init, const float*);
+using MicroKernel = void (*)(int64_t, const float*, int64_t, int64_t, const float*, int64_t, float*,
+                             int64_t, Init, const float*);
 
 template <int R>
 MicroKernel pick_nv(int64_t nv) {
   switch (nv) {
-    case 1: return micro_kernel<R, 1>;
-    case 2: return micro_kernel<R, 2>;
-    case 3: return micro_kernel<R, 3>;
-    default: return micro_kernel<R, 4>;
+    case 1:
+      return micro_kernel<R, 1>;
+    case 2:
+      return micro_kernel<R, 2>;
+    case 3:
+      return micro_kernel<R, 3>;
+    default:
+      return micro_kernel<R, 4>;
   }
 }
 
 MicroKernel pick(int64_t rows, int64_t nv) {
   switch (rows) {
-    case 1: return pick_nv<1>(nv);
-    case 2: return pick_nv<2>(nv);
-    case 3: return pick_nv<3>(nv);
-    case 4: return pick_nv<4>(nv);
-    case 5: return pick_nv<5>(nv);
-    default: return pick_nv<6>(nv);
+    case 1:
+      return pick_nv<1>(nv);
+    case 2:
+      return pick_nv<2>(nv);
+    case 3:
+      return pick_nv<3>(nv);
+    case 4:
+      return pick_nv<4>(nv);
+    case 5:
+      return pick_nv<5>(nv);
+    default:
+      return pick_nv<6>(nv);
   }
 }
 
@@ -225,12 +249,12 @@ Problem make_problem(const char* op, const Tensor& q, const Tensor& k, const Ten
   CUBIST_CHECK(q.size(1) == k.size(1) && k.size(1) == v.size(1), op,
                ": q, k, v must have the same number of heads, got shapes ", q.shape(), ", ",
                k.shape(), ", ", v.shape());
-  CUBIST_CHECK(q.size(2) == k.size(2), op, ": q and k must have the same head dim, got ",
-               q.shape(), " and ", k.shape());
+  CUBIST_CHECK(q.size(2) == k.size(2), op, ": q and k must have the same head dim, got ", q.shape(),
+               " and ", k.shape());
   CUBIST_CHECK(k.size(0) == v.size(0), op, ": k and v must have the same token count, got ",
                k.shape(), " and ", v.shape());
-  CUBIST_CHECK(q.size(2) > 0 && v.size(2) > 0, op, ": head dims must be positive, got ",
-               q.shape(), " and ", v.shape());
+  CUBIST_CHECK(q.size(2) > 0 && v.size(2) > 0, op, ": head dims must be positive, got ", q.shape(),
+               " and ", v.shape());
   CUBIST_CHECK(std::isfinite(scale) && scale >= 0.0f, op,
                ": scale must be positive (or 0 for 1/sqrt(D)), got ", scale);
   Problem p;
@@ -331,8 +355,7 @@ struct Scratch {
   Tensor block;
   int64_t per_thread;
   Scratch(int64_t floats_per_thread)
-      : block(Tensor::empty({num_threads(), floats_per_thread})),
-        per_thread(floats_per_thread) {}
+      : block(Tensor::empty({num_threads(), floats_per_thread})), per_thread(floats_per_thread) {}
   float* mine() const { return block.data<float>() + omp_get_thread_num() * per_thread; }
 };
 
@@ -344,27 +367,25 @@ struct ForwardPacked {
   Tensor v;   // [H][skvp][Dvp]
 };
 
-// The online softmax over one row of a score tile (in base-2 units after multiplying by c):
-// updates the running max m and sum l, leaves exp2(t - m_new) in the row, and returns the factor
-// exp2(m_old - m_new) by which the running output must be rescaled.
-float online_softmax_row(float* row, int64_t nkp, int64_t nk, float c, float& m, float& l) {
-  v16 mx = splat(-std::numeric_limits<float>::infinity());
-  for (int64_t j = 0; j < nkp; j += kVec) {
-    v16 t = load(row + j) * c;
-    if (j + kVec > nk) t = mask_tail(t, j, nk);
-    store(row + j, t);
-    mx = vmax(mx, t);
-  }
+// The online softmax over one row of a score tile (scores already in base-2 units): updates the
+// running max m and sum l, leaves exp2(t - m_new) in the row (0 in the masked tail), and returns
+// the factor exp2(m_old - m_new) by which the running output must be rescaled.
+float online_softmax_row(float* row, int64_t nkp, int64_t nk, float& m, float& l) {
+  const int64_t last = nkp - kVec;  // only the last vector can hold columns past nk
+  v16 mx = mask_tail(load(row + last), last, nk);
+  for (int64_t j = 0; j < last; j += kVec) mx = vmax(mx, load(row + j));
   const float m_new = std::max(m, hmax(mx));
   const float alpha = std::exp2(m - m_new);
   v16 acc{};
   const v16 mv = splat(m_new);
-  for (int64_t j = 0; j < nkp; j += kVec) {
+  for (int64_t j = 0; j < last; j += kVec) {
     const v16 e = exp2v(load(row + j) - mv);
     store(row + j, e);
     acc += e;
   }
-  l = l * alpha + hsum(acc);
+  const v16 e = exp2v(mask_tail(load(row + last), last, nk) - mv);
+  store(row + last, e);
+  l = l * alpha + hsum(acc + e);
   m = m_new;
   return alpha;
 }
@@ -372,24 +393,28 @@ float online_softmax_row(float* row, int64_t nkp, int64_t nk, float c, float& m,
 // One query tile [qr, qr + nq) of sequence s, head h.
 void forward_tile(const Problem& p, const ForwardPacked& pk, const float* q, int64_t h, int64_t s,
                   int64_t qr, int64_t nq, float* scratch, float* out, float* lse) {
-  float* S = scratch;                    // [kBlockQ][kBlockK]
-  float* O = S + kBlockQ * kBlockK;      // [kBlockQ][Dvp]
-  float* m = O + kBlockQ * p.Dvp;        // [kBlockQ]
-  float* l = m + kBlockQ;                // [kBlockQ]
-  float* alpha = l + kBlockQ;            // [kBlockQ]
+  float* S = scratch;                // [kBlockQ][kBlockK]
+  float* O = S + kBlockQ * kBlockK;  // [kBlockQ][Dvp]
+  float* Q = O + kBlockQ * p.Dvp;    // [kBlockQ][D]: the query rows times scale · log2 e
+  float* m = Q + kBlockQ * p.D;      // [kBlockQ]
+  float* l = m + kBlockQ;            // [kBlockQ]
+  float* alpha = l + kBlockQ;        // [kBlockQ]
   const float c = p.scale * kLog2e;
   const int64_t kl = p.kl[s];
+  for (int64_t i = 0; i < nq; ++i) {
+    const float* row = q + ((qr + i) * p.H + h) * p.D;
+    for (int64_t d = 0; d < p.D; ++d) Q[i * p.D + d] = row[d] * c;
+  }
   std::fill(m, m + nq, -std::numeric_limits<float>::infinity());
   std::fill(l, l + nq, 0.0f);
   std::fill(O, O + nq * p.Dvp, 0.0f);
-  const float* qa = q + (qr * p.H + h) * p.D;
   const float* vp = pk.v.data<float>() + (h * p.skvp + p.kp0[s]) * p.Dvp;
   for (int64_t j0 = 0; j0 < kl; j0 += kBlockK) {
     const int64_t nk = std::min(kBlockK, kl - j0), nkp = round_up(nk, kVec);
     const float* kt = key_tile_block(pk.kt, h, p.kp0[s] + j0, p.D, p.skvp);
-    tile_gemm(nq, nkp, p.D, qa, p.H * p.D, 1, kt, kBlockK, S, kBlockK, Init::kZero);
+    tile_gemm(nq, nkp, p.D, Q, p.D, 1, kt, kBlockK, S, kBlockK, Init::kZero);
     for (int64_t i = 0; i < nq; ++i)
-      alpha[i] = online_softmax_row(S + i * kBlockK, nkp, nk, c, m[i], l[i]);
+      alpha[i] = online_softmax_row(S + i * kBlockK, nkp, nk, m[i], l[i]);
     tile_gemm(nq, p.Dvp, nk, S, kBlockK, 1, vp + j0 * p.Dvp, p.Dvp, O, p.Dvp,
               j0 == 0 ? Init::kZero : Init::kScaleRows, alpha);
   }
@@ -397,8 +422,8 @@ void forward_tile(const Problem& p, const ForwardPacked& pk, const float* q, int
     const float inv = l[i] > 0.0f ? 1.0f / l[i] : 0.0f;
     float* o = out + ((qr + i) * p.H + h) * p.Dv;
     for (int64_t e = 0; e < p.Dv; ++e) o[e] = O[i * p.Dvp + e] * inv;
-    lse[h * p.Sq + qr + i] = l[i] > 0.0f ? (m[i] + std::log2(l[i])) * kLn2
-                                         : -std::numeric_limits<float>::infinity();
+    lse[h * p.Sq + qr + i] =
+        l[i] > 0.0f ? (m[i] + std::log2(l[i])) * kLn2 : -std::numeric_limits<float>::infinity();
   }
 }
 
@@ -414,9 +439,8 @@ std::vector<TileTask> tile_tasks(const Problem& p, const std::vector<int64_t>& l
     for (int64_t r = 0; r < len[s]; r += block)
       for (int64_t h = 0; h < p.H; ++h)
         tasks.push_back({h, s, start[s] + r, std::min(block, len[s] - r)});
-  std::stable_sort(tasks.begin(), tasks.end(), [&](const TileTask& a, const TileTask& b) {
-    return len[a.s] > len[b.s];
-  });
+  std::stable_sort(tasks.begin(), tasks.end(),
+                   [&](const TileTask& a, const TileTask& b) { return len[a.s] > len[b.s]; });
   return tasks;
 }
 
@@ -428,7 +452,7 @@ AttentionResult attention_forward(const Tensor& q, const Tensor& k, const Tensor
   const Problem p = make_problem("attention_forward", q, k, v, seqlens_q, seqlens_kv, scale);
   ForwardPacked pk{pack_keys_transposed(p, k), pack_rows(v, p.skvp, p.Dvp, KeyRow(p))};
   AttentionResult r{Tensor::empty({p.Sq, p.H, p.Dv}), Tensor::empty({p.H, p.Sq})};
-  const Scratch scratch(kBlockQ * kBlockK + kBlockQ * p.Dvp + 3 * kBlockQ);
+  const Scratch scratch(kBlockQ * (kBlockK + p.Dvp + p.D + 3));
   const std::vector<TileTask> tasks = tile_tasks(p, p.ql, p.q0, kBlockQ);
   const float* qd = q.data<float>();
   float* out = r.out.data<float>();
@@ -455,14 +479,14 @@ AttentionResult attention_forward(const Tensor& q, const Tensor& k, const Tensor
 namespace {
 
 struct BackwardPacked {
-  Tensor q;    // [H][Sq][Dp]
-  Tensor k;    // [H][skvp][Dp]
-  Tensor kt;   // [H][skvp / kBlockK][D][kBlockK]
-  Tensor vt;   // [H][skvp / kBlockK][Dv][kBlockK]
-  Tensor dout; // [H][Sq][Dvp]
-  Tensor lse2; // [H][Sq]: lse · log2 e
-  Tensor dsum; // [H][Sq]: D_i = dO_i · O_i
-  Tensor dq;   // [H][Sq][Dp]: dQ accumulator
+  Tensor q;     // [H][Sq][Dp]
+  Tensor k;     // [H][skvp][Dp]
+  Tensor kt;    // [H][skvp / kBlockK][D][kBlockK]
+  Tensor vt;    // [H][skvp / kBlockK][Dv][kBlockK]
+  Tensor dout;  // [H][Sq][Dvp]
+  Tensor lse2;  // [H][Sq]: lse · log2 e
+  Tensor dsum;  // [H][Sq]: D_i = dO_i · O_i
+  Tensor dq;    // [H][Sq][Dp]: dQ accumulator
 };
 
 constexpr int64_t kScratchTiles = 2 * kBlockQ * kBlockK;
@@ -476,8 +500,8 @@ void ds_tile(const Problem& p, const BackwardPacked& pk, int64_t h, int64_t s, i
   const float* qa = pk.q.data<float>() + (h * p.Sq + qr) * p.Dp;
   const float* doa = pk.dout.data<float>() + (h * p.Sq + qr) * p.Dvp;
   const int64_t col = p.kp0[s] + j0;
-  tile_gemm(nq, nkp, p.D, qa, p.Dp, 1, key_tile_block(pk.kt, h, col, p.D, p.skvp), kBlockK,
-            P_buf, kBlockK, Init::kZero);
+  tile_gemm(nq, nkp, p.D, qa, p.Dp, 1, key_tile_block(pk.kt, h, col, p.D, p.skvp), kBlockK, P_buf,
+            kBlockK, Init::kZero);
   tile_gemm(nq, nkp, p.Dv, doa, p.Dvp, 1, key_tile_block(pk.vt, h, col, p.Dv, p.skvp), kBlockK,
             dS_buf, kBlockK, Init::kZero);
   const float* lse2 = pk.lse2.data<float>() + h * p.Sq + qr;
@@ -605,8 +629,8 @@ AttentionGrads attention_backward(const Tensor& q, const Tensor& k, const Tensor
   for (int64_t t = 0; t < nk; ++t) {
     const TileTask& w = ktasks[static_cast<size_t>(t)];
     for (int64_t j0 = 0; j0 < w.n; j0 += kBlockK)
-      key_tile(p, pk, w.h, w.s, w.r0 - p.k0[w.s] + j0, std::min(kBlockK, w.n - j0),
-               whole_sequences, scratch.mine(), dk, dv);
+      key_tile(p, pk, w.h, w.s, w.r0 - p.k0[w.s] + j0, std::min(kBlockK, w.n - j0), whole_sequences,
+               scratch.mine(), dk, dv);
   }
   if (!whole_sequences) {
     const std::vector<TileTask> qtasks = tile_tasks(p, p.ql, p.q0, kBlockQ);
@@ -635,8 +659,7 @@ AttentionGrads attention_backward(const Tensor& q, const Tensor& k, const Tensor
 AttentionResult attention_forward_naive(const Tensor& q, const Tensor& k, const Tensor& v,
                                         const std::vector<int64_t>& seqlens_q,
                                         const std::vector<int64_t>& seqlens_kv, float scale) {
-  const Problem p =
-      make_problem("attention_forward_naive", q, k, v, seqlens_q, seqlens_kv, scale);
+  const Problem p = make_problem("attention_forward_naive", q, k, v, seqlens_q, seqlens_kv, scale);
   AttentionResult r{Tensor::zeros({p.Sq, p.H, p.Dv}),
                     Tensor::full({p.H, p.Sq}, -std::numeric_limits<float>::infinity())};
   for (int64_t s = 0; s < num_seqs(p); ++s) {

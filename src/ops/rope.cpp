@@ -16,9 +16,9 @@ void check_rope(const char* op, const Tensor& x, const Tensor& positions,
   check_f32(op, "x", x);
   check_f32(op, "positions", positions);
   check_dim(op, "x [S, H, D]", x, 3);
-  CUBIST_CHECK(positions.dim() == 2 && positions.size(0) == x.size(0) && positions.size(1) == 3,
-               op, ": positions must have shape [S, 3] = [", x.size(0), ", 3] (t, h, w per token), got ",
-               positions.shape());
+  CUBIST_CHECK(positions.dim() == 2 && positions.size(0) == x.size(0) && positions.size(1) == 3, op,
+               ": positions must have shape [S, 3] = [", x.size(0),
+               ", 3] (t, h, w per token), got ", positions.shape());
   int64_t sum = 0;
   for (int64_t d : sections) {
     CUBIST_CHECK(d >= 0 && d % 2 == 0, op, ": sections must be even and non-negative, got {",
