@@ -121,9 +121,9 @@ TEST(Attention, PackedEqualsSeparate) {
 
 TEST(Attention, ResultsDoNotDependOnThreadCount) {
   // 2 heads x 2 sequences: one thread sweeps whole sequences, eight split them into tiles.
-  const Tensor q = testing::randn({150, 2, 16}, 1), k = testing::randn({140, 2, 16}, 2),
-               v = testing::randn({140, 2, 16}, 3), g = testing::randn({150, 2, 16}, 4);
-  const Lens lq{100, 50}, lk{70, 70};
+  const Tensor q = testing::randn({150, 2, 16}, 1), k = testing::randn({270, 2, 16}, 2),
+               v = testing::randn({270, 2, 16}, 3), g = testing::randn({150, 2, 16}, 4);
+  const Lens lq{100, 50}, lk{200, 70};
   const int before = num_threads();
   auto run = [&](int threads) {
     set_num_threads(threads);
