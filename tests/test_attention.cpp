@@ -152,6 +152,18 @@ TEST(Attention, EmptyKeySequenceGivesZeros) {
   EXPECT_TRUE(ops::all_finite(d.dk) && ops::all_finite(d.dv) && ops::all_finite(d.dq));
 }
 
+TEST(Attention, NanPropagates) {
+  // A NaN key makes one score NaN in every row of its sequence: that must poison the rows, not be
+  // clamped into a zero weight and hidden. The other sequence stays finite.
+  const Tensor q = testing::randn({70, 1, 8}, 1), v = testing::randn({150, 1, 8}, 3);
+  Tensor k = testing::randn({150, 1, 8}, 2);
+  k.data<float>()[8 * 37 + 2] = std::nanf("");
+  const std::vector<float> out =
+      ops::attention_forward(q, k, v, {30, 40}, {100, 50}).out.to_vector();
+  for (int i = 0; i < 30; ++i) EXPECT_TRUE(std::isnan(out[static_cast<size_t>(8 * i)])) << i;
+  for (int i = 30; i < 70; ++i) EXPECT_TRUE(std::isfinite(out[static_cast<size_t>(8 * i)])) << i;
+}
+
 TEST(Attention, MemoryIsLinearInSequenceLength) {
   const int64_t S = 2048, H = 6, D = 64;
   const Tensor q = testing::randn({S, H, D}, 1), k = testing::randn({S, H, D}, 2),

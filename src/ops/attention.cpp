@@ -62,10 +62,6 @@ template <typename V>
 inline V vmax(V a, V b) {
   return a > b ? a : b;
 }
-template <typename V>
-inline V vmin(V a, V b) {
-  return a < b ? a : b;
-}
 // Horizontal max and sum by halving (pairwise, in a fixed order).
 typedef float v8 __attribute__((vector_size(32)));
 typedef float v4 __attribute__((vector_size(16)));
@@ -91,7 +87,10 @@ inline float hsum(v16 x) {
 // gives exactly 0). x = n + f with n = round(x), |f| <= 1/2; 2^f = e^(f ln 2) by its degree-7
 // Taylor polynomial, and 2^n is built in the exponent bits (n = -127 gives the bits of +0).
 inline v16 exp2v(v16 x) {
-  const v16 xc = vmin(vmax(x, splat(-127.0f)), splat(127.0f));
+  // Written so that a NaN passes through both clamps (and poisons the row, as it should).
+  const v16 lo = splat(-127.0f), hi = splat(127.0f);
+  v16 xc = x < lo ? lo : x;
+  xc = xc > hi ? hi : xc;
   const v16 magic = splat(12582912.0f);  // 1.5 * 2^23: adding it rounds to an integer
   const v16 y = xc + magic;
   const v16 t = (xc - (y - magic)) * splat(0.69314718056f);
@@ -118,7 +117,7 @@ inline v16 mask_tail(v16 x, int64_t j0, int64_t valid) {
 
 inline int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
-constexpr int64_t kBlockQ = 64;  // query rows per tile
+constexpr int64_t kBlockQ = 64;   // query rows per tile
 constexpr int64_t kBlockK = 128;  // keys per tile (measured: a few % faster than 64)
 
 // ---------------------------------------------------------------------------------------------
