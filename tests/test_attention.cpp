@@ -80,18 +80,26 @@ TEST(Attention, MatchesPyTorchCrossAttention) {
 }
 
 TEST(Attention, MatchesPyTorchAcrossManyTiles) {
-  // More than two tiles each way, with partial last tiles, a given scale and D = 64.
-  compare_with_torch({200, 150, 2, 64, 64, {}, {}, 0.2f}, 30);
+  // Several tiles each way with partial last tiles, a given scale, and head dims wider than one
+  // 64-column micro-kernel chunk (D = 128, Dv = 80).
+  compare_with_torch({200, 150, 2, 128, 80, {}, {}, 0.1f}, 30);
 }
 
 TEST(Attention, NaiveMatchesTiled) {
-  const Tensor q = testing::randn({90, 2, 16}, 1), k = testing::randn({77, 2, 16}, 2),
-               v = testing::randn({77, 2, 8}, 3);
-  const Lens lq{40, 50}, lk{70, 7};
-  const ops::AttentionResult a = ops::attention_forward(q, k, v, lq, lk);
-  const ops::AttentionResult b = ops::attention_forward_naive(q, k, v, lq, lk);
-  testing::expect_close(a.out, b.out, 1e-5f, 1e-6f, "out");
-  testing::expect_close(a.lse, b.lse, 1e-5f, 1e-6f, "lse");
+  struct Shape {
+    int64_t Sq, Skv, H, D, Dv;
+    Lens lq, lk;
+  };
+  // Small head dims, and wide ones (several 64-column chunks in the micro-kernels).
+  for (const Shape& c : {Shape{90, 77, 2, 16, 8, {40, 50}, {70, 7}},
+                         Shape{70, 300, 1, 128, 96, {20, 50}, {260, 40}}}) {
+    const Tensor q = testing::randn({c.Sq, c.H, c.D}, 1), k = testing::randn({c.Skv, c.H, c.D}, 2),
+                 v = testing::randn({c.Skv, c.H, c.Dv}, 3);
+    const ops::AttentionResult a = ops::attention_forward(q, k, v, c.lq, c.lk);
+    const ops::AttentionResult b = ops::attention_forward_naive(q, k, v, c.lq, c.lk);
+    testing::expect_close(a.out, b.out, 1e-5f, 1e-5f, "out, D = " + std::to_string(c.D));
+    testing::expect_close(a.lse, b.lse, 1e-5f, 1e-5f, "lse, D = " + std::to_string(c.D));
+  }
 }
 
 TEST(Attention, PackedEqualsSeparate) {
