@@ -1,12 +1,14 @@
 // FlashAttention-2 on the CPU. The tile products run on register-blocked micro-kernels written
 // with GCC/Clang vector extensions (16 floats per vector: one AVX-512 register with -march=native
-// on Zen 4, several narrower ones elsewhere), so no tile ever goes through a BLAS call.
+// on Zen 4, several narrower ones elsewhere), so no tile ever goes through a BLAS call (ops::gemm
+// serves only the materialised reference, attention_forward_naive).
 //
 // Before the tile loops, the operands are repacked per head into zero-padded, contiguous layouts
-// (linear in the sequence length): keys both as Kᵀ [D][Skv'] (the B operand of q·kᵀ) and as
-// K [Skv'][D'], values as V [Skv'][Dv'] and Vᵀ [Dv'][Skv']. Each key sequence starts at a multiple
-// of 16 columns in Skv', and D', Dv' are D, Dv rounded up to 16, so every vector load of a micro-
-// kernel is in bounds and padding contributes zeros.
+// (linear in the sequence length): keys both as Kᵀ in tile-major blocks (one D x kBlockK block per
+// key tile: the B operand of q·kᵀ) and as K [Skv'][D'], values as V [Skv'][Dv'] (and Vᵀ,
+// tile-major, in the backward). Each key sequence starts at a multiple of kBlockK in Skv', and D',
+// Dv' are D, Dv rounded up to 16, so every vector load of a micro-kernel is in bounds and padding
+// contributes zeros.
 //
 // Scores are kept in base 2: t = s · log2(e) with s = scale · q·k, so softmax weights are
 // exp2(t - max) and lse = ln(2) · (max + log2(sum)).
