@@ -202,8 +202,8 @@ SceneSpec parse_caption(std::string_view caption) { return Parser(caption).parse
 std::string short_prompt(const SceneSpec& spec) {
   std::vector<std::string> parts;
   for (const ObjectSpec& o : spec.objects)
-    parts.push_back("a " + std::string(name(o.colour)) + " " + std::string(name(o.shape)) + " " +
-                    std::string(name(o.motion)));
+    parts.push_back((o.colour == Colour::kOrange ? "an " : "a ") + std::string(name(o.colour)) +
+                    " " + std::string(name(o.shape)) + " " + std::string(name(o.motion)));
   return join_and(parts);
 }
 

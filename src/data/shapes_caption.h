@@ -22,7 +22,7 @@ std::string canonical_caption(const SceneSpec& spec);
 SceneSpec parse_caption(std::string_view caption);
 
 // Colour, shape and motion of each object, without sizes or background: "a red circle bouncing
-// and a cyan square moving left".
+// and an orange square moving left".
 std::string short_prompt(const SceneSpec& spec);
 
 // A descriptive sentence stating every fact of the spec; the template and the synonyms are

@@ -218,32 +218,44 @@ Sighting measure(const Region& r, int32_t rid, const std::vector<int32_t>& id, i
   g.measured = true;
   // Each shape's best template: centred on the centroid, side from the area, turned to the
   // moment orientation. Small blobs are coarse (a 6-pixel circle is a square with its corners
-  // cut), so there the search also tries the world's two sides, +-1/4 pixel shifts and
-  // +-pi/48 turns.
+  // cut), so there the search also tries the world's two sides, +-pi/48 turns, and shifts of the
+  // centre found coarse to fine (steps of 1/4, 1/8 and 1/16 pixel around the best so far).
+  const auto iou = [&](const Placement& p) {
+    int64_t tmpl = 0, both = 0;
+    for_each_covered(p, w, h, [&](int x, int y) {
+      ++tmpl;
+      both += id[y * w + x] == rid;
+    });
+    return static_cast<double>(both) / static_cast<double>(r.area + tmpl - both);
+  };
   for (int k = 0; k < kNumShapes; ++k) {
     const Shape s = static_cast<Shape>(k);
     const double a0 = moment_angle(s, g), s0 = template_side(s, g.area);
-    const bool fine = s0 < kFineSearchBelow;
-    std::vector<double> sides = {s0}, angles = {a0}, shifts = {0.0};
-    if (fine) {
-      sides.push_back(side_length(Size::kSmall, w, h));
-      sides.push_back(side_length(Size::kLarge, w, h));
-      if (s != Shape::kCircle) angles = {a0 - kPi / 48, a0, a0 + kPi / 48};
-      shifts = {-0.25, 0.0, 0.25};
+    if (s0 >= kFineSearchBelow) {
+      g.iou[k] = iou({s, s0, g.cx, g.cy, std::cos(a0), std::sin(a0)});
+      continue;
     }
+    const double sides[3] = {s0, static_cast<double>(side_length(Size::kSmall, w, h)),
+                             static_cast<double>(side_length(Size::kLarge, w, h))};
+    const int n_angles = s == Shape::kCircle ? 1 : 3;
     double best = 0;
     for (const double side : sides)
-      for (const double a : angles)
-        for (const double sy : shifts)
-          for (const double sx : shifts) {
-            const Placement p{s, side, g.cx + sx, g.cy + sy, std::cos(a), std::sin(a)};
-            int64_t tmpl = 0, both = 0;
-            for_each_covered(p, w, h, [&](int x, int y) {
-              ++tmpl;
-              both += id[y * w + x] == rid;
-            });
-            best = std::max(best, static_cast<double>(both) / (r.area + tmpl - both));
-          }
+      for (int ai = 0; ai < n_angles; ++ai) {
+        const double a = a0 + (n_angles == 1 ? 0.0 : (ai - 1) * kPi / 48);
+        const double ca = std::cos(a), sa = std::sin(a);
+        double cx = g.cx, cy = g.cy, here = iou({s, side, cx, cy, ca, sa});
+        for (double step = 0.25; step >= 1.0 / 16; step /= 2) {
+          double bx = cx, by = cy;
+          for (int dy = -1; dy <= 1; ++dy)
+            for (int dx = -1; dx <= 1; ++dx) {
+              if (!dx && !dy) continue;
+              const double v = iou({s, side, cx + dx * step, cy + dy * step, ca, sa});
+              if (v > here) here = v, bx = cx + dx * step, by = cy + dy * step;
+            }
+          cx = bx, cy = by;
+        }
+        best = std::max(best, here);
+      }
     g.iou[k] = best;
   }
   return g;
@@ -407,7 +419,11 @@ class MotionJudge {
     std::vector<double> t, y;
     std::string bad;
     const auto flush = [&]() {
-      if (bad.empty() && static_cast<int>(t.size()) >= opt_.gravity_fit_frames) {
+      // Measured only when the arc's sag below its chord, g (n - 1)^2 / 8, is well above the
+      // 1/2-pixel steps of a centroid, and the arc has enough frames.
+      const double n = static_cast<double>(t.size());
+      if (bad.empty() && n >= opt_.gravity_fit_frames &&
+          g_ * (n - 1) * (n - 1) / 8 >= opt_.gravity_min_sag_px) {
         const double a = quadratic_acceleration(t, y) / g_;
         if (a < opt_.gravity_min || a > opt_.gravity_max)
           bad = "arc acceleration " + fmt(a) + " g (world g = " + fmt(g_, 3) + " px/frame^2)";

@@ -37,7 +37,8 @@ struct CheckerOptions {
   double bounce_reversal = 12.0;  // rise (in g) of the centre over 2 frames each side of a bounce
   double bottom_slack_px = 1.5, bottom_slack_m = 0.04;  // bounce: gap to the bottom edge allowed
   double gravity_min = 0.25, gravity_max = 4.0;         // accepted arc accelerations, in units of g
-  int gravity_fit_frames = 7;  // arcs of at least this many frames have their g measured
+  int gravity_fit_frames = 7;       // arcs of at least this many frames have their g measured,
+  double gravity_min_sag_px = 2.0;  // when g (n - 1)^2 / 8 (their sag) is at least this
 };
 
 struct AttributeCheck {
@@ -71,10 +72,15 @@ struct ScoreSummary {
   struct Count {
     int64_t right = 0, checked = 0, not_checkable = 0;
   };
-  int64_t clips = 0, clips_ok = 0, errors = 0;  // errors: clips that could not be checked
+  int64_t clips = 0, clips_ok = 0;  // clips checked, and those with every attribute right
+  int64_t errors = 0;               // clips that could not be read or checked
   std::map<std::string, Count> attributes;
   void add(const ClipCheck& check);
-  double clip_accuracy() const { return clips ? static_cast<double>(clips_ok) / clips : 0.0; }
+  // Clips that could not be checked count as wrong.
+  double clip_accuracy() const {
+    return clips + errors ? static_cast<double>(clips_ok) / static_cast<double>(clips + errors)
+                          : 0.0;
+  }
 };
 nlohmann::ordered_json to_json(const ScoreSummary& s);
 
