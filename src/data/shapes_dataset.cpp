@@ -1,0 +1,152 @@
+// Shapes World datasets (see shapes_dataset.h).
+#include "data/shapes_dataset.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+#include "core/rng.h"
+#include "data/shapes_caption.h"
+#include "data/shapes_raster.h"
+#include "data/shapes_sample.h"
+
+namespace cubist::shapes {
+namespace {
+
+std::vector<std::string> split(std::string_view text, char sep) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (true) {
+    const size_t end = text.find(sep, i);
+    out.emplace_back(text.substr(i, end == std::string_view::npos ? text.npos : end - i));
+    if (end == std::string_view::npos) return out;
+    i = end + 1;
+  }
+}
+
+// A whole decimal number, or -1.
+int to_int(const std::string& s) {
+  if (s.empty() || s.size() > 6) return -1;
+  int v = 0;
+  for (const char c : s) {
+    if (c < '0' || c > '9') return -1;
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
+}  // namespace
+
+std::vector<ClipSize> parse_sizes(std::string_view text) {
+  std::vector<ClipSize> sizes;
+  std::string problems;
+  for (const std::string& item : split(text, ',')) {
+    const size_t x = item.find('x');
+    const int w = x == std::string::npos ? -1 : to_int(item.substr(0, x));
+    const int h = x == std::string::npos ? -1 : to_int(item.substr(x + 1));
+    if (w < 0 || h < 0) {
+      problems += "; \"" + item + "\" is not WIDTHxHEIGHT (for example 96x64)";
+      continue;
+    }
+    try {
+      check_clip_size(w, h);
+      sizes.push_back({w, h});
+    } catch (const Error& e) {
+      problems += std::string("; ") + e.what();
+    }
+  }
+  CUBIST_CHECK(problems.empty(), "sizes \"", text, "\"", problems);
+  return sizes;
+}
+
+std::vector<int> parse_frame_counts(std::string_view text) {
+  std::vector<int> counts;
+  std::string problems;
+  for (const std::string& item : split(text, ',')) {
+    const int t = to_int(item);
+    if (t < 0) {
+      problems += "; \"" + item + "\" is not a whole number of frames";
+      continue;
+    }
+    try {
+      check_frame_count(t);
+      counts.push_back(t);
+    } catch (const Error& e) {
+      problems += std::string("; ") + e.what();
+    }
+  }
+  CUBIST_CHECK(problems.empty(), "frame counts \"", text, "\"", problems);
+  return counts;
+}
+
+ShapesClip make_clip(uint64_t seed, uint64_t index, const std::vector<ClipSize>& sizes,
+                     const std::vector<int>& frame_counts) {
+  CUBIST_CHECK(!sizes.empty() && !frame_counts.empty(),
+               "shapes dataset: the lists of sizes and frame counts must not be empty");
+  Generator gen(seed, index);
+  const ClipSize size = sizes[gen.randint(sizes.size())];
+  const int frames = frame_counts[gen.randint(frame_counts.size())];
+  ShapesClip clip;
+  clip.scene = sample_scene(size.width, size.height, frames, gen);
+  const SceneSpec spec = clip.scene.spec();
+  clip.caption = canonical_caption(spec);
+  clip.prompt = short_prompt(spec);
+  clip.description = describe(spec, gen);
+  return clip;
+}
+
+nlohmann::ordered_json to_json(const ClipRecord& r) {
+  nlohmann::ordered_json j;
+  j["path"] = r.path;
+  j["caption"] = r.caption;
+  j["prompt"] = r.prompt;
+  j["description"] = r.description;
+  j["frames"] = r.frames;
+  j["fps"] = r.fps;
+  j["width"] = r.width;
+  j["height"] = r.height;
+  j["duration"] = r.duration;
+  return j;
+}
+
+std::string clip_file_name(uint64_t index, const std::string& format) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "clip_%06llu", static_cast<unsigned long long>(index));
+  return format == "png" ? std::string(buf) : std::string(buf) + "." + format;
+}
+
+std::vector<ClipRecord> generate_dataset(const std::string& out_dir, int64_t clips,
+                                         const std::vector<ClipSize>& sizes,
+                                         const std::vector<int>& frame_counts, uint64_t seed,
+                                         const VideoWriter& write, const std::string& format,
+                                         std::vector<std::string>* errors) {
+  CUBIST_CHECK(clips >= 0, "shapes dataset: the number of clips must be >= 0, not ", clips);
+  CUBIST_CHECK(!format.empty() && format.find_first_of("/. ") == std::string::npos,
+               "shapes dataset: format \"", format, "\" should be png, mp4, webm or gif");
+  for (const ClipSize& s : sizes) check_clip_size(s.width, s.height);
+  for (const int t : frame_counts) check_frame_count(t);
+  std::filesystem::create_directories(out_dir);
+  std::vector<ClipRecord> records;
+  for (int64_t i = 0; i < clips; ++i) {
+    const std::string file = clip_file_name(static_cast<uint64_t>(i), format);
+    try {
+      const ShapesClip clip = make_clip(seed, static_cast<uint64_t>(i), sizes, frame_counts);
+      write((std::filesystem::path(out_dir) / file).string(), render(clip.scene));
+      const Scene& s = clip.scene;
+      records.push_back({file, clip.caption, clip.prompt, clip.description, s.frames, kFps, s.width,
+                         s.height, s.frames / kFps});
+    } catch (const std::exception& e) {
+      if (!errors) throw;
+      errors->push_back(detail::concat("clip ", i, " (", file, "): ", e.what()));
+    }
+  }
+  const std::string manifest = (std::filesystem::path(out_dir) / "manifest.jsonl").string();
+  std::ofstream out(manifest);
+  CUBIST_CHECK(out.good(), "shapes dataset: cannot write ", manifest);
+  for (const ClipRecord& r : records) out << to_json(r).dump() << "\n";
+  CUBIST_CHECK(out.good(), "shapes dataset: writing ", manifest, " failed");
+  return records;
+}
+
+}  // namespace cubist::shapes

@@ -1,0 +1,71 @@
+// Shapes World datasets: clip i of a dataset is drawn from Philox stream i under the dataset's
+// seed, so each clip depends only on (seed, i), never on the other clips or on how many there are.
+// Files are written through a callback (the command line passes io's write_video), and a JSONL
+// manifest lists every clip with its captions.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "data/shapes_world.h"
+#include "io/video.h"
+
+namespace cubist::shapes {
+
+struct ClipSize {
+  int width, height;
+  bool operator==(const ClipSize&) const = default;
+};
+
+// "64x64,96x64" -> {{64, 64}, {96, 64}}; "1,9,17" -> {1, 9, 17}. Throw cubist::Error listing every
+// entry that is malformed or outside the world's rules (multiples of 16 in [32, 256]; 1 + 4k <=
+// 33).
+std::vector<ClipSize> parse_sizes(std::string_view text);
+std::vector<int> parse_frame_counts(std::string_view text);
+
+// One clip: its scene and three captions.
+struct ShapesClip {
+  Scene scene;
+  std::string caption;      // canonical
+  std::string prompt;       // short
+  std::string description;  // rich
+};
+
+// Clip `index` of the dataset with this seed: size and length uniform over the lists, then the
+// scene, then the description's phrasing, all from Generator(seed, stream = index).
+ShapesClip make_clip(uint64_t seed, uint64_t index, const std::vector<ClipSize>& sizes,
+                     const std::vector<int>& frame_counts);
+
+// A manifest line. path is relative to the manifest's folder.
+struct ClipRecord {
+  std::string path, caption, prompt, description;
+  int frames = 0;
+  double fps = kFps;
+  int width = 0, height = 0;
+  double duration = 0;  // seconds: frames / fps
+};
+nlohmann::ordered_json to_json(const ClipRecord& r);  // the manifest line, fields in order
+
+using VideoWriter = std::function<void(const std::string& path, const Video& video)>;
+
+// The file name of clip i: "clip_000042.mp4" for format "mp4", "clip_000042" (a folder of PNG
+// frames) for "png". Other formats: any extension FFmpeg writes ("webm", "gif").
+std::string clip_file_name(uint64_t index, const std::string& format);
+
+// Writes `clips` clips into out_dir (created if missing) with `write`, then out_dir/manifest.jsonl
+// (fields path, caption, prompt, description, frames, fps, width, height, duration, in that order).
+// When errors is null the first failure throws; otherwise each failure is appended to *errors
+// ("clip 12 (clip_000012.mp4): <why>"), the clip is left out of the manifest and the rest go on.
+std::vector<ClipRecord> generate_dataset(const std::string& out_dir, int64_t clips,
+                                         const std::vector<ClipSize>& sizes,
+                                         const std::vector<int>& frame_counts, uint64_t seed,
+                                         const VideoWriter& write,
+                                         const std::string& format = "mp4",
+                                         std::vector<std::string>* errors = nullptr);
+
+}  // namespace cubist::shapes
