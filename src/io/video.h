@@ -97,9 +97,11 @@ VideoInfo probe_video(const std::string& path);
 // Rescales every frame to height x width (bicubic, swscale); the frame rate is kept.
 Video resize_video(const Video& v, int64_t height, int64_t width);
 
-// The forms read_video understands, by path: a folder whose PNG files are frames, an image file
-// by extension, or anything else (left to FFmpeg).
+// How index_videos and the loader tell clips apart by path. A PNG-frame folder is a folder whose
+// .png files (at least one) all have numeric names, as write_video leaves them (000000.png, ...);
+// read_video itself reads every .png of any folder it is given. An image path is one ending in
+// .png .jpg .jpeg .bmp .webp .tif or .tiff (any case).
 bool is_png_frame_folder(const std::string& path);
-bool is_image_path(const std::string& path);  // .png .jpg .jpeg .bmp .webp .tif .tiff
+bool is_image_path(const std::string& path);
 
 }  // namespace cubist
