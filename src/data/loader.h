@@ -10,8 +10,9 @@
 // the clips are shuffled with cubist::Generator(seed, epoch), then dealt in that order into
 // per-bucket batches, each batch emitted as soon as it is full; each bucket's last partial batch
 // follows at the end of the epoch in bucket order (unless drop_last). Workers decode ahead (at most
-// `prefetch` batches past the one the caller waits for) and batches are delivered in plan order,
-// so the data a training run sees depends on the seed and never on the number of workers.
+// `prefetch` batches in flight, counting the one the caller waits for) and batches are delivered
+// in plan order, so the data a training run sees depends on the seed and never on the number of
+// workers.
 #pragma once
 
 #include <condition_variable>
@@ -66,7 +67,7 @@ struct LoaderOptions {
   std::vector<Bucket> buckets = make_buckets();
   int64_t batch_size = 8;
   int workers = 2;       // decoding threads; 0 decodes on the caller's thread inside next()
-  int64_t prefetch = 4;  // batches decoded ahead of the one being waited for, at most
+  int64_t prefetch = 4;  // batches being decoded or ready and not yet taken, at most
   uint64_t seed = 0;
   bool shuffle = true;
   bool drop_last = false;  // drop each bucket's partial batch at the end of an epoch
