@@ -1,90 +1,69 @@
 // `cubist data index DIR [--captions FILE] [--out MANIFEST]`: probes every video under DIR and
 // writes a JSONL manifest (default DIR/manifest.jsonl). Files that cannot be read are listed on
-// stderr, one line each, and skipped. Exits 0 when at least one video was indexed, 1 when none
-// could be (or the manifest could not be written), 2 on bad arguments (options, DIR or captions).
-// main.cpp dispatches here with argv[0] = "index".
+// stderr, one line each, and skipped; a summary goes to stdout. Exit status: 0 when at least one
+// video was indexed; 1 when none could be (or the manifest could not be written: a cubist::Error,
+// reported by main()); 2 on bad arguments (a UsageError: options, DIR, or the captions file).
+// argv holds the arguments after `index`.
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <string>
 
+#include "cli/args.h"
 #include "cli/cmd_data_index.h"
 #include "core/error.h"
 #include "data/manifest.h"
 
+namespace cubist::cli {
+
 namespace {
 
-void usage(FILE* f) {
-  std::fprintf(
-      f,
-      "usage: cubist data index DIR [--captions FILE] [--out MANIFEST]\n"
-      "  DIR              folder searched recursively for .mp4 .webm .mkv .mov .avi .gif\n"
-      "                   files and folders of PNG frames (000000.png, ...)\n"
-      "  --captions FILE  captions: .jsonl ({\"path\": ..., \"caption\": ...} per line)\n"
-      "                   or .csv (header path,caption); paths relative to FILE's folder\n"
-      "  --out MANIFEST   where to write the JSONL manifest (default DIR/manifest.jsonl)\n");
-}
+const char* kUsage =
+    "usage: cubist data index DIR [--captions FILE] [--out MANIFEST]\n"
+    "  DIR              folder searched recursively for .mp4 .webm .mkv .mov .avi .gif files\n"
+    "                   and folders of PNG frames (numeric names: 000000.png, ...)\n"
+    "  --captions FILE  .jsonl ({\"path\": ..., \"caption\": ...} per line) or .csv (header\n"
+    "                   path,caption; \"quoted\" fields may hold commas); paths relative to FILE\n"
+    "  --out MANIFEST   the JSONL manifest to write (default DIR/manifest.jsonl)";
 
 }  // namespace
 
 int cmd_data_index(int argc, char** argv) {
-  std::string dir, captions, out;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "-h" || a == "--help") {
-      usage(stdout);
-      return 0;
-    }
-    if (a == "--captions" || a == "--out") {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "cubist data index: %s needs a value\n", a.c_str());
-        usage(stderr);
-        return 2;
-      }
-      (a == "--captions" ? captions : out) = argv[++i];
-    } else if (!a.empty() && a[0] == '-') {
-      std::fprintf(stderr, "cubist data index: unknown option '%s'\n", a.c_str());
-      usage(stderr);
-      return 2;
-    } else if (dir.empty()) {
-      dir = a;
-    } else {
-      std::fprintf(stderr, "cubist data index: one folder only, got '%s' and '%s'\n", dir.c_str(),
-                   a.c_str());
-      usage(stderr);
-      return 2;
-    }
-  }
-  if (dir.empty()) {
-    std::fprintf(stderr, "cubist data index: which folder? DIR is missing\n");
-    usage(stderr);
-    return 2;
-  }
-  if (out.empty()) out = (std::filesystem::path(dir) / "manifest.jsonl").string();
-  cubist::IndexResult r;
-  try {
-    r = cubist::index_videos(dir, captions);
-  } catch (const cubist::Error& e) {  // DIR is no folder, or the captions file is unusable
-    std::fprintf(stderr, "cubist data index: %s\n", e.what());
-    usage(stderr);
-    return 2;
-  }
-  try {
-    for (const std::string& p : r.problems) std::fprintf(stderr, "skipped: %s\n", p.c_str());
-    if (r.entries.empty()) {
-      std::fprintf(stderr, "cubist data index: no readable video under %s\n", dir.c_str());
-      return 1;
-    }
-    cubist::write_manifest(out, r.entries);
-    int64_t captioned = 0;
-    double seconds = 0;
-    for (const auto& e : r.entries) captioned += !e.caption.empty(), seconds += e.duration;
-    std::printf("indexed %zu videos (%lld captioned, %.1f s in all), %zu problems: wrote %s\n",
-                r.entries.size(), static_cast<long long>(captioned), seconds, r.problems.size(),
-                out.c_str());
+  Args args(argc, argv);
+  if (args.flag("--help")) {
+    std::puts(kUsage);
     return 0;
-  } catch (const cubist::Error& e) {
-    std::fprintf(stderr, "cubist data index: %s\n", e.what());
+  }
+  const std::string captions = args.str("--captions", "");
+  std::string out = args.str("--out", "");
+  const std::vector<std::string> pos = args.positional();
+  args.finish();
+  if (pos.size() != 1)
+    throw UsageError(pos.empty() ? std::string("which folder? DIR is missing\n") + kUsage
+                                 : "one folder only, got '" + pos[0] + "' and '" + pos[1] + "'");
+  const std::string& dir = pos[0];
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) throw UsageError(dir + ": not a folder");
+  if (out.empty()) out = (std::filesystem::path(dir) / "manifest.jsonl").string();
+
+  IndexResult r;
+  try {
+    r = index_videos(dir, captions);
+  } catch (const Error& e) {  // the captions file is missing or malformed
+    throw UsageError(e.what());
+  }
+  for (const std::string& p : r.problems) std::fprintf(stderr, "skipped: %s\n", p.c_str());
+  if (r.entries.empty()) {
+    std::fprintf(stderr, "cubist data index: no readable video under %s\n", dir.c_str());
     return 1;
   }
+  write_manifest(out, r.entries);
+  int64_t captioned = 0;
+  double seconds = 0;
+  for (const ManifestEntry& e : r.entries) captioned += !e.caption.empty(), seconds += e.duration;
+  std::printf("indexed %zu videos (%lld captioned, %.1f s in all); %zu skipped; wrote %s\n",
+              r.entries.size(), static_cast<long long>(captioned), seconds, r.problems.size(),
+              out.c_str());
+  return 0;
 }
+
+}  // namespace cubist::cli
