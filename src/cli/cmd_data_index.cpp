@@ -1,0 +1,69 @@
+// `cubist data index DIR [--captions FILE] [--out MANIFEST]`: probes every video under DIR and
+// writes a JSONL manifest (default DIR/manifest.jsonl). Files that cannot be read are listed on
+// stderr, one line each, and skipped; a summary goes to stdout. Exit status: 0 when at least one
+// video was indexed; 1 when none could be (or the manifest could not be written: a cubist::Error,
+// reported by main()); 2 on bad arguments (a UsageError: options, DIR, or the captions file).
+// argv holds the arguments after `index`.
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include "cli/args.h"
+#include "cli/cmd_data_index.h"
+#include "core/error.h"
+#include "data/manifest.h"
+
+namespace cubist::cli {
+
+namespace {
+
+const char* kUsage =
+    "usage: cubist data index DIR [--captions FILE] [--out MANIFEST]\n"
+    "  DIR              folder searched recursively for .mp4 .webm .mkv .mov .avi .gif files\n"
+    "                   and folders of PNG frames (numeric names: 000000.png, ...)\n"
+    "  --captions FILE  .jsonl ({\"path\": ..., \"caption\": ...} per line) or .csv (header\n"
+    "                   path,caption; \"quoted\" fields may hold commas); paths relative to FILE\n"
+    "  --out MANIFEST   the JSONL manifest to write (default DIR/manifest.jsonl)";
+
+}  // namespace
+
+int cmd_data_index(int argc, char** argv) {
+  Args args(argc, argv);
+  if (args.flag("--help")) {
+    std::puts(kUsage);
+    return 0;
+  }
+  const std::string captions = args.str("--captions", "");
+  std::string out = args.str("--out", "");
+  const std::vector<std::string> pos = args.positional();
+  args.finish();
+  if (pos.size() != 1)
+    throw UsageError(pos.empty() ? std::string("which folder? DIR is missing\n") + kUsage
+                                 : "one folder only, got '" + pos[0] + "' and '" + pos[1] + "'");
+  const std::string& dir = pos[0];
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) throw UsageError(dir + ": not a folder");
+  if (out.empty()) out = (std::filesystem::path(dir) / "manifest.jsonl").string();
+
+  IndexResult r;
+  try {
+    r = index_videos(dir, captions);
+  } catch (const Error& e) {  // the captions file is missing or malformed
+    throw UsageError(e.what());
+  }
+  for (const std::string& p : r.problems) std::fprintf(stderr, "skipped: %s\n", p.c_str());
+  if (r.entries.empty()) {
+    std::fprintf(stderr, "cubist data index: no readable video under %s\n", dir.c_str());
+    return 1;
+  }
+  write_manifest(out, r.entries);
+  int64_t captioned = 0;
+  double seconds = 0;
+  for (const ManifestEntry& e : r.entries) captioned += !e.caption.empty(), seconds += e.duration;
+  std::printf("indexed %zu videos (%lld captioned, %.1f s in all); %zu skipped; wrote %s\n",
+              r.entries.size(), static_cast<long long>(captioned), seconds, r.problems.size(),
+              out.c_str());
+  return 0;
+}
+
+}  // namespace cubist::cli

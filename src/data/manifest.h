@@ -1,0 +1,51 @@
+// Datasets of real videos: a manifest in JSONL, one clip per line,
+//   {"path": "clips/a.mp4", "caption": "a red ball", "frames": 48, "fps": 24.0,
+//    "width": 320, "height": 240, "duration": 2.0}
+// as Open-Sora's CSV keeps them. Relative paths are relative to the manifest's folder.
+// index_videos() builds one by probing every video under a folder.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace cubist {
+
+struct ManifestEntry {
+  std::string path;  // as read: resolved against the manifest's folder
+  std::string caption;
+  int64_t frames = 0;
+  double fps = 0.0;
+  int64_t width = 0, height = 0;
+  double duration = 0.0;  // seconds
+};
+
+// Reads a JSONL manifest; blank lines are skipped. Only "path" is required; a line that is not a
+// JSON object, or whose fields have the wrong types, is an Error naming the file and line.
+std::vector<ManifestEntry> read_manifest(const std::string& path);
+
+// Writes one JSON object per line, atomically (temporary file, then rename). Paths under the
+// manifest's folder are written relative to it, so the folder can move as a whole.
+void write_manifest(const std::string& path, const std::vector<ManifestEntry>& entries);
+
+struct IndexResult {
+  std::vector<ManifestEntry> entries;  // sorted by path
+  std::vector<std::string> problems;   // one line each: "PATH: what is wrong"
+};
+
+// Probes every video under `dir`, recursively: files ending in .mp4 .webm .mkv .mov .avi .gif
+// (any case), and folders of PNG frames (a folder whose .png files all have numeric names,
+// 000000.png ...; it is one clip and is not searched further). Files that cannot be probed are
+// listed in `problems` and skipped; indexing never stops on them.
+//
+// Captions come from `captions_file` when given ("" for none), in either of two forms, chosen by
+// its extension:
+//   .jsonl  one object per line: {"path": "clips/a.mp4", "caption": "a red ball"}
+//   .csv    a header line "path,caption", then one row per clip; fields may be quoted with "..."
+//           (a quote inside is written ""), so captions may hold commas and newlines.
+// Caption paths are relative to the captions file's folder (or absolute). A video without a
+// caption gets "" (useful for unconditional training); a caption whose video was not found is
+// listed in `problems`.
+IndexResult index_videos(const std::string& dir, const std::string& captions_file = "");
+
+}  // namespace cubist
