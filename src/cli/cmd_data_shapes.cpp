@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/shapes_commands.h"
+#include "cli/commands.h"
 #include "core/error.h"
 #include "data/shapes_dataset.h"
 #include "io/video.h"
@@ -34,12 +34,14 @@ bool to_u64(const std::string& s, uint64_t* out) {
 
 }  // namespace
 
+namespace cubist::cli {
+
 int cmd_data_shapes(int argc, char** argv) {
   std::map<std::string, std::string> opt = {{"--clips", "100"},        {"--sizes", "64x64"},
                                             {"--frames", "1,9,17,33"}, {"--seed", "0"},
                                             {"--format", "mp4"},       {"--out", ""}};
   std::vector<std::string> problems;
-  for (int i = 1; i < argc; ++i) {
+  for (int i = 0; i < argc; ++i) {  // argv: the arguments after the command's name
     const std::string a = argv[i];
     if (a == "--help" || a == "-h") {
       std::printf("%s", kUsage);
@@ -95,3 +97,5 @@ int cmd_data_shapes(int argc, char** argv) {
   }
   return errors.empty() ? 0 : 1;
 }
+
+}  // namespace cubist::cli
