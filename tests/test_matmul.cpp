@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <thread>
 
 #include "autograd/matmul.h"
 #include "ops/gemm.h"
@@ -82,6 +83,23 @@ TEST(Gemm, IsThreadSafe) {
     ops::gemm(false, true, M, N, K, 1.0f, A.data() + i * M * K, K, B.data(), K, 0.0f,
               parallel.data() + i * M * N, N);
   EXPECT_EQ(serial, parallel);
+}
+
+// Calls from threads that OpenMP does not know about, each running a multithreaded product.
+TEST(Gemm, IsThreadSafeAcrossStdThreads) {
+  const int64_t n = 160;
+  const auto A = random_vector(static_cast<size_t>(n * n), 1);
+  std::vector<float> serial(static_cast<size_t>(n * n));
+  ops::gemm(false, false, n, n, n, 1.0f, A.data(), n, A.data(), n, 0.0f, serial.data(), n);
+  std::vector<std::vector<float>> out(4, std::vector<float>(serial.size()));
+  std::vector<std::thread> threads;
+  for (auto& o : out)
+    threads.emplace_back([&] {
+      for (int rep = 0; rep < 5; ++rep)
+        ops::gemm(false, false, n, n, n, 1.0f, A.data(), n, A.data(), n, 0.0f, o.data(), n);
+    });
+  for (auto& t : threads) t.join();
+  for (const auto& o : out) EXPECT_EQ(o, serial);
 }
 
 TEST(Gemm, ResultDoesNotDependOnThreadCount) {
