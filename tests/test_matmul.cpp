@@ -102,18 +102,27 @@ TEST(Gemm, IsThreadSafeAcrossStdThreads) {
   for (const auto& o : out) EXPECT_EQ(o, serial);
 }
 
+// Small M x N with a long K is where a library may split K among threads, which changes the order
+// of the sums. OpenBLAS and BLIS never do; oneDNN 2.6 does from about 8 threads on (and is then
+// reported as skipped, not failed: docs/PERFORMANCE.md weighs this in the choice of backend).
 TEST(Gemm, ResultDoesNotDependOnThreadCount) {
-  const int64_t M = 64, N = 64, K = 8192;  // small M x N, long K: where a library could split K
+  const int64_t M = 64, N = 64, K = 8192;
   const auto A = random_vector(static_cast<size_t>(K * M), 1);
   const auto B = random_vector(static_cast<size_t>(K * N), 2);
-  std::vector<float> one(static_cast<size_t>(M * N)), many(one.size());
-  const int before = omp_get_max_threads();
-  omp_set_num_threads(1);
-  ops::gemm(true, false, M, N, K, 1.0f, A.data(), M, B.data(), N, 0.0f, one.data(), N);
-  omp_set_num_threads(2);
-  ops::gemm(true, false, M, N, K, 1.0f, A.data(), M, B.data(), N, 0.0f, many.data(), N);
-  omp_set_num_threads(before);
-  EXPECT_EQ(one, many) << "backend " << ops::gemm_backend();
+  auto run = [&](int threads) {
+    std::vector<float> c(static_cast<size_t>(M * N));
+    const int before = omp_get_max_threads();
+    omp_set_num_threads(threads);
+    ops::gemm(true, false, M, N, K, 1.0f, A.data(), M, B.data(), N, 0.0f, c.data(), N);
+    omp_set_num_threads(before);
+    return c;
+  };
+  const auto one = run(1);
+  EXPECT_EQ(one, run(2)) << "backend " << ops::gemm_backend();
+  const bool same_at_8 = one == run(8);
+  if (!same_at_8 && std::string(ops::gemm_backend()) == "onednn")
+    GTEST_SKIP() << "oneDNN splits K among 8 threads: results depend on the thread count";
+  EXPECT_TRUE(same_at_8) << "backend " << ops::gemm_backend() << ": 1 and 8 threads differ";
 }
 
 TEST(Gemm, RejectsBadLeadingDimensions) {
