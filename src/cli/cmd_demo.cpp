@@ -24,7 +24,7 @@ namespace cubist::cli {
 namespace {
 
 const char* kUsage =
-    "usage: cubist demo [--out DIR] [--steps 400] [--batch 32] [--lr 0.003] [--seed 0]\n"
+    "usage: cubist demo [--out DIR] [--steps 2000] [--batch 32] [--lr 0.003] [--seed 0]\n"
     "Trains a 2-block DiT-style transformer on generated sequences; writes DIR/loss.csv and\n"
     "DIR/loss.svg and prints the loss before and after.";
 
@@ -87,7 +87,7 @@ int cmd_demo(int argc, char** argv) {
     return 0;
   }
   const std::string out = args.str("--out", "out/demo");
-  const int64_t steps = args.integer("--steps", 400), batch = args.integer("--batch", 32);
+  const int64_t steps = args.integer("--steps", 2000), batch = args.integer("--batch", 32);
   const float lr = static_cast<float>(args.number("--lr", 3e-3));
   const uint64_t seed = static_cast<uint64_t>(args.integer("--seed", 0));
   args.finish();
