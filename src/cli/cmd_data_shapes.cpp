@@ -90,9 +90,9 @@ int cmd_data_shapes(int argc, char** argv) {
         // default CRF 17 chroma blur makes a few of them ambiguous to the checker. The files
         // stay small (flat colours).
         [](const std::string& path, const cubist::Video& v) {
-          cubist::VideoWriteOptions opt;
-          opt.crf = 8;
-          cubist::write_video(path, v, opt);
+          cubist::VideoWriteOptions near_lossless;
+          near_lossless.crf = 8;
+          cubist::write_video(path, v, near_lossless);
         },
         format, &errors);
     for (const std::string& e : errors) std::fprintf(stderr, "cubist data shapes: %s\n", e.c_str());
