@@ -2,21 +2,37 @@
 
 #include "autograd/activation.h"
 #include "autograd/basic.h"
+#include "autograd/embedding.h"
 #include "autograd/modulate.h"
+#include "autograd/norm.h"
+#include "core/error.h"
 
 namespace cubist {
 
 DiTBlock::DiTBlock(const DiTBlockConfig& config, Generator& gen)
     : config_(config),
       ada_(config.hidden, 6 * config.hidden, gen),
-      attn_({.dim = config.hidden, .heads = config.heads, .qk_norm = config.qk_norm,
-             .rope = config.rope},
+      attn_({.dim = config.hidden,
+             .heads = config.heads,
+             .qk_norm = config.qk_norm,
+             .rope = config.rope,
+             .rope_theta = config.rope_theta},
             gen),
       mlp_(config.hidden, static_cast<int64_t>(config.hidden * config.mlp_ratio), gen) {
   ada_.weight().value().zero_();  // adaLN-Zero
   child("ada", ada_);
   child("attn", attn_);
   child("mlp", mlp_);
+  if (config.cross_attention) {
+    cross_ = std::make_unique<CrossAttention>(
+        CrossAttentionConfig{.dim = config.hidden,
+                             .context_dim = config.context_dim ? config.context_dim : config.hidden,
+                             .heads = config.heads,
+                             .qk_norm = config.qk_norm},
+        gen);
+    cross_->proj().weight().value().zero_();  // the block still starts as the identity
+    child("cross", *cross_);
+  }
 }
 
 Var DiTBlock::forward(const Var& x, const Var& c, const Tensor& positions) const {
@@ -32,6 +48,36 @@ Var DiTBlock::forward(const Var& x, const Var& c, const Tensor& positions) const
   h = layer_norm_modulate(y, chunk(3), chunk(4));
   h = mlp_.forward(h);
   return gate_residual(y, chunk(5), h);
+}
+
+// The same computation with every clip's modulation gathered to its own tokens: the rows of
+// mod [B, 6D] are picked per token ([S, 6D]) and x is viewed as [S, 1, D], S "clips" of one token.
+Var DiTBlock::forward_packed(const Var& x, const Var& c, const PackedSeq& seq,
+                             const Var& context) const {
+  const int64_t s = x.size(0), d = config_.hidden;
+  CUBIST_CHECK(x.dim() == 2 && x.size(1) == d && seq.clip_of_token &&
+                   static_cast<int64_t>(seq.clip_of_token->size()) == s,
+               "DiT block: packed x must be [S, ", d, "] with one clip index per token, got ",
+               x.shape());
+  CUBIST_CHECK(!cross_ || (context.defined() && seq.context_lens),
+               "DiT block: cross-attention needs the text tokens and their lengths");
+  Var mod = embedding(ada_.forward(silu(c)), *seq.clip_of_token);  // [S, 6D]
+  auto chunk = [&](int i) { return slice(mod, 1, i * d, (i + 1) * d); };
+
+  Var x3 = reshape(x, {s, 1, d});
+  Var h = layer_norm_modulate(x3, chunk(0), chunk(1));
+  h = attn_.forward(reshape(h, {s, d}), *seq.positions, *seq.seqlens);
+  Var y = gate_residual(x3, chunk(2), reshape(h, {s, 1, d}));
+
+  if (cross_) {
+    Var yn = layer_norm(reshape(y, {s, d}), Var(), Var());
+    h = cross_->forward(yn, context, *seq.seqlens, *seq.context_lens);
+    y = add(y, reshape(h, {s, 1, d}));
+  }
+
+  h = layer_norm_modulate(y, chunk(3), chunk(4));
+  h = mlp_.forward(h);
+  return reshape(gate_residual(y, chunk(5), h), {s, d});
 }
 
 }  // namespace cubist

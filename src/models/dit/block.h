@@ -6,9 +6,18 @@
 //
 // Zero-initialised modulation makes every block start as the identity. x is [B, N, D]: B clips
 // of N tokens; c is [B, D], one conditioning vector per clip.
+//
+// With cross_attention on (as PixArt-alpha), a third sub-layer reads the text between the two:
+//   x = x + CrossAttention(LayerNorm(x), text)        (output projection zero-initialised)
+// and forward_packed takes clips of different sizes packed into one sequence, each with its own
+// conditioning vector and text, which are broadcast over that clip's tokens.
 #pragma once
 
+#include <memory>
+#include <vector>
+
 #include "nn/attention.h"
+#include "nn/cross_attention.h"
 #include "nn/mlp.h"
 
 namespace cubist {
@@ -19,6 +28,17 @@ struct DiTBlockConfig {
   float mlp_ratio = 4.0f;
   bool qk_norm = true;
   bool rope = true;
+  float rope_theta = 10000.0f;
+  bool cross_attention = false;  // off: the block of `cubist bench block`
+  int64_t context_dim = 0;       // width of the text tokens; 0 = hidden
+};
+
+// Where each token of a packed sequence belongs (models/dit/patchify.h builds it).
+struct PackedSeq {
+  const Tensor* positions = nullptr;              // [S, 3] (t, h, w)
+  const std::vector<int64_t>* seqlens = nullptr;  // tokens per clip
+  const std::vector<int32_t>* clip_of_token = nullptr;
+  const std::vector<int64_t>* context_lens = nullptr;  // text tokens per clip
 };
 
 class DiTBlock : public Module {
@@ -26,12 +46,16 @@ class DiTBlock : public Module {
   DiTBlock(const DiTBlockConfig& config, Generator& gen);
   // positions: [B*N, 3] (t, h, w) of every token, for RoPE (undefined when rope is off).
   Var forward(const Var& x, const Var& c, const Tensor& positions) const;
+  // x [S, D]: clips packed back to back; c [B, D]: one vector per clip; context [Sc, Dc]: each
+  // clip's text tokens back to back (needs cross_attention). -> [S, D].
+  Var forward_packed(const Var& x, const Var& c, const PackedSeq& seq, const Var& context) const;
 
  private:
   DiTBlockConfig config_;
   Linear ada_;  // SiLU(c) -> 6 modulation vectors
   SelfAttention attn_;
   Mlp mlp_;
+  std::unique_ptr<CrossAttention> cross_;
 };
 
 }  // namespace cubist

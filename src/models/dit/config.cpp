@@ -1,0 +1,144 @@
+#include "models/dit/config.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace cubist {
+namespace {
+
+using Json = nlohmann::json;
+
+const std::set<std::string> kKeys = {
+    "latent_channels", "patch",     "hidden",          "depth",
+    "heads",           "mlp_ratio", "qk_norm",         "rope_theta",
+    "freq_dim",        "text",      "max_text_tokens", "caption_dropout",
+    "logit_mean",      "logit_std", "shift_base",      "shift_base_tokens"};
+const std::set<std::string> kTextKeys = {"dim", "depth", "heads", "mlp_ratio", "qk_norm"};
+
+template <typename T>
+void read(const Json& j, const char* key, T& out, const std::string& where) {
+  if (!j.contains(key)) return;
+  try {
+    out = j.at(key).get<T>();
+  } catch (const std::exception& e) {
+    fail(where, ": key \"", key, "\" has a value of the wrong type (", e.what(), ")");
+  }
+}
+
+void check_keys(const Json& j, const std::set<std::string>& keys, const std::string& where) {
+  for (const auto& [k, v] : j.items()) {
+    if (keys.count(k)) continue;
+    std::string accepted;
+    for (const std::string& a : keys) accepted += (accepted.empty() ? "" : ", ") + a;
+    fail(where, ": unknown key \"", k, "\" (accepted: ", accepted, ")");
+  }
+}
+
+}  // namespace
+
+DiTConfig parse_dit_config(const std::string& json_text, const std::string& where) {
+  Json j;
+  try {
+    j = Json::parse(json_text);
+  } catch (const std::exception& e) {
+    fail(where, ": not valid JSON: ", e.what());
+  }
+  CUBIST_CHECK(j.is_object(), where, ": a DiT config is a JSON object");
+  check_keys(j, kKeys, where);
+  DiTConfig c;
+  read(j, "latent_channels", c.latent_channels, where);
+  if (j.contains("patch")) {
+    std::vector<int64_t> p;
+    read(j, "patch", p, where);
+    CUBIST_CHECK(p.size() == 3, where, ": \"patch\" is [pt, ph, pw], got ", p.size(), " numbers");
+    c.patch = {p[0], p[1], p[2]};
+  }
+  read(j, "hidden", c.hidden, where);
+  read(j, "depth", c.depth, where);
+  read(j, "heads", c.heads, where);
+  read(j, "mlp_ratio", c.mlp_ratio, where);
+  read(j, "qk_norm", c.qk_norm, where);
+  read(j, "rope_theta", c.rope_theta, where);
+  read(j, "freq_dim", c.freq_dim, where);
+  read(j, "max_text_tokens", c.max_text_tokens, where);
+  read(j, "caption_dropout", c.caption_dropout, where);
+  read(j, "logit_mean", c.logit_mean, where);
+  read(j, "logit_std", c.logit_std, where);
+  read(j, "shift_base", c.shift_base, where);
+  read(j, "shift_base_tokens", c.shift_base_tokens, where);
+  if (j.contains("text")) {
+    const Json& t = j["text"];
+    CUBIST_CHECK(t.is_object(), where,
+                 ": \"text\" is an object {dim, depth, heads, mlp_ratio, "
+                 "qk_norm}");
+    check_keys(t, kTextKeys, where + " (text)");
+    read(t, "dim", c.text.dim, where);
+    read(t, "depth", c.text.depth, where);
+    read(t, "heads", c.text.heads, where);
+    read(t, "mlp_ratio", c.text.mlp_ratio, where);
+    read(t, "qk_norm", c.text.qk_norm, where);
+  }
+  check_dit_config(c);
+  return c;
+}
+
+DiTConfig load_dit_config(const std::string& path) {
+  std::ifstream in(path);
+  CUBIST_CHECK(in.good(), "DiT config: cannot open ", path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_dit_config(ss.str(), path);
+}
+
+std::string dit_config_json(const DiTConfig& c) {
+  nlohmann::ordered_json j;
+  j["latent_channels"] = c.latent_channels;
+  j["patch"] = {c.patch.t, c.patch.h, c.patch.w};
+  j["hidden"] = c.hidden;
+  j["depth"] = c.depth;
+  j["heads"] = c.heads;
+  j["mlp_ratio"] = c.mlp_ratio;
+  j["qk_norm"] = c.qk_norm;
+  j["rope_theta"] = c.rope_theta;
+  j["freq_dim"] = c.freq_dim;
+  j["text"] = {{"dim", c.text.dim},
+               {"depth", c.text.depth},
+               {"heads", c.text.heads},
+               {"mlp_ratio", c.text.mlp_ratio},
+               {"qk_norm", c.text.qk_norm}};
+  j["max_text_tokens"] = c.max_text_tokens;
+  j["caption_dropout"] = c.caption_dropout;
+  j["logit_mean"] = c.logit_mean;
+  j["logit_std"] = c.logit_std;
+  j["shift_base"] = c.shift_base;
+  j["shift_base_tokens"] = c.shift_base_tokens;
+  return j.dump(2);
+}
+
+void check_dit_config(const DiTConfig& c) {
+  CUBIST_CHECK(c.latent_channels > 0 && c.patch.t > 0 && c.patch.h > 0 && c.patch.w > 0,
+               "DiT config: latent_channels and the patch sizes must be positive");
+  CUBIST_CHECK(
+      c.hidden > 0 && c.heads > 0 && c.hidden % c.heads == 0 && (c.hidden / c.heads) % 2 == 0,
+      "DiT config: hidden (", c.hidden, ") must be a multiple of heads (", c.heads,
+      ") with an even head dim (for rotary embedding)");
+  CUBIST_CHECK(c.depth >= 1 && c.mlp_ratio > 0, "DiT config: depth >= 1 and mlp_ratio > 0");
+  CUBIST_CHECK(c.freq_dim >= 2 && c.freq_dim % 2 == 0, "DiT config: freq_dim must be even, got ",
+               c.freq_dim);
+  CUBIST_CHECK(c.text.dim > 0 && c.text.heads > 0 && c.text.dim % c.text.heads == 0 &&
+                   (c.text.dim / c.text.heads) % 2 == 0 && c.text.depth >= 0,
+               "DiT config: text.dim (", c.text.dim, ") must be a multiple of text.heads (",
+               c.text.heads, ") with an even head dim");
+  CUBIST_CHECK(c.caption_dropout >= 0 && c.caption_dropout <= 1,
+               "DiT config: caption_dropout is a share in [0, 1], got ", c.caption_dropout);
+  CUBIST_CHECK(
+      c.logit_std > 0 && c.shift_base > 0 && c.shift_base_tokens > 0 && c.max_text_tokens > 0,
+      "DiT config: logit_std, shift_base, shift_base_tokens and max_text_tokens must be "
+      "positive");
+}
+
+}  // namespace cubist

@@ -1,0 +1,50 @@
+// The diffusion transformer's sizes and training constants, read from a JSON config file
+// (configs/dit/*.json), so that one code path serves a tiny CPU model and a large one.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "models/text/text_encoder.h"
+
+namespace cubist {
+
+// Spacetime patch size over latents: pt frames by ph rows by pw columns.
+struct PatchSize {
+  int64_t t = 1, h = 2, w = 2;
+  int64_t volume() const { return t * h * w; }
+  bool operator==(const PatchSize&) const = default;
+};
+
+struct DiTConfig {
+  int64_t latent_channels = 4;  // C of the VAE's latents [C, T, H, W]
+  PatchSize patch;
+  int64_t hidden = 384;
+  int64_t depth = 12;
+  int64_t heads = 6;
+  float mlp_ratio = 4.0f;
+  bool qk_norm = true;
+  float rope_theta = 10000.0f;
+  int64_t freq_dim = 256;  // sinusoidal features of the diffusion time before its MLP
+  text::TextEncoderConfig text{.vocab = 0, .dim = 256, .depth = 4, .heads = 4};
+  int64_t max_text_tokens = 64;
+  // Training: the share of captions replaced by the empty prompt (classifier-free guidance).
+  float caption_dropout = 0.1f;
+  // Rectified flow: logit-normal time sampling and the resolution-dependent time shift
+  // s = shift_base * sqrt(tokens / shift_base_tokens) (diffusion/flow.h).
+  float logit_mean = 0.0f, logit_std = 1.0f;
+  float shift_base = 1.0f;
+  int64_t shift_base_tokens = 256;
+
+  int64_t patch_dim() const { return latent_channels * patch.volume(); }
+};
+
+// Reads a config file; every key is optional (the defaults above), an unknown key or a bad value
+// throws Error naming the file and the key. text.vocab is set from the tokenizer, not the file.
+DiTConfig load_dit_config(const std::string& path);
+DiTConfig parse_dit_config(const std::string& json_text, const std::string& where = "config");
+std::string dit_config_json(const DiTConfig& config);
+// Throws Error unless the sizes fit together (hidden divisible by heads, even head dims, ...).
+void check_dit_config(const DiTConfig& config);
+
+}  // namespace cubist
