@@ -1,0 +1,40 @@
+// Rectified flow with the DiT: the training loss of a packed batch of clips (each clip its own
+// time, noise and prompt; captions dropped at the config's rate for classifier-free guidance),
+// and generation with guidance, deterministic from a seed.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "diffusion/flow.h"
+#include "models/dit/dit.h"
+
+namespace cubist {
+
+struct FlowLoss {
+  Var loss;                   // mean squared error of the velocity over every token of every clip
+  std::vector<float> times;   // the time drawn for each clip
+  std::vector<bool> dropped;  // whether the clip's prompt was replaced by the empty prompt
+};
+
+// Per clip, in this order from gen: t = shift_time(logit_normal), with the shift of the clip's
+// token count; whether its caption is dropped; its noise. Clips are packed into one sequence.
+FlowLoss flow_matching_loss(const DiT& model, const std::vector<Tensor>& latents,
+                            const Prompts& prompts, Generator& gen);
+
+struct GenerateOptions {
+  int steps = 30;
+  flow::Sampler sampler = flow::Sampler::kHeun;
+  float guidance = 4.0f;  // 1 = no guidance (one evaluation per velocity)
+  uint64_t seed = 0;
+  float shift = 0.0f;  // 0 = the config's resolution-dependent shift for this size
+  const flow::KnownLatents* known = nullptr;
+};
+
+// Latents of `shape` [C, T, H, W] for a prompt. With guidance, the conditional and the
+// unconditional (empty prompt) predictions are computed together as two clips of one packed
+// sequence. The same seed gives the same latents.
+Tensor generate_latents(const DiT& model, const Dims& shape, const std::vector<int32_t>& prompt,
+                        const GenerateOptions& options);
+
+}  // namespace cubist

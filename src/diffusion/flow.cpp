@@ -1,0 +1,100 @@
+#include "diffusion/flow.h"
+
+#include <cmath>
+#include <string>
+
+#include "core/error.h"
+
+namespace cubist::flow {
+namespace {
+
+// out = a x + b y, elementwise over contiguous f32 tensors of one shape.
+Tensor axpby(float a, const Tensor& x, float b, const Tensor& y) {
+  CUBIST_CHECK(x.shape() == y.shape(), "flow: shapes ", x.shape(), " and ", y.shape(), " differ");
+  const Tensor xc = x.contiguous(), yc = y.contiguous();
+  Tensor out = Tensor::empty(x.shape());
+  const float* px = xc.data<float>();
+  const float* py = yc.data<float>();
+  float* po = out.data<float>();
+  const int64_t n = out.numel();
+  for (int64_t i = 0; i < n; ++i) po[i] = a * px[i] + b * py[i];
+  return out;
+}
+
+void hold_known(Tensor& x, const KnownLatents& k, const Tensor& noise, float t) {
+  CUBIST_CHECK(k.known.shape() == x.shape() && k.mask.shape() == x.shape(), "flow: known latents ",
+               k.known.shape(), " and mask ", k.mask.shape(), " must both match the sample ",
+               x.shape());
+  const Tensor on_path = noisy(k.known, noise, t);
+  const Tensor m = k.mask.contiguous();
+  const float* pm = m.data<float>();
+  const float* pk = on_path.data<float>();
+  float* px = x.data<float>();
+  for (int64_t i = 0; i < x.numel(); ++i) px[i] = pm[i] * pk[i] + (1.0f - pm[i]) * px[i];
+}
+
+}  // namespace
+
+float logit_normal(Generator& gen, float mean, float std) {
+  const float z = mean + std * gen.normal();
+  return 1.0f / (1.0f + std::exp(-z));
+}
+
+float shift_time(float t, float shift) {
+  CUBIST_CHECK(shift > 0.0f, "flow: the time shift must be positive, got ", shift);
+  return shift * t / (1.0f + (shift - 1.0f) * t);
+}
+
+float resolution_shift(int64_t tokens, int64_t base_tokens, float base_shift) {
+  CUBIST_CHECK(tokens > 0 && base_tokens > 0, "flow: token counts must be positive");
+  return base_shift * static_cast<float>(std::sqrt(static_cast<double>(tokens) / base_tokens));
+}
+
+Tensor noisy(const Tensor& x0, const Tensor& noise, float t) {
+  return axpby(1.0f - t, x0, t, noise);
+}
+
+Tensor velocity_target(const Tensor& x0, const Tensor& noise) {
+  return axpby(-1.0f, x0, 1.0f, noise);
+}
+
+std::vector<float> schedule(int steps, float shift) {
+  CUBIST_CHECK(steps >= 1, "flow: the number of sampling steps must be at least 1, got ", steps);
+  std::vector<float> t(static_cast<size_t>(steps) + 1);
+  for (int i = 0; i <= steps; ++i)
+    t[static_cast<size_t>(i)] = shift_time(1.0f - static_cast<float>(i) / steps, shift);
+  t.back() = 0.0f;
+  return t;
+}
+
+Sampler sampler_named(std::string_view name) {
+  if (name == "euler") return Sampler::kEuler;
+  if (name == "heun") return Sampler::kHeun;
+  fail("flow: unknown sampler \"", std::string(name), "\" (accepted: euler, heun)");
+}
+
+Tensor sample(const VelocityFn& velocity, const Tensor& noise, const std::vector<float>& times,
+              Sampler sampler, const KnownLatents* known) {
+  CUBIST_CHECK(times.size() >= 2, "flow: a schedule needs at least two times");
+  Tensor x = noise.contiguous().clone();
+  if (known) hold_known(x, *known, noise, times[0]);
+  for (size_t i = 0; i + 1 < times.size(); ++i) {
+    const float t = times[i], dt = times[i + 1] - t;
+    const Tensor v1 = velocity(x, t);
+    if (sampler == Sampler::kEuler) {
+      x = axpby(1.0f, x, dt, v1);
+    } else {
+      const Tensor pred = axpby(1.0f, x, dt, v1);
+      const Tensor v2 = velocity(pred, times[i + 1]);
+      x = axpby(1.0f, x, dt, axpby(0.5f, v1, 0.5f, v2));
+    }
+    if (known) hold_known(x, *known, noise, times[i + 1]);
+  }
+  return x;
+}
+
+Tensor guide(const Tensor& v_cond, const Tensor& v_uncond, float scale) {
+  return axpby(scale, v_cond, 1.0f - scale, v_uncond);
+}
+
+}  // namespace cubist::flow

@@ -1,0 +1,56 @@
+// Rectified flow (flow matching with straight paths; Liu et al. 2022, Lipman et al. 2022, as in
+// Stable Diffusion 3). Convention, used everywhere in Cubist:
+//
+//   x_t = (1 - t) x0 + t eps,   t in [0, 1]: t = 0 is data, t = 1 is pure noise eps ~ N(0, I)
+//   v   = dx_t/dt = eps - x0     (the network predicts v)
+//
+// Training draws t from a logit-normal (sigmoid of a normal), which puts most steps in the
+// middle, then shifts it towards noise for larger inputs: t' = s t / (1 + (s - 1) t), with
+// s = shift_base * sqrt(tokens / shift_base_tokens) (SD3's resolution-dependent shift: more
+// tokens carry more redundant signal, so the same t destroys less of it). Sampling integrates
+// dx/dt = v from t = 1 down to 0 over the same shifted schedule, by Euler or Heun steps.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string_view>
+#include <vector>
+
+#include "core/rng.h"
+#include "core/tensor.h"
+
+namespace cubist::flow {
+
+float logit_normal(Generator& gen, float mean = 0.0f, float std = 1.0f);
+float shift_time(float t, float shift);
+float resolution_shift(int64_t tokens, int64_t base_tokens, float base_shift = 1.0f);
+
+Tensor noisy(const Tensor& x0, const Tensor& noise, float t);   // (1 - t) x0 + t noise
+Tensor velocity_target(const Tensor& x0, const Tensor& noise);  // noise - x0
+
+// steps + 1 times from 1 down to 0: shift_time(1 - i / steps, shift).
+std::vector<float> schedule(int steps, float shift = 1.0f);
+
+enum class Sampler { kEuler, kHeun };
+Sampler sampler_named(std::string_view name);  // "euler" or "heun"; anything else throws
+
+// The velocity at (x, t).
+using VelocityFn = std::function<Tensor(const Tensor& x, float t)>;
+
+// Optional conditioning (for image-to-video and extension, issue 6): where mask is 1 the sample
+// is held on the path of `known`, x_t = (1 - t) known + t noise, after every step.
+struct KnownLatents {
+  Tensor known;  // like x
+  Tensor mask;   // like x; 1 = known, 0 = generated
+};
+
+// Integrates from x = noise at times[0] through times.back(). Euler: x += dt v(x, t). Heun:
+// predictor x' = x + dt v1, corrector x += dt (v1 + v(x', t + dt)) / 2 (two evaluations a step).
+// Deterministic: the same noise gives the same result.
+Tensor sample(const VelocityFn& velocity, const Tensor& noise, const std::vector<float>& times,
+              Sampler sampler, const KnownLatents* known = nullptr);
+
+// Classifier-free guidance: v_uncond + scale (v_cond - v_uncond).
+Tensor guide(const Tensor& v_cond, const Tensor& v_uncond, float scale);
+
+}  // namespace cubist::flow

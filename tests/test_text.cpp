@@ -1,0 +1,186 @@
+// The word tokenizer (round trips, files, errors), the text encoder (packing, gradients) and
+// Shapes World prompt expansion.
+#include <cstdio>
+#include <filesystem>
+#include <set>
+
+#include "autograd/basic.h"
+#include "core/error.h"
+#include "data/shapes_caption.h"
+#include "data/shapes_sample.h"
+#include "models/text/prompt_expansion.h"
+#include "models/text/text_encoder.h"
+#include "models/text/tokenizer.h"
+#include "testing.h"
+
+namespace cubist {
+namespace {
+
+using text::Tokenizer;
+
+std::string error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Tokenizer, SplitsLowerCasesAndDropsPunctuation) {
+  EXPECT_EQ(text::split_words("On a Navy background, a red circle rotates counter-clockwise."),
+            (std::vector<std::string>{"on", "a", "navy", "background", "a", "red", "circle",
+                                      "rotates", "counter-clockwise"}));
+  EXPECT_TRUE(text::split_words("  ,. ").empty());
+}
+
+TEST(Tokenizer, ShapesWorldCoversEveryCaptionTheWorldWrites) {
+  const Tokenizer tok = Tokenizer::shapes_world();
+  EXPECT_LT(tok.vocab_size(), 150);
+  Generator gen(3);
+  for (int i = 0; i < 300; ++i) {
+    const shapes::SceneSpec spec = shapes::sample_spec(gen);
+    for (const std::string& c : {shapes::canonical_caption(spec), shapes::short_prompt(spec),
+                                 shapes::describe(spec, gen)}) {
+      const std::vector<int32_t> ids = tok.encode(c);  // throws on an unknown word
+      std::string joined;
+      for (const std::string& w : text::split_words(c)) joined += (joined.empty() ? "" : " ") + w;
+      EXPECT_EQ(tok.decode(ids), joined);
+    }
+  }
+}
+
+TEST(Tokenizer, EmptyPromptIsTheEmptyToken) {
+  const Tokenizer tok = Tokenizer::shapes_world();
+  EXPECT_EQ(tok.encode(""), std::vector<int32_t>{text::kEmpty});
+  EXPECT_EQ(tok.encode(" , "), std::vector<int32_t>{text::kEmpty});
+  EXPECT_EQ(tok.decode(tok.encode("")), "");
+}
+
+TEST(Tokenizer, UnknownWordsAreListedWithTheVocabulary) {
+  const Tokenizer tok = Tokenizer::shapes_world();
+  const std::string msg = error_of([&] { tok.encode("a purple ball bouncing"); });
+  EXPECT_NE(msg.find("\"purple\""), std::string::npos) << msg;
+  EXPECT_NE(msg.find("\"ball\""), std::string::npos) << msg;
+  EXPECT_NE(msg.find("\"circle\""), std::string::npos) << msg;  // among the accepted words
+  EXPECT_EQ(tok.encode_lenient("a purple circle")[1], text::kUnk);
+  // Special tokens are not words a prompt can use.
+  EXPECT_THROW(tok.encode("<unk>"), Error);
+}
+
+TEST(Tokenizer, OverLongPromptsSayHowManyAreAccepted) {
+  const Tokenizer tok = Tokenizer::from_words({"red"}, 4);
+  EXPECT_EQ(tok.encode("red red red red").size(), 4u);
+  const std::string msg = error_of([&] { tok.encode("red red red red red"); });
+  EXPECT_NE(msg.find("at most 4"), std::string::npos) << msg;
+}
+
+TEST(Tokenizer, SavesAndLoads) {
+  const Tokenizer tok = Tokenizer::shapes_world(32);
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "cubist_test_tokenizer.json").string();
+  tok.save(path);
+  const Tokenizer back = Tokenizer::load(path);
+  EXPECT_EQ(back.vocab(), tok.vocab());
+  EXPECT_EQ(back.max_tokens(), 32);
+  const std::string p = "a large red circle bouncing on a navy background";
+  EXPECT_EQ(back.encode(p), tok.encode(p));
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  std::fputs("{\"type\": \"bpe\"}", f);
+  std::fclose(f);
+  EXPECT_THROW(Tokenizer::load(path), Error);
+  std::remove(path.c_str());
+}
+
+TEST(TextEncoder, PackedPromptsEqualPromptsAlone) {
+  Generator gen(1);
+  text::TextEncoder enc({.vocab = 20, .dim = 16, .depth = 2, .heads = 2}, gen);
+  const std::vector<int32_t> a = {3, 4, 5}, b = {6, 7};
+  std::vector<int32_t> ab = a;
+  ab.insert(ab.end(), b.begin(), b.end());
+  const Var both = enc.forward(ab, {3, 2});
+  testing::expect_close(slice(both, 0, 0, 3).value(), enc.forward(a, {3}).value(), 1e-5f, 1e-5f,
+                        "first prompt");
+  testing::expect_close(slice(both, 0, 3, 5).value(), enc.forward(b, {2}).value(), 1e-5f, 1e-5f,
+                        "second prompt");
+  EXPECT_THROW(enc.forward(ab, {3, 3}), Error);
+  EXPECT_THROW(enc.forward(std::vector<int32_t>{}, {0}), Error);
+}
+
+TEST(TextEncoder, GradientsMatchFiniteDifferences) {
+  Generator gen(1);
+  text::TextEncoder enc({.vocab = 8, .dim = 8, .depth = 1, .heads = 2, .mlp_ratio = 2}, gen);
+  std::vector<Var> inputs;
+  uint64_t seed = 10;
+  for (NamedParam p : enc.parameters()) {
+    p.var.value().copy_(testing::randn(p.var.shape(), seed++, 0.5f));
+    inputs.push_back(p.var);
+  }
+  const std::vector<int32_t> ids = {3, 4, 3, 5, 6};
+  testing::gradcheck(
+      [&](const std::vector<Var>&) {
+        return enc.forward(ids, {3, 2});
+      },
+      inputs, {.eps = 1e-2f, .rtol = 5e-2f, .atol = 5e-3f, .max_elements = 4});
+}
+
+TEST(PromptExpansion, FillsWhatThePromptLeavesUnsaid) {
+  const text::ExpandedPrompt e = text::expand_prompt("a red ball bouncing", 7);
+  ASSERT_EQ(e.spec.objects.size(), 1u);
+  EXPECT_EQ(e.spec.objects[0].colour, shapes::Colour::kRed);
+  EXPECT_EQ(e.spec.objects[0].shape, shapes::Shape::kCircle);
+  EXPECT_EQ(e.spec.objects[0].motion, shapes::Motion::kBouncing);
+  EXPECT_EQ(e.filled.size(), 2u);  // background and size
+  EXPECT_EQ(e.caption, shapes::canonical_caption(e.spec));
+  EXPECT_EQ(shapes::parse_caption(e.caption), e.spec);
+  // The same seed gives the same expansion; the fills vary with the seed.
+  EXPECT_EQ(text::expand_prompt("a red ball bouncing", 7).caption, e.caption);
+  std::set<std::string> captions;
+  for (uint64_t s = 0; s < 20; ++s) captions.insert(text::expand_prompt("red ball", s).caption);
+  EXPECT_GT(captions.size(), 4u);
+}
+
+TEST(PromptExpansion, ForgivingGrammar) {
+  auto spec = [](const char* p) { return text::expand_prompt(p, 1).spec; };
+  using shapes::Motion;
+  using shapes::Shape;
+  const shapes::SceneSpec s =
+      spec("A big blue box moving left and a tiny yellow triangle spinning on a grey background");
+  ASSERT_EQ(s.objects.size(), 2u);
+  EXPECT_EQ(s.background, shapes::Background::kGray);
+  EXPECT_EQ(s.objects[0].shape, Shape::kSquare);
+  EXPECT_EQ(s.objects[0].size, shapes::Size::kLarge);
+  EXPECT_EQ(s.objects[0].motion, Motion::kLeft);
+  EXPECT_EQ(s.objects[1].motion, Motion::kSpinning);
+  EXPECT_EQ(s.objects[1].size, shapes::Size::kSmall);
+  EXPECT_EQ(spec("red circle blue square").objects.size(), 2u);
+  EXPECT_EQ(spec("a green ball bouncing up and down").objects[0].motion, Motion::kBouncing);
+  EXPECT_EQ(spec("a white box not moving").objects[0].motion, Motion::kStill);
+  EXPECT_EQ(spec("a cyan square standing still").objects[0].motion, Motion::kStill);
+  EXPECT_NE(spec("a cyan square spinning").objects[0].shape, Shape::kCircle);
+  const Motion m = spec("an orange dot moving").objects[0].motion;
+  EXPECT_TRUE(m == Motion::kLeft || m == Motion::kRight || m == Motion::kUp || m == Motion::kDown);
+  // A canonical caption expands to itself.
+  const std::string c =
+      "a large red circle bouncing and a small cyan square moving left on a "
+      "navy background";
+  EXPECT_EQ(text::expand_prompt(c, 3).caption, c);
+  EXPECT_TRUE(text::expand_prompt(c, 3).filled.empty());
+}
+
+TEST(PromptExpansion, BadPromptsSayWhatIsAccepted) {
+  std::string msg = error_of([] { text::expand_prompt("a purple ball", 1); });
+  EXPECT_NE(msg.find("\"purple\""), std::string::npos) << msg;
+  EXPECT_NE(msg.find("circle"), std::string::npos) << msg;
+  msg = error_of([] { text::expand_prompt("", 1); });
+  EXPECT_NE(msg.find("empty"), std::string::npos) << msg;
+  msg = error_of([] { text::expand_prompt("a spinning ball", 1); });
+  EXPECT_NE(msg.find("only squares and triangles spin"), std::string::npos) << msg;
+  msg = error_of([] { text::expand_prompt("a red circle and a red square", 1); });
+  EXPECT_NE(msg.find("own colour"), std::string::npos) << msg;
+  msg = error_of([] { text::expand_prompt("red circle, blue box, green ball, white box", 1); });
+  EXPECT_NE(msg.find("1 to 3"), std::string::npos) << msg;
+}
+
+}  // namespace
+}  // namespace cubist
