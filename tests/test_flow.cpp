@@ -1,0 +1,104 @@
+// Rectified flow: the time distribution and shift, the samplers on flows whose exact velocity is
+// known, guidance, and known-latent conditioning.
+#include <cmath>
+
+#include "core/error.h"
+#include "diffusion/flow.h"
+#include "testing.h"
+
+namespace cubist {
+namespace {
+
+TEST(Flow, InterpolationAndTarget) {
+  const Tensor x0 = Tensor::from_vector({2}, {1.0f, -2.0f});
+  const Tensor e = Tensor::from_vector({2}, {0.5f, 0.5f});
+  EXPECT_EQ(flow::noisy(x0, e, 0.0f).to_vector(), x0.to_vector());
+  EXPECT_EQ(flow::noisy(x0, e, 1.0f).to_vector(), e.to_vector());
+  EXPECT_EQ(flow::noisy(x0, e, 0.25f).to_vector(), (std::vector<float>{0.875f, -1.375f}));
+  EXPECT_EQ(flow::velocity_target(x0, e).to_vector(), (std::vector<float>{-0.5f, 2.5f}));
+}
+
+TEST(Flow, LogitNormalAndShift) {
+  Generator gen(1);
+  double mean = 0;
+  int mid = 0;
+  for (int i = 0; i < 4000; ++i) {
+    const float t = flow::logit_normal(gen);
+    ASSERT_TRUE(t > 0.0f && t < 1.0f);
+    mean += t / 4000.0;
+    mid += t > 0.25f && t < 0.75f;
+  }
+  EXPECT_NEAR(mean, 0.5, 0.02);
+  EXPECT_GT(mid, 4000 * 0.6);  // 68% of a logit-normal(0, 1) lies in (0.25, 0.75)
+  EXPECT_FLOAT_EQ(flow::shift_time(0.5f, 3.0f), 0.75f);
+  EXPECT_FLOAT_EQ(flow::shift_time(0.0f, 3.0f), 0.0f);
+  EXPECT_FLOAT_EQ(flow::shift_time(1.0f, 3.0f), 1.0f);
+  EXPECT_FLOAT_EQ(flow::resolution_shift(1024, 256), 2.0f);  // sqrt(4)
+  const std::vector<float> s = flow::schedule(4, 2.0f);
+  ASSERT_EQ(s.size(), 5u);
+  EXPECT_EQ(s.front(), 1.0f);
+  EXPECT_EQ(s.back(), 0.0f);
+  for (size_t i = 1; i < s.size(); ++i) EXPECT_LT(s[i], s[i - 1]);
+  EXPECT_THROW(flow::schedule(0), Error);
+  EXPECT_THROW(flow::sampler_named("ddim"), Error);
+}
+
+// Data at one point: the velocity (x - x0) / t is exact and the path straight, so one Euler step
+// lands on the point.
+TEST(Flow, EulerWithTheExactVelocityLandsOnThePoint) {
+  const Tensor point = Tensor::from_vector({3}, {0.5f, -1.0f, 2.0f});
+  const Tensor noise = testing::randn({3}, 4);
+  auto v = [&](const Tensor& x, float t) {
+    std::vector<float> out = x.to_vector(), p = point.to_vector();
+    for (size_t i = 0; i < out.size(); ++i) out[i] = (out[i] - p[i]) / t;
+    return Tensor::from_vector({3}, out);
+  };
+  for (int steps : {1, 7})
+    testing::expect_close(
+        flow::sample(v, noise, flow::schedule(steps, 3.0f), flow::Sampler::kEuler), point, 1e-5f,
+        1e-5f, "Euler");
+}
+
+// Data from N(mu, sigma^2): the exact flow maps noise z to mu + sigma z along a curved path, with
+// velocity v(x, t) = (t - (1-t) sigma^2) / s^2 (x - (1-t) mu) - mu, s^2 = (1-t)^2 sigma^2 + t^2.
+TEST(Flow, HeunIsMoreAccurateThanEulerOnACurvedFlow) {
+  const float mu = 2.0f, sigma = 0.1f;
+  auto v = [&](const Tensor& x, float t) {
+    const float a = 1.0f - t, s2 = a * a * sigma * sigma + t * t;
+    std::vector<float> out = x.to_vector();
+    for (float& o : out) o = (t - a * sigma * sigma) / s2 * (o - a * mu) - mu;
+    return Tensor::from_vector(x.shape(), out);
+  };
+  const Tensor z = testing::randn({16}, 5);
+  std::vector<float> exact = z.to_vector();
+  for (float& e : exact) e = mu + sigma * e;
+  auto error = [&](flow::Sampler s) {
+    const std::vector<float> x = flow::sample(v, z, flow::schedule(8), s).to_vector();
+    double err = 0;
+    for (size_t i = 0; i < x.size(); ++i) err = std::max(err, double(std::fabs(x[i] - exact[i])));
+    return err;
+  };
+  const double euler = error(flow::Sampler::kEuler), heun = error(flow::Sampler::kHeun);
+  EXPECT_LT(heun, euler / 3) << "Euler " << euler << ", Heun " << heun;
+  EXPECT_LT(heun, 0.05);
+}
+
+TEST(Flow, GuidanceAndKnownLatents) {
+  const Tensor c = Tensor::from_vector({2}, {1.0f, 2.0f}), u = Tensor::from_vector({2}, {0, 1});
+  EXPECT_EQ(flow::guide(c, u, 1.0f).to_vector(), c.to_vector());
+  EXPECT_EQ(flow::guide(c, u, 0.0f).to_vector(), u.to_vector());
+  EXPECT_EQ(flow::guide(c, u, 3.0f).to_vector(), (std::vector<float>{3.0f, 4.0f}));
+  // A zero velocity leaves the noise where the mask is 0 and ends on `known` where it is 1.
+  const Tensor noise = testing::randn({4}, 6);
+  const flow::KnownLatents k{Tensor::from_vector({4}, {9, 9, 9, 9}),
+                             Tensor::from_vector({4}, {1, 0, 1, 0})};
+  auto zero = [](const Tensor& x, float) { return Tensor::zeros(x.shape()); };
+  const std::vector<float> x =
+      flow::sample(zero, noise, flow::schedule(3), flow::Sampler::kHeun, &k).to_vector();
+  EXPECT_EQ(x[0], 9.0f);
+  EXPECT_EQ(x[2], 9.0f);
+  EXPECT_EQ(x[1], noise.to_vector()[1]);
+}
+
+}  // namespace
+}  // namespace cubist
