@@ -31,6 +31,7 @@ constexpr Command kCommands[] = {
     {"demo", cubist::cli::cmd_demo, "train a small transformer on generated data; loss falls"},
     {"data", cmd_data, "datasets: `data shapes --out DIR ...`, `data index DIR`"},
     {"eval", cubist::cli::cmd_eval, "check videos against Shapes World captions"},
+    {"text", cubist::cli::cmd_text, "tokenizer and prompt expansion: `text expand \"a red ball\"`"},
     {"bench", cubist::cli::cmd_bench, "benchmarks: `cubist bench block --tokens N`"},
 };
 

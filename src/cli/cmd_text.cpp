@@ -1,0 +1,98 @@
+// `cubist text`: builds the word tokenizer from captions, encodes prompts with it, and expands
+// short Shapes World prompts into full captions (docs/TEXT.md).
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "models/text/prompt_expansion.h"
+#include "models/text/tokenizer.h"
+
+namespace cubist::cli {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: cubist text tokenizer --out FILE [--manifest M.jsonl] [--max-tokens 64]\n"
+    "       cubist text encode --tokenizer FILE \"PROMPT\"\n"
+    "       cubist text expand \"PROMPT\" [--seed 0]\n"
+    "tokenizer: writes the word tokenizer (JSON): every word Shapes World captions use, or with\n"
+    "  --manifest every word of the manifest's \"caption\" fields.\n"
+    "encode: prints the token ids of a prompt as JSON (unknown words are an error listing the\n"
+    "  vocabulary; the empty prompt is the <empty> token).\n"
+    "expand: turns a short Shapes World prompt (\"a red ball bouncing\") into the full caption "
+    "the\n"
+    "  model is trained on, drawing what it leaves unsaid from the world under the seed; prints\n"
+    "  JSON {\"prompt\", \"expanded\", \"filled\"}.\n";
+
+std::string one_prompt(Args& a) {
+  const std::vector<std::string> pos = a.positional();
+  a.finish();
+  if (pos.size() != 1) throw UsageError("give exactly one prompt (in quotes)");
+  return pos[0];
+}
+
+int tokenizer(Args& a) {
+  const std::string out = a.required("--out");
+  const std::string manifest = a.str("--manifest", "");
+  const int64_t max_tokens = a.integer("--max-tokens", text::kDefaultMaxTokens);
+  a.finish();
+  text::Tokenizer tok = text::Tokenizer::shapes_world(max_tokens);
+  if (!manifest.empty()) {
+    std::ifstream in(manifest);
+    CUBIST_CHECK(in.good(), "cannot open manifest ", manifest);
+    std::vector<std::string> captions;
+    std::string line;
+    for (int64_t n = 1; std::getline(in, line); ++n) {
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      try {
+        captions.push_back(nlohmann::json::parse(line).at("caption").get<std::string>());
+      } catch (const std::exception& e) {
+        fail(manifest, ":", n, ": no \"caption\" string (", e.what(), ")");
+      }
+    }
+    tok = text::Tokenizer::from_captions(captions, max_tokens);
+  }
+  tok.save(out);
+  std::printf("%s: %lld tokens\n", out.c_str(), static_cast<long long>(tok.vocab_size()));
+  return 0;
+}
+
+int encode(Args& a) {
+  const std::string path = a.required("--tokenizer");
+  const std::string prompt = one_prompt(a);
+  const text::Tokenizer tok = text::Tokenizer::load(path);
+  std::printf("%s\n", nlohmann::json(tok.encode(prompt)).dump().c_str());
+  return 0;
+}
+
+int expand(Args& a) {
+  const uint64_t seed = static_cast<uint64_t>(a.integer("--seed", 0));
+  const std::string prompt = one_prompt(a);
+  const text::ExpandedPrompt e = text::expand_prompt(prompt, seed);
+  nlohmann::ordered_json j;
+  j["prompt"] = prompt;
+  j["expanded"] = e.caption;
+  j["filled"] = e.filled;
+  std::printf("%s\n", j.dump().c_str());
+  return 0;
+}
+
+}  // namespace
+
+int cmd_text(int argc, char** argv) {
+  Args a(argc > 0 ? argc - 1 : 0, argv + (argc > 0 ? 1 : 0));
+  const std::string what = argc > 0 ? argv[0] : "";
+  if (what == "--help" || what == "-h") {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (what == "tokenizer") return tokenizer(a);
+  if (what == "encode") return encode(a);
+  if (what == "expand") return expand(a);
+  throw UsageError("`cubist text` takes `tokenizer`, `encode` or `expand`");
+}
+
+}  // namespace cubist::cli
