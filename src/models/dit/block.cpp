@@ -50,29 +50,40 @@ Var DiTBlock::forward(const Var& x, const Var& c, const Tensor& positions) const
   return gate_residual(y, chunk(5), h);
 }
 
-// The same computation with every clip's modulation gathered to its own tokens: the rows of
-// mod [B, 6D] are picked per token ([S, 6D]) and x is viewed as [S, 1, D], S "clips" of one token.
+ClipRows clip_rows(const Var& rows, const std::vector<int64_t>& seqlens,
+                   const std::vector<int32_t>& clip_of_token, int64_t dim) {
+  const int64_t s = static_cast<int64_t>(clip_of_token.size());
+  const int64_t b = static_cast<int64_t>(seqlens.size());
+  CUBIST_CHECK(rows.dim() == 2 && rows.size(0) == b, "DiT: ", b, " clips but conditioning rows ",
+               rows.shape());
+  bool uniform = true;
+  for (int64_t n : seqlens) uniform &= n == seqlens[0];
+  if (uniform) return {rows, {b, s / b, dim}};
+  return {embedding(rows, clip_of_token), {s, 1, dim}};
+}
+
+// The computation of forward(), with each clip's modulation applied to its own tokens.
 Var DiTBlock::forward_packed(const Var& x, const Var& c, const PackedSeq& seq,
                              const Var& context) const {
   const int64_t s = x.size(0), d = config_.hidden;
-  CUBIST_CHECK(x.dim() == 2 && x.size(1) == d && seq.clip_of_token &&
-                   static_cast<int64_t>(seq.clip_of_token->size()) == s,
+  CUBIST_CHECK(x.dim() == 2 && x.size(1) == d && seq.clip_of_token && seq.seqlens &&
+                   seq.positions && static_cast<int64_t>(seq.clip_of_token->size()) == s,
                "DiT block: packed x must be [S, ", d, "] with one clip index per token, got ",
                x.shape());
   CUBIST_CHECK(!cross_ || (context.defined() && seq.context_lens),
                "DiT block: cross-attention needs the text tokens and their lengths");
-  Var mod = embedding(ada_.forward(silu(c)), *seq.clip_of_token);  // [S, 6D]
-  auto chunk = [&](int i) { return slice(mod, 1, i * d, (i + 1) * d); };
+  const ClipRows mod = clip_rows(ada_.forward(silu(c)), *seq.seqlens, *seq.clip_of_token, d);
+  auto chunk = [&](int i) { return slice(mod.rows, 1, i * d, (i + 1) * d); };
 
-  Var x3 = reshape(x, {s, 1, d});
+  Var x3 = reshape(x, mod.view);
   Var h = layer_norm_modulate(x3, chunk(0), chunk(1));
   h = attn_.forward(reshape(h, {s, d}), *seq.positions, *seq.seqlens);
-  Var y = gate_residual(x3, chunk(2), reshape(h, {s, 1, d}));
+  Var y = gate_residual(x3, chunk(2), reshape(h, mod.view));
 
   if (cross_) {
     Var yn = layer_norm(reshape(y, {s, d}), Var(), Var());
     h = cross_->forward(yn, context, *seq.seqlens, *seq.context_lens);
-    y = add(y, reshape(h, {s, 1, d}));
+    y = add(y, reshape(h, mod.view));
   }
 
   h = layer_norm_modulate(y, chunk(3), chunk(4));

@@ -41,6 +41,17 @@ struct PackedSeq {
   const std::vector<int64_t>* context_lens = nullptr;  // text tokens per clip
 };
 
+// Per-clip conditioning rows [B, K] as the modulation ops want them, with the view of x [S, D]
+// that goes with them: clips of one length keep the rows and view x as [B, N, D]; clips of
+// different lengths gather each token's row ([S, K], a differentiable `embedding`) and view x
+// as [S, 1, D].
+struct ClipRows {
+  Var rows;
+  Dims view;
+};
+ClipRows clip_rows(const Var& rows, const std::vector<int64_t>& seqlens,
+                   const std::vector<int32_t>& clip_of_token, int64_t dim);
+
 class DiTBlock : public Module {
  public:
   DiTBlock(const DiTBlockConfig& config, Generator& gen);

@@ -5,7 +5,6 @@
 
 #include "autograd/activation.h"
 #include "autograd/basic.h"
-#include "autograd/embedding.h"
 #include "autograd/modulate.h"
 #include "core/error.h"
 
@@ -43,11 +42,12 @@ FinalLayer::FinalLayer(int64_t hidden, int64_t out, Generator& gen)
   child("linear", linear_);
 }
 
-Var FinalLayer::forward(const Var& x, const Var& c,
+Var FinalLayer::forward(const Var& x, const Var& c, const std::vector<int64_t>& seqlens,
                         const std::vector<int32_t>& clip_of_token) const {
   const int64_t s = x.size(0), d = hidden_;
-  Var mod = embedding(ada_.forward(silu(c)), clip_of_token);  // [S, 2D]
-  Var h = layer_norm_modulate(reshape(x, {s, 1, d}), slice(mod, 1, 0, d), slice(mod, 1, d, 2 * d));
+  const ClipRows mod = clip_rows(ada_.forward(silu(c)), seqlens, clip_of_token, d);
+  Var h = layer_norm_modulate(reshape(x, mod.view), slice(mod.rows, 1, 0, d),
+                              slice(mod.rows, 1, d, 2 * d));
   return linear_.forward(reshape(h, {s, d}));
 }
 
@@ -106,7 +106,7 @@ Var DiT::forward_tokens(const Var& tokens, const PackLayout& layout, const std::
                       .context_lens = &text_lens};
   Var x = x_embed_.forward(tokens);
   for (const auto& block : blocks_) x = block->forward_packed(x, c, seq, text);
-  return final_.forward(x, c, layout.clip_of_token);
+  return final_.forward(x, c, layout.seqlens, layout.clip_of_token);
 }
 
 std::vector<Var> DiT::forward(const std::vector<Var>& latents, const std::vector<float>& t,

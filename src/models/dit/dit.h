@@ -42,7 +42,8 @@ class TimestepEmbedder : public Module {
 class FinalLayer : public Module {
  public:
   FinalLayer(int64_t hidden, int64_t out, Generator& gen);
-  Var forward(const Var& x, const Var& c, const std::vector<int32_t>& clip_of_token) const;
+  Var forward(const Var& x, const Var& c, const std::vector<int64_t>& seqlens,
+              const std::vector<int32_t>& clip_of_token) const;
 
  private:
   int64_t hidden_;
