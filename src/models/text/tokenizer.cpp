@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 
 #include "core/error.h"
 #include "core/rng.h"
@@ -112,41 +113,58 @@ Tokenizer Tokenizer::shapes_world(int64_t max_tokens) {
 Tokenizer Tokenizer::load(const std::string& path) {
   std::ifstream in(path);
   CUBIST_CHECK(in.good(), "tokenizer: cannot open ", path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return from_json(ss.str(), path);
+}
+
+Tokenizer Tokenizer::from_json(const std::string& json_text, const std::string& where) {
   nlohmann::json j;
   try {
-    in >> j;
+    j = nlohmann::json::parse(json_text);
   } catch (const std::exception& e) {
-    fail("tokenizer: ", path, " is not valid JSON: ", e.what());
+    fail("tokenizer: ", where, " is not valid JSON: ", e.what());
   }
   CUBIST_CHECK(j.is_object() && j.value("type", "") == "word" && j.contains("vocab") &&
                    j["vocab"].is_array(),
-               "tokenizer: ", path,
+               "tokenizer: ", where,
                " is not a word tokenizer file (expected {\"type\": \"word\", \"max_tokens\": N, "
                "\"vocab\": [\"<pad>\", \"<unk>\", \"<empty>\", ...]})");
-  std::vector<std::string> vocab = j["vocab"].get<std::vector<std::string>>();
+  std::vector<std::string> vocab;
+  int64_t max_tokens = kDefaultMaxTokens;
+  try {
+    vocab = j["vocab"].get<std::vector<std::string>>();
+    max_tokens = j.value("max_tokens", kDefaultMaxTokens);
+  } catch (const std::exception& e) {
+    fail("tokenizer: ", where, ": ", e.what());
+  }
   CUBIST_CHECK(vocab.size() >= 3 && vocab[0] == kSpecial[0] && vocab[1] == kSpecial[1] &&
                    vocab[2] == kSpecial[2],
-               "tokenizer: ", path, ": the vocabulary must start with <pad>, <unk>, <empty>");
-  vocab.erase(vocab.begin(), vocab.begin() + 3);
-  Tokenizer t = from_words(vocab, j.value("max_tokens", kDefaultMaxTokens));
-  CUBIST_CHECK(t.vocab_size() == static_cast<int64_t>(vocab.size()) + 3, "tokenizer: ", path,
+               "tokenizer: ", where, ": the vocabulary must start with <pad>, <unk>, <empty>");
+  const std::vector<std::string> words(vocab.begin() + 3, vocab.end());
+  Tokenizer t = from_words(words, max_tokens);
+  CUBIST_CHECK(t.vocab_size() == static_cast<int64_t>(vocab.size()), "tokenizer: ", where,
                ": the vocabulary has repeated words");
   // Ids are positions in the file: keep the file's order, not the sorted one.
-  t.vocab_ = j["vocab"].get<std::vector<std::string>>();
+  t.vocab_ = vocab;
   t.ids_.clear();
   for (size_t i = 0; i < t.vocab_.size(); ++i) t.ids_[t.vocab_[i]] = static_cast<int32_t>(i);
   return t;
 }
 
-void Tokenizer::save(const std::string& path) const {
+std::string Tokenizer::to_json() const {
   nlohmann::ordered_json j;
   j["type"] = "word";
   j["max_tokens"] = max_tokens_;
   j["vocab"] = vocab_;
+  return j.dump(1);
+}
+
+void Tokenizer::save(const std::string& path) const {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp);
-    out << j.dump(1) << "\n";
+    out << to_json() << "\n";
     out.flush();
     CUBIST_CHECK(out.good(), "tokenizer: writing ", tmp, " failed");
   }

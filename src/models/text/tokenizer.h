@@ -40,6 +40,9 @@ class Tokenizer {
   // JSON: {"type": "word", "max_tokens": N, "vocab": ["<pad>", "<unk>", "<empty>", ...]}.
   static Tokenizer load(const std::string& path);
   void save(const std::string& path) const;  // atomic: written beside, then renamed
+  // The same JSON as a string (for checkpoints); `where` names the source in errors.
+  static Tokenizer from_json(const std::string& json_text, const std::string& where = "tokenizer");
+  std::string to_json() const;
 
   // Token ids of a prompt. An unknown word throws Error listing every unknown word and the
   // vocabulary; more than max_tokens words throws Error saying how many are accepted.

@@ -1,0 +1,124 @@
+#include "train/dit_trainer.h"
+
+#include <algorithm>
+#include <map>
+
+#include "core/error.h"
+#include "diffusion/dit_flow.h"
+
+namespace cubist {
+namespace {
+
+constexpr uint64_t kTrainStream = 0x747261696e;  // "train"
+
+DiTConfig with_vocab(DiTConfig c, const text::Tokenizer& tok) {
+  c.text.vocab = tok.vocab_size();
+  c.max_text_tokens = std::min(c.max_text_tokens, tok.max_tokens());
+  return c;
+}
+
+// Model weights under "model.", so that one file holds them beside the optimizer's moments.
+NamedTensors prefixed(const NamedTensors& t, const std::string& prefix) {
+  NamedTensors out;
+  for (const auto& [name, value] : t) out.push_back({prefix + name, value});
+  return out;
+}
+
+void load_model(DiT& model, const SafeTensors& file) {
+  for (NamedParam p : model.parameters()) {
+    const std::string name = "model." + p.name;
+    CUBIST_CHECK(file.contains(name), file.path(), ": parameter '", name,
+                 "' is missing (a checkpoint of another architecture?)");
+    const Tensor t = file.get(name);
+    CUBIST_CHECK(t.shape() == p.var.shape(), file.path(), ": parameter '", name, "' has shape ",
+                 t.shape(), " but this model expects ", p.var.shape());
+    p.var.value().copy_(t);
+  }
+}
+
+const std::string& meta(const SafeTensors& f, const std::string& key) {
+  auto it = f.metadata().find(key);
+  CUBIST_CHECK(it != f.metadata().end(), f.path(), ": not a DiT checkpoint (no \"", key,
+               "\" in its metadata)");
+  return it->second;
+}
+
+}  // namespace
+
+DiTTrainer::DiTTrainer(const DiTConfig& config, text::Tokenizer tokenizer, DiTTrainConfig train,
+                       uint64_t init_seed)
+    : config_(with_vocab(config, tokenizer)),
+      tokenizer_(std::move(tokenizer)),
+      train_(train),
+      gen_(train.seed, kTrainStream) {
+  CUBIST_CHECK(train.warmup_steps >= 0 && train.adam.lr > 0,
+               "DiT trainer: needs lr > 0 and "
+               "warmup_steps >= 0");
+  Generator init(init_seed);
+  model_ = std::make_unique<DiT>(config_, init);
+  opt_ = std::make_unique<AdamW>(model_->parameters(), train.adam);
+}
+
+float DiTTrainer::lr_at(int64_t step) const {
+  if (step >= train_.warmup_steps) return train_.adam.lr;
+  return train_.adam.lr * static_cast<float>(step + 1) /
+         static_cast<float>(train_.warmup_steps + 1);
+}
+
+DiTTrainStats DiTTrainer::step(const std::vector<Tensor>& latents,
+                               const std::vector<std::string>& captions) {
+  CUBIST_CHECK(latents.size() == captions.size(), "DiT trainer: ", latents.size(), " clips but ",
+               captions.size(), " captions");
+  Prompts prompts;
+  for (const std::string& c : captions)
+    prompts.push_back(train_.lenient_captions ? tokenizer_.encode_lenient(c)
+                                              : tokenizer_.encode(c));
+  DiTTrainStats s;
+  const FlowLoss l = flow_matching_loss(*model_, latents, prompts, gen_);
+  s.loss = l.loss.item();
+  l.loss.backward();
+  s.grad_norm = clip_grad_norm(opt_->params(), train_.grad_clip);
+  s.lr = lr_at(opt_->steps());
+  opt_->step(s.lr);
+  opt_->zero_grad();
+  s.step = opt_->steps();
+  for (const Tensor& x : latents) s.tokens += patch_grid(x.shape(), config_.patch).tokens();
+  s.dropped = std::count(l.dropped.begin(), l.dropped.end(), true);
+  return s;
+}
+
+void DiTTrainer::save(const std::string& path) const {
+  NamedTensors t = prefixed(model_->state_dict(), "model.");
+  const NamedTensors moments = opt_->state();
+  t.insert(t.end(), moments.begin(), moments.end());
+  save_safetensors(path, t,
+                   {{"step", std::to_string(opt_->steps())},
+                    {"rng_offset", std::to_string(gen_.offset())},
+                    {"dit_config", dit_config_json(config_)},
+                    {"tokenizer", tokenizer_.to_json()}});
+}
+
+void DiTTrainer::load(const std::string& path) {
+  const SafeTensors f = SafeTensors::open(path);
+  const DiTConfig c = with_vocab(parse_dit_config(meta(f, "dit_config"), path), tokenizer_);
+  CUBIST_CHECK(dit_config_json(c) == dit_config_json(config_), path,
+               ": the checkpoint's DiT config differs from this trainer's:\n",
+               meta(f, "dit_config"));
+  CUBIST_CHECK(text::Tokenizer::from_json(meta(f, "tokenizer"), path).vocab() == tokenizer_.vocab(),
+               path, ": the checkpoint was trained with another tokenizer vocabulary");
+  load_model(*model_, f);
+  opt_->load_state(f, std::stoll(meta(f, "step")));
+  gen_.set_offset(std::stoull(meta(f, "rng_offset")));
+}
+
+LoadedDiT load_dit_checkpoint(const std::string& path) {
+  const SafeTensors f = SafeTensors::open(path);
+  LoadedDiT out{nullptr, text::Tokenizer::from_json(meta(f, "tokenizer"), path)};
+  const DiTConfig c = with_vocab(parse_dit_config(meta(f, "dit_config"), path), out.tokenizer);
+  Generator gen(0);
+  out.model = std::make_unique<DiT>(c, gen);
+  load_model(*out.model, f);
+  return out;
+}
+
+}  // namespace cubist

@@ -1,0 +1,85 @@
+// The DiT trainer: the loss falls on a few clips, and a checkpoint resumes exactly the same run.
+#include <filesystem>
+
+#include "core/error.h"
+#include "testing.h"
+#include "train/dit_trainer.h"
+
+namespace cubist {
+namespace {
+
+DiTConfig tiny() {
+  return load_dit_config(std::string(CUBIST_SOURCE_DIR) + "/configs/dit/tiny.json");
+}
+
+const std::vector<std::string> kCaptions = {
+    "a small red circle bouncing on a navy background",
+    "a large blue square moving left on a black background", "",
+    "a small green triangle spinning and a large white circle standing still on a gray "
+    "background"};
+
+std::vector<Tensor> clips() {
+  return {testing::randn({4, 1, 4, 4}, 1), testing::randn({4, 2, 4, 4}, 2),
+          testing::randn({4, 1, 2, 6}, 3), testing::randn({4, 3, 2, 2}, 4)};
+}
+
+std::string temp(const char* name) {
+  return (std::filesystem::temp_directory_path() / name).string();
+}
+
+TEST(DiTTrainer, LossFallsOnAFewClips) {
+  DiTTrainer tr(tiny(), text::Tokenizer::shapes_world(),
+                {.adam = {.lr = 3e-3f}, .warmup_steps = 5, .seed = 1});
+  const std::vector<Tensor> x = clips();
+  double first = 0, last = 0;
+  for (int i = 0; i < 80; ++i) {
+    const DiTTrainStats s = tr.step(x, kCaptions);
+    ASSERT_EQ(s.step, i + 1);
+    ASSERT_EQ(s.tokens, 4 + 8 + 3 + 3);
+    if (i < 10) first += s.loss / 10;
+    if (i >= 70) last += s.loss / 10;
+  }
+  EXPECT_LT(last, 0.8 * first) << "loss " << first << " -> " << last;
+}
+
+TEST(DiTTrainer, CheckpointResumesTheSameRun) {
+  const std::string path = temp("cubist_test_dit_ckpt.safetensors");
+  const DiTTrainConfig cfg{.adam = {.lr = 1e-3f}, .warmup_steps = 2, .seed = 3};
+  DiTTrainer a(tiny(), text::Tokenizer::shapes_world(), cfg, 1);
+  const std::vector<Tensor> x = clips();
+  a.step(x, kCaptions);
+  a.step(x, kCaptions);
+  a.save(path);
+  const float a3 = a.step(x, kCaptions).loss, a4 = a.step(x, kCaptions).loss;
+
+  DiTTrainer b(tiny(), text::Tokenizer::shapes_world(), cfg, 99);  // other initial weights
+  b.load(path);
+  EXPECT_EQ(b.steps(), 2);
+  EXPECT_EQ(b.step(x, kCaptions).loss, a3);
+  EXPECT_EQ(b.step(x, kCaptions).loss, a4);
+  for (size_t i = 0; i < a.model().parameters().size(); ++i)
+    EXPECT_EQ(a.model().parameters()[i].var.value().to_vector(),
+              b.model().parameters()[i].var.value().to_vector());
+
+  // For generation: the model, its config and tokenizer from the file alone.
+  const LoadedDiT loaded = load_dit_checkpoint(path);
+  EXPECT_EQ(loaded.tokenizer.vocab(), a.tokenizer().vocab());
+  EXPECT_EQ(loaded.model->num_parameters(), a.model().num_parameters());
+
+  // Another architecture is refused with the reason.
+  DiTConfig other = tiny();
+  other.depth = 3;
+  DiTTrainer c(other, text::Tokenizer::shapes_world(), cfg);
+  EXPECT_THROW(c.load(path), Error);
+  std::filesystem::remove(path);
+}
+
+TEST(DiTTrainer, UnknownCaptionWordsAreErrorsUnlessLenient) {
+  DiTTrainer strict(tiny(), text::Tokenizer::shapes_world(), {});
+  EXPECT_THROW(strict.step({testing::randn({4, 1, 2, 2}, 1)}, {"a purple circle"}), Error);
+  DiTTrainer lenient(tiny(), text::Tokenizer::shapes_world(), {.lenient_captions = true});
+  EXPECT_NO_THROW(lenient.step({testing::randn({4, 1, 2, 2}, 1)}, {"a purple circle"}));
+}
+
+}  // namespace
+}  // namespace cubist
