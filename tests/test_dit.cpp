@@ -5,6 +5,7 @@
 
 #include "autograd/basic.h"
 #include "core/error.h"
+#include "core/parallel.h"
 #include "diffusion/dit_flow.h"
 #include "models/dit/dit.h"
 #include "models/text/tokenizer.h"
@@ -125,6 +126,25 @@ TEST(DiT, PackingEqualsNoPacking) {
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i)
     testing::expect_close(a[i], b[i], 1e-4f, 1e-5f, "output or gradient " + std::to_string(i));
+}
+
+TEST(DiT, ResultsDoNotDependOnThreadCount) {
+  Generator gen(1);
+  const DiTConfig c = tiny_config();
+  DiT model(c, gen);
+  randomise(model, 100);
+  auto run = [&](int threads) {
+    const int before = num_threads();
+    set_num_threads(threads);
+    for (NamedParam p : model.parameters()) p.var.grad() = Tensor();
+    const std::vector<Var> y = model.forward(two_clips(c, false), {0.3f, 0.8f}, kPrompts);
+    add(sum(mul(y[0], y[0])), sum(y[1])).backward();
+    std::vector<std::vector<float>> out = {y[0].value().to_vector(), y[1].value().to_vector()};
+    for (const NamedParam& p : model.parameters()) out.push_back(p.var.grad().to_vector());
+    set_num_threads(before);
+    return out;
+  };
+  EXPECT_EQ(run(1), run(3));
 }
 
 TEST(DiT, GradientsMatchFiniteDifferences) {

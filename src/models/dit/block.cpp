@@ -36,6 +36,9 @@ DiTBlock::DiTBlock(const DiTBlockConfig& config, Generator& gen)
 }
 
 Var DiTBlock::forward(const Var& x, const Var& c, const Tensor& positions) const {
+  CUBIST_CHECK(!cross_,
+               "DiT block: a block with cross-attention runs with forward_packed, which "
+               "takes the text");
   const int64_t b = x.size(0), n = x.size(1), d = config_.hidden;
   Var mod = ada_.forward(silu(c));  // [B, 6D]
   auto chunk = [&](int i) { return slice(mod, 1, i * d, (i + 1) * d); };
