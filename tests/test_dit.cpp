@@ -15,6 +15,12 @@
 namespace cubist {
 namespace {
 
+struct SingleThread {  // RAII: one OpenMP thread in its scope
+  SingleThread() : before(num_threads()) { set_num_threads(1); }
+  ~SingleThread() { set_num_threads(before); }
+  int before;
+};
+
 DiTConfig tiny_config() {
   DiTConfig c = load_dit_config(std::string(CUBIST_SOURCE_DIR) + "/configs/dit/tiny.json");
   c.text.vocab = 12;
@@ -148,6 +154,7 @@ TEST(DiT, ResultsDoNotDependOnThreadCount) {
 }
 
 TEST(DiT, GradientsMatchFiniteDifferences) {
+  const SingleThread one;  // hundreds of tiny forward passes (see OverfitsAHandfulOfClips)
   Generator gen(1);
   DiTConfig c = tiny_config();
   c.hidden = 8;
@@ -172,6 +179,9 @@ TEST(DiT, GradientsMatchFiniteDifferences) {
 // Four clips of mixed sizes (an image among them) with fixed times and noise: the model can
 // learn them by heart.
 TEST(DiT, OverfitsAHandfulOfClips) {
+  // Ops this small gain nothing from threads, and on a busy machine every parallel region can
+  // stall on a descheduled thread: hundreds of steps run on one.
+  const SingleThread one;
   Generator init(1);
   DiTConfig c = tiny_config();
   c.caption_dropout = 0.0f;

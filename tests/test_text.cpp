@@ -6,6 +6,7 @@
 
 #include "autograd/basic.h"
 #include "core/error.h"
+#include "core/parallel.h"
 #include "data/shapes_caption.h"
 #include "data/shapes_sample.h"
 #include "models/text/prompt_expansion.h"
@@ -108,6 +109,9 @@ TEST(TextEncoder, PackedPromptsEqualPromptsAlone) {
 }
 
 TEST(TextEncoder, GradientsMatchFiniteDifferences) {
+  // Hundreds of tiny forward passes: threads only add stalls on a busy machine.
+  const int threads = num_threads();
+  set_num_threads(1);
   Generator gen(1);
   text::TextEncoder enc({.vocab = 8, .dim = 8, .depth = 1, .heads = 2, .mlp_ratio = 2}, gen);
   std::vector<Var> inputs;
@@ -122,6 +126,7 @@ TEST(TextEncoder, GradientsMatchFiniteDifferences) {
         return enc.forward(ids, {3, 2});
       },
       inputs, {.eps = 1e-2f, .rtol = 5e-2f, .atol = 5e-3f, .max_elements = 4});
+  set_num_threads(threads);
 }
 
 TEST(PromptExpansion, FillsWhatThePromptLeavesUnsaid) {
