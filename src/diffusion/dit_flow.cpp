@@ -51,11 +51,12 @@ Tensor generate_latents(const DiT& model, const Dims& shape, const std::vector<i
       pack_layout(guided ? std::vector<PatchGrid>{grid, grid} : std::vector<PatchGrid>{grid});
   const Prompts prompts = guided ? Prompts{prompt, {text::kEmpty}} : Prompts{prompt};
   NoGrad no_grad;
+  const EncodedText text = model.encode_text(prompts);
   auto velocity = [&](const Tensor& x, float t) {
     const Var xv(x);
     const Var tokens = guided ? pack_clips({xv, xv}, cfg.patch, nullptr) : patchify(xv, cfg.patch);
     const std::vector<float> times(prompts.size(), t);
-    const std::vector<Var> v = unpack_clips(model.forward_tokens(tokens, layout, times, prompts),
+    const std::vector<Var> v = unpack_clips(model.forward_tokens(tokens, layout, times, text),
                                             layout, cfg.patch, cfg.latent_channels);
     return guided ? flow::guide(v[0].value(), v[1].value(), o.guidance) : v[0].value();
   };

@@ -77,35 +77,45 @@ DiT::DiT(const DiTConfig& config, Generator& gen)
   child("final", final_);
 }
 
-Var DiT::forward_tokens(const Var& tokens, const PackLayout& layout, const std::vector<float>& t,
-                        const Prompts& prompts) const {
-  const size_t b = layout.seqlens.size();
-  CUBIST_CHECK(t.size() == b && prompts.size() == b, "DiT: ", b, " clips but ", t.size(),
-               " times and ", prompts.size(), " prompts (one of each per clip)");
-  CUBIST_CHECK(tokens.dim() == 2 && tokens.size(0) == layout.tokens() &&
-                   tokens.size(1) == config_.patch_dim(),
-               "DiT: tokens must be [", layout.tokens(), ", ", config_.patch_dim(), "], got ",
-               tokens.shape());
+EncodedText DiT::encode_text(const Prompts& prompts) const {
+  EncodedText out;
   std::vector<int32_t> ids;
-  std::vector<int64_t> text_lens;
-  for (size_t i = 0; i < b; ++i) {
-    CUBIST_CHECK(std::isfinite(t[i]) && t[i] >= 0.0f && t[i] <= 1.0f, "DiT: diffusion time ", t[i],
-                 " of clip ", i, " is outside [0, 1]");
+  for (size_t i = 0; i < prompts.size(); ++i) {
     const auto& p = prompts[i];
     CUBIST_CHECK(!p.empty() && static_cast<int64_t>(p.size()) <= config_.max_text_tokens,
                  "DiT: the prompt of clip ", i, " has ", p.size(), " tokens; accepted: 1 to ",
                  config_.max_text_tokens, " (the empty prompt is the one token <empty>)");
     ids.insert(ids.end(), p.begin(), p.end());
-    text_lens.push_back(static_cast<int64_t>(p.size()));
+    out.lengths.push_back(static_cast<int64_t>(p.size()));
   }
+  out.tokens = text_proj_.forward(text_.forward(ids, out.lengths));
+  return out;
+}
+
+Var DiT::forward_tokens(const Var& tokens, const PackLayout& layout, const std::vector<float>& t,
+                        const Prompts& prompts) const {
+  return forward_tokens(tokens, layout, t, encode_text(prompts));
+}
+
+Var DiT::forward_tokens(const Var& tokens, const PackLayout& layout, const std::vector<float>& t,
+                        const EncodedText& text) const {
+  const size_t b = layout.seqlens.size();
+  CUBIST_CHECK(t.size() == b && text.lengths.size() == b, "DiT: ", b, " clips but ", t.size(),
+               " times and ", text.lengths.size(), " prompts (one of each per clip)");
+  CUBIST_CHECK(tokens.dim() == 2 && tokens.size(0) == layout.tokens() &&
+                   tokens.size(1) == config_.patch_dim(),
+               "DiT: tokens must be [", layout.tokens(), ", ", config_.patch_dim(), "], got ",
+               tokens.shape());
+  for (size_t i = 0; i < b; ++i)
+    CUBIST_CHECK(std::isfinite(t[i]) && t[i] >= 0.0f && t[i] <= 1.0f, "DiT: diffusion time ", t[i],
+                 " of clip ", i, " is outside [0, 1]");
   const Var c = t_embed_.forward(t);
-  const Var text = text_proj_.forward(text_.forward(ids, text_lens));
   const PackedSeq seq{.positions = &layout.positions,
                       .seqlens = &layout.seqlens,
                       .clip_of_token = &layout.clip_of_token,
-                      .context_lens = &text_lens};
+                      .context_lens = &text.lengths};
   Var x = x_embed_.forward(tokens);
-  for (const auto& block : blocks_) x = block->forward_packed(x, c, seq, text);
+  for (const auto& block : blocks_) x = block->forward_packed(x, c, seq, text.tokens);
   return final_.forward(x, c, layout.seqlens, layout.clip_of_token);
 }
 

@@ -53,6 +53,13 @@ class FinalLayer : public Module {
 // One prompt per clip, as token ids (the empty prompt is {text::kEmpty}).
 using Prompts = std::vector<std::vector<int32_t>>;
 
+// Prompts through the text encoder and the projection to the DiT's width: tokens [Sc, D], each
+// prompt's tokens back to back (lengths). Computed once, it serves every step of sampling.
+struct EncodedText {
+  Var tokens;
+  std::vector<int64_t> lengths;
+};
+
 class DiT : public Module {
  public:
   DiT(const DiTConfig& config, Generator& gen);
@@ -64,6 +71,9 @@ class DiT : public Module {
   // The packed core: tokens [S, C*pt*ph*pw] laid out by `layout` -> [S, C*pt*ph*pw].
   Var forward_tokens(const Var& tokens, const PackLayout& layout, const std::vector<float>& t,
                      const Prompts& prompts) const;
+  Var forward_tokens(const Var& tokens, const PackLayout& layout, const std::vector<float>& t,
+                     const EncodedText& text) const;
+  EncodedText encode_text(const Prompts& prompts) const;
 
   const DiTConfig& config() const { return config_; }
 
