@@ -15,7 +15,8 @@ DiTBlock::DiTBlock(const DiTBlockConfig& config, Generator& gen)
       attn_({.dim = config.hidden,
              .heads = config.heads,
              .qk_norm = config.qk_norm,
-             .rope = config.rope},
+             .rope = config.rope,
+             .rope_theta = config.rope_theta},
             gen),
       mlp_(config.hidden, static_cast<int64_t>(config.hidden * config.mlp_ratio), gen) {
   ada_.weight().value().zero_();  // adaLN-Zero
