@@ -1,6 +1,7 @@
 // The diffusion transformer: forward and backward against PyTorch on the same weights, packing
 // equals no packing, finite-difference gradients, overfitting a handful of clips, deterministic
 // sampling, configs, and bad input.
+#include <algorithm>
 #include <cmath>
 
 #include "autograd/basic.h"
@@ -130,8 +131,15 @@ TEST(DiT, PackingEqualsNoPacking) {
   };
   const std::vector<Tensor> a = grads(true), b = grads(false);
   ASSERT_EQ(a.size(), b.size());
-  for (size_t i = 0; i < a.size(); ++i)
-    testing::expect_close(a[i], b[i], 1e-4f, 1e-5f, "output or gradient " + std::to_string(i));
+  // Packing changes the GEMMs' shapes, and with them (under oneDNN) the order of the sums, so
+  // entries that are small differences of large terms may differ relatively; the tolerance is
+  // relative to each tensor's largest entry. A masking or layout error is off by O(1).
+  for (size_t i = 0; i < a.size(); ++i) {
+    float scale = 0;
+    for (float v : b[i].to_vector()) scale = std::max(scale, std::fabs(v));
+    testing::expect_close(a[i], b[i], 1e-4f, 1e-4f * scale,
+                          "output or gradient " + std::to_string(i));
+  }
 }
 
 TEST(DiT, ResultsDoNotDependOnThreadCount) {
