@@ -11,6 +11,7 @@
 
 #include "autograd/basic.h"
 #include "autograd/loss.h"
+#include "core/parallel.h"
 #include "models/vae/vae.h"
 #include "testing.h"
 #include "train/adamw.h"
@@ -20,6 +21,17 @@ namespace {
 
 using testing::expect_close;
 using testing::randn;
+
+// The tiny models' layers are so small that OpenMP's barriers cost more than they save (on a
+// loaded machine, many times more): the slow tests run them on one thread.
+class OneThread {
+ public:
+  OneThread() : threads_(num_threads()) { set_num_threads(1); }
+  ~OneThread() { set_num_threads(threads_); }
+
+ private:
+  int threads_;
+};
 
 // Four-fold in time and space, 4 latent channels, 8..16 channels: runs in milliseconds.
 VaeConfig tiny() {
@@ -211,6 +223,7 @@ TEST(Vae, MatchesPyTorch) {
 }
 
 TEST(Vae, GradientsMatchFiniteDifferences) {
+  OneThread one;
   Generator gen(5);
   VaeConfig c = tiny();
   c.channel_multipliers = {1, 1};
@@ -279,6 +292,7 @@ TEST(Vae, VideoTensorRoundTripAndPsnr) {
 
 // A tiny model learns to reconstruct one small clip: the loss falls tenfold.
 TEST(Vae, TinyModelOverfitsOneClip) {
+  OneThread one;
   Generator gen(7);
   Vae vae(tiny(), gen);
   Video v(5, 16, 16);

@@ -6,5 +6,6 @@ namespace cubist::cli {
 
 int cmd_demo(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
+int cmd_vae(int argc, char** argv);
 
 }  // namespace cubist::cli

@@ -20,6 +20,7 @@ struct Command {
 constexpr Command kCommands[] = {
     {"demo", cubist::cli::cmd_demo, "train a small transformer on generated data; loss falls"},
     {"bench", cubist::cli::cmd_bench, "benchmarks: `cubist bench block --tokens N`"},
+    {"vae", cubist::cli::cmd_vae, "the video autoencoder: train, encode, decode, cache"},
 };
 
 void print_usage(FILE* out) {

@@ -76,7 +76,7 @@ def decoder(w, cfg, z):
     for j in range(cfg["mid_blocks"]):
         h = res_block(w, f"decoder.mid.{j}", h, g)
     for lv in reversed(range(levels)):
-        for j in range(cfg["blocks_per_level"] + 1):
+        for j in range(cfg["blocks_per_level"]):
             h = res_block(w, f"decoder.up.{lv}.blocks.{j}", h, g)
         tr = lv - 1
         if lv > 0 and (halves_time(cfg, tr) or halves_space(cfg, tr)):

@@ -93,7 +93,9 @@ void VaeConfig::check_video_shape(int64_t frames, int64_t height, int64_t width,
 }
 
 VaeConfig VaeConfig::from_json(const nlohmann::json& root) {
-  const nlohmann::json& j = root.contains("model") ? root.at("model") : root;
+  // A sectioned file ({"model": ..., "train": ...}) or the model object itself.
+  const bool sectioned = root.is_object() && (root.contains("model") || root.contains("train"));
+  const nlohmann::json j = sectioned ? root.value("model", nlohmann::json::object()) : root;
   CUBIST_CHECK(j.is_object(), "vae config: expected a JSON object, got ", j.dump());
   static const char* kKeys[] = {"in_channels",         "latent_channels",     "channels",
                                 "channel_multipliers", "blocks_per_level",    "mid_blocks",

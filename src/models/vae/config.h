@@ -9,9 +9,10 @@
 //
 // JSON, every field optional (defaults below are the Shapes World model, 4x8x8 with 16 channels):
 //   {"in_channels": 3, "latent_channels": 16, "channels": 32, "channel_multipliers": [1, 2, 4, 4],
-//    "blocks_per_level": 1, "mid_blocks": 2, "spatial_factor": 8, "temporal_downsample": [0, 1],
+//    "blocks_per_level": 1, "mid_blocks": 1, "spatial_factor": 8, "temporal_downsample": [0, 1],
 //    "groups": 8}
-// A file may also hold {"model": {...}, "train": {...}}: from_json reads the "model" object.
+// A file may also hold {"model": {...}, "train": {...}}: from_json reads the "model" object
+// (defaults when a sectioned file has none).
 #pragma once
 
 #include <cstdint>
@@ -27,8 +28,8 @@ struct VaeConfig {
   int64_t latent_channels = 16;
   int64_t channels = 32;
   std::vector<int64_t> channel_multipliers = {1, 2, 4, 4};
-  int64_t blocks_per_level = 1;  // encoder; the decoder has one more per level
-  int64_t mid_blocks = 2;        // at the lowest resolution, in encoder and decoder
+  int64_t blocks_per_level = 1;  // in the encoder and in the decoder
+  int64_t mid_blocks = 1;        // at the lowest resolution, in encoder and decoder
   int64_t spatial_factor = 8;    // a power of two: 1, 2, 4, ...
   std::vector<int64_t> temporal_downsample = {0, 1};  // transitions that halve time
   int64_t groups = 8;                                 // group norm groups

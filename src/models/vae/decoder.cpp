@@ -6,14 +6,15 @@ namespace cubist {
 
 DecoderLevel::DecoderLevel(const VaeConfig& c, int64_t level, int64_t in_channels, Generator& gen) {
   const int64_t out = c.level_channels(level);
-  for (int64_t j = 0; j < c.blocks_per_level + 1; ++j) {
+  for (int64_t j = 0; j < c.blocks_per_level; ++j) {
     blocks_.push_back(std::make_unique<ResBlock>(j == 0 ? in_channels : out, out, c.groups, gen));
     child("blocks." + std::to_string(j), *blocks_.back());
   }
   const int64_t transition = level - 1;  // the encoder transition this level undoes
   if (level > 0 && (c.halves_time(transition) || c.halves_space(transition))) {
     upsample_ =
-        std::make_unique<Upsample>(out, c.halves_time(transition), c.halves_space(transition), gen);
+        std::make_unique<Upsample>(out, c.level_channels(level - 1), c.halves_time(transition),
+                                   c.halves_space(transition), gen);
     child("upsample", *upsample_);
   }
 }
@@ -39,7 +40,8 @@ Decoder::Decoder(const VaeConfig& c, Generator& gen)
   for (int64_t l = c.levels() - 1; l >= 0; --l) {
     levels_[static_cast<size_t>(l)] = std::make_unique<DecoderLevel>(c, l, ch, gen);
     child("up." + std::to_string(l), *levels_[static_cast<size_t>(l)]);
-    ch = c.level_channels(l);
+    // The upsampling conv already narrows to the next level's channels.
+    ch = c.level_channels(l > 0 && levels_[static_cast<size_t>(l)]->upsamples() ? l - 1 : l);
   }
   child("norm_out", norm_out_);
   child("conv_out", conv_out_);

@@ -4,9 +4,10 @@
 //   conv_in (3x3x3)                                   -> channels * mult[last]
 //   mid_blocks x ResBlock
 //   for each level l from the last to the first:
-//                      (blocks_per_level + 1) x ResBlock -> channels * mult[l]
+//                      blocks_per_level x ResBlock    -> channels * mult[l]
 //                      Upsample below levels > 0 (space x2, time T -> 1 + 2 (T-1) where the
-//                      encoder's transition l - 1 halved them)
+//                      encoder's transition l - 1 halved them), its conv narrowing to
+//                      channels * mult[l - 1]
 //   FrameGroupNorm, SiLU, conv_out (3x3x3)            -> out channels (3: RGB in [-1, 1])
 //
 // Parameter names: conv_in.*, mid.<j>.*, up.<l>.blocks.<j>.*, up.<l>.upsample.conv.*,
@@ -25,6 +26,7 @@ class DecoderLevel : public Module {
  public:
   DecoderLevel(const VaeConfig& c, int64_t level, int64_t in_channels, Generator& gen);
   Var forward(const Var& x, CausalStream* stream) const;
+  bool upsamples() const { return upsample_ != nullptr; }
 
  private:
   std::vector<std::unique_ptr<ResBlock>> blocks_;

@@ -108,10 +108,10 @@ Var Downsample::forward(const Var& x, CausalStream* stream) const {
   return conv_.forward(x, stream);
 }
 
-Upsample::Upsample(int64_t channels, bool double_time, bool double_space, Generator& gen)
+Upsample::Upsample(int64_t in, int64_t out, bool double_time, bool double_space, Generator& gen)
     : double_time_(double_time),
       double_space_(double_space),
-      conv_(channels, channels, {3, 3, 3}, {1, 1, 1}, gen) {
+      conv_(in, out, {3, 3, 3}, {1, 1, 1}, gen) {
   child("conv", conv_);
 }
 

@@ -9,7 +9,8 @@
 //                  the channel count changes.
 //   Downsample     a strided causal conv: space /2 and/or time T -> 1 + (T - 1) / 2.
 //   Upsample       nearest-neighbour x2 in space and/or time T -> 1 + 2 (T - 1) (the first frame
-//                  stays single), then a causal conv.
+//                  stays single), then a causal conv to the next level's (fewer) channels, so
+//                  the larger grid is convolved at the smaller width.
 //
 // Every layer is causal in time, and the network has no other path between frames. So a video
 // can be run through in temporal chunks (the first frame alone, then any number of frames at a
@@ -80,7 +81,7 @@ class Downsample : public Module {
 
 class Upsample : public Module {
  public:
-  Upsample(int64_t channels, bool double_time, bool double_space, Generator& gen);
+  Upsample(int64_t in, int64_t out, bool double_time, bool double_space, Generator& gen);
   Var forward(const Var& x, CausalStream* stream = nullptr) const;
 
  private:
