@@ -42,6 +42,11 @@ Encoder::Encoder(const VaeConfig& c, Generator& gen)
   }
   child("norm_out", norm_out_);
   child("conv_out", conv_out_);
+  // The log-variance starts at kInitialLogvar rather than 0: with unit posterior noise the
+  // decoder first sees latents drowned in noise and learns nothing until the encoder has pushed
+  // the variance down, which at Adam's step sizes takes hundreds of steps.
+  float* bias = conv_out_.bias().value().data<float>();
+  for (int64_t i = c.latent_channels; i < 2 * c.latent_channels; ++i) bias[i] = kInitialLogvar;
 }
 
 Var Encoder::forward(const Var& x, CausalStream* stream) const {

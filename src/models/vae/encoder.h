@@ -32,6 +32,8 @@ class EncoderLevel : public Module {
 
 class Encoder : public Module {
  public:
+  static constexpr float kInitialLogvar = -6.0f;  // posterior std exp(-3) = 0.05 at the start
+
   Encoder(const VaeConfig& config, Generator& gen);
   // x [B, in_channels, T, H, W] -> [B, 2 * latent_channels, T', H', W'].
   Var forward(const Var& x, CausalStream* stream = nullptr) const;

@@ -41,6 +41,7 @@ class CausalConv3d : public Module {
   // x [B, in, T, H, W] -> [B, out, (T - 1) / st + 1, H / sh, W / sw]. With a stream, x is the
   // next chunk of frames and the result is that chunk's share of the one-pass output.
   Var forward(const Var& x, CausalStream* stream = nullptr) const;
+  Var& bias() { return bias_; }
 
  private:
   Var weight_, bias_;
