@@ -1,8 +1,8 @@
 // AdamW and gradient clipping against torch.optim.AdamW and clip_grad_norm_.
 #include <cmath>
 
-#include "train/adamw.h"
 #include "testing.h"
+#include "train/adamw.h"
 
 namespace cubist {
 namespace {

@@ -4,8 +4,8 @@
 #include "autograd/basic.h"
 #include "core/allocator.h"
 #include "models/dit/block.h"
-#include "train/adamw.h"
 #include "testing.h"
+#include "train/adamw.h"
 
 namespace cubist {
 namespace {
@@ -45,9 +45,8 @@ TEST(DiTBlock, GradientsMatchFiniteDifferences) {
   std::vector<Var> inputs{x, c};
   const std::vector<NamedParam> params = block.parameters();
   for (const NamedParam& p : params) inputs.push_back(p.var);
-  testing::gradcheck(
-      [&](const std::vector<Var>& v) { return block.forward(v[0], v[1], pos); }, inputs,
-      {.eps = 1e-2f, .rtol = 5e-2f, .atol = 5e-3f, .max_elements = 6});
+  testing::gradcheck([&](const std::vector<Var>& v) { return block.forward(v[0], v[1], pos); },
+                     inputs, {.eps = 1e-2f, .rtol = 5e-2f, .atol = 5e-3f, .max_elements = 6});
 }
 
 TEST(DiTBlock, CheckpointingGivesTheSameGradients) {
@@ -59,8 +58,9 @@ TEST(DiTBlock, CheckpointingGivesTheSameGradients) {
   auto grads = [&](bool ckpt) {
     for (NamedParam& p : block.parameters()) p.var.grad() = Tensor();
     Var x(x0, true), c(c0, true);
-    Var y = ckpt ? checkpoint([&](const std::vector<Var>& in) { return block.forward(in[0], in[1], pos); },
-                              {x, c})
+    Var y = ckpt ? checkpoint(
+                       [&](const std::vector<Var>& in) { return block.forward(in[0], in[1], pos); },
+                       {x, c})
                  : block.forward(x, c, pos);
     sum(y).backward();
     std::vector<std::vector<float>> g{x.grad().to_vector()};

@@ -45,7 +45,8 @@ Var record(const char* name, Tensor out, std::vector<Var> inputs, BackwardFn bac
 
 namespace {
 
-// Adds g into acc (a fresh copy on first use, so the caller's tensor is never written).
+// Adds g into a leaf's gradient: a fresh copy on first use, because optimisers and clipping
+// write leaf gradients in place and g may be shared (add's backward returns one tensor twice).
 void accumulate(Tensor& acc, const Tensor& g) {
   if (!acc.defined()) {
     acc = g.is_contiguous() ? g.clone() : g.contiguous();
@@ -53,6 +54,24 @@ void accumulate(Tensor& acc, const Tensor& g) {
   }
   ops::add_(acc, g);
 }
+
+// The gradient flowing into a non-leaf value. The first contribution is kept as it is (no
+// copy: backward functions never write their inputs); a second one makes a new sum, which is
+// then ours to add further contributions into.
+struct PendingGrad {
+  Tensor sum;
+  bool owned = false;
+  void add(const Tensor& g) {
+    if (!sum.defined()) {
+      sum = g.contiguous();  // the kernels read contiguous gradients
+    } else if (!owned) {
+      sum = ops::add(sum, g.contiguous());
+      owned = true;
+    } else {
+      ops::add_(sum, g.contiguous());
+    }
+  }
+};
 
 // Vars reachable from root through grad_fn edges, in an order where every Var comes after all
 // Vars that it feeds (reverse topological order for the backward walk).
@@ -97,18 +116,18 @@ void Var::backward(const Tensor& seed) const {
   std::unordered_map<VarImpl*, Var> keep;  // holds every Var of the walk alive until it is done
   keep.emplace(id(), *this);
   const std::vector<VarImpl*> order = order_for_backward(id(), keep);
-  std::unordered_map<VarImpl*, Tensor> pending;  // gradients of non-leaf values
-  pending[id()] = g0;
+  std::unordered_map<VarImpl*, PendingGrad> pending;  // gradients flowing into each value
+  pending[id()].add(g0);
 
   for (VarImpl* v : order) {
     if (!v->grad_fn) {  // a leaf: its gradient accumulates across backward passes
       auto it = pending.find(v);
-      if (it != pending.end()) accumulate(v->grad, it->second);
+      if (it != pending.end()) accumulate(v->grad, it->second.sum);
       continue;
     }
     auto it = pending.find(v);
     if (it == pending.end()) continue;
-    const Tensor gout = std::move(it->second);
+    const Tensor gout = std::move(it->second.sum);
     pending.erase(it);
     std::shared_ptr<Node> node = std::move(v->grad_fn);  // frees saved tensors once done
     Grads grads = node->backward(gout);
@@ -120,7 +139,7 @@ void Var::backward(const Tensor& seed) const {
       CUBIST_CHECK(grads[i].shape() == in.shape(), "backward of ", node->name,
                    ": gradient of input ", i, " has shape ", grads[i].shape(),
                    " but the input has shape ", in.shape());
-      accumulate(pending[in.id()], grads[i]);
+      pending[in.id()].add(grads[i]);
     }
   }
 }

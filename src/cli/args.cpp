@@ -28,8 +28,7 @@ const std::string* Args::value(const std::string& name) {
     return &tokens_[static_cast<size_t>(i)];
   }
   const size_t v = static_cast<size_t>(i) + 1;
-  if (v >= tokens_.size() || used_[v])
-    throw UsageError("option " + name + " needs a value");
+  if (v >= tokens_.size() || used_[v]) throw UsageError("option " + name + " needs a value");
   used_[v] = true;
   return &tokens_[v];
 }
@@ -93,9 +92,9 @@ void Args::finish() {
     std::string accepted;
     for (const std::string& k : known_) accepted += (accepted.empty() ? "" : ", ") + k;
     if (tokens_[i].rfind("--", 0) == 0)
-      throw UsageError("unknown option " + tokens_[i] +
-                       (accepted.empty() ? "; this command takes no options"
-                                         : "; accepted: " + accepted));
+      throw UsageError(
+          "unknown option " + tokens_[i] +
+          (accepted.empty() ? "; this command takes no options" : "; accepted: " + accepted));
     throw UsageError("unexpected argument '" + tokens_[i] + "'");
   }
 }
@@ -120,8 +119,8 @@ std::pair<int64_t, int64_t> parse_size(const std::string& option, const std::str
     return !s.empty() && ec == std::errc() && end == s.data() + s.size() && out > 0;
   };
   if (p.size() != 2 || !num(p[0], w) || !num(p[1], h))
-    throw UsageError("option " + option + " takes WIDTHxHEIGHT (for example 96x64), not '" +
-                     text + "'");
+    throw UsageError("option " + option + " takes WIDTHxHEIGHT (for example 96x64), not '" + text +
+                     "'");
   return {w, h};
 }
 

@@ -37,7 +37,8 @@ double time_ms(int iters, F&& f) {
   for (int i = 0; i < iters; ++i) {
     const auto a = std::chrono::steady_clock::now();
     f();
-    t.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a).count());
+    t.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a).count());
   }
   return median_ms(t);
 }
@@ -86,9 +87,7 @@ int bench_block(Args& args) {
     block.forward(x, c, pos);
   });
   Allocator::cpu().reset_peak();
-  const double fwd_bwd = time_ms(iters, [&] {
-    block.forward(x, c, pos).backward(seed);
-  });
+  const double fwd_bwd = time_ms(iters, [&] { block.forward(x, c, pos).backward(seed); });
   const size_t peak = Allocator::cpu().stats().peak_bytes_in_use;
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
@@ -98,7 +97,8 @@ int bench_block(Args& args) {
   const double s = static_cast<double>(b * n), d = static_cast<double>(cfg.hidden);
   const double flops = 2 * s * d * d * (4 + 2 * cfg.mlp_ratio) + 4.0 * b * double(n) * n * d;
   std::printf(
-      "{\"bench\": \"block\", \"hidden\": %lld, \"heads\": %lld, \"tokens\": %lld, \"batch\": %lld, "
+      "{\"bench\": \"block\", \"hidden\": %lld, \"heads\": %lld, \"tokens\": %lld, \"batch\": "
+      "%lld, "
       "\"fwd_ms\": %.2f, \"fwd_bwd_ms\": %.2f, \"gflops\": %.1f, \"fwd_bwd_gflops\": %.1f, "
       "\"peak_tensor_mb\": %.1f, \"max_rss_mb\": %.1f, \"threads\": %d, \"gemm\": \"%s\"}\n",
       static_cast<long long>(cfg.hidden), static_cast<long long>(cfg.heads),

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "cli/args.h"
-#include "cli/cmd_data_index.h"
+#include "cli/commands.h"
 #include "core/error.h"
 #include "data/manifest.h"
 

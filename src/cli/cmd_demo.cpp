@@ -24,7 +24,7 @@ namespace cubist::cli {
 namespace {
 
 const char* kUsage =
-    "usage: cubist demo [--out DIR] [--steps 400] [--batch 32] [--lr 0.003] [--seed 0]\n"
+    "usage: cubist demo [--out DIR] [--steps 2000] [--batch 32] [--lr 0.003] [--seed 0]\n"
     "Trains a 2-block DiT-style transformer on generated sequences; writes DIR/loss.csv and\n"
     "DIR/loss.svg and prints the loss before and after.";
 
@@ -33,8 +33,11 @@ constexpr int64_t kTokens = 16, kIn = 4, kHidden = 64, kHeads = 4;
 class DemoNet : public Module {
  public:
   explicit DemoNet(Generator& gen)
-      : in_(kIn, kHidden, gen), cond_(1, kHidden, gen), out_(kHidden, kIn, gen),
-        b0_({.hidden = kHidden, .heads = kHeads}, gen), b1_({.hidden = kHidden, .heads = kHeads}, gen) {
+      : in_(kIn, kHidden, gen),
+        cond_(1, kHidden, gen),
+        out_(kHidden, kIn, gen),
+        b0_({.hidden = kHidden, .heads = kHeads}, gen),
+        b1_({.hidden = kHidden, .heads = kHeads}, gen) {
     child("in", in_);
     child("cond", cond_);
     child("out", out_);
@@ -87,7 +90,7 @@ int cmd_demo(int argc, char** argv) {
     return 0;
   }
   const std::string out = args.str("--out", "out/demo");
-  const int64_t steps = args.integer("--steps", 400), batch = args.integer("--batch", 32);
+  const int64_t steps = args.integer("--steps", 2000), batch = args.integer("--batch", 32);
   const float lr = static_cast<float>(args.number("--lr", 3e-3));
   const uint64_t seed = static_cast<uint64_t>(args.integer("--seed", 0));
   args.finish();
@@ -109,7 +112,8 @@ int cmd_demo(int argc, char** argv) {
   double first = 0, last = 0;
   for (int64_t step = 1; step <= steps; ++step) {
     Batch b = make_batch(batch, data);
-    const float step_lr = lr * 0.5f * (1.0f + std::cos(3.14159265f * float(step - 1) / float(steps)));
+    const float step_lr =
+        lr * 0.5f * (1.0f + std::cos(3.14159265f * float(step - 1) / float(steps)));
     Var loss = mse_loss(net.forward(b.x, b.s, pos), b.y);
     loss.backward();
     const float norm = clip_grad_norm(opt.params(), 1.0f);
@@ -128,8 +132,9 @@ int cmd_demo(int argc, char** argv) {
   std::vector<double> xs(losses.size());
   for (size_t i = 0; i < xs.size(); ++i) xs[i] = double(i + 1);
   write_svg_plot(out + "/loss.svg", "cubist demo: training loss", "step", {{"loss", xs, losses}});
-  std::printf("demo: loss %.4f at step 1 -> %.4f at step %lld (%.0fx lower); curve in %s/loss.svg\n",
-              first, last, static_cast<long long>(steps), first / last, out.c_str());
+  std::printf(
+      "demo: loss %.4f at step 1 -> %.4f at step %lld (%.0fx lower); curve in %s/loss.svg\n", first,
+      last, static_cast<long long>(steps), first / last, out.c_str());
   if (!(last < 0.5 * first)) {
     std::fprintf(stderr, "demo: the loss did not fall by half: something is wrong\n");
     return 1;

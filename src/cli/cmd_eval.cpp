@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/shapes_commands.h"
+#include "cli/commands.h"
 #include "core/error.h"
 #include "data/shapes_checker.h"
 #include "io/video.h"
@@ -91,10 +91,12 @@ int eval_manifest(const std::string& manifest, bool quiet) {
 
 }  // namespace
 
+namespace cubist::cli {
+
 int cmd_eval(int argc, char** argv) {
   std::string video, caption, manifest;
   bool quiet = false;
-  for (int i = 1; i < argc; ++i) {
+  for (int i = 0; i < argc; ++i) {  // argv: the arguments after the command's name
     const std::string a = argv[i];
     const bool has_value = i + 1 < argc;
     if (a == "--help" || a == "-h") {
@@ -116,3 +118,5 @@ int cmd_eval(int argc, char** argv) {
   std::fprintf(stderr, "cubist eval: give either --video and --caption, or --manifest\n%s", kUsage);
   return 2;
 }
+
+}  // namespace cubist::cli

@@ -17,8 +17,20 @@ struct Command {
   const char* summary;
 };
 
+// `cubist data shapes|index ...`
+int cmd_data(int argc, char** argv) {
+  const std::string what = argc > 0 ? argv[0] : "";
+  if (what == "shapes") return cubist::cli::cmd_data_shapes(argc - 1, argv + 1);
+  if (what == "index") return cubist::cli::cmd_data_index(argc - 1, argv + 1);
+  throw cubist::cli::UsageError(
+      "`cubist data` takes `shapes` (generate Shapes World clips) or `index DIR` (probe the "
+      "videos of a folder into a manifest)");
+}
+
 constexpr Command kCommands[] = {
     {"demo", cubist::cli::cmd_demo, "train a small transformer on generated data; loss falls"},
+    {"data", cmd_data, "datasets: `data shapes --out DIR ...`, `data index DIR`"},
+    {"eval", cubist::cli::cmd_eval, "check videos against Shapes World captions"},
     {"bench", cubist::cli::cmd_bench, "benchmarks: `cubist bench block --tokens N`"},
     {"vae", cubist::cli::cmd_vae, "the video autoencoder: train, encode, decode, cache"},
 };

@@ -18,8 +18,12 @@ std::string format_duration(double seconds) {
 }
 
 Progress::Progress(std::string label, int64_t total, std::string unit)
-    : label_(std::move(label)), unit_(std::move(unit)), total_(total),
-      tty_(isatty(STDERR_FILENO)), start_(std::chrono::steady_clock::now()), last_draw_(start_) {}
+    : label_(std::move(label)),
+      unit_(std::move(unit)),
+      total_(total),
+      tty_(isatty(STDERR_FILENO)),
+      start_(std::chrono::steady_clock::now()),
+      last_draw_(start_) {}
 
 void Progress::update(int64_t done, const std::string& info) {
   if (start_done_ < 0) start_done_ = done > 0 ? done - 1 : 0;  // resumed jobs start mid-way
@@ -40,14 +44,15 @@ void Progress::finish(const std::string& info) { draw(total_, info, true); }
 void Progress::draw(int64_t done, const std::string& info, bool final_line) {
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  const double rate = elapsed > 0 ? static_cast<double>(done - std::max<int64_t>(start_done_, 0)) / elapsed : 0;
+  const double rate =
+      elapsed > 0 ? static_cast<double>(done - std::max<int64_t>(start_done_, 0)) / elapsed : 0;
   const double left = rate > 0 ? static_cast<double>(total_ - done) / rate : -1;
   const int width = 24;
   const int filled = total_ > 0 ? static_cast<int>(width * done / total_) : 0;
   std::string bar(static_cast<size_t>(filled), '#');
   bar.append(static_cast<size_t>(width - filled), '.');
-  const std::string when = final_line ? "done in " + format_duration(elapsed)
-                                      : format_duration(left) + " left";
+  const std::string when =
+      final_line ? "done in " + format_duration(elapsed) : format_duration(left) + " left";
   std::fprintf(stderr, "%s%s [%s] %lld/%lld %.2f %s/s %s %s%s", tty_ ? "\r\033[K" : "",
                label_.c_str(), bar.c_str(), static_cast<long long>(done),
                static_cast<long long>(total_), rate, unit_.c_str(), when.c_str(), info.c_str(),

@@ -38,12 +38,14 @@ void write_svg_plot(const std::string& path, const std::string& title, const std
   std::ofstream f(path);
   CUBIST_CHECK(f, "plot: cannot write ", path);
   f << "<svg xmlns='http://www.w3.org/2000/svg' width='" << kW << "' height='" << kH
-    << "' font-family='sans-serif' font-size='12'>\n<rect width='100%' height='100%' fill='white'/>\n"
+    << "' font-family='sans-serif' font-size='12'>\n<rect width='100%' height='100%' "
+       "fill='white'/>\n"
     << "<text x='" << kW / 2 << "' y='22' text-anchor='middle' font-size='15'>" << title
     << "</text>\n<text x='" << kW / 2 << "' y='" << kH - 10 << "' text-anchor='middle'>" << x_label
     << "</text>\n";
   for (int k = 0; k <= 4; ++k) {  // horizontal grid with value labels
-    const double yv = y0 + (y1 - y0) * k / 4, yp = kTop + (y1 - yv) / (y1 - y0) * (kH - kTop - kBottom);
+    const double yv = y0 + (y1 - y0) * k / 4,
+                 yp = kTop + (y1 - yv) / (y1 - y0) * (kH - kTop - kBottom);
     f << "<line x1='" << kLeft << "' x2='" << kW - kRight << "' y1='" << yp << "' y2='" << yp
       << "' stroke='#ddd'/><text x='" << kLeft - 6 << "' y='" << yp + 4 << "' text-anchor='end'>"
       << fmt(log_y ? std::pow(10.0, yv) : yv) << "</text>\n";
@@ -56,7 +58,8 @@ void write_svg_plot(const std::string& path, const std::string& title, const std
   for (size_t s = 0; s < series.size(); ++s) {
     f << "<polyline fill='none' stroke-width='1.5' stroke='" << kColours[s % 5] << "' points='";
     for (size_t i = 0; i < series[s].x.size(); ++i)
-      if (std::isfinite(series[s].y[i])) f << px(series[s].x[i]) << "," << py(series[s].y[i]) << " ";
+      if (std::isfinite(series[s].y[i]))
+        f << px(series[s].x[i]) << "," << py(series[s].y[i]) << " ";
     f << "'/>\n<text x='" << kW - kRight - 6 << "' y='" << kTop + 16 * (s + 1)
       << "' text-anchor='end' fill='" << kColours[s % 5] << "'>" << series[s].name << "</text>\n";
   }

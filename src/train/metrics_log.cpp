@@ -49,8 +49,8 @@ MetricsLog::~MetricsLog() {
 }
 
 void MetricsLog::write(const std::vector<double>& values) {
-  CUBIST_CHECK(values.size() == columns_.size(), "metrics log: ", values.size(),
-               " values for ", columns_.size(), " columns");
+  CUBIST_CHECK(values.size() == columns_.size(), "metrics log: ", values.size(), " values for ",
+               columns_.size(), " columns");
   for (size_t i = 0; i < values.size(); ++i) std::fprintf(f_, i ? ",%.6g" : "%.6g", values[i]);
   std::fprintf(f_, "\n");
   std::fflush(f_);

@@ -9,7 +9,9 @@ namespace cubist {
 DiTBlock::DiTBlock(const DiTBlockConfig& config, Generator& gen)
     : config_(config),
       ada_(config.hidden, 6 * config.hidden, gen),
-      attn_({.dim = config.hidden, .heads = config.heads, .qk_norm = config.qk_norm,
+      attn_({.dim = config.hidden,
+             .heads = config.heads,
+             .qk_norm = config.qk_norm,
              .rope = config.rope},
             gen),
       mlp_(config.hidden, static_cast<int64_t>(config.hidden * config.mlp_ratio), gen) {
