@@ -5,11 +5,12 @@
 //   2. encode + decode throughput of a 17x64x64 clip (best of --reps, wall time);
 //   3. with --train-steps N, the time of N training steps on 17x64x64 clips.
 //   ninja -C build bench_vae
-//   ./build/bench_vae --model runs/vae/vae.safetensors [--clips 4] [--sizes 64x64,96x64,...]
+//   ./build/bench_vae --model out/vae_shapes/vae.safetensors [--clips 4] [--sizes 64x64,...]
 //                     [--frames 1,9,17,33] [--seed 777001] [--reps 3] [--train-steps 0]
 // Without --model it times a freshly initialised default model (PSNR is then meaningless).
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -45,6 +46,7 @@ void quality(const Vae& vae, uint64_t seed, const std::string& sizes, const std:
   double total = 0;
   int64_t n = 0, recon_ok = 0, orig_ok = 0;
   double worst = 99;
+  double zsum = 0, zsq = 0, zn = 0;  // latent statistics, for the transformer's normalisation
   uint64_t index = 0;
   for (const shapes::ClipSize& size : shapes::parse_sizes(sizes))
     for (int t : shapes::parse_frame_counts(frames)) {
@@ -54,6 +56,7 @@ void quality(const Vae& vae, uint64_t seed, const std::string& sizes, const std:
         const shapes::ShapesClip clip = shapes::make_clip(seed, index, {size}, {t});
         const Video v = shapes::render(clip.scene);
         const Tensor z = vae.encode_mean(video_to_tensor(v));
+        for (float e : z.to_vector()) zsum += e, zsq += double(e) * e, zn += 1;
         const Video r = tensor_to_video(vae.decode_chunked(z, 1), v.fps);
         const double p = psnr(v, r);
         sum += p, lo = std::min(lo, p);
@@ -72,6 +75,9 @@ void quality(const Vae& vae, uint64_t seed, const std::string& sizes, const std:
               static_cast<long long>(n), total / n, worst, static_cast<long long>(recon_ok),
               static_cast<long long>(n), static_cast<long long>(orig_ok),
               static_cast<long long>(n));
+  const double zmean = zsum / zn;
+  std::printf("latent (posterior mean) over these clips: mean %.4f, std %.4f\n\n", zmean,
+              std::sqrt(std::max(0.0, zsq / zn - zmean * zmean)));
 }
 
 void throughput(const Vae& vae, int reps) {
@@ -121,7 +127,8 @@ void train_steps(Vae& vae, int steps) {
 int main(int argc, char** argv) {
   const std::string model = arg(argc, argv, "--model", "");
   const int64_t clips = std::stoll(arg(argc, argv, "--clips", "4"));
-  const std::string sizes = arg(argc, argv, "--sizes", "64x64,96x64,64x96,112x64,64x112");
+  const std::string sizes =
+      arg(argc, argv, "--sizes", "32x32,64x64,96x64,64x96,112x64,64x112,128x128");
   const std::string frames = arg(argc, argv, "--frames", "1,9,17,33");
   const uint64_t seed = std::stoull(arg(argc, argv, "--seed", "777001"));
   const int reps = std::stoi(arg(argc, argv, "--reps", "3"));

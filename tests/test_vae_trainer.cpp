@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "core/parallel.h"
 #include "models/vae/vae.h"
@@ -101,6 +102,15 @@ TEST(VaeTrainer, RefusesAFolderOfAnotherModel) {
     EXPECT_NE(std::string(e.what()).find("another model config"), std::string::npos) << e.what();
   }
   fs::remove_all(d);
+}
+
+// `cubist vae train` without --config trains what configs/vae/shapes.json says.
+TEST(VaeTrainer, BuiltInDefaultsAreTheShapesConfig) {
+  const std::string path = std::string(CUBIST_SOURCE_DIR) + "/configs/vae/shapes.json";
+  std::ifstream in(path);
+  const nlohmann::json j = nlohmann::json::parse(in);
+  EXPECT_EQ(VaeTrainConfig::from_json(j).to_json(), VaeTrainConfig().to_json());
+  EXPECT_EQ(VaeConfig::from_json(j), VaeConfig());
 }
 
 TEST(VaeTrainer, BadConfigsAreRefused) {

@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -17,6 +19,7 @@
 #include "cli/progress.h"
 #include "core/parallel.h"
 #include "data/manifest.h"
+#include "io/safetensors.h"
 #include "models/vae/latent_io.h"
 #include "models/vae/vae.h"
 #include "train/vae_trainer.h"
@@ -32,6 +35,7 @@ const char* kUsage =
     "       cubist vae encode IN -o LATENT.safetensors [--model VAE] [--pad] [--chunk F]\n"
     "       cubist vae decode LATENT -o OUT.mp4 [--model VAE] [--chunk L]\n"
     "       cubist vae cache --data MANIFEST --out DIR [--model VAE] [--pad]\n"
+    "       cubist vae export VAE -o OUT.safetensors [--bf16]\n"
     "\n"
     "train   Trains the causal video autoencoder. Without --data it trains on Shapes World clips\n"
     "        generated in memory; --config FILE holds {\"model\": {...}, \"train\": {...}}\n"
@@ -44,12 +48,15 @@ const char* kUsage =
     "        the posterior mean. The autoencoder takes 1 + 4k frames of sides that are multiples\n"
     "        of 8 (for the default model); other videos are refused unless --pad is given, which\n"
     "        repeats the last frame and the edge pixels and records the true size so that decode\n"
-    "        crops back. --chunk F encodes F frames at a time (a multiple of 4; 0 = one pass).\n"
+    "        crops back. --chunk F encodes F frames at a time after the first (a multiple of 4;\n"
+    "        default 16; 0 = one pass).\n"
     "decode  Decodes a latent file to a video (.mp4, .webm, .gif, or a folder of PNG frames),\n"
     "        L latent frames at a time (default 1), so memory does not grow with the length.\n"
     "cache   Encodes every clip of a JSONL manifest into DIR/latents/NNNNNN.safetensors and\n"
     "        writes DIR/latents.jsonl (latent, path, caption, frames, width, height); clips\n"
     "        already cached are skipped, so an interrupted cache resumes.\n"
+    "export  Writes the weights of a checkpoint (and its metadata) alone, in bf16 with --bf16:\n"
+    "        how the bundled model was made from a training run's vae.safetensors.\n"
     "--model VAE  a vae.safetensors from `cubist vae train`; default: $CUBIST_VAE, else the\n"
     "        bundled models/vae/shapes.safetensors (looked for in the working directory and\n"
     "        beside the executable).";
@@ -107,7 +114,8 @@ LatentFile encode_video(const Vae& vae, const Video& v, bool pad, int64_t chunk,
   LatentFile f;
   f.config = c;
   f.frames = v.frames, f.height = v.height, f.width = v.width, f.fps = v.fps;
-  const Tensor z = vae.encode_mean(video_to_tensor(pad_video(v, c)), chunk);
+  const Tensor z =
+      vae.encode_mean(video_to_tensor(pad_video(v, c)), chunk < 0 ? 4 * c.temporal_factor() : chunk);
   f.latent = z.squeeze(0).contiguous();
   return f;
 }
@@ -170,7 +178,7 @@ int encode(Args& args) {
   const std::string out = output_path(args);
   const std::string model = args.str("--model", "");
   const bool pad = args.flag("--pad");
-  const int64_t chunk = args.integer("--chunk", 0);
+  const int64_t chunk = args.integer("--chunk", -1);  // -1: four latent frames' worth
   const std::string in = single_input(args, "input video");
   args.finish();
   if (out.empty()) throw UsageError("give the latent file to write with -o LATENT.safetensors");
@@ -229,7 +237,7 @@ int cache(Args& args) {
         CUBIST_CHECK(f.config == vae->config() && f.source == e.path, path,
                      ": a cached latent of another model or clip; delete it to encode again");
       } else {
-        f = encode_video(*vae, read_video(e.path), pad, 0, e.path);
+        f = encode_video(*vae, read_video(e.path), pad, -1, e.path);
         f.source = e.path, f.caption = e.caption;
         save_latent(path, f);
       }
@@ -261,6 +269,23 @@ int cache(Args& args) {
   return failed ? 1 : 0;
 }
 
+int export_weights(Args& args) {
+  const std::string out = output_path(args);
+  const bool bf16 = args.flag("--bf16");
+  const std::string in = single_input(args, "checkpoint");
+  args.finish();
+  if (out.empty()) throw UsageError("give the file to write with -o OUT.safetensors");
+  const SafeTensors file = SafeTensors::open(in);
+  const auto vae = load_vae(in);
+  std::map<std::string, std::string> meta = file.metadata();
+  meta["exported_from"] = in;
+  save_safetensors(out, vae->state_dict(), meta,
+                   bf16 ? std::optional<FileDType>(FileDType::BF16) : std::nullopt);
+  std::printf("vae export: %s -> %s (%lld parameters%s)\n", in.c_str(), out.c_str(),
+              static_cast<long long>(vae->num_parameters()), bf16 ? ", bf16" : "");
+  return 0;
+}
+
 }  // namespace
 
 int cmd_vae(int argc, char** argv) {
@@ -278,7 +303,8 @@ int cmd_vae(int argc, char** argv) {
   if (sub == "encode") return encode(args);
   if (sub == "decode") return decode(args);
   if (sub == "cache") return cache(args);
-  throw UsageError("unknown vae command '" + sub + "' (train, encode, decode, cache)");
+  if (sub == "export") return export_weights(args);
+  throw UsageError("unknown vae command '" + sub + "' (train, encode, decode, cache, export)");
 }
 
 }  // namespace cubist::cli

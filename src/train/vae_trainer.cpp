@@ -137,8 +137,10 @@ StepLoss clip_step(const Vae& vae, const Video& clip, float kl_weight, float sca
 }
 
 std::map<std::string, std::string> run_metadata(const VaeTrainOptions& o, int64_t step,
-                                                uint64_t rng_offset, const std::string& data) {
+                                                uint64_t rng_offset, double elapsed,
+                                                const std::string& data) {
   std::map<std::string, std::string> meta = vae_metadata(o.model);
+  meta["elapsed_s"] = std::to_string(elapsed);
   meta["train_config"] = o.train.to_json().dump();
   meta["step"] = std::to_string(step);
   meta["rng_offset"] = std::to_string(rng_offset);
@@ -298,6 +300,7 @@ VaeTrainResult train_vae(const VaeTrainOptions& o, const VaeTrainCallback& on_st
   Generator noise(tc.seed, /*stream=*/1);
 
   VaeTrainResult result;
+  double elapsed = 0;  // seconds spent in training steps and evaluations, over all sessions
   if (fs::exists(ckpt)) {
     const SafeTensors file = SafeTensors::open(ckpt);
     const VaeConfig saved = read_vae_config(file);
@@ -308,10 +311,12 @@ VaeTrainResult train_vae(const VaeTrainOptions& o, const VaeTrainCallback& on_st
     result.start_step = parse_int(file.metadata(), "step", ckpt);
     opt.load_state(file, result.start_step);
     noise.set_offset(static_cast<uint64_t>(parse_int(file.metadata(), "rng_offset", ckpt)));
+    if (file.metadata().count("elapsed_s")) elapsed = std::stod(file.metadata().at("elapsed_s"));
   }
   MetricsLog log(
       o.out_dir + "/log.csv",
-      {"step", "loss", "mse", "kl", "psnr", "lr", "grad_norm", "clips_per_s", "val_psnr"},
+      {"step", "loss", "mse", "kl", "psnr", "lr", "grad_norm", "clips_per_s", "val_psnr",
+       "elapsed_s"},
       result.start_step + 1);
   {
     std::ofstream cfg(o.out_dir + "/config.json");
@@ -322,7 +327,7 @@ VaeTrainResult train_vae(const VaeTrainOptions& o, const VaeTrainCallback& on_st
   }
 
   auto save = [&](int64_t step) {
-    const auto meta = run_metadata(o, step, noise.offset(), data->describe());
+    const auto meta = run_metadata(o, step, noise.offset(), elapsed, data->describe());
     NamedTensors all = vae.state_dict();
     for (auto& t : opt.state()) all.push_back(std::move(t));
     save_safetensors(ckpt, all, meta);
@@ -358,8 +363,10 @@ VaeTrainResult train_vae(const VaeTrainOptions& o, const VaeTrainCallback& on_st
       st.val_psnr = reconstruction_psnr(vae, *held_out, tc.eval_clips);
       result.last_val_psnr = st.val_psnr;
     }
+    elapsed += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    st.elapsed_s = elapsed;
     log.write({static_cast<double>(step), st.loss, st.mse, st.kl, st.psnr, lr, grad_norm,
-               st.clips_per_s, st.val_psnr});
+               st.clips_per_s, st.val_psnr, elapsed});
     const bool stopping =
         (o.stop_after > 0 && run_steps >= o.stop_after) || (o.stop && o.stop->load());
     if (step % tc.checkpoint_every == 0 || step == tc.steps || stopping) {

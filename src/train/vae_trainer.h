@@ -5,10 +5,10 @@
 //
 // The output folder holds:
 //   checkpoint.safetensors  weights + AdamW moments; metadata: format, vae_config, train_config,
-//                           step, rng_offset (written atomically every checkpoint_every steps,
-//                           at the end, and when asked to stop)
+//                           step, rng_offset, elapsed_s (written atomically every
+//                           checkpoint_every steps, at the end, and when asked to stop)
 //   vae.safetensors         weights only (what `cubist vae encode/decode` take), same metadata
-//   log.csv                 step,loss,mse,kl,psnr,lr,grad_norm,clips_per_s,val_psnr
+//   log.csv                 step,loss,mse,kl,psnr,lr,grad_norm,clips_per_s,val_psnr,elapsed_s
 //   loss.svg                the loss and held-out PSNR curves
 // Starting again on a folder that holds a checkpoint resumes from it: clip i of the run is a
 // pure function of (seed, i) and the noise generator's position is saved, so the resumed run
@@ -30,20 +30,21 @@
 namespace cubist {
 
 struct VaeTrainConfig {
-  int64_t steps = 6000;
+  int64_t steps = 4000;
   int64_t batch = 1;  // clips per optimizer step (gradients accumulated: clip sizes differ)
-  float lr = 1e-3f;
+  float lr = 5e-4f;
   float min_lr_ratio = 0.1f;  // cosine decay from lr to lr * min_lr_ratio at the last step
   int64_t warmup = 100;       // linear warmup steps
   float weight_decay = 0.0f;
   float clip_grad = 1.0f;  // global gradient norm limit; 0 = none
   float kl_weight = 1e-6f;
   std::string sizes = "64x64,96x64,64x96";  // Shapes World clip sizes (WxH)
-  std::string frames = "1,9,17";            // frame counts drawn from
+  std::string frames = "1,5,9";  // frame counts drawn from (the model is causal and convolutional:
+                                 // it runs on longer clips than it trained on)
   uint64_t seed = 1;
   int64_t checkpoint_every = 250;
   int64_t eval_every = 250;  // held-out PSNR every so many steps (0 = never)
-  int64_t eval_clips = 8;
+  int64_t eval_clips = 6;
   int64_t max_side = 256;  // manifest clips are cropped to at most this many pixels a side
 
   // The "train" object of a config file (or the whole object); unknown fields are errors.
@@ -84,7 +85,8 @@ struct VaeTrainStatus {
   int64_t step = 0, steps = 0;  // steps done, of the run's total
   double loss = 0, mse = 0, kl = 0, psnr = 0, lr = 0, grad_norm = 0;
   double clips_per_s = 0, frames_per_s = 0;  // this step
-  double val_psnr = -1;                      // held-out PSNR when evaluated at this step, else -1
+  double val_psnr = -1;  // held-out PSNR when evaluated at this step, else -1
+  double elapsed_s = 0;  // seconds of training (steps and evaluations) so far, over all sessions
   std::string checkpoint;                    // the file written at this step, if any
 };
 
