@@ -103,8 +103,10 @@ TEST(Gemm, IsThreadSafeAcrossStdThreads) {
 }
 
 // Small M x N with a long K is where a library may split K among threads, which changes the order
-// of the sums. OpenBLAS and BLIS never do; oneDNN 2.6 does from about 8 threads on (and is then
-// reported as skipped, not failed: docs/PERFORMANCE.md weighs this in the choice of backend).
+// of the sums. With this machine's 1 and 2 threads every backend gives the same bits here;
+// oneDNN 2.6 splits K from about 8 threads on, so 8 threads are checked for the others only.
+// (No BLAS promises thread-count invariance: OpenBLAS differs between 1 and 2 threads on some
+// small shapes, e.g. 16 x 720 x 432; docs/PERFORMANCE.md.)
 TEST(Gemm, ResultDoesNotDependOnThreadCount) {
   const int64_t M = 64, N = 64, K = 8192;
   const auto A = random_vector(static_cast<size_t>(K * M), 1);
@@ -119,10 +121,9 @@ TEST(Gemm, ResultDoesNotDependOnThreadCount) {
   };
   const auto one = run(1);
   EXPECT_EQ(one, run(2)) << "backend " << ops::gemm_backend();
-  const bool same_at_8 = one == run(8);
-  if (!same_at_8 && std::string(ops::gemm_backend()) == "onednn")
-    GTEST_SKIP() << "oneDNN splits K among 8 threads: results depend on the thread count";
-  EXPECT_TRUE(same_at_8) << "backend " << ops::gemm_backend() << ": 1 and 8 threads differ";
+  if (std::string(ops::gemm_backend()) != "onednn") {
+    EXPECT_EQ(one, run(8)) << "backend " << ops::gemm_backend() << ": 1 and 8 threads differ";
+  }
 }
 
 TEST(Gemm, RejectsBadLeadingDimensions) {

@@ -285,7 +285,9 @@ TEST(ShapesDataset, ClipsIndependentOfCount) {
   ASSERT_EQ(r12.size(), 12u);
   for (int i = 0; i < 5; ++i) {
     EXPECT_EQ(r5[i].caption, r12[i].caption);
-    EXPECT_EQ(small.at(r5[i].path), large.at(r12[i].path));
+    const std::string name = std::filesystem::path(r5[i].path).filename();
+    EXPECT_EQ(name, std::filesystem::path(r12[i].path).filename());
+    EXPECT_EQ(small.at(name), large.at(name));
   }
   std::filesystem::remove_all(dir);
 }

@@ -85,6 +85,17 @@ void gradcheck(const VarFn& fn, std::vector<Var> inputs, const GradcheckOptions&
   }
 }
 
+void expect_error(const std::function<void()>& f, const std::string& op, const std::string& part) {
+  try {
+    f();
+    ADD_FAILURE() << "no error; expected one from " << op << " mentioning '" << part << "'";
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find(op), std::string::npos) << m;
+    EXPECT_NE(m.find(part), std::string::npos) << m;
+  }
+}
+
 bool torch_available() {
   static const bool ok = std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0;
   return ok;

@@ -47,6 +47,9 @@ std::optional<std::map<std::string, Tensor>> torch_reference(
 
 bool torch_available();
 
+// Fails the test unless f throws cubist::Error whose message names `op` and contains `part`.
+void expect_error(const std::function<void()>& f, const std::string& op, const std::string& part);
+
 }  // namespace cubist::testing
 
 #define TORCH_OR_SKIP(result_opt)                                                   \

@@ -46,6 +46,8 @@ ManifestEntry entry_from_json(const json& j) {
   ManifestEntry e;
   e.path = j.at("path").get<std::string>();
   if (j.contains("caption")) e.caption = j.at("caption").get<std::string>();
+  if (j.contains("prompt")) e.prompt = j.at("prompt").get<std::string>();
+  if (j.contains("description")) e.description = j.at("description").get<std::string>();
   if (j.contains("frames")) e.frames = j.at("frames").get<int64_t>();
   if (j.contains("fps")) e.fps = j.at("fps").get<double>();
   if (j.contains("width")) e.width = j.at("width").get<int64_t>();
@@ -214,6 +216,8 @@ void write_manifest(const std::string& path, const std::vector<ManifestEntry>& e
       json j;
       j["path"] = inside ? rel.string() : abs.string();
       j["caption"] = e.caption;
+      if (!e.prompt.empty()) j["prompt"] = e.prompt;
+      if (!e.description.empty()) j["description"] = e.description;
       j["frames"] = e.frames;
       j["fps"] = e.fps;
       j["width"] = e.width;

@@ -18,6 +18,7 @@ struct ManifestEntry {
   double fps = 0.0;
   int64_t width = 0, height = 0;
   double duration = 0.0;  // seconds
+  std::string prompt = "", description = "";  // optional other phrasings of the caption
 };
 
 // Reads a JSONL manifest; blank lines are skipped. Only "path" is required; a line that is not a

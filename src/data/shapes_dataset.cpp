@@ -96,27 +96,13 @@ ShapesClip make_clip(uint64_t seed, uint64_t index, const std::vector<ClipSize>&
   return clip;
 }
 
-nlohmann::ordered_json to_json(const ClipRecord& r) {
-  nlohmann::ordered_json j;
-  j["path"] = r.path;
-  j["caption"] = r.caption;
-  j["prompt"] = r.prompt;
-  j["description"] = r.description;
-  j["frames"] = r.frames;
-  j["fps"] = r.fps;
-  j["width"] = r.width;
-  j["height"] = r.height;
-  j["duration"] = r.duration;
-  return j;
-}
-
 std::string clip_file_name(uint64_t index, const std::string& format) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "clip_%06llu", static_cast<unsigned long long>(index));
   return format == "png" ? std::string(buf) : std::string(buf) + "." + format;
 }
 
-std::vector<ClipRecord> generate_dataset(const std::string& out_dir, int64_t clips,
+std::vector<ManifestEntry> generate_dataset(const std::string& out_dir, int64_t clips,
                                          const std::vector<ClipSize>& sizes,
                                          const std::vector<int>& frame_counts, uint64_t seed,
                                          const VideoWriter& write, const std::string& format,
@@ -127,25 +113,21 @@ std::vector<ClipRecord> generate_dataset(const std::string& out_dir, int64_t cli
   for (const ClipSize& s : sizes) check_clip_size(s.width, s.height);
   for (const int t : frame_counts) check_frame_count(t);
   std::filesystem::create_directories(out_dir);
-  std::vector<ClipRecord> records;
+  std::vector<ManifestEntry> records;
   for (int64_t i = 0; i < clips; ++i) {
     const std::string file = clip_file_name(static_cast<uint64_t>(i), format);
     try {
       const ShapesClip clip = make_clip(seed, static_cast<uint64_t>(i), sizes, frame_counts);
       write((std::filesystem::path(out_dir) / file).string(), render(clip.scene));
       const Scene& s = clip.scene;
-      records.push_back({file, clip.caption, clip.prompt, clip.description, s.frames, kFps, s.width,
-                         s.height, s.frames / kFps});
+      records.push_back({(std::filesystem::path(out_dir) / file).string(), clip.caption, s.frames,
+                         kFps, s.width, s.height, s.frames / kFps, clip.prompt, clip.description});
     } catch (const std::exception& e) {
       if (!errors) throw;
       errors->push_back(detail::concat("clip ", i, " (", file, "): ", e.what()));
     }
   }
-  const std::string manifest = (std::filesystem::path(out_dir) / "manifest.jsonl").string();
-  std::ofstream out(manifest);
-  CUBIST_CHECK(out.good(), "shapes dataset: cannot write ", manifest);
-  for (const ClipRecord& r : records) out << to_json(r).dump() << "\n";
-  CUBIST_CHECK(out.good(), "shapes dataset: writing ", manifest, " failed");
+  write_manifest((std::filesystem::path(out_dir) / "manifest.jsonl").string(), records);
   return records;
 }
 

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "data/shapes_world.h"
+#include "data/manifest.h"
 #include "io/video.h"
 
 namespace cubist::shapes {
@@ -41,15 +42,6 @@ struct ShapesClip {
 ShapesClip make_clip(uint64_t seed, uint64_t index, const std::vector<ClipSize>& sizes,
                      const std::vector<int>& frame_counts);
 
-// A manifest line. path is relative to the manifest's folder.
-struct ClipRecord {
-  std::string path, caption, prompt, description;
-  int frames = 0;
-  double fps = kFps;
-  int width = 0, height = 0;
-  double duration = 0;  // seconds: frames / fps
-};
-nlohmann::ordered_json to_json(const ClipRecord& r);  // the manifest line, fields in order
 
 using VideoWriter = std::function<void(const std::string& path, const Video& video)>;
 
@@ -58,10 +50,11 @@ using VideoWriter = std::function<void(const std::string& path, const Video& vid
 std::string clip_file_name(uint64_t index, const std::string& format);
 
 // Writes `clips` clips into out_dir (created if missing) with `write`, then out_dir/manifest.jsonl
-// (fields path, caption, prompt, description, frames, fps, width, height, duration, in that order).
+// through write_manifest (fields path, caption, prompt, description, frames, fps, width, height,
+// duration; paths relative to out_dir). Returns the entries, with paths out_dir/clip_....
 // When errors is null the first failure throws; otherwise each failure is appended to *errors
 // ("clip 12 (clip_000012.mp4): <why>"), the clip is left out of the manifest and the rest go on.
-std::vector<ClipRecord> generate_dataset(const std::string& out_dir, int64_t clips,
+std::vector<ManifestEntry> generate_dataset(const std::string& out_dir, int64_t clips,
                                          const std::vector<ClipSize>& sizes,
                                          const std::vector<int>& frame_counts, uint64_t seed,
                                          const VideoWriter& write,
