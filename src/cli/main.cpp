@@ -33,6 +33,7 @@ constexpr Command kCommands[] = {
     {"eval", cubist::cli::cmd_eval, "check videos against Shapes World captions"},
     {"text", cubist::cli::cmd_text, "tokenizer and prompt expansion: `text expand \"a red ball\"`"},
     {"bench", cubist::cli::cmd_bench, "benchmarks: `cubist bench block --tokens N`"},
+    {"vae", cubist::cli::cmd_vae, "the video autoencoder: train, encode, decode, cache"},
 };
 
 void print_usage(FILE* out) {

@@ -1,0 +1,105 @@
+#include "models/vae/latent_io.h"
+
+#include <algorithm>
+#include <map>
+
+#include "io/safetensors.h"
+#include "models/vae/vae.h"
+
+namespace cubist {
+
+namespace {
+
+int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+
+std::string meta_value(const SafeTensors& f, const std::string& key) {
+  const auto it = f.metadata().find(key);
+  CUBIST_CHECK(it != f.metadata().end(), f.path(), ": latent file metadata has no \"", key, "\"");
+  return it->second;
+}
+
+int64_t meta_int(const SafeTensors& f, const std::string& key) {
+  const std::string v = meta_value(f, key);
+  try {
+    return std::stoll(v);
+  } catch (const std::exception&) {
+    fail(f.path(), ": latent file metadata \"", key, "\" is not a whole number: ", v);
+  }
+}
+
+}  // namespace
+
+void save_latent(const std::string& path, const LatentFile& f) {
+  CUBIST_CHECK(f.latent.dim() == 4 && f.latent.size(0) == f.config.latent_channels,
+               "save_latent: expects a [", f.config.latent_channels, ", T', H', W'] latent, got ",
+               f.latent.shape());
+  std::map<std::string, std::string> meta = {{"format", kLatentFormat},
+                                             {"vae_config", f.config.to_json().dump()},
+                                             {"frames", std::to_string(f.frames)},
+                                             {"height", std::to_string(f.height)},
+                                             {"width", std::to_string(f.width)},
+                                             {"fps", std::to_string(f.fps)}};
+  if (!f.source.empty()) meta["source"] = f.source;
+  if (!f.caption.empty()) meta["caption"] = f.caption;
+  save_safetensors(path, {{"latent", f.latent.contiguous()}}, meta);
+}
+
+LatentFile load_latent(const std::string& path) {
+  const SafeTensors file = SafeTensors::open(path);
+  const auto format = file.metadata().find("format");
+  CUBIST_CHECK(format != file.metadata().end() && format->second == kLatentFormat, path,
+               ": not a Cubist latent file (expected metadata \"format\": \"", kLatentFormat,
+               "\"; `cubist vae encode` writes them)");
+  LatentFile f;
+  try {
+    f.config = VaeConfig::from_json(nlohmann::json::parse(meta_value(file, "vae_config")));
+  } catch (const nlohmann::json::exception& e) {
+    fail(path, ": \"vae_config\" metadata is not valid JSON: ", e.what());
+  }
+  CUBIST_CHECK(file.contains("latent"), path, ": latent file has no tensor \"latent\"");
+  f.latent = file.get("latent").clone();
+  f.frames = meta_int(file, "frames");
+  f.height = meta_int(file, "height");
+  f.width = meta_int(file, "width");
+  f.fps = std::stod(meta_value(file, "fps"));
+  if (file.metadata().count("source")) f.source = file.metadata().at("source");
+  if (file.metadata().count("caption")) f.caption = file.metadata().at("caption");
+  const VaeConfig& c = f.config;
+  CUBIST_CHECK(f.latent.dim() == 4 && f.latent.size(0) == c.latent_channels &&
+                   c.video_frames(f.latent.size(1)) >= f.frames &&
+                   f.latent.size(2) * c.spatial_factor >= f.height &&
+                   f.latent.size(3) * c.spatial_factor >= f.width,
+               path, ": the latent ", f.latent.shape(), " cannot hold a video of ", f.frames,
+               " frames of ", f.width, "x", f.height, " under ", c.summary());
+  return f;
+}
+
+Video pad_video(const Video& v, const VaeConfig& c) {
+  const int64_t tf = c.temporal_factor(), sf = c.spatial_factor;
+  const int64_t T = 1 + round_up(v.frames - 1, tf), H = round_up(v.height, sf),
+                W = round_up(v.width, sf);
+  if (T == v.frames && H == v.height && W == v.width) return v;
+  Video out(T, H, W, v.fps);
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t y = 0; y < H; ++y)
+      for (int64_t x = 0; x < W; ++x) {
+        const uint8_t* src =
+            v.pixel(std::min(t, v.frames - 1), std::min(y, v.height - 1), std::min(x, v.width - 1));
+        std::copy_n(src, 3, out.pixel(t, y, x));
+      }
+  return out;
+}
+
+Video crop_video(const Video& v, int64_t frames, int64_t height, int64_t width) {
+  CUBIST_CHECK(frames <= v.frames && height <= v.height && width <= v.width,
+               "crop_video: cannot crop ", v.frames, "x", v.height, "x", v.width, " to ", frames,
+               "x", height, "x", width);
+  if (frames == v.frames && height == v.height && width == v.width) return v;
+  Video out(frames, height, width, v.fps);
+  for (int64_t t = 0; t < frames; ++t)
+    for (int64_t y = 0; y < height; ++y)
+      std::copy_n(v.pixel(t, y, 0), width * 3, out.pixel(t, y, 0));
+  return out;
+}
+
+}  // namespace cubist

@@ -1,0 +1,39 @@
+// Latent files and the padding that makes any video fit the autoencoder.
+//
+// A latent file is safetensors with one tensor "latent" [C, T', H', W'] (the posterior mean) and
+// metadata: "format" = kLatentFormat, "vae_config" (the autoencoder that made it), "frames",
+// "height", "width" (the video before padding: decoding crops back to it), "fps", and "source"
+// and "caption" when known. The transformer trains on these without re-encoding.
+#pragma once
+
+#include <string>
+
+#include "core/tensor.h"
+#include "io/video.h"
+#include "models/vae/config.h"
+
+namespace cubist {
+
+inline constexpr const char* kLatentFormat = "cubist-latent-1";
+
+struct LatentFile {
+  Tensor latent;  // [C, T', H', W']
+  VaeConfig config;
+  int64_t frames = 0, height = 0, width = 0;  // of the video it encodes, before padding
+  double fps = 8.0;
+  std::string source, caption;
+};
+
+void save_latent(const std::string& path, const LatentFile& f);
+// Errors name the file and say what was expected (not a latent file, missing metadata, a tensor
+// whose shape disagrees with the metadata).
+LatentFile load_latent(const std::string& path);
+
+// The smallest shape >= the video's that the model takes (1 + tf k frames, sides multiples of
+// sf), and the video padded to it: the last frame repeated, the right column and bottom row
+// replicated. A video that already fits is returned as is.
+Video pad_video(const Video& v, const VaeConfig& config);
+// The first `frames` frames and the top-left height x width pixels of a video.
+Video crop_video(const Video& v, int64_t frames, int64_t height, int64_t width);
+
+}  // namespace cubist

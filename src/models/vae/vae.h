@@ -1,0 +1,79 @@
+// The video autoencoder (Sora's "video compression network"): a causal 3-D convolutional encoder
+// to a KL-regularised Gaussian latent, and a decoder back to pixels (encoder.h, decoder.h).
+//
+//   video [B, 3, T, H, W] in [-1, 1]  --encoder-->  mean, log-variance [B, C, T', H', W']
+//   training:  z = mean + exp(logvar / 2) * eps,  loss = MSE(decoder(z), video) + w * KL
+//   inference: z = mean;  decoder(z) [B, 3, T, H, W]
+//
+// with T' = 1 + (T - 1) / tf, H' = H / sf, W' = W / sf. The first frame is encoded on its own
+// (every layer is causal), so a still image is a one-frame video and images and videos share one
+// latent space. Chunked encode and decode give the one-pass result with memory bounded by the
+// chunk (layers.h). Checkpoints are safetensors whose metadata holds the config (save_vae).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "io/safetensors.h"
+#include "io/video.h"
+#include "models/vae/decoder.h"
+#include "models/vae/encoder.h"
+
+namespace cubist {
+
+struct Posterior {
+  Var mean, logvar;  // [B, C, T', H', W'] each; logvar clamped to [-30, 20] where it is used
+};
+
+class Vae : public Module {
+ public:
+  Vae(const VaeConfig& config, Generator& gen);
+
+  const VaeConfig& config() const { return config_; }
+  // x [B, in_channels, T, H, W]; frame counts and sizes are checked (config.check_video_shape).
+  Posterior encode(const Var& x) const;
+  Var decode(const Var& z) const;  // z [B, latent_channels, T', H', W']
+
+  // Inference without gradients. encode_mean returns the posterior mean; chunk_frames > 0 runs
+  // the first frame, then chunk_frames frames at a time (a multiple of the temporal factor), so
+  // activation memory does not grow with the video's length. decode_chunked decodes
+  // chunk_latents latent frames at a time (the first alone). Both equal the one-pass results.
+  Tensor encode_mean(const Tensor& x, int64_t chunk_frames = 0) const;
+  Tensor decode_chunked(const Tensor& z, int64_t chunk_latents = 1) const;
+
+ private:
+  VaeConfig config_;
+  Encoder encoder_;
+  Decoder decoder_;
+};
+
+// z = mean + exp(logvar / 2) * eps (the reparameterisation), with logvar clamped to [-30, 20].
+// d z / d mean = 1;  d z / d logvar = exp(logvar / 2) * eps / 2 (0 where clamped).
+Var sample_posterior(const Var& mean, const Var& logvar, const Tensor& eps);
+
+// KL(N(mean, exp(logvar)) || N(0, 1)) averaged over elements:
+//   kl = mean_i (mean_i^2 + exp(lv_i) - 1 - lv_i) / 2,
+//   d kl / d mean_i = mean_i / n,   d kl / d lv_i = (exp(lv_i) - 1) / (2 n)  (0 where clamped).
+Var kl_divergence(const Var& mean, const Var& logvar);
+
+// Video frames <-> the network's tensors: [1, 3, T, H, W] with values v / 127.5 - 1, and back
+// (clamped to [-1, 1] and rounded to 8 bits).
+Tensor video_to_tensor(const Video& v);
+Video tensor_to_video(const Tensor& x, double fps = 8.0);
+// Peak signal-to-noise ratio in dB of b against a (8-bit, peak 255); identical videos give 99.
+double psnr(const Video& a, const Video& b);
+
+// Checkpoints. Metadata: "format" = kVaeFormat, "vae_config" = the config as JSON, plus `extra`.
+inline constexpr const char* kVaeFormat = "cubist-vae-1";
+std::map<std::string, std::string> vae_metadata(const VaeConfig& config);
+void save_vae(const std::string& path, const Vae& vae,
+              const std::map<std::string, std::string>& extra = {});
+// The config a checkpoint was made with; a file that is not a Cubist VAE checkpoint is an Error
+// that says what was expected.
+VaeConfig read_vae_config(const SafeTensors& file);
+// Builds the model from the checkpoint's config and loads its weights (other tensors in the file,
+// such as optimizer moments, are ignored).
+std::unique_ptr<Vae> load_vae(const std::string& path);
+
+}  // namespace cubist

@@ -1,0 +1,384 @@
+#include "train/vae_trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <numbers>
+#include <sstream>
+
+#include "autograd/basic.h"
+#include "autograd/loss.h"
+#include "core/rng.h"
+#include "data/manifest.h"
+#include "data/shapes_dataset.h"
+#include "data/shapes_raster.h"
+#include "io/plot.h"
+#include "io/safetensors.h"
+#include "models/vae/vae.h"
+#include "train/adamw.h"
+#include "train/metrics_log.h"
+
+namespace cubist {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+template <typename T>
+void read(const nlohmann::json& j, const char* key, T& out, std::vector<std::string>& problems) {
+  if (!j.contains(key)) return;
+  try {
+    out = j.at(key).get<T>();
+  } catch (const nlohmann::json::exception&) {
+    problems.push_back(std::string("\"") + key + "\" has the wrong type (" + j.at(key).dump() +
+                       ")");
+  }
+}
+
+class ShapesSource : public ClipSource {
+ public:
+  ShapesSource(uint64_t seed, const std::string& sizes, const std::string& frames)
+      : seed_(seed),
+        sizes_(shapes::parse_sizes(sizes)),
+        frames_(shapes::parse_frame_counts(frames)),
+        text_(sizes + " x " + frames) {}
+  Video clip(uint64_t index) const override {
+    return shapes::render(shapes::make_clip(seed_, index, sizes_, frames_).scene);
+  }
+  std::string describe() const override {
+    return "Shapes World (seed " + std::to_string(seed_) + ", " + text_ + " frames)";
+  }
+
+ private:
+  uint64_t seed_;
+  std::vector<shapes::ClipSize> sizes_;
+  std::vector<int> frames_;
+  std::string text_;
+};
+
+class ManifestSource : public ClipSource {
+ public:
+  ManifestSource(const std::string& manifest, const VaeConfig& model, const VaeTrainConfig& train)
+      : path_(manifest),
+        entries_(read_manifest(manifest)),
+        seed_(train.seed),
+        tf_(model.temporal_factor()),
+        sf_(model.spatial_factor),
+        max_side_(train.max_side) {
+    CUBIST_CHECK(!entries_.empty(), manifest, ": the manifest lists no clips");
+    CUBIST_CHECK(max_side_ >= sf_, "vae train: max_side ", max_side_,
+                 " is smaller than the spatial factor ", sf_);
+    for (int f : shapes::parse_frame_counts(train.frames)) max_frames_ = std::max(max_frames_, f);
+  }
+  Video clip(uint64_t index) const override {
+    Generator g(seed_, index);
+    const ManifestEntry& e = entries_[g.randint(entries_.size())];
+    VideoReadOptions opt;
+    opt.threads = 1;
+    const Video v = read_video(e.path, opt);
+    const int64_t h = std::min(v.height - v.height % sf_, max_side_ - max_side_ % sf_);
+    const int64_t w = std::min(v.width - v.width % sf_, max_side_ - max_side_ % sf_);
+    CUBIST_CHECK(h >= sf_ && w >= sf_, e.path, ": frames of ", v.width, "x", v.height,
+                 " are smaller than the autoencoder's spatial factor ", sf_);
+    const int64_t t = 1 + (std::min<int64_t>(v.frames, max_frames_) - 1) / tf_ * tf_;
+    const int64_t t0 = g.randint(static_cast<uint64_t>(v.frames - t + 1));
+    const int64_t y0 = g.randint(static_cast<uint64_t>(v.height - h + 1));
+    const int64_t x0 = g.randint(static_cast<uint64_t>(v.width - w + 1));
+    Video out(t, h, w, v.fps);
+    for (int64_t f = 0; f < t; ++f)
+      for (int64_t y = 0; y < h; ++y)
+        std::copy_n(v.pixel(t0 + f, y0 + y, x0), w * 3, out.pixel(f, y, 0));
+    return out;
+  }
+  std::string describe() const override {
+    return path_ + " (" + std::to_string(entries_.size()) + " clips)";
+  }
+
+ private:
+  std::string path_;
+  std::vector<ManifestEntry> entries_;
+  uint64_t seed_;
+  int64_t tf_, sf_, max_side_;
+  int max_frames_ = 1;
+};
+
+// Linear warmup to lr, then cosine decay to lr * min_lr_ratio at the last step.
+float learning_rate(const VaeTrainConfig& c, int64_t step) {
+  if (step < c.warmup) return c.lr * static_cast<float>(step + 1) / static_cast<float>(c.warmup);
+  const double span = std::max<int64_t>(1, c.steps - c.warmup);
+  const double p = std::min(1.0, static_cast<double>(step - c.warmup) / span);
+  const double cosine = 0.5 * (1.0 + std::cos(std::numbers::pi * p));
+  return static_cast<float>(c.lr * (c.min_lr_ratio + (1.0 - c.min_lr_ratio) * cosine));
+}
+
+double psnr_of_mse(double mse) {  // mse of values in [-1, 1]: the [0, 1] mse is a quarter
+  return mse > 0 ? 10.0 * std::log10(4.0 / mse) : 99.0;
+}
+
+struct StepLoss {
+  double loss = 0, mse = 0, kl = 0;
+  int64_t frames = 0;
+};
+
+// One clip: forward, loss, backward (gradients accumulate, scaled by 1 / batch).
+StepLoss clip_step(const Vae& vae, const Video& clip, float kl_weight, float scale_by,
+                   Generator& noise) {
+  const Var x(video_to_tensor(clip));
+  const Posterior p = vae.encode(x);
+  Tensor eps = Tensor::empty(p.mean.shape());
+  noise.normal_(eps);
+  const Var mse = mse_loss(vae.decode(sample_posterior(p.mean, p.logvar, eps)), x);
+  const Var kl = kl_divergence(p.mean, p.logvar);
+  const Var loss = add(mse, scale(kl, kl_weight));
+  scale(loss, scale_by).backward();
+  return {loss.item(), mse.item(), kl.item(), clip.frames};
+}
+
+std::map<std::string, std::string> run_metadata(const VaeTrainOptions& o, int64_t step,
+                                                uint64_t rng_offset, double elapsed,
+                                                const std::string& data) {
+  std::map<std::string, std::string> meta = vae_metadata(o.model);
+  meta["elapsed_s"] = std::to_string(elapsed);
+  meta["train_config"] = o.train.to_json().dump();
+  meta["step"] = std::to_string(step);
+  meta["rng_offset"] = std::to_string(rng_offset);
+  meta["data"] = data;
+  return meta;
+}
+
+void write_plot(const std::string& dir) {
+  const std::string log = dir + "/log.csv";
+  Series loss{"training loss", MetricsLog::read_column(log, "step"),
+              MetricsLog::read_column(log, "loss")};
+  Series val{"held-out MSE (from PSNR)", {}, {}};
+  const std::vector<double> vp = MetricsLog::read_column(log, "val_psnr");
+  for (size_t i = 0; i < vp.size(); ++i)
+    if (vp[i] > 0) {
+      val.x.push_back(loss.x[i]);
+      val.y.push_back(4.0 * std::pow(10.0, -vp[i] / 10.0));  // [-1, 1] MSE, comparable to loss
+    }
+  write_svg_plot(dir + "/loss.svg", "VAE training", "step", {loss, val}, true);
+}
+
+int64_t parse_int(const std::map<std::string, std::string>& meta, const std::string& key,
+                  const std::string& path) {
+  const auto it = meta.find(key);
+  CUBIST_CHECK(it != meta.end(), path, ": checkpoint metadata has no \"", key, "\"");
+  try {
+    return std::stoll(it->second);
+  } catch (const std::exception&) {
+    fail(path, ": checkpoint metadata \"", key, "\" is not an integer: ", it->second);
+  }
+}
+
+}  // namespace
+
+VaeTrainConfig VaeTrainConfig::from_json(const nlohmann::json& root) {
+  const bool sectioned = root.is_object() && (root.contains("model") || root.contains("train"));
+  const nlohmann::json j = sectioned ? root.value("train", nlohmann::json::object()) : root;
+  CUBIST_CHECK(j.is_object(), "vae train config: expected a JSON object, got ", j.dump());
+  static const std::vector<std::string> kKeys = {
+      "steps",      "batch",      "lr",      "min_lr_ratio", "warmup", "weight_decay",
+      "clip_grad",  "kl_weight",  "sizes",   "frames",       "seed",   "checkpoint_every",
+      "eval_every", "eval_clips", "max_side"};
+  std::vector<std::string> p;
+  for (const auto& [key, value] : j.items())
+    if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end())
+      p.push_back("unknown field \"" + key + "\"");
+  VaeTrainConfig c;
+  read(j, "steps", c.steps, p);
+  read(j, "batch", c.batch, p);
+  read(j, "lr", c.lr, p);
+  read(j, "min_lr_ratio", c.min_lr_ratio, p);
+  read(j, "warmup", c.warmup, p);
+  read(j, "weight_decay", c.weight_decay, p);
+  read(j, "clip_grad", c.clip_grad, p);
+  read(j, "kl_weight", c.kl_weight, p);
+  read(j, "sizes", c.sizes, p);
+  read(j, "frames", c.frames, p);
+  read(j, "seed", c.seed, p);
+  read(j, "checkpoint_every", c.checkpoint_every, p);
+  read(j, "eval_every", c.eval_every, p);
+  read(j, "eval_clips", c.eval_clips, p);
+  read(j, "max_side", c.max_side, p);
+  if (c.steps < 1) p.push_back("steps must be >= 1");
+  if (c.batch < 1) p.push_back("batch must be >= 1");
+  if (!(c.lr > 0)) p.push_back("lr must be > 0");
+  if (c.warmup < 0) p.push_back("warmup must be >= 0");
+  if (c.checkpoint_every < 1) p.push_back("checkpoint_every must be >= 1");
+  if (c.eval_every < 0 || c.eval_clips < 0) p.push_back("eval_every and eval_clips must be >= 0");
+  if (p.empty()) {
+    try {
+      shapes::parse_sizes(c.sizes);
+      shapes::parse_frame_counts(c.frames);
+    } catch (const Error& e) {
+      p.push_back(e.what());
+    }
+  }
+  if (!p.empty()) {
+    std::ostringstream os;
+    os << "vae train config: ";
+    for (size_t i = 0; i < p.size(); ++i) os << (i ? "; " : "") << p[i];
+    fail(os.str());
+  }
+  return c;
+}
+
+nlohmann::ordered_json VaeTrainConfig::to_json() const {
+  nlohmann::ordered_json j;
+  j["steps"] = steps;
+  j["batch"] = batch;
+  j["lr"] = lr;
+  j["min_lr_ratio"] = min_lr_ratio;
+  j["warmup"] = warmup;
+  j["weight_decay"] = weight_decay;
+  j["clip_grad"] = clip_grad;
+  j["kl_weight"] = kl_weight;
+  j["sizes"] = sizes;
+  j["frames"] = frames;
+  j["seed"] = seed;
+  j["checkpoint_every"] = checkpoint_every;
+  j["eval_every"] = eval_every;
+  j["eval_clips"] = eval_clips;
+  j["max_side"] = max_side;
+  return j;
+}
+
+std::unique_ptr<ClipSource> shapes_clip_source(uint64_t seed, const std::string& sizes,
+                                               const std::string& frames) {
+  return std::make_unique<ShapesSource>(seed, sizes, frames);
+}
+
+std::unique_ptr<ClipSource> manifest_clip_source(const std::string& manifest,
+                                                 const VaeConfig& model,
+                                                 const VaeTrainConfig& train) {
+  return std::make_unique<ManifestSource>(manifest, model, train);
+}
+
+double reconstruction_psnr(const Vae& vae, const ClipSource& source, int64_t clips) {
+  double total = 0;
+  for (int64_t i = 0; i < clips; ++i) {
+    const Video v = source.clip(static_cast<uint64_t>(i));
+    const Tensor z = vae.encode_mean(video_to_tensor(v));
+    total += psnr(v, tensor_to_video(vae.decode_chunked(z, 4), v.fps));
+  }
+  return clips ? total / static_cast<double>(clips) : 0.0;
+}
+
+VaeTrainResult train_vae(const VaeTrainOptions& o, const VaeTrainCallback& on_step) {
+  o.model.validate();
+  const VaeTrainConfig& tc = o.train;
+  CUBIST_CHECK(!o.out_dir.empty(), "vae train: no output folder given");
+  fs::create_directories(o.out_dir);
+  const std::string ckpt = o.out_dir + "/checkpoint.safetensors";
+  const std::string weights = o.out_dir + "/vae.safetensors";
+
+  if (o.manifest.empty())  // every Shapes World clip size and length must suit the model
+    for (const shapes::ClipSize& size : shapes::parse_sizes(tc.sizes))
+      for (int f : shapes::parse_frame_counts(tc.frames))
+        o.model.check_video_shape(f, size.height, size.width, "vae train (sizes and frames)");
+  const std::unique_ptr<ClipSource> data = o.manifest.empty()
+                                               ? shapes_clip_source(tc.seed, tc.sizes, tc.frames)
+                                               : manifest_clip_source(o.manifest, o.model, tc);
+  // Held out: Shapes World under another seed (or, for a manifest, other draws from it).
+  const std::unique_ptr<ClipSource> held_out =
+      o.manifest.empty() ? shapes_clip_source(tc.seed + 1000003, tc.sizes, tc.frames)
+                         : manifest_clip_source(o.manifest, o.model, [&] {
+                             VaeTrainConfig v = tc;
+                             v.seed = tc.seed + 1000003;
+                             return v;
+                           }());
+
+  Generator init(tc.seed, /*stream=*/0);
+  Vae vae(o.model, init);
+  AdamWConfig ac;
+  ac.lr = tc.lr;
+  ac.weight_decay = tc.weight_decay;
+  AdamW opt(vae.parameters(), ac);
+  Generator noise(tc.seed, /*stream=*/1);
+
+  VaeTrainResult result;
+  double elapsed = 0;  // seconds spent in training steps and evaluations, over all sessions
+  if (fs::exists(ckpt)) {
+    const SafeTensors file = SafeTensors::open(ckpt);
+    const VaeConfig saved = read_vae_config(file);
+    CUBIST_CHECK(saved == o.model, ckpt, ": this folder holds a run of another model config (",
+                 saved.to_json().dump(), ", this run asks for ", o.model.to_json().dump(),
+                 "); give another --out or the same config");
+    vae.load_state_dict(file);
+    result.start_step = parse_int(file.metadata(), "step", ckpt);
+    opt.load_state(file, result.start_step);
+    noise.set_offset(static_cast<uint64_t>(parse_int(file.metadata(), "rng_offset", ckpt)));
+    if (file.metadata().count("elapsed_s")) elapsed = std::stod(file.metadata().at("elapsed_s"));
+  }
+  MetricsLog log(
+      o.out_dir + "/log.csv",
+      {"step", "loss", "mse", "kl", "psnr", "lr", "grad_norm", "clips_per_s", "val_psnr",
+       "elapsed_s"},
+      result.start_step + 1);
+  {
+    std::ofstream cfg(o.out_dir + "/config.json");
+    nlohmann::ordered_json j;
+    j["model"] = o.model.to_json();
+    j["train"] = tc.to_json();
+    cfg << j.dump(2) << "\n";
+  }
+
+  auto save = [&](int64_t step) {
+    const auto meta = run_metadata(o, step, noise.offset(), elapsed, data->describe());
+    NamedTensors all = vae.state_dict();
+    for (auto& t : opt.state()) all.push_back(std::move(t));
+    save_safetensors(ckpt, all, meta);
+    save_safetensors(weights, vae.state_dict(), meta);
+    write_plot(o.out_dir);
+  };
+
+  int64_t step = result.start_step;
+  int64_t run_steps = 0;
+  while (step < tc.steps) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const float lr = learning_rate(tc, step);
+    opt.zero_grad();
+    StepLoss total;
+    for (int64_t j = 0; j < tc.batch; ++j) {
+      const Video clip = data->clip(static_cast<uint64_t>(step * tc.batch + j));
+      const StepLoss s = clip_step(vae, clip, tc.kl_weight, 1.0f / tc.batch, noise);
+      total.loss += s.loss / tc.batch, total.mse += s.mse / tc.batch;
+      total.kl += s.kl / tc.batch, total.frames += s.frames;
+    }
+    const float grad_norm = clip_grad_norm(opt.params(), tc.clip_grad);
+    opt.step(lr);
+    ++step, ++run_steps;
+    const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+    VaeTrainStatus st;
+    st.step = step, st.steps = tc.steps;
+    st.loss = total.loss, st.mse = total.mse, st.kl = total.kl, st.psnr = psnr_of_mse(total.mse);
+    st.lr = lr, st.grad_norm = grad_norm;
+    st.clips_per_s = static_cast<double>(tc.batch) / dt;
+    st.frames_per_s = static_cast<double>(total.frames) / dt;
+    if (tc.eval_every > 0 && (step % tc.eval_every == 0 || step == tc.steps)) {
+      st.val_psnr = reconstruction_psnr(vae, *held_out, tc.eval_clips);
+      result.last_val_psnr = st.val_psnr;
+    }
+    elapsed += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    st.elapsed_s = elapsed;
+    log.write({static_cast<double>(step), st.loss, st.mse, st.kl, st.psnr, lr, grad_norm,
+               st.clips_per_s, st.val_psnr, elapsed});
+    const bool stopping =
+        (o.stop_after > 0 && run_steps >= o.stop_after) || (o.stop && o.stop->load());
+    if (step % tc.checkpoint_every == 0 || step == tc.steps || stopping) {
+      save(step);
+      st.checkpoint = ckpt;
+    }
+    if (on_step) on_step(st);
+    if (stopping) break;
+  }
+  result.end_step = step;
+  result.finished = step >= tc.steps;
+  return result;
+}
+
+}  // namespace cubist

@@ -1,0 +1,108 @@
+// Training the video autoencoder: clips from a source (Shapes World generated in memory, or a
+// manifest of video files), loss = MSE(reconstruction, clip) + kl_weight * KL, AdamW with warmup
+// and cosine decay, gradient clipping; checkpoints that resume exactly; a CSV log and an SVG
+// loss curve. Library code: it reports through a callback and never prints.
+//
+// The output folder holds:
+//   checkpoint.safetensors  weights + AdamW moments; metadata: format, vae_config, train_config,
+//                           step, rng_offset, elapsed_s (written atomically every
+//                           checkpoint_every steps, at the end, and when asked to stop)
+//   vae.safetensors         weights only (what `cubist vae encode/decode` take), same metadata
+//   log.csv                 step,loss,mse,kl,psnr,lr,grad_norm,clips_per_s,val_psnr,elapsed_s
+//   loss.svg                the loss and held-out PSNR curves
+// Starting again on a folder that holds a checkpoint resumes from it: clip i of the run is a
+// pure function of (seed, i) and the noise generator's position is saved, so the resumed run
+// continues the same loss curve as an uninterrupted one (at a fixed thread count).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "io/video.h"
+#include "models/vae/config.h"
+
+namespace cubist {
+
+struct VaeTrainConfig {
+  int64_t steps = 4000;
+  int64_t batch = 1;  // clips per optimizer step (gradients accumulated: clip sizes differ)
+  float lr = 5e-4f;
+  float min_lr_ratio = 0.1f;  // cosine decay from lr to lr * min_lr_ratio at the last step
+  int64_t warmup = 100;       // linear warmup steps
+  float weight_decay = 0.0f;
+  float clip_grad = 1.0f;  // global gradient norm limit; 0 = none
+  float kl_weight = 1e-6f;
+  std::string sizes = "64x64,96x64,64x96";  // Shapes World clip sizes (WxH)
+  std::string frames = "1,5,9";  // frame counts drawn from (the model is causal and convolutional:
+                                 // it runs on longer clips than it trained on)
+  uint64_t seed = 1;
+  int64_t checkpoint_every = 250;
+  int64_t eval_every = 250;  // held-out PSNR every so many steps (0 = never)
+  int64_t eval_clips = 6;
+  int64_t max_side = 256;  // manifest clips are cropped to at most this many pixels a side
+
+  // The "train" object of a config file (or the whole object); unknown fields are errors.
+  static VaeTrainConfig from_json(const nlohmann::json& j);
+  nlohmann::ordered_json to_json() const;
+};
+
+// Where clips come from. clip(i) depends only on i (and the source's own settings), so a run's
+// data order is reproducible and resumable.
+class ClipSource {
+ public:
+  virtual ~ClipSource() = default;
+  virtual Video clip(uint64_t index) const = 0;
+  virtual std::string describe() const = 0;
+};
+
+// Shapes World clips rendered in memory: clip i is shapes::make_clip(seed, i, sizes, frames).
+std::unique_ptr<ClipSource> shapes_clip_source(uint64_t seed, const std::string& sizes,
+                                               const std::string& frames);
+// Clips from a JSONL manifest: clip i reads entry (random under seed, i), takes a window of
+// 1 + tf k frames (the longest allowed by `frames`' largest count and the video) at a random
+// start, and crops a random window whose sides are multiples of the spatial factor and at most
+// max_side.
+std::unique_ptr<ClipSource> manifest_clip_source(const std::string& manifest,
+                                                 const VaeConfig& model,
+                                                 const VaeTrainConfig& train);
+
+struct VaeTrainOptions {
+  std::string out_dir;
+  VaeConfig model;
+  VaeTrainConfig train;
+  std::string manifest;    // empty: Shapes World generated in memory
+  int64_t stop_after = 0;  // > 0: save and return after this many steps of this call
+  const std::atomic<bool>* stop = nullptr;  // set by a signal handler: save and return
+};
+
+struct VaeTrainStatus {
+  int64_t step = 0, steps = 0;  // steps done, of the run's total
+  double loss = 0, mse = 0, kl = 0, psnr = 0, lr = 0, grad_norm = 0;
+  double clips_per_s = 0, frames_per_s = 0;  // this step
+  double val_psnr = -1;  // held-out PSNR when evaluated at this step, else -1
+  double elapsed_s = 0;  // seconds of training (steps and evaluations) so far, over all sessions
+  std::string checkpoint;                    // the file written at this step, if any
+};
+
+struct VaeTrainResult {
+  int64_t start_step = 0;  // > 0 when the run resumed
+  int64_t end_step = 0;
+  bool finished = false;  // reached train.steps
+  double last_val_psnr = -1;
+};
+
+using VaeTrainCallback = std::function<void(const VaeTrainStatus&)>;
+
+VaeTrainResult train_vae(const VaeTrainOptions& options, const VaeTrainCallback& on_step = {});
+
+// The mean PSNR (dB, 8-bit) of the model's reconstructions of clips 0..n-1 of a source.
+class Vae;
+double reconstruction_psnr(const Vae& vae, const ClipSource& source, int64_t clips);
+
+}  // namespace cubist

@@ -1,0 +1,325 @@
+// Tests of the video autoencoder (src/models/vae): config parsing and its errors, shapes and the
+// 1 + (T-1)/tf rule, causality, chunked encode/decode equal to one pass, the posterior's
+// gradients, the whole network against the PyTorch reference (tests/torch_ref/ops_vae.py) on the
+// same weights, checkpoints, and a tiny model that overfits one clip.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "autograd/basic.h"
+#include "autograd/loss.h"
+#include "core/parallel.h"
+#include "models/vae/vae.h"
+#include "testing.h"
+#include "train/adamw.h"
+
+namespace cubist {
+namespace {
+
+using testing::expect_close;
+using testing::randn;
+
+// The tiny models' layers are so small that OpenMP's barriers cost more than they save (on a
+// loaded machine, many times more): the slow tests run them on one thread.
+class OneThread {
+ public:
+  OneThread() : threads_(num_threads()) { set_num_threads(1); }
+  ~OneThread() { set_num_threads(threads_); }
+
+ private:
+  int threads_;
+};
+
+// Four-fold in time and space, 4 latent channels, 8..16 channels: runs in milliseconds.
+VaeConfig tiny() {
+  return VaeConfig::from_json(nlohmann::json::parse(R"({
+    "latent_channels": 4, "channels": 8, "channel_multipliers": [1, 2, 2],
+    "blocks_per_level": 1, "mid_blocks": 1, "spatial_factor": 4, "temporal_downsample": [0, 1],
+    "groups": 4})"));
+}
+
+// Moves every parameter away from its initial value (norm gains 1, biases 0) so that a test
+// sees each of them.
+void perturb(Vae& vae, uint64_t seed) {
+  for (NamedParam& p : vae.parameters()) {
+    const Tensor noise = randn(p.var.shape(), seed++, 0.1f);
+    float* d = p.var.value().data<float>();
+    const float* n = noise.data<float>();
+    for (int64_t i = 0; i < noise.numel(); ++i) d[i] += n[i];
+  }
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(VaeConfig, DefaultIsFourByEightByEightBySixteen) {
+  const VaeConfig c;
+  EXPECT_NO_THROW(c.validate());
+  EXPECT_EQ(c.temporal_factor(), 4);
+  EXPECT_EQ(c.spatial_factor, 8);
+  EXPECT_EQ(c.latent_channels, 16);
+  EXPECT_EQ(c.summary(), "4x8x8x16");
+  for (int64_t t : {1, 5, 9, 17, 33}) EXPECT_EQ(c.latent_frames(t), 1 + (t - 1) / 4);
+  EXPECT_EQ(VaeConfig::from_json(c.to_json()), c);
+}
+
+TEST(VaeConfig, ConfigFilesParse) {
+  for (const char* name : {"tiny.json", "shapes.json"}) {
+    const std::string path = std::string(CUBIST_SOURCE_DIR) + "/configs/vae/" + name;
+    EXPECT_NO_THROW(VaeConfig::from_file(path)) << path;
+  }
+  EXPECT_EQ(VaeConfig::from_file(std::string(CUBIST_SOURCE_DIR) + "/configs/vae/shapes.json"),
+            VaeConfig());
+}
+
+TEST(VaeConfig, BadConfigsSayWhatIsWrong) {
+  auto parse = [](const char* text) {
+    return error_of([&] { VaeConfig::from_json(nlohmann::json::parse(text)); });
+  };
+  EXPECT_NE(parse(R"({"chanels": 8})").find("unknown field \"chanels\""), std::string::npos);
+  EXPECT_NE(parse(R"({"spatial_factor": 6})").find("power of two"), std::string::npos);
+  EXPECT_NE(parse(R"({"spatial_factor": 16})").find("needs 4 transitions"), std::string::npos);
+  EXPECT_NE(parse(R"({"temporal_downsample": [0, 3]})").find("transitions 0..2"),
+            std::string::npos);
+  EXPECT_NE(parse(R"({"groups": 7})").find("must divide"), std::string::npos);
+  EXPECT_NE(parse(R"({"channels": "many"})").find("wrong type"), std::string::npos);
+}
+
+TEST(Vae, ShapesFollowTheFactors) {
+  Generator gen(1);
+  const VaeConfig c = tiny();
+  Vae vae(c, gen);
+  NoGrad ng;
+  for (int64_t T : {1, 5, 9, 13}) {
+    const Posterior p = vae.encode(Var(randn({1, 3, T, 16, 12}, T)));
+    EXPECT_EQ(p.mean.shape(), (Dims{1, 4, 1 + (T - 1) / 4, 4, 3}));
+    EXPECT_EQ(p.logvar.shape(), p.mean.shape());
+    EXPECT_EQ(vae.decode(p.mean).shape(), (Dims{1, 3, T, 16, 12}));
+  }
+}
+
+TEST(Vae, BadFramesAndSizesAreRefusedClearly) {
+  Generator gen(1);
+  Vae vae(tiny(), gen);
+  NoGrad ng;
+  const std::string frames = error_of([&] { vae.encode(Var(randn({1, 3, 8, 16, 16}, 1))); });
+  EXPECT_NE(frames.find("8 frames"), std::string::npos) << frames;
+  EXPECT_NE(frames.find("1 + 4k"), std::string::npos) << frames;
+  const std::string size = error_of([&] { vae.encode(Var(randn({1, 3, 5, 16, 18}, 1))); });
+  EXPECT_NE(size.find("multiples of 4"), std::string::npos) << size;
+  const std::string channels = error_of([&] { vae.decode(Var(randn({1, 3, 2, 4, 4}, 1))); });
+  EXPECT_NE(channels.find("expects [B, 4"), std::string::npos) << channels;
+}
+
+// Frame t's latent and reconstruction depend only on frames <= t: changing the last frames leaves
+// earlier outputs bitwise alone, and a still image encodes like the first frame of a video.
+TEST(Vae, IsCausalInTime) {
+  Generator gen(2);
+  Vae vae(tiny(), gen);
+  perturb(vae, 5);
+  NoGrad ng;
+  const Tensor a = randn({1, 3, 9, 8, 8}, 3);
+  Tensor b = a.clone();
+  b.slice(2, 5, 9).copy_(randn({1, 3, 4, 8, 8}, 4));  // frames 5..8: latent frame 2 only
+  const Tensor za = vae.encode(Var(a)).mean.value(), zb = vae.encode(Var(b)).mean.value();
+  expect_close(zb.slice(2, 0, 2).contiguous(), za.slice(2, 0, 2).contiguous(), 0, 0, "latents");
+  const Tensor image = vae.encode(Var(a.slice(2, 0, 1).contiguous())).mean.value();
+  expect_close(image, za.slice(2, 0, 1).contiguous(), 1e-5f, 1e-6f, "image latent");
+  Tensor zc = za.clone();
+  zc.slice(2, 2, 3).copy_(randn({1, 4, 1, 2, 2}, 6));
+  const Tensor da = vae.decode(Var(za)).value(), dc = vae.decode(Var(zc)).value();
+  expect_close(dc.slice(2, 0, 5).contiguous(), da.slice(2, 0, 5).contiguous(), 0, 0, "frames");
+}
+
+TEST(Vae, ChunkedEqualsOnePass) {
+  Generator gen(3);
+  Vae vae(tiny(), gen);
+  perturb(vae, 9);
+  const Tensor x = randn({1, 3, 17, 8, 12}, 11);
+  const Tensor z = vae.encode_mean(x);
+  for (int64_t chunk : {4, 8}) expect_close(vae.encode_mean(x, chunk), z, 1e-4f, 1e-5f, "encode");
+  const Tensor d = vae.decode_chunked(z, 100);
+  EXPECT_EQ(d.shape(), (Dims{1, 3, 17, 8, 12}));
+  for (int64_t chunk : {1, 2, 3})
+    expect_close(vae.decode_chunked(z, chunk), d, 1e-4f, 1e-5f, "decode");
+  EXPECT_THROW(vae.encode_mean(x, 3), Error);  // not a multiple of the temporal factor
+}
+
+TEST(Vae, PosteriorGradients) {
+  const Var mean(randn({2, 3, 4}, 1), true), logvar(randn({2, 3, 4}, 2), true);
+  const Tensor eps = randn({2, 3, 4}, 3);
+  testing::gradcheck([&](const std::vector<Var>& v) { return sample_posterior(v[0], v[1], eps); },
+                     {mean, logvar});
+  testing::gradcheck([](const std::vector<Var>& v) { return kl_divergence(v[0], v[1]); },
+                     {Var(randn({2, 3, 4}, 4), true), Var(randn({2, 3, 4}, 5), true)});
+  EXPECT_THROW(sample_posterior(mean, logvar, randn({2, 3}, 1)), Error);
+  EXPECT_THROW(kl_divergence(mean, Var(randn({3, 2, 4}, 1))), Error);
+}
+
+TEST(Vae, PosteriorMatchesPyTorch) {
+  const Var mean(randn({2, 3, 4}, 1), true), logvar(randn({2, 3, 4}, 2, 2.0f), true);
+  const Tensor eps = randn({2, 3, 4}, 3), gz = randn({2, 3, 4}, 4);
+  const float gkl = 0.7f;
+  auto ref = testing::torch_reference(
+      "vae_posterior",
+      {{"mean", mean.value()}, {"logvar", logvar.value()}, {"eps", eps}, {"gz", gz}},
+      {{"gkl", "0.7"}});
+  TORCH_OR_SKIP(ref);
+  const Var z = sample_posterior(mean, logvar, eps);
+  const Var kl = kl_divergence(mean, logvar);
+  add(sum(mul(z, Var(gz))), scale(kl, gkl)).backward();
+  expect_close(z.value(), ref->at("z"), 1e-5f, 1e-6f, "z");
+  expect_close(kl.value(), ref->at("kl"), 1e-5f, 1e-6f, "kl");
+  expect_close(mean.grad(), ref->at("grad_mean"), 1e-5f, 1e-6f, "grad mean");
+  expect_close(logvar.grad(), ref->at("grad_logvar"), 1e-5f, 1e-6f, "grad logvar");
+}
+
+// Elementwise closeness with the absolute tolerance scaled to the reference's largest value
+// (weight gradients are sums over many positions).
+void expect_close_scaled(const Tensor& a, const Tensor& b, float tol, const std::string& what) {
+  float peak = 0;
+  for (float v : b.to_vector()) peak = std::max(peak, std::fabs(v));
+  expect_close(a, b, tol, tol * peak + 1e-6f, what);
+}
+
+// Encoder and decoder forward, and the gradients of every weight and of the input, against the
+// same architecture in PyTorch (float64) on the same weights.
+TEST(Vae, MatchesPyTorch) {
+  Generator gen(4);
+  const VaeConfig c = tiny();
+  Vae vae(c, gen);
+  perturb(vae, 100);
+  const Var x(randn({1, 3, 9, 8, 12}, 21), true);
+  const Tensor z = randn({1, 4, 3, 2, 3}, 22);
+  const Tensor gm = randn({1, 8, 3, 2, 3}, 23), gd = randn({1, 3, 9, 8, 12}, 24);
+  NamedTensors inputs = {{"x", x.value()}, {"z", z}, {"gm", gm}, {"gd", gd}};
+  for (const auto& [name, t] : vae.state_dict()) inputs.push_back({"w." + name, t});
+  auto ref = testing::torch_reference("vae", inputs, {{"config", c.to_json().dump()}});
+  TORCH_OR_SKIP(ref);
+  const Posterior p = vae.encode(x);
+  const Var moments = concat({p.mean, p.logvar}, 1);
+  const Var decoded = vae.decode(Var(z));
+  expect_close(moments.value(), ref->at("moments"), 1e-4f, 1e-4f, "encoder");
+  expect_close(decoded.value(), ref->at("decoded"), 1e-4f, 1e-4f, "decoder");
+  add(sum(mul(moments, Var(gm))), sum(mul(decoded, Var(gd)))).backward();
+  expect_close_scaled(x.grad(), ref->at("grad_x"), 1e-3f, "grad x");
+  int checked = 0;
+  for (const NamedParam& prm : vae.parameters()) {
+    ASSERT_TRUE(prm.var.grad().defined()) << prm.name;
+    expect_close_scaled(prm.var.grad(), ref->at("grad." + prm.name), 1e-3f, "grad " + prm.name);
+    ++checked;
+  }
+  EXPECT_EQ(checked, static_cast<int>(vae.parameters().size()));
+  EXPECT_GT(checked, 40);
+}
+
+TEST(Vae, GradientsMatchFiniteDifferences) {
+  OneThread one;
+  Generator gen(5);
+  VaeConfig c = tiny();
+  c.channel_multipliers = {1, 1};
+  c.spatial_factor = 2;
+  c.temporal_downsample = {0};
+  Vae vae(c, gen);
+  perturb(vae, 50);
+  std::vector<NamedParam> params = vae.parameters();
+  const Var x(randn({1, 3, 3, 4, 4}, 30), true);
+  const Tensor eps = randn({1, 4, 2, 2, 2}, 31);
+  testing::GradcheckOptions opt;
+  opt.max_elements = 6;
+  opt.rtol = 5e-2f;
+  opt.atol = 5e-3f;
+  testing::gradcheck(
+      [&](const std::vector<Var>& v) {
+        const Posterior p = vae.encode(v[0]);
+        return vae.decode(sample_posterior(p.mean, p.logvar, eps));
+      },
+      {x, params.front().var, params[3].var, params.back().var}, opt);
+}
+
+TEST(Vae, CheckpointsRoundTripAndRefuseOtherArchitectures) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("cubist_vae_test_" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  Generator gen(6);
+  Vae vae(tiny(), gen);
+  perturb(vae, 7);
+  const std::string path = (dir / "vae.safetensors").string();
+  save_vae(path, vae, {{"step", "12"}});
+  const auto loaded = load_vae(path);
+  EXPECT_EQ(loaded->config(), vae.config());
+  const Tensor x = randn({1, 3, 5, 8, 8}, 8);
+  expect_close(loaded->encode_mean(x), vae.encode_mean(x), 0, 0, "reloaded encoder");
+
+  // Same tensors, other config in the metadata: the first mismatched tensor is named.
+  VaeConfig other = tiny();
+  other.channels = 16;
+  std::map<std::string, std::string> meta = vae_metadata(other);
+  save_safetensors((dir / "other.safetensors").string(), vae.state_dict(), meta);
+  const std::string e1 = error_of([&] { load_vae((dir / "other.safetensors").string()); });
+  EXPECT_NE(e1.find("encoder.conv_in.weight"), std::string::npos) << e1;
+  EXPECT_NE(e1.find("another"), std::string::npos) << e1;
+  // Not a VAE checkpoint at all.
+  save_safetensors((dir / "plain.safetensors").string(), vae.state_dict());
+  const std::string e2 = error_of([&] { load_vae((dir / "plain.safetensors").string()); });
+  EXPECT_NE(e2.find("not a Cubist VAE checkpoint"), std::string::npos) << e2;
+  EXPECT_NE(e2.find(kVaeFormat), std::string::npos) << e2;
+  fs::remove_all(dir);
+}
+
+TEST(Vae, VideoTensorRoundTripAndPsnr) {
+  Video v(3, 4, 6);
+  for (size_t i = 0; i < v.rgb.size(); ++i) v.rgb[i] = static_cast<uint8_t>((i * 37) % 256);
+  const Tensor x = video_to_tensor(v);
+  EXPECT_EQ(x.shape(), (Dims{1, 3, 3, 4, 6}));
+  EXPECT_FLOAT_EQ(x.data<float>()[0], v.rgb[0] / 127.5f - 1.0f);
+  const Video back = tensor_to_video(x);
+  EXPECT_EQ(back.rgb, v.rgb);
+  EXPECT_EQ(psnr(v, back), 99.0);
+  Video off = v;
+  off.rgb[0] = static_cast<uint8_t>(off.rgb[0] ^ 16);  // one value off by 16
+  EXPECT_NEAR(psnr(v, off), 10 * std::log10(255.0 * 255.0 * v.rgb.size() / 256.0), 1e-9);
+}
+
+// A tiny model learns to reconstruct one small clip: the loss falls tenfold.
+TEST(Vae, TinyModelOverfitsOneClip) {
+  OneThread one;
+  Generator gen(7);
+  Vae vae(tiny(), gen);
+  Video v(5, 16, 16);
+  for (int64_t t = 0; t < 5; ++t)  // a bright square moving right on a dark background
+    for (int64_t y = 0; y < 16; ++y)
+      for (int64_t x = 0; x < 16; ++x) {
+        const bool in = y >= 5 && y < 11 && x >= 2 + t && x < 8 + t;
+        uint8_t* p = v.pixel(t, y, x);
+        p[0] = in ? 230 : 20, p[1] = in ? 40 : 25, p[2] = in ? 40 : 70;
+      }
+  const Var x(video_to_tensor(v));
+  AdamW opt(vae.parameters(), {.lr = 3e-3f});
+  Generator noise(8);
+  float first = 0, last = 0;
+  for (int step = 0; step < 120; ++step) {
+    const Posterior p = vae.encode(x);
+    Tensor eps = Tensor::empty(p.mean.shape());
+    noise.normal_(eps);
+    const Var loss = add(mse_loss(vae.decode(sample_posterior(p.mean, p.logvar, eps)), x),
+                         scale(kl_divergence(p.mean, p.logvar), 1e-6f));
+    opt.zero_grad();
+    loss.backward();
+    opt.step();
+    (step == 0 ? first : last) = loss.item();
+  }
+  EXPECT_LT(last, first / 10) << "first " << first << ", last " << last;
+}
+
+}  // namespace
+}  // namespace cubist

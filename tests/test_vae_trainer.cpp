@@ -1,0 +1,146 @@
+// Tests of the autoencoder's training loop (src/train/vae_trainer): an interrupted and resumed run
+// continues exactly the uninterrupted run's loss curve and weights, the outputs (checkpoint,
+// weights, log, curve) are there, and bad configs or a folder of another model are refused.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/parallel.h"
+#include "models/vae/vae.h"
+#include "testing.h"
+#include "train/metrics_log.h"
+#include "train/vae_trainer.h"
+
+namespace cubist {
+namespace {
+
+namespace fs = std::filesystem;
+
+class OneThread {  // tiny layers: OpenMP barriers would cost more than they save
+ public:
+  OneThread() : threads_(num_threads()) { set_num_threads(1); }
+  ~OneThread() { set_num_threads(threads_); }
+
+ private:
+  int threads_;
+};
+
+VaeTrainOptions tiny_run(const fs::path& dir) {
+  VaeTrainOptions o;
+  o.out_dir = dir.string();
+  o.model = VaeConfig::from_file(std::string(CUBIST_SOURCE_DIR) + "/configs/vae/tiny.json");
+  o.train.steps = 4;
+  o.train.warmup = 1;
+  o.train.lr = 2e-3f;
+  o.train.sizes = "32x32";
+  o.train.frames = "1,5";
+  o.train.checkpoint_every = 100;
+  o.train.eval_every = 2;
+  o.train.eval_clips = 1;
+  return o;
+}
+
+fs::path temp_dir(const std::string& name) {
+  const fs::path d =
+      fs::temp_directory_path() / ("cubist_vae_train_" + std::to_string(getpid()) + "_" + name);
+  fs::remove_all(d);
+  return d;
+}
+
+TEST(VaeTrainer, ResumedRunContinuesTheSameCurve) {
+  OneThread one;
+  const fs::path a = temp_dir("a"), b = temp_dir("b");
+  std::vector<int64_t> steps_seen;
+  const VaeTrainResult full = train_vae(tiny_run(a), [&](const VaeTrainStatus& s) {
+    steps_seen.push_back(s.step);
+    EXPECT_GT(s.clips_per_s, 0);
+    EXPECT_TRUE(std::isfinite(s.loss));
+  });
+  EXPECT_TRUE(full.finished);
+  EXPECT_EQ(steps_seen, (std::vector<int64_t>{1, 2, 3, 4}));
+  EXPECT_GT(full.last_val_psnr, 0);
+
+  VaeTrainOptions first = tiny_run(b);
+  first.stop_after = 3;
+  const VaeTrainResult part = train_vae(first);
+  EXPECT_FALSE(part.finished);
+  EXPECT_EQ(part.end_step, 3);
+  const VaeTrainResult rest = train_vae(tiny_run(b));
+  EXPECT_EQ(rest.start_step, 3);
+  EXPECT_TRUE(rest.finished);
+
+  for (const char* column : {"step", "loss", "kl", "val_psnr"})
+    EXPECT_EQ(MetricsLog::read_column((b / "log.csv").string(), column),
+              MetricsLog::read_column((a / "log.csv").string(), column))
+        << column;
+  const SafeTensors wa = SafeTensors::open((a / "vae.safetensors").string());
+  const SafeTensors wb = SafeTensors::open((b / "vae.safetensors").string());
+  for (const std::string& name : wa.names())
+    testing::expect_close(wb.get(name), wa.get(name), 0, 0, name);
+  EXPECT_EQ(wb.metadata().at("step"), "4");
+  EXPECT_TRUE(fs::exists(b / "loss.svg"));
+  EXPECT_TRUE(fs::exists(b / "checkpoint.safetensors"));
+  EXPECT_EQ(load_vae((b / "vae.safetensors").string())->config(), tiny_run(b).model);
+  fs::remove_all(a);
+  fs::remove_all(b);
+}
+
+TEST(VaeTrainer, RefusesAFolderOfAnotherModel) {
+  OneThread one;
+  const fs::path d = temp_dir("other");
+  VaeTrainOptions o = tiny_run(d);
+  o.stop_after = 1;
+  train_vae(o);
+  o.model.latent_channels = 8;
+  try {
+    train_vae(o);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("another model config"), std::string::npos) << e.what();
+  }
+  fs::remove_all(d);
+}
+
+// `cubist vae train` without --config trains what configs/vae/shapes.json says.
+TEST(VaeTrainer, BuiltInDefaultsAreTheShapesConfig) {
+  const std::string path = std::string(CUBIST_SOURCE_DIR) + "/configs/vae/shapes.json";
+  std::ifstream in(path);
+  const nlohmann::json j = nlohmann::json::parse(in);
+  EXPECT_EQ(VaeTrainConfig::from_json(j).to_json(), VaeTrainConfig().to_json());
+  EXPECT_EQ(VaeConfig::from_json(j), VaeConfig());
+}
+
+TEST(VaeTrainer, BadConfigsAreRefused) {
+  auto error_of = [](const char* text) -> std::string {
+    try {
+      VaeTrainConfig::from_json(nlohmann::json::parse(text));
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "(no error)";
+  };
+  EXPECT_NE(error_of(R"({"train": {"stepz": 3}})").find("unknown field \"stepz\""),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"steps": 0})").find("steps must be >= 1"), std::string::npos);
+  EXPECT_NE(error_of(R"({"frames": "1,8"})").find("8"), std::string::npos);
+  EXPECT_EQ(VaeTrainConfig::from_json(nlohmann::json::parse(R"({"model": {}})")).steps,
+            VaeTrainConfig().steps);
+  // Frame counts the model cannot take are refused before training starts.
+  VaeTrainOptions o = tiny_run(temp_dir("frames"));
+  o.model.channel_multipliers = {1, 2, 2, 2};
+  o.model.temporal_downsample = {0, 1, 2};  // 8x in time: 5 frames do not fit
+  o.train.frames = "1,5";
+  try {
+    train_vae(o);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("1 + 8k"), std::string::npos) << e.what();
+  }
+  fs::remove_all(o.out_dir);
+}
+
+}  // namespace
+}  // namespace cubist
