@@ -114,8 +114,8 @@ LatentFile encode_video(const Vae& vae, const Video& v, bool pad, int64_t chunk,
   LatentFile f;
   f.config = c;
   f.frames = v.frames, f.height = v.height, f.width = v.width, f.fps = v.fps;
-  const Tensor z =
-      vae.encode_mean(video_to_tensor(pad_video(v, c)), chunk < 0 ? 4 * c.temporal_factor() : chunk);
+  const Tensor z = vae.encode_mean(video_to_tensor(pad_video(v, c)),
+                                   chunk < 0 ? 4 * c.temporal_factor() : chunk);
   f.latent = z.squeeze(0).contiguous();
   return f;
 }

@@ -313,11 +313,10 @@ VaeTrainResult train_vae(const VaeTrainOptions& o, const VaeTrainCallback& on_st
     noise.set_offset(static_cast<uint64_t>(parse_int(file.metadata(), "rng_offset", ckpt)));
     if (file.metadata().count("elapsed_s")) elapsed = std::stod(file.metadata().at("elapsed_s"));
   }
-  MetricsLog log(
-      o.out_dir + "/log.csv",
-      {"step", "loss", "mse", "kl", "psnr", "lr", "grad_norm", "clips_per_s", "val_psnr",
-       "elapsed_s"},
-      result.start_step + 1);
+  MetricsLog log(o.out_dir + "/log.csv",
+                 {"step", "loss", "mse", "kl", "psnr", "lr", "grad_norm", "clips_per_s", "val_psnr",
+                  "elapsed_s"},
+                 result.start_step + 1);
   {
     std::ofstream cfg(o.out_dir + "/config.json");
     nlohmann::ordered_json j;

@@ -85,9 +85,9 @@ struct VaeTrainStatus {
   int64_t step = 0, steps = 0;  // steps done, of the run's total
   double loss = 0, mse = 0, kl = 0, psnr = 0, lr = 0, grad_norm = 0;
   double clips_per_s = 0, frames_per_s = 0;  // this step
-  double val_psnr = -1;  // held-out PSNR when evaluated at this step, else -1
-  double elapsed_s = 0;  // seconds of training (steps and evaluations) so far, over all sessions
-  std::string checkpoint;                    // the file written at this step, if any
+  double val_psnr = -1;                      // held-out PSNR when evaluated at this step, else -1
+  double elapsed_s = 0;    // seconds of training (steps and evaluations) so far, over all sessions
+  std::string checkpoint;  // the file written at this step, if any
 };
 
 struct VaeTrainResult {
