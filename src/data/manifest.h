@@ -17,7 +17,7 @@ struct ManifestEntry {
   int64_t frames = 0;
   double fps = 0.0;
   int64_t width = 0, height = 0;
-  double duration = 0.0;  // seconds
+  double duration = 0.0;                      // seconds
   std::string prompt = "", description = "";  // optional other phrasings of the caption
 };
 

@@ -103,10 +103,10 @@ std::string clip_file_name(uint64_t index, const std::string& format) {
 }
 
 std::vector<ManifestEntry> generate_dataset(const std::string& out_dir, int64_t clips,
-                                         const std::vector<ClipSize>& sizes,
-                                         const std::vector<int>& frame_counts, uint64_t seed,
-                                         const VideoWriter& write, const std::string& format,
-                                         std::vector<std::string>* errors) {
+                                            const std::vector<ClipSize>& sizes,
+                                            const std::vector<int>& frame_counts, uint64_t seed,
+                                            const VideoWriter& write, const std::string& format,
+                                            std::vector<std::string>* errors) {
   CUBIST_CHECK(clips >= 0, "shapes dataset: the number of clips must be >= 0, not ", clips);
   CUBIST_CHECK(!format.empty() && format.find_first_of("/. ") == std::string::npos,
                "shapes dataset: format \"", format, "\" should be png, mp4, webm or gif");

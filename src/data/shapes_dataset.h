@@ -12,8 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "data/shapes_world.h"
 #include "data/manifest.h"
+#include "data/shapes_world.h"
 #include "io/video.h"
 
 namespace cubist::shapes {
@@ -42,7 +42,6 @@ struct ShapesClip {
 ShapesClip make_clip(uint64_t seed, uint64_t index, const std::vector<ClipSize>& sizes,
                      const std::vector<int>& frame_counts);
 
-
 using VideoWriter = std::function<void(const std::string& path, const Video& video)>;
 
 // The file name of clip i: "clip_000042.mp4" for format "mp4", "clip_000042" (a folder of PNG
@@ -55,10 +54,10 @@ std::string clip_file_name(uint64_t index, const std::string& format);
 // When errors is null the first failure throws; otherwise each failure is appended to *errors
 // ("clip 12 (clip_000012.mp4): <why>"), the clip is left out of the manifest and the rest go on.
 std::vector<ManifestEntry> generate_dataset(const std::string& out_dir, int64_t clips,
-                                         const std::vector<ClipSize>& sizes,
-                                         const std::vector<int>& frame_counts, uint64_t seed,
-                                         const VideoWriter& write,
-                                         const std::string& format = "mp4",
-                                         std::vector<std::string>* errors = nullptr);
+                                            const std::vector<ClipSize>& sizes,
+                                            const std::vector<int>& frame_counts, uint64_t seed,
+                                            const VideoWriter& write,
+                                            const std::string& format = "mp4",
+                                            std::vector<std::string>* errors = nullptr);
 
 }  // namespace cubist::shapes
