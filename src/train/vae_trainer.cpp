@@ -1,4 +1,5 @@
 #include "train/vae_trainer.h"
+#include "io/json_field.h"
 
 #include <algorithm>
 #include <chrono>
@@ -25,17 +26,6 @@ namespace cubist {
 namespace fs = std::filesystem;
 
 namespace {
-
-template <typename T>
-void read(const nlohmann::json& j, const char* key, T& out, std::vector<std::string>& problems) {
-  if (!j.contains(key)) return;
-  try {
-    out = j.at(key).get<T>();
-  } catch (const nlohmann::json::exception&) {
-    problems.push_back(std::string("\"") + key + "\" has the wrong type (" + j.at(key).dump() +
-                       ")");
-  }
-}
 
 class ShapesSource : public ClipSource {
  public:
@@ -188,21 +178,21 @@ VaeTrainConfig VaeTrainConfig::from_json(const nlohmann::json& root) {
     if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end())
       p.push_back("unknown field \"" + key + "\"");
   VaeTrainConfig c;
-  read(j, "steps", c.steps, p);
-  read(j, "batch", c.batch, p);
-  read(j, "lr", c.lr, p);
-  read(j, "min_lr_ratio", c.min_lr_ratio, p);
-  read(j, "warmup", c.warmup, p);
-  read(j, "weight_decay", c.weight_decay, p);
-  read(j, "clip_grad", c.clip_grad, p);
-  read(j, "kl_weight", c.kl_weight, p);
-  read(j, "sizes", c.sizes, p);
-  read(j, "frames", c.frames, p);
-  read(j, "seed", c.seed, p);
-  read(j, "checkpoint_every", c.checkpoint_every, p);
-  read(j, "eval_every", c.eval_every, p);
-  read(j, "eval_clips", c.eval_clips, p);
-  read(j, "max_side", c.max_side, p);
+  read_json_field(j, "steps", c.steps, p);
+  read_json_field(j, "batch", c.batch, p);
+  read_json_field(j, "lr", c.lr, p);
+  read_json_field(j, "min_lr_ratio", c.min_lr_ratio, p);
+  read_json_field(j, "warmup", c.warmup, p);
+  read_json_field(j, "weight_decay", c.weight_decay, p);
+  read_json_field(j, "clip_grad", c.clip_grad, p);
+  read_json_field(j, "kl_weight", c.kl_weight, p);
+  read_json_field(j, "sizes", c.sizes, p);
+  read_json_field(j, "frames", c.frames, p);
+  read_json_field(j, "seed", c.seed, p);
+  read_json_field(j, "checkpoint_every", c.checkpoint_every, p);
+  read_json_field(j, "eval_every", c.eval_every, p);
+  read_json_field(j, "eval_clips", c.eval_clips, p);
+  read_json_field(j, "max_side", c.max_side, p);
   if (c.steps < 1) p.push_back("steps must be >= 1");
   if (c.batch < 1) p.push_back("batch must be >= 1");
   if (!(c.lr > 0)) p.push_back("lr must be > 0");

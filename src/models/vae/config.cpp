@@ -1,4 +1,5 @@
 #include "models/vae/config.h"
+#include "io/json_field.h"
 
 #include <algorithm>
 #include <fstream>
@@ -11,17 +12,6 @@ namespace cubist {
 namespace {
 
 bool is_power_of_two(int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
-
-template <typename T>
-void read(const nlohmann::json& j, const char* key, T& out, std::vector<std::string>& problems) {
-  if (!j.contains(key)) return;
-  try {
-    out = j.at(key).get<T>();
-  } catch (const nlohmann::json::exception&) {
-    problems.push_back(std::string("\"") + key + "\" has the wrong type (" + j.at(key).dump() +
-                       ")");
-  }
-}
 
 }  // namespace
 
@@ -106,15 +96,15 @@ VaeConfig VaeConfig::from_json(const nlohmann::json& root) {
         std::end(kKeys))
       problems.push_back("unknown field \"" + key + "\"");
   VaeConfig c;
-  read(j, "in_channels", c.in_channels, problems);
-  read(j, "latent_channels", c.latent_channels, problems);
-  read(j, "channels", c.channels, problems);
-  read(j, "channel_multipliers", c.channel_multipliers, problems);
-  read(j, "blocks_per_level", c.blocks_per_level, problems);
-  read(j, "mid_blocks", c.mid_blocks, problems);
-  read(j, "spatial_factor", c.spatial_factor, problems);
-  read(j, "temporal_downsample", c.temporal_downsample, problems);
-  read(j, "groups", c.groups, problems);
+  read_json_field(j, "in_channels", c.in_channels, problems);
+  read_json_field(j, "latent_channels", c.latent_channels, problems);
+  read_json_field(j, "channels", c.channels, problems);
+  read_json_field(j, "channel_multipliers", c.channel_multipliers, problems);
+  read_json_field(j, "blocks_per_level", c.blocks_per_level, problems);
+  read_json_field(j, "mid_blocks", c.mid_blocks, problems);
+  read_json_field(j, "spatial_factor", c.spatial_factor, problems);
+  read_json_field(j, "temporal_downsample", c.temporal_downsample, problems);
+  read_json_field(j, "groups", c.groups, problems);
   if (!problems.empty()) {
     std::ostringstream os;
     os << "vae config: ";
