@@ -1,5 +1,4 @@
 #include "train/vae_trainer.h"
-#include "io/json_field.h"
 
 #include <algorithm>
 #include <chrono>
@@ -15,6 +14,7 @@
 #include "data/manifest.h"
 #include "data/shapes_dataset.h"
 #include "data/shapes_raster.h"
+#include "io/json_field.h"
 #include "io/plot.h"
 #include "io/safetensors.h"
 #include "models/vae/vae.h"

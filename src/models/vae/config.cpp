@@ -1,11 +1,11 @@
 #include "models/vae/config.h"
-#include "io/json_field.h"
 
 #include <algorithm>
 #include <fstream>
 #include <sstream>
 
 #include "core/error.h"
+#include "io/json_field.h"
 
 namespace cubist {
 
