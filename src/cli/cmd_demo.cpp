@@ -128,10 +128,10 @@ int cmd_demo(int argc, char** argv) {
     bar.update(step, info);
   }
   bar.finish();
-  const auto losses = MetricsLog::read_column(out + "/loss.csv", "loss");
-  std::vector<double> xs(losses.size());
-  for (size_t i = 0; i < xs.size(); ++i) xs[i] = double(i + 1);
-  write_svg_plot(out + "/loss.svg", "cubist demo: training loss", "step", {{"loss", xs, losses}});
+  const std::string log_path = out + "/loss.csv";
+  write_svg_plot(out + "/loss.svg", "cubist demo: training loss", "step",
+                 {{"loss", MetricsLog::read_column(log_path, "step"),
+                   MetricsLog::read_column(log_path, "loss")}});
   std::printf(
       "demo: loss %.4f at step 1 -> %.4f at step %lld (%.0fx lower); curve in %s/loss.svg\n", first,
       last, static_cast<long long>(steps), first / last, out.c_str());
