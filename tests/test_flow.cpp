@@ -83,21 +83,27 @@ TEST(Flow, HeunIsMoreAccurateThanEulerOnACurvedFlow) {
   EXPECT_LT(heun, 0.05);
 }
 
-TEST(Flow, GuidanceAndKnownLatents) {
+TEST(Flow, Guidance) {
   const Tensor c = Tensor::from_vector({2}, {1.0f, 2.0f}), u = Tensor::from_vector({2}, {0, 1});
   EXPECT_EQ(flow::guide(c, u, 1.0f).to_vector(), c.to_vector());
   EXPECT_EQ(flow::guide(c, u, 0.0f).to_vector(), u.to_vector());
   EXPECT_EQ(flow::guide(c, u, 3.0f).to_vector(), (std::vector<float>{3.0f, 4.0f}));
-  // A zero velocity leaves the noise where the mask is 0 and ends on `known` where it is 1.
-  const Tensor noise = testing::randn({4}, 6);
-  const flow::KnownLatents k{Tensor::from_vector({4}, {9, 9, 9, 9}),
-                             Tensor::from_vector({4}, {1, 0, 1, 0})};
-  auto zero = [](const Tensor& x, float) { return Tensor::zeros(x.shape()); };
-  const std::vector<float> x =
-      flow::sample(zero, noise, flow::schedule(3), flow::Sampler::kHeun, &k).to_vector();
-  EXPECT_EQ(x[0], 9.0f);
-  EXPECT_EQ(x[2], 9.0f);
-  EXPECT_EQ(x[1], noise.to_vector()[1]);
+}
+
+TEST(Flow, ScheduleFromAStartTime) {
+  // From 1: the plain schedule. From s < 1 (SDEdit): starts at s exactly, ends at 0, decreasing,
+  // and is the tail of the full schedule's spacing (evenly spaced before the shift).
+  const float shift = 3.0f;
+  const std::vector<float> full = flow::schedule(8, shift), half = flow::schedule(4, shift, 0.6f);
+  EXPECT_EQ(full.front(), 1.0f);
+  EXPECT_EQ(half.front(), 0.6f);
+  EXPECT_EQ(half.back(), 0.0f);
+  for (size_t i = 0; i + 1 < half.size(); ++i) EXPECT_GT(half[i], half[i + 1]);
+  const float u0 = flow::unshift_time(0.6f, shift);
+  EXPECT_NEAR(flow::shift_time(u0, shift), 0.6f, 1e-6f);
+  EXPECT_NEAR(half[2], flow::shift_time(u0 / 2, shift), 1e-6f);
+  EXPECT_THROW(flow::schedule(4, shift, 0.0f), Error);
+  EXPECT_THROW(flow::schedule(4, shift, 1.5f), Error);
 }
 
 }  // namespace

@@ -1,10 +1,24 @@
 #include "diffusion/dit_flow.h"
 
+#include "autograd/basic.h"
 #include "autograd/loss.h"
 #include "core/error.h"
+#include "diffusion/condition.h"
 #include "models/text/tokenizer.h"
 
 namespace cubist {
+
+namespace {
+
+double total(const Tensor& t) {
+  const Tensor c = t.contiguous();
+  const float* p = c.data<float>();
+  double s = 0.0;
+  for (int64_t i = 0; i < c.numel(); ++i) s += p[i];
+  return s;
+}
+
+}  // namespace
 
 FlowLoss flow_matching_loss(const DiT& model, const std::vector<Tensor>& latents,
                             const Prompts& prompts, Generator& gen) {
@@ -15,7 +29,7 @@ FlowLoss flow_matching_loss(const DiT& model, const std::vector<Tensor>& latents
                "one clip)");
   FlowLoss out;
   Prompts used = prompts;
-  std::vector<Var> inputs, targets;
+  std::vector<Var> inputs, targets, weights;
   for (size_t i = 0; i < latents.size(); ++i) {
     const PatchGrid grid = patch_grid(latents[i].shape(), cfg.patch);
     const float s = flow::resolution_shift(grid.tokens(), cfg.shift_base_tokens, cfg.shift_base);
@@ -24,15 +38,36 @@ FlowLoss flow_matching_loss(const DiT& model, const std::vector<Tensor>& latents
     if (drop) used[i] = {text::kEmpty};
     Tensor noise = Tensor::empty(latents[i].shape());
     gen.normal_(noise);
-    inputs.emplace_back(flow::noisy(latents[i], noise, t));
+    Tensor input = flow::noisy(latents[i], noise, t);
     targets.emplace_back(flow::velocity_target(latents[i], noise));
+    if (cfg.frame_conditioning) {
+      const Tensor& x0 = latents[i];
+      const Tensor mask = gen.uniform() < cfg.condition_rate
+                              ? random_known_mask(x0.size(1), x0.size(2), x0.size(3), gen)
+                              : Tensor::zeros({1, x0.size(1), x0.size(2), x0.size(3)});
+      input = with_mask_channel(hold_frames(input, x0, mask), mask);
+      weights.emplace_back(generated_weight(mask, x0.size(0)));
+      out.known.push_back(static_cast<int64_t>(total(mask)) / (x0.size(2) * x0.size(3)));
+    }
+    inputs.emplace_back(input);
     out.times.push_back(t);
     out.dropped.push_back(drop);
   }
   PackLayout layout;
   const Var x = pack_clips(inputs, cfg.patch, &layout);
   const Var target = pack_clips(targets, cfg.patch, nullptr);
-  out.loss = mse_loss(model.forward_tokens(x, layout, out.times, used), target);
+  const Var pred = model.forward_tokens(x, layout, out.times, used);
+  if (!cfg.frame_conditioning) {
+    out.loss = mse_loss(pred, target);
+    return out;
+  }
+  // Known frames carry no noise to predict: their errors are zeroed, and the mean is over the
+  // generated elements alone.
+  const Var w = pack_clips(weights, cfg.patch, nullptr);
+  const double generated = total(w.value());
+  CUBIST_CHECK(generated > 0, "flow loss: every latent frame of the batch is known");
+  out.loss = scale(mse_loss(mul(pred, w), mul(target, w)),
+                   static_cast<float>(static_cast<double>(w.value().numel()) / generated));
   return out;
 }
 
@@ -46,6 +81,24 @@ Tensor generate_latents(const DiT& model, const Dims& shape, const std::vector<i
       o.shift > 0.0f ? o.shift
                      : flow::resolution_shift(grid.tokens(), cfg.shift_base_tokens, cfg.shift_base);
   const bool guided = o.guidance != 1.0f;
+  CUBIST_CHECK(!o.known == !o.known_mask, "generate: known latents need their mask and back");
+  CUBIST_CHECK(!o.known || cfg.frame_conditioning,
+               "generate: this model was trained without frame conditioning, so it cannot take "
+               "image or video prompts (train one with \"frame_conditioning\": true)");
+  if (o.known)
+    CUBIST_CHECK(o.known->shape() == shape, "generate: known latents ", o.known->shape(),
+                 " must have the shape of the generated latents ", shape);
+  CUBIST_CHECK(o.strength > 0.0f && o.strength <= 1.0f, "generate: strength ", o.strength,
+               " is outside (0, 1]");
+  CUBIST_CHECK(!o.init || o.init->shape() == shape, "generate: the input to edit ",
+               o.init ? o.init->shape() : shape, " must have the shape of the latents ", shape);
+  const Tensor no_mask = Tensor::zeros({1, shape[1], shape[2], shape[3]});
+  // The model's input at x: known frames clean, and the mask channel.
+  auto model_input = [&](const Tensor& x) {
+    if (!cfg.frame_conditioning) return x;
+    return o.known ? with_mask_channel(hold_frames(x, *o.known, *o.known_mask), *o.known_mask)
+                   : with_mask_channel(x, no_mask);
+  };
   // Conditional and unconditional clips side by side in one packed sequence.
   const PackLayout layout =
       pack_layout(guided ? std::vector<PatchGrid>{grid, grid} : std::vector<PatchGrid>{grid});
@@ -53,7 +106,7 @@ Tensor generate_latents(const DiT& model, const Dims& shape, const std::vector<i
   NoGrad no_grad;
   const EncodedText text = model.encode_text(prompts);
   auto velocity = [&](const Tensor& x, float t) {
-    const Var xv(x);
+    const Var xv(model_input(x));
     const Var tokens = guided ? pack_clips({xv, xv}, cfg.patch, nullptr) : patchify(xv, cfg.patch);
     const std::vector<float> times(prompts.size(), t);
     const std::vector<Var> v = unpack_clips(model.forward_tokens(tokens, layout, times, text),
@@ -63,7 +116,10 @@ Tensor generate_latents(const DiT& model, const Dims& shape, const std::vector<i
   Generator gen(o.seed);
   Tensor noise = Tensor::empty(shape);
   gen.normal_(noise);
-  return flow::sample(velocity, noise, flow::schedule(o.steps, shift), o.sampler, o.known);
+  const float start = o.init ? o.strength : 1.0f;
+  const Tensor x1 = o.init ? flow::noisy(*o.init, noise, start) : noise;
+  const Tensor x0 = flow::sample(velocity, x1, flow::schedule(o.steps, shift, start), o.sampler);
+  return o.known ? hold_frames(x0, *o.known, *o.known_mask) : x0;
 }
 
 }  // namespace cubist

@@ -12,13 +12,17 @@
 namespace cubist {
 
 struct FlowLoss {
-  Var loss;                   // mean squared error of the velocity over every token of every clip
+  Var loss;  // mean squared error of the velocity over every generated element of every clip
   std::vector<float> times;   // the time drawn for each clip
   std::vector<bool> dropped;  // whether the clip's prompt was replaced by the empty prompt
+  std::vector<int64_t> known;  // latent frames held known in each clip (frame conditioning)
 };
 
 // Per clip, in this order from gen: t = shift_time(logit_normal), with the shift of the clip's
-// token count; whether its caption is dropped; its noise. Clips are packed into one sequence.
+// token count; whether its caption is dropped; its noise; with frame conditioning, whether it is
+// conditioned (condition_rate) and its random known-frame mask (diffusion/condition.h): known
+// frames enter clean, beside the mask channel, and are left out of the loss. Clips are packed
+// into one sequence.
 FlowLoss flow_matching_loss(const DiT& model, const std::vector<Tensor>& latents,
                             const Prompts& prompts, Generator& gen);
 
@@ -28,7 +32,14 @@ struct GenerateOptions {
   float guidance = 4.0f;  // 1 = no guidance (one evaluation per velocity)
   uint64_t seed = 0;
   float shift = 0.0f;  // 0 = the config's resolution-dependent shift for this size
-  const flow::KnownLatents* known = nullptr;
+  // Image and video prompts (a frame-conditioned model): latents [C, T, H, W] whose frames under
+  // known_mask [1, T, H, W] are given; they are held clean and come out exactly as given.
+  const Tensor* known = nullptr;
+  const Tensor* known_mask = nullptr;
+  // SDEdit: start from `init` [C, T, H, W] noised to time `strength` in (0, 1] instead of from
+  // pure noise (strength 1 ignores the input; small strengths keep more of it).
+  const Tensor* init = nullptr;
+  float strength = 1.0f;
 };
 
 // Latents of `shape` [C, T, H, W] for a prompt. With guidance, the conditional and the

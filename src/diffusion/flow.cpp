@@ -21,18 +21,6 @@ Tensor axpby(float a, const Tensor& x, float b, const Tensor& y) {
   return out;
 }
 
-void hold_known(Tensor& x, const KnownLatents& k, const Tensor& noise, float t) {
-  CUBIST_CHECK(k.known.shape() == x.shape() && k.mask.shape() == x.shape(), "flow: known latents ",
-               k.known.shape(), " and mask ", k.mask.shape(), " must both match the sample ",
-               x.shape());
-  const Tensor on_path = noisy(k.known, noise, t);
-  const Tensor m = k.mask.contiguous();
-  const float* pm = m.data<float>();
-  const float* pk = on_path.data<float>();
-  float* px = x.data<float>();
-  for (int64_t i = 0; i < x.numel(); ++i) px[i] = pm[i] * pk[i] + (1.0f - pm[i]) * px[i];
-}
-
 }  // namespace
 
 float logit_normal(Generator& gen, float mean, float std) {
@@ -58,11 +46,20 @@ Tensor velocity_target(const Tensor& x0, const Tensor& noise) {
   return axpby(-1.0f, x0, 1.0f, noise);
 }
 
-std::vector<float> schedule(int steps, float shift) {
+float unshift_time(float t, float shift) {
+  CUBIST_CHECK(shift > 0.0f, "flow: the time shift must be positive, got ", shift);
+  return t / (shift - (shift - 1.0f) * t);
+}
+
+std::vector<float> schedule(int steps, float shift, float start) {
   CUBIST_CHECK(steps >= 1, "flow: the number of sampling steps must be at least 1, got ", steps);
+  CUBIST_CHECK(start > 0.0f && start <= 1.0f, "flow: a schedule starts at a time in (0, 1], got ",
+               start);
+  const float u0 = start == 1.0f ? 1.0f : unshift_time(start, shift);
   std::vector<float> t(static_cast<size_t>(steps) + 1);
   for (int i = 0; i <= steps; ++i)
-    t[static_cast<size_t>(i)] = shift_time(1.0f - static_cast<float>(i) / steps, shift);
+    t[static_cast<size_t>(i)] = shift_time(u0 * (1.0f - static_cast<float>(i) / steps), shift);
+  t.front() = start;
   t.back() = 0.0f;
   return t;
 }
@@ -73,11 +70,10 @@ Sampler sampler_named(std::string_view name) {
   fail("flow: unknown sampler \"", std::string(name), "\" (accepted: euler, heun)");
 }
 
-Tensor sample(const VelocityFn& velocity, const Tensor& noise, const std::vector<float>& times,
-              Sampler sampler, const KnownLatents* known) {
+Tensor sample(const VelocityFn& velocity, const Tensor& start, const std::vector<float>& times,
+              Sampler sampler) {
   CUBIST_CHECK(times.size() >= 2, "flow: a schedule needs at least two times");
-  Tensor x = noise.contiguous().clone();
-  if (known) hold_known(x, *known, noise, times[0]);
+  Tensor x = start.contiguous().clone();
   for (size_t i = 0; i + 1 < times.size(); ++i) {
     const float t = times[i], dt = times[i + 1] - t;
     const Tensor v1 = velocity(x, t);
@@ -88,7 +84,6 @@ Tensor sample(const VelocityFn& velocity, const Tensor& noise, const std::vector
       const Tensor v2 = velocity(pred, times[i + 1]);
       x = axpby(1.0f, x, dt, axpby(0.5f, v1, 0.5f, v2));
     }
-    if (known) hold_known(x, *known, noise, times[i + 1]);
   }
   return x;
 }

@@ -28,8 +28,12 @@ float resolution_shift(int64_t tokens, int64_t base_tokens, float base_shift = 1
 Tensor noisy(const Tensor& x0, const Tensor& noise, float t);   // (1 - t) x0 + t noise
 Tensor velocity_target(const Tensor& x0, const Tensor& noise);  // noise - x0
 
-// steps + 1 times from 1 down to 0: shift_time(1 - i / steps, shift).
-std::vector<float> schedule(int steps, float shift = 1.0f);
+// steps + 1 times from `start` down to 0, evenly spaced before the shift: shift_time(u_i, shift)
+// with u_i from u_0 = the unshifted time of `start` down to 0. start = 1 is generation from
+// noise; start < 1 is SDEdit (an input noised to `start`, then denoised).
+std::vector<float> schedule(int steps, float shift = 1.0f, float start = 1.0f);
+// The inverse of shift_time: the unshifted time that shifts to t.
+float unshift_time(float t, float shift);
 
 enum class Sampler { kEuler, kHeun };
 Sampler sampler_named(std::string_view name);  // "euler" or "heun"; anything else throws
@@ -37,18 +41,11 @@ Sampler sampler_named(std::string_view name);  // "euler" or "heun"; anything el
 // The velocity at (x, t).
 using VelocityFn = std::function<Tensor(const Tensor& x, float t)>;
 
-// Optional conditioning (for image-to-video and extension, issue 6): where mask is 1 the sample
-// is held on the path of `known`, x_t = (1 - t) known + t noise, after every step.
-struct KnownLatents {
-  Tensor known;  // like x
-  Tensor mask;   // like x; 1 = known, 0 = generated
-};
-
-// Integrates from x = noise at times[0] through times.back(). Euler: x += dt v(x, t). Heun:
+// Integrates from x = start at times[0] through times.back(). Euler: x += dt v(x, t). Heun:
 // predictor x' = x + dt v1, corrector x += dt (v1 + v(x', t + dt)) / 2 (two evaluations a step).
 // Deterministic: the same noise gives the same result.
-Tensor sample(const VelocityFn& velocity, const Tensor& noise, const std::vector<float>& times,
-              Sampler sampler, const KnownLatents* known = nullptr);
+Tensor sample(const VelocityFn& velocity, const Tensor& start, const std::vector<float>& times,
+              Sampler sampler);
 
 // Classifier-free guidance: v_uncond + scale (v_cond - v_uncond).
 Tensor guide(const Tensor& v_cond, const Tensor& v_uncond, float scale);

@@ -15,7 +15,7 @@ using Json = nlohmann::json;
 const std::set<std::string> kKeys = {
     "latent_channels", "patch",     "hidden",          "depth",
     "heads",           "mlp_ratio", "qk_norm",         "rope_theta",
-    "freq_dim",        "text",      "max_text_tokens", "caption_dropout",
+    "freq_dim",        "text",      "max_text_tokens", "caption_dropout", "frame_conditioning", "condition_rate",
     "logit_mean",      "logit_std", "shift_base",      "shift_base_tokens"};
 const std::set<std::string> kTextKeys = {"dim", "depth", "heads", "mlp_ratio", "qk_norm"};
 
@@ -66,6 +66,8 @@ DiTConfig parse_dit_config(const std::string& json_text, const std::string& wher
   read(j, "freq_dim", c.freq_dim, where);
   read(j, "max_text_tokens", c.max_text_tokens, where);
   read(j, "caption_dropout", c.caption_dropout, where);
+  read(j, "frame_conditioning", c.frame_conditioning, where);
+  read(j, "condition_rate", c.condition_rate, where);
   read(j, "logit_mean", c.logit_mean, where);
   read(j, "logit_std", c.logit_std, where);
   read(j, "shift_base", c.shift_base, where);
@@ -112,6 +114,8 @@ std::string dit_config_json(const DiTConfig& c) {
                {"qk_norm", c.text.qk_norm}};
   j["max_text_tokens"] = c.max_text_tokens;
   j["caption_dropout"] = c.caption_dropout;
+  j["frame_conditioning"] = c.frame_conditioning;
+  j["condition_rate"] = c.condition_rate;
   j["logit_mean"] = c.logit_mean;
   j["logit_std"] = c.logit_std;
   j["shift_base"] = c.shift_base;
@@ -135,6 +139,8 @@ void check_dit_config(const DiTConfig& c) {
                c.text.heads, ") with an even head dim");
   CUBIST_CHECK(c.caption_dropout >= 0 && c.caption_dropout <= 1,
                "DiT config: caption_dropout is a share in [0, 1], got ", c.caption_dropout);
+  CUBIST_CHECK(c.condition_rate >= 0 && c.condition_rate <= 1,
+               "DiT config: condition_rate is a share in [0, 1], got ", c.condition_rate);
   CUBIST_CHECK(
       c.logit_std > 0 && c.shift_base > 0 && c.shift_base_tokens > 0 && c.max_text_tokens > 0,
       "DiT config: logit_std, shift_base, shift_base_tokens and max_text_tokens must be "

@@ -30,6 +30,11 @@ struct DiTConfig {
   int64_t max_text_tokens = 64;
   // Training: the share of captions replaced by the empty prompt (classifier-free guidance).
   float caption_dropout = 0.1f;
+  // Prompting with images and videos (diffusion/condition.h): the model reads a mask channel of
+  // known latent frames beside the latents, and training holds a random mask of known frames in
+  // this share of clips.
+  bool frame_conditioning = false;
+  float condition_rate = 0.5f;
   // Rectified flow: logit-normal time sampling and the resolution-dependent time shift
   // s = shift_base * sqrt(tokens / shift_base_tokens) (diffusion/flow.h).
   float logit_mean = 0.0f, logit_std = 1.0f;
@@ -37,6 +42,9 @@ struct DiTConfig {
   int64_t shift_base_tokens = 256;
 
   int64_t patch_dim() const { return latent_channels * patch.volume(); }
+  // Channels of the model's input: the latents, and the known-frame mask when conditioned.
+  int64_t input_channels() const { return latent_channels + (frame_conditioning ? 1 : 0); }
+  int64_t input_patch_dim() const { return input_channels() * patch.volume(); }
 };
 
 // Reads a config file; every key is optional (the defaults above), an unknown key or a bad value

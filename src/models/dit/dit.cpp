@@ -53,7 +53,7 @@ Var FinalLayer::forward(const Var& x, const Var& c, const std::vector<int64_t>& 
 
 DiT::DiT(const DiTConfig& config, Generator& gen)
     : config_(config),
-      x_embed_(config.patch_dim(), config.hidden, gen),
+      x_embed_(config.input_patch_dim(), config.hidden, gen),
       t_embed_(config.freq_dim, config.hidden, gen),
       text_(config.text, gen),
       text_proj_(config.text.dim, config.hidden, gen),
@@ -103,8 +103,8 @@ Var DiT::forward_tokens(const Var& tokens, const PackLayout& layout, const std::
   CUBIST_CHECK(t.size() == b && text.lengths.size() == b, "DiT: ", b, " clips but ", t.size(),
                " times and ", text.lengths.size(), " prompts (one of each per clip)");
   CUBIST_CHECK(tokens.dim() == 2 && tokens.size(0) == layout.tokens() &&
-                   tokens.size(1) == config_.patch_dim(),
-               "DiT: tokens must be [", layout.tokens(), ", ", config_.patch_dim(), "], got ",
+                   tokens.size(1) == config_.input_patch_dim(),
+               "DiT: tokens must be [", layout.tokens(), ", ", config_.input_patch_dim(), "], got ",
                tokens.shape());
   for (size_t i = 0; i < b; ++i)
     CUBIST_CHECK(std::isfinite(t[i]) && t[i] >= 0.0f && t[i] <= 1.0f, "DiT: diffusion time ", t[i],
@@ -122,8 +122,10 @@ Var DiT::forward_tokens(const Var& tokens, const PackLayout& layout, const std::
 std::vector<Var> DiT::forward(const std::vector<Var>& latents, const std::vector<float>& t,
                               const Prompts& prompts) const {
   for (const Var& x : latents)
-    CUBIST_CHECK(x.dim() == 4 && x.size(0) == config_.latent_channels, "DiT: latents must be [",
-                 config_.latent_channels, ", T, H, W], got ", x.shape());
+    CUBIST_CHECK(x.dim() == 4 && x.size(0) == config_.input_channels(), "DiT: inputs must be [",
+                 config_.input_channels(), ", T, H, W]",
+                 config_.frame_conditioning ? " (latents and the known-frame mask)" : "",
+                 ", got ", x.shape());
   PackLayout layout;
   const Var tokens = pack_clips(latents, config_.patch, &layout);
   const Var out = forward_tokens(tokens, layout, t, prompts);

@@ -1,0 +1,182 @@
+// Prompting with images and videos: random known-frame masks for training, the loss over the
+// generated frames alone, known frames held exactly during sampling, and SDEdit's partial
+// schedule.
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "autograd/loss.h"
+#include "core/error.h"
+#include "diffusion/condition.h"
+#include "diffusion/dit_flow.h"
+#include "models/dit/dit.h"
+#include "models/text/tokenizer.h"
+#include "testing.h"
+
+namespace cubist {
+namespace {
+
+DiTConfig conditioned_config() {
+  DiTConfig c = load_dit_config(std::string(CUBIST_SOURCE_DIR) + "/configs/dit/tiny.json");
+  c.text.vocab = 12;
+  c.frame_conditioning = true;
+  return c;
+}
+
+void randomise(const Module& m, uint64_t seed, float std) {
+  for (NamedParam p : m.parameters())
+    p.var.value().copy_(testing::randn(p.var.shape(), seed++, std));
+}
+
+// The known latent frames of a mask [1, T, H, W], as a bit string "10001".
+std::string pattern(const Tensor& mask) {
+  const std::vector<float> m = mask.to_vector();
+  const int64_t hw = mask.size(2) * mask.size(3);
+  std::string s;
+  for (int64_t t = 0; t < mask.size(1); ++t) {
+    const float v = m[static_cast<size_t>(t * hw)];
+    for (int64_t i = 0; i < hw; ++i) EXPECT_EQ(m[static_cast<size_t>(t * hw + i)], v);
+    s += v == 1.0f ? '1' : '0';
+  }
+  return s;
+}
+
+TEST(Condition, RandomMasksCoverEveryKindAndLeaveFramesToGenerate) {
+  Generator gen(3);
+  std::set<std::string> seen;
+  for (int i = 0; i < 400; ++i) {
+    const std::string p = pattern(random_known_mask(5, 2, 3, gen));
+    EXPECT_NE(p.find('0'), std::string::npos) << "nothing left to generate: " << p;
+    seen.insert(p);
+  }
+  for (const char* p : {"10000", "11000", "11100", "00001", "00011", "10001", "11001", "10011"})
+    EXPECT_TRUE(seen.count(p)) << "never drew " << p;
+  EXPECT_GT(seen.size(), 14u);  // random frames add patterns no other kind makes ("01010")
+  EXPECT_EQ(pattern(random_known_mask(1, 2, 2, gen)), "0");  // an image: nothing to condition on
+  Generator a(9), b(9);
+  EXPECT_EQ(random_known_mask(5, 2, 2, a).to_vector(), random_known_mask(5, 2, 2, b).to_vector());
+}
+
+TEST(Condition, HoldsFramesAndAddsTheMaskChannel) {
+  const Tensor x = testing::randn({2, 3, 1, 2}, 1), known = testing::randn({2, 3, 1, 2}, 2);
+  const Tensor mask = frame_mask(3, 1, 2, {0, 2});
+  EXPECT_EQ(pattern(mask), "101");
+  const std::vector<float> h = hold_frames(x, known, mask).to_vector(), xv = x.to_vector(),
+                           kv = known.to_vector();
+  for (size_t i = 0; i < h.size(); ++i) {
+    const size_t frame = (i / 2) % 3;
+    EXPECT_EQ(h[i], frame == 1 ? xv[i] : kv[i]) << i;
+  }
+  const Tensor in = with_mask_channel(x, mask);
+  EXPECT_EQ(in.shape(), (Dims{3, 3, 1, 2}));
+  EXPECT_EQ(in.slice(0, 2, 3).contiguous().to_vector(), mask.to_vector());
+  const Tensor w = generated_weight(mask, 2);
+  EXPECT_EQ(w.to_vector(), (std::vector<float>{0, 0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0}));
+  EXPECT_THROW(frame_mask(3, 1, 2, {3}), Error);
+  EXPECT_THROW(hold_frames(x, known, frame_mask(2, 1, 2, {0})), Error);
+}
+
+TEST(Condition, LossCoversOnlyTheGeneratedFrames) {
+  // The loss recomputed by hand, with the draws in their documented order: time, caption
+  // dropout, noise, whether to condition, the mask.
+  Generator init(1);
+  DiTConfig c = conditioned_config();
+  c.condition_rate = 1.0f;
+  c.caption_dropout = 0.0f;
+  DiT model(c, init);
+  randomise(model, 50, 0.2f);
+  const std::vector<Tensor> clips = {testing::randn({4, 3, 2, 2}, 1),
+                                     testing::randn({4, 4, 2, 4}, 2)};
+  const Prompts prompts = {{3, 4}, {5}};
+  Generator gen(11);
+  const FlowLoss l = flow_matching_loss(model, clips, prompts, gen);
+
+  Generator again(11);
+  double se = 0.0, count = 0.0;
+  for (size_t i = 0; i < clips.size(); ++i) {
+    const Tensor& x0 = clips[i];
+    const PatchGrid grid = patch_grid(x0.shape(), c.patch);
+    const float s = flow::resolution_shift(grid.tokens(), c.shift_base_tokens, c.shift_base);
+    const float t = flow::shift_time(flow::logit_normal(again, c.logit_mean, c.logit_std), s);
+    EXPECT_EQ(t, l.times[i]);
+    again.uniform();  // caption dropout
+    Tensor noise = Tensor::empty(x0.shape());
+    again.normal_(noise);
+    again.uniform();  // conditioned (rate 1)
+    const Tensor mask = random_known_mask(x0.size(1), x0.size(2), x0.size(3), again);
+    const std::string known = pattern(mask);
+    EXPECT_EQ(std::count(known.begin(), known.end(), '1'), l.known[i]);
+    EXPECT_GT(l.known[i], 0);
+    const Tensor in = with_mask_channel(hold_frames(flow::noisy(x0, noise, t), x0, mask), mask);
+    const std::vector<float> v = model.forward({Var(in)}, {t}, {prompts[i]})[0].value().to_vector();
+    const std::vector<float> target = flow::velocity_target(x0, noise).to_vector();
+    const std::vector<float> w = generated_weight(mask, 4).to_vector();
+    for (size_t k = 0; k < v.size(); ++k) {
+      se += w[k] * (v[k] - target[k]) * (v[k] - target[k]);
+      count += w[k];
+    }
+  }
+  EXPECT_NEAR(l.loss.item(), se / count, 1e-4 * se / count);
+}
+
+TEST(Condition, SamplingKeepsKnownFramesAndReadsThem) {
+  Generator init(1);
+  const DiTConfig c = conditioned_config();
+  DiT model(c, init);
+  randomise(model, 70, 0.1f);
+  const Dims shape = {4, 3, 2, 2};
+  const Tensor known = testing::randn(shape, 5), other = testing::randn(shape, 6);
+  const Tensor mask = frame_mask(3, 2, 2, {0});
+  GenerateOptions o{.steps = 4, .guidance = 2.0f, .seed = 3};
+  o.known = &known;
+  o.known_mask = &mask;
+  const Tensor a = generate_latents(model, shape, {3, 4}, o);
+  EXPECT_EQ(a.slice(1, 0, 1).contiguous().to_vector(), known.slice(1, 0, 1).contiguous().to_vector());
+  o.known = &other;  // another first frame: the generated frames follow it
+  const Tensor b = generate_latents(model, shape, {3, 4}, o);
+  EXPECT_NE(a.slice(1, 1, 3).contiguous().to_vector(), b.slice(1, 1, 3).contiguous().to_vector());
+
+  DiTConfig plain = c;
+  plain.frame_conditioning = false;
+  Generator init2(1);
+  DiT unconditioned(plain, init2);
+  o.known = &known;
+  testing::expect_error([&] { generate_latents(unconditioned, shape, {3, 4}, o); },
+                        "trained without frame conditioning", "\"frame_conditioning\": true");
+}
+
+TEST(Condition, EditStartsFromTheNoisedInput) {
+  Generator init(1);
+  const DiTConfig c = conditioned_config();
+  DiT model(c, init);
+  randomise(model, 90, 0.1f);
+  const Dims shape = {4, 2, 2, 2};
+  const Tensor input = testing::randn(shape, 8);
+  GenerateOptions o{.steps = 6, .guidance = 1.0f, .seed = 4};
+  const Tensor plain = generate_latents(model, shape, {3}, o);
+  o.init = &input;
+  o.strength = 1.0f;  // noised all the way: the input is gone
+  EXPECT_EQ(generate_latents(model, shape, {3}, o).to_vector(), plain.to_vector());
+  o.strength = 0.02f;  // barely noised: the result stays near the input
+  const std::vector<float> e = generate_latents(model, shape, {3}, o).to_vector(),
+                           in = input.to_vector();
+  double far = 0.0;
+  for (size_t i = 0; i < e.size(); ++i) far = std::max(far, std::abs(double{e[i]} - in[i]));
+  EXPECT_LT(far, 0.2);
+  o.strength = 1.5f;
+  testing::expect_error([&] { generate_latents(model, shape, {3}, o); }, "strength", "(0, 1]");
+}
+
+TEST(Condition, ConfigReadsAndChecksTheKeys) {
+  const DiTConfig c = parse_dit_config(R"({"frame_conditioning": true, "condition_rate": 0.3})");
+  EXPECT_TRUE(c.frame_conditioning);
+  EXPECT_FLOAT_EQ(c.condition_rate, 0.3f);
+  EXPECT_EQ(c.input_channels(), c.latent_channels + 1);
+  const DiTConfig back = parse_dit_config(dit_config_json(c));
+  EXPECT_TRUE(back.frame_conditioning);
+  testing::expect_error([] { parse_dit_config(R"({"condition_rate": 2})"); },
+                        "condition_rate", "[0, 1]");
+}
+
+}  // namespace
+}  // namespace cubist
