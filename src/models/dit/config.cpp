@@ -48,6 +48,8 @@ DiTConfig parse_dit_config(const std::string& json_text, const std::string& wher
     fail(where, ": not valid JSON: ", e.what());
   }
   CUBIST_CHECK(j.is_object(), where, ": a DiT config is a JSON object");
+  // A training config ({"model", "train", "data"}: train/dit_run.h) gives its model section.
+  if (j.contains("model") && j["model"].is_object()) j = Json(j["model"]);
   check_keys(j, kKeys, where);
   DiTConfig c;
   read(j, "latent_channels", c.latent_channels, where);
