@@ -63,7 +63,8 @@ Tensor generate_latents(const DiT& model, const Dims& shape, const std::vector<i
   Generator gen(o.seed);
   Tensor noise = Tensor::empty(shape);
   gen.normal_(noise);
-  return flow::sample(velocity, noise, flow::schedule(o.steps, shift), o.sampler, o.known);
+  return flow::sample(velocity, noise, flow::schedule(o.steps, shift), o.sampler, o.known,
+                      o.on_step);
 }
 
 }  // namespace cubist

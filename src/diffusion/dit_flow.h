@@ -29,6 +29,7 @@ struct GenerateOptions {
   uint64_t seed = 0;
   float shift = 0.0f;  // 0 = the config's resolution-dependent shift for this size
   const flow::KnownLatents* known = nullptr;
+  flow::StepFn on_step = {};  // after each sampling step (a progress bar)
 };
 
 // Latents of `shape` [C, T, H, W] for a prompt. With guidance, the conditional and the

@@ -74,7 +74,7 @@ Sampler sampler_named(std::string_view name) {
 }
 
 Tensor sample(const VelocityFn& velocity, const Tensor& noise, const std::vector<float>& times,
-              Sampler sampler, const KnownLatents* known) {
+              Sampler sampler, const KnownLatents* known, const StepFn& on_step) {
   CUBIST_CHECK(times.size() >= 2, "flow: a schedule needs at least two times");
   Tensor x = noise.contiguous().clone();
   if (known) hold_known(x, *known, noise, times[0]);
@@ -89,6 +89,7 @@ Tensor sample(const VelocityFn& velocity, const Tensor& noise, const std::vector
       x = axpby(1.0f, x, dt, axpby(0.5f, v1, 0.5f, v2));
     }
     if (known) hold_known(x, *known, noise, times[i + 1]);
+    if (on_step) on_step(static_cast<int>(i + 1), static_cast<int>(times.size() - 1));
   }
   return x;
 }

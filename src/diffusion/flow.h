@@ -44,11 +44,14 @@ struct KnownLatents {
   Tensor mask;   // like x; 1 = known, 0 = generated
 };
 
+// Called after each step of a sampler with (steps done, steps in all): progress bars.
+using StepFn = std::function<void(int done, int total)>;
+
 // Integrates from x = noise at times[0] through times.back(). Euler: x += dt v(x, t). Heun:
 // predictor x' = x + dt v1, corrector x += dt (v1 + v(x', t + dt)) / 2 (two evaluations a step).
 // Deterministic: the same noise gives the same result.
 Tensor sample(const VelocityFn& velocity, const Tensor& noise, const std::vector<float>& times,
-              Sampler sampler, const KnownLatents* known = nullptr);
+              Sampler sampler, const KnownLatents* known = nullptr, const StepFn& on_step = {});
 
 // Classifier-free guidance: v_uncond + scale (v_cond - v_uncond).
 Tensor guide(const Tensor& v_cond, const Tensor& v_uncond, float scale);
