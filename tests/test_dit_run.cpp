@@ -184,6 +184,16 @@ TEST_F(DiTRun, EncodesAManifestAndWritesSamples) {
   t.steps = 2, t.sample_every = 2, t.sample_steps = 2, t.sample_frames = 5;
   t.sample_size = "24x16";
   t.sample_prompts = {kCaptions[0], kCaptions[1]};
+  // Stopped (Ctrl-C) while encoding: no step is taken, and the next run resumes the cache.
+  std::atomic<bool> stop{true};
+  DiTRunOptions stopped = o;
+  stopped.stop = &stop;
+  const DiTRunResult r = train_dit(stopped);
+  EXPECT_TRUE(r.stopped_caching);
+  EXPECT_FALSE(r.finished);
+  EXPECT_EQ(read_latent_manifest(path("run/cache/latents.jsonl")).size(), 1u);
+  EXPECT_FALSE(fs::exists(path("run/checkpoint.safetensors")));
+
   int64_t cached = 0;
   o.on_cache = [&](const CacheProgress& p) { cached += p.error.empty(); };
   std::vector<std::string> samples;

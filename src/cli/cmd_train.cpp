@@ -103,6 +103,11 @@ int cmd_train(int argc, char** argv) {
     if (bar) bar->finish();
     std::printf("train: done at step %lld; model in %s/dit.safetensors, log in %s/log.csv\n",
                 static_cast<long long>(r.end_step), o.out_dir.c_str(), o.out_dir.c_str());
+  } else if (r.stopped_caching) {
+    std::printf(
+        "\ntrain: stopped while encoding the data into %s/cache; run the same command "
+        "to resume\n",
+        o.out_dir.c_str());
   } else {
     std::printf(
         "\ntrain: stopped at step %lld (checkpoint saved); run the same command to "

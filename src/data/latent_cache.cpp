@@ -37,7 +37,8 @@ LatentFile cached_latent(const Vae& vae, const std::string& vae_path, const Mani
 
 CacheResult cache_latents(const Vae& vae, const std::string& vae_path, const std::string& manifest,
                           const std::string& out_dir, bool pad,
-                          const std::function<void(const CacheProgress&)>& on_clip) {
+                          const std::function<void(const CacheProgress&)>& on_clip,
+                          const std::atomic<bool>* stop) {
   const std::vector<ManifestEntry> entries = read_manifest(manifest);
   fs::create_directories(fs::path(out_dir) / "latents");
   CacheResult r;
@@ -67,6 +68,10 @@ CacheResult cache_latents(const Vae& vae, const std::string& vae_path, const std
       p.error = err.what();
     }
     if (on_clip) on_clip(p);
+    if (stop && stop->load()) {
+      r.stopped = i + 1 < entries.size();
+      break;
+    }
   }
   r.manifest = (fs::path(out_dir) / "latents.jsonl").string();
   {

@@ -11,6 +11,7 @@
 // same video), so an interrupted cache resumes where it stopped.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -31,15 +32,18 @@ struct CacheProgress {
 struct CacheResult {
   std::string manifest;  // DIR/latents.jsonl
   int64_t cached = 0, failed = 0, total = 0;
+  bool stopped = false;  // `stop` was set: the manifest lists the clips cached so far
 };
 
 // Encodes every clip of the JSONL manifest (videos read with read_video; padded to the model's
 // shapes when `pad`, else a clip of another shape fails) into `out_dir`. A clip that fails is
 // reported through on_clip and left out; the others are cached. `vae_path` is recorded in each
-// latent file (as an absolute path) so that whoever trains on the cache can decode samples.
+// latent file (as an absolute path) so that whoever trains on the cache can decode samples. When
+// `stop` is set (a signal handler), it stops after the current clip.
 CacheResult cache_latents(const Vae& vae, const std::string& vae_path, const std::string& manifest,
                           const std::string& out_dir, bool pad,
-                          const std::function<void(const CacheProgress&)>& on_clip = {});
+                          const std::function<void(const CacheProgress&)>& on_clip = {},
+                          const std::atomic<bool>* stop = nullptr);
 
 struct LatentEntry {
   std::string latent;  // the latent file, resolved against the cache folder

@@ -101,6 +101,7 @@ struct RunData {
   std::string latents;  // the latent manifest
   std::vector<LatentEntry> entries;
   int64_t cache_failed = 0;
+  bool stopped = false;  // asked to stop while encoding
 };
 
 // The latent manifest to train on: data.latents, or data.manifest encoded into out/cache.
@@ -115,10 +116,12 @@ RunData prepare_data(const DiTRunOptions& o) {
                                         "manifest's videos (`cubist vae train` makes one)")
                       : d.vae;
     const auto vae = load_vae(vae_path);
-    const CacheResult c = cache_latents(*vae, vae_path, d.manifest,
-                                        (fs::path(o.out_dir) / "cache").string(), true, o.on_cache);
+    const CacheResult c =
+        cache_latents(*vae, vae_path, d.manifest, (fs::path(o.out_dir) / "cache").string(), true,
+                      o.on_cache, o.stop);
     r.latents = c.manifest;
     r.cache_failed = c.failed;
+    if ((r.stopped = c.stopped)) return r;
   }
   r.entries = read_latent_manifest(r.latents);
   CUBIST_CHECK(!r.entries.empty(), r.latents, ": no clips to train on");
@@ -372,6 +375,13 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
   const std::string weights = o.out_dir + "/dit.safetensors";
 
   const RunData data = prepare_data(o);
+  if (data.stopped) {  // the cache resumes on the next run
+    DiTRunResult r;
+    if (fs::exists(ckpt))
+      r.start_step = r.end_step = std::stoll(metadata_or(SafeTensors::open(ckpt), "step", "0"));
+    r.stopped_caching = true;
+    return r;
+  }
   std::vector<std::string> captions;
   for (const LatentEntry& e : data.entries) captions.push_back(e.caption);
   DiTTrainConfig trc;

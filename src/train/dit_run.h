@@ -106,7 +106,8 @@ struct DiTRunStatus {
 
 struct DiTRunResult {
   int64_t start_step = 0, end_step = 0;
-  bool finished = false;  // reached train.steps
+  bool finished = false;         // reached train.steps
+  bool stopped_caching = false;  // stopped while encoding a manifest (no step taken)
 };
 
 struct DiTRunOptions {
