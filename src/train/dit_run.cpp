@@ -143,10 +143,10 @@ std::string sample_vae_path(const DiTDataConfig& d, const LatentFile& first) {
                          "train.sample_every to 0 for no samples");
 }
 
-class Sampler {
+class SampleWriter {
  public:
-  Sampler(const DiTRunOptions& o, const std::vector<LatentEntry>& entries,
-          const text::Tokenizer& tok)
+  SampleWriter(const DiTRunOptions& o, const std::vector<LatentEntry>& entries,
+               const text::Tokenizer& tok)
       : c_(o.config.train), dir_(fs::path(o.out_dir) / "samples") {
     if (c_.sample_every <= 0) return;
     const LatentFile first = load_latent(entries.front().latent);
@@ -205,6 +205,35 @@ class Sampler {
   std::vector<std::vector<int32_t>> ids_;
   int64_t width_ = 0, height_ = 0;
 };
+
+DiTTrainConfig trainer_config(const DiTRunConfig& tc) {
+  DiTTrainConfig c;
+  c.adam.lr = tc.lr;
+  c.adam.weight_decay = tc.weight_decay;
+  c.warmup_steps = tc.warmup;
+  c.grad_clip = tc.grad_clip;
+  c.seed = tc.seed;
+  c.ema_decay = tc.ema;
+  return c;
+}
+
+struct Batch {
+  std::vector<Tensor> latents;
+  std::vector<std::string> captions;
+};
+
+// The clips of step `step` (0-based) in the run's data order.
+Batch load_batch(const std::vector<LatentEntry>& entries, const DiTRunFile& c, int64_t step) {
+  const int64_t clips = static_cast<int64_t>(entries.size());
+  Batch b;
+  for (int64_t j = 0; j < c.train.batch; ++j) {
+    const LatentEntry& e =
+        entries[static_cast<size_t>(clip_of_run(c.train.seed, clips, step * c.train.batch + j))];
+    b.latents.push_back(fit_to_patch(load_latent(e.latent).latent, c.model.patch, e.latent));
+    b.captions.push_back(e.caption);
+  }
+  return b;
+}
 
 void write_plot(const std::string& dir) {
   const std::string log = dir + "/log.csv";
@@ -384,17 +413,10 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
   }
   std::vector<std::string> captions;
   for (const LatentEntry& e : data.entries) captions.push_back(e.caption);
-  DiTTrainConfig trc;
-  trc.adam.lr = tc.lr;
-  trc.adam.weight_decay = tc.weight_decay;
-  trc.warmup_steps = tc.warmup;
-  trc.grad_clip = tc.grad_clip;
-  trc.seed = tc.seed;
-  trc.ema_decay = tc.ema;
   DiTTrainer trainer(o.config.model,
-                     text::Tokenizer::from_captions(captions, o.config.model.max_text_tokens), trc,
-                     tc.seed);
-  const Sampler sampler(o, data.entries, trainer.tokenizer());
+                     text::Tokenizer::from_captions(captions, o.config.model.max_text_tokens),
+                     trainer_config(tc), tc.seed);
+  const SampleWriter samples(o, data.entries, trainer.tokenizer());
 
   DiTRunResult result;
   double elapsed = 0;  // seconds of steps and samples, over all sessions
@@ -406,7 +428,7 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
   if (o.on_start)
     o.on_start({result.start_step, trainer.model().num_parameters(),
                 static_cast<int64_t>(data.entries.size()), trainer.tokenizer().vocab_size(),
-                data.latents, sampler.vae_path(), data.cache_failed});
+                data.latents, samples.vae_path(), data.cache_failed});
   MetricsLog log(o.out_dir + "/log.csv",
                  {"step", "loss", "lr", "grad_norm", "tokens_per_s", "elapsed_s"},
                  result.start_step + 1);
@@ -423,26 +445,18 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
     write_plot(o.out_dir);
   };
 
-  const int64_t clips = static_cast<int64_t>(data.entries.size());
   int64_t step = result.start_step, run_steps = 0;
   while (step < tc.steps) {
     const auto t0 = std::chrono::steady_clock::now();
-    std::vector<Tensor> batch;
-    std::vector<std::string> batch_captions;
-    for (int64_t j = 0; j < tc.batch; ++j) {
-      const LatentEntry& e =
-          data.entries[static_cast<size_t>(clip_of_run(tc.seed, clips, step * tc.batch + j))];
-      batch.push_back(fit_to_patch(load_latent(e.latent).latent, o.config.model.patch, e.latent));
-      batch_captions.push_back(e.caption);
-    }
-    const DiTTrainStats s = trainer.step(batch, batch_captions);
+    const Batch batch = load_batch(data.entries, o.config, step);
+    const DiTTrainStats s = trainer.step(batch.latents, batch.captions);
     step = s.step, ++run_steps;
     const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     DiTRunStatus st;
     st.step = step, st.steps = tc.steps;
     st.loss = s.loss, st.lr = s.lr, st.grad_norm = s.grad_norm;
     st.tokens_per_s = static_cast<double>(s.tokens) / dt;
-    if (sampler.due(step)) st.sample = sampler.write(trainer.sampling_model(), step);
+    if (samples.due(step)) st.sample = samples.write(trainer.sampling_model(), step);
     elapsed += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     st.elapsed_s = elapsed;
     log.write({static_cast<double>(step), st.loss, st.lr, st.grad_norm, st.tokens_per_s, elapsed});
