@@ -131,7 +131,8 @@ TEST(Condition, SamplingKeepsKnownFramesAndReadsThem) {
   o.known = &known;
   o.known_mask = &mask;
   const Tensor a = generate_latents(model, shape, {3, 4}, o);
-  EXPECT_EQ(a.slice(1, 0, 1).contiguous().to_vector(), known.slice(1, 0, 1).contiguous().to_vector());
+  EXPECT_EQ(a.slice(1, 0, 1).contiguous().to_vector(),
+            known.slice(1, 0, 1).contiguous().to_vector());
   o.known = &other;  // another first frame: the generated frames follow it
   const Tensor b = generate_latents(model, shape, {3, 4}, o);
   EXPECT_NE(a.slice(1, 1, 3).contiguous().to_vector(), b.slice(1, 1, 3).contiguous().to_vector());
@@ -141,8 +142,11 @@ TEST(Condition, SamplingKeepsKnownFramesAndReadsThem) {
   Generator init2(1);
   DiT unconditioned(plain, init2);
   o.known = &known;
-  testing::expect_error([&] { generate_latents(unconditioned, shape, {3, 4}, o); },
-                        "trained without frame conditioning", "\"frame_conditioning\": true");
+  testing::expect_error(
+      [&] {
+        generate_latents(unconditioned, shape, {3, 4}, o);
+      },
+      "trained without frame conditioning", "\"frame_conditioning\": true");
 }
 
 TEST(Condition, EditStartsFromTheNoisedInput) {
@@ -174,8 +178,8 @@ TEST(Condition, ConfigReadsAndChecksTheKeys) {
   EXPECT_EQ(c.input_channels(), c.latent_channels + 1);
   const DiTConfig back = parse_dit_config(dit_config_json(c));
   EXPECT_TRUE(back.frame_conditioning);
-  testing::expect_error([] { parse_dit_config(R"({"condition_rate": 2})"); },
-                        "condition_rate", "[0, 1]");
+  testing::expect_error([] { parse_dit_config(R"({"condition_rate": 2})"); }, "condition_rate",
+                        "[0, 1]");
 }
 
 }  // namespace

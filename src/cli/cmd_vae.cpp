@@ -3,23 +3,22 @@
 //   encode  a video or image -> a latent file
 //   decode  a latent file -> a video
 //   cache   every clip of a manifest -> latent files and a latent manifest, for the transformer
-#include <atomic>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <optional>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/interrupt.h"
 #include "cli/progress.h"
-#include "core/parallel.h"
-#include "data/manifest.h"
+#include "data/latent_cache.h"
 #include "io/safetensors.h"
+#include "models/model_files.h"
 #include "models/vae/latent_io.h"
 #include "models/vae/vae.h"
 #include "train/vae_trainer.h"
@@ -27,8 +26,6 @@
 namespace cubist::cli {
 
 namespace {
-
-namespace fs = std::filesystem;
 
 const char* kUsage =
     "usage: cubist vae train --out DIR [--config FILE] [--data MANIFEST] [--steps N]\n"
@@ -54,34 +51,21 @@ const char* kUsage =
     "        L latent frames at a time (default 1), so memory does not grow with the length.\n"
     "cache   Encodes every clip of a JSONL manifest into DIR/latents/NNNNNN.safetensors and\n"
     "        writes DIR/latents.jsonl (latent, path, caption, frames, width, height); clips\n"
-    "        already cached are skipped, so an interrupted cache resumes.\n"
+    "        already cached are skipped, so an interrupted cache resumes. Each latent file\n"
+    "        records the autoencoder's path (`cubist train` decodes its samples with it).\n"
     "export  Writes the weights of a checkpoint (and its metadata) alone, in bf16 with --bf16:\n"
     "        how the bundled model was made from a training run's vae.safetensors.\n"
-    "--model VAE  a vae.safetensors from `cubist vae train`; default: $CUBIST_VAE, else the\n"
-    "        bundled models/vae/shapes.safetensors (looked for in the working directory and\n"
-    "        beside the executable).";
+    "--model VAE  a vae.safetensors from `cubist vae train`; default: $CUBIST_VAE, else\n"
+    "        vae.safetensors in $CUBIST_MODEL (a model folder), else in the bundled model folder\n"
+    "        models/shapes/ (looked for in the working directory and beside the executable).";
 
-std::atomic<bool> g_stop{false};
-extern "C" void on_signal(int) { g_stop = true; }
-
+// --model VAE, else $CUBIST_VAE, else vae.safetensors of the default model folder.
 std::string find_model(const std::string& given) {
   if (!given.empty()) return given;
-  if (const char* env = std::getenv("CUBIST_VAE")) return env;
-  std::vector<fs::path> tried = {fs::path("models/vae/shapes.safetensors")};
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    tried.push_back(exe.parent_path() / "../models/vae/shapes.safetensors");
-    tried.push_back(exe.parent_path() / "models/vae/shapes.safetensors");
-  }
-  for (const fs::path& p : tried)
-    if (fs::exists(p)) return p.lexically_normal().string();
-  std::string where;
-  for (const fs::path& p : tried) where += "\n  " + p.lexically_normal().string();
-  throw UsageError(
-      "no autoencoder given: pass --model VAE, set CUBIST_VAE, or place the bundled "
-      "model at one of:" +
-      where);
+  if (const char* env = std::getenv("CUBIST_VAE"); env && *env) return env;
+  return find_model_file(kVaeFile, "",
+                         "pass --model VAE, or train one with `cubist vae train --out DIR` "
+                         "(the weights are DIR/vae.safetensors)");
 }
 
 std::string output_path(Args& args) {
@@ -96,28 +80,6 @@ std::string single_input(Args& args, const char* what) {
     throw UsageError(std::string("give exactly one ") + what + " (got " +
                      std::to_string(pos.size()) + ")");
   return pos[0];
-}
-
-// Encodes one video; refuses (or, with pad, pads) shapes the model cannot take.
-LatentFile encode_video(const Vae& vae, const Video& v, bool pad, int64_t chunk,
-                        const std::string& what) {
-  const VaeConfig& c = vae.config();
-  if (!pad) {
-    try {
-      c.check_video_shape(v.frames, v.height, v.width, what);
-    } catch (const Error& e) {
-      throw Error(std::string(e.what()) +
-                  "; pass --pad to repeat the last frame and edge pixels up to the next shape "
-                  "it takes (decode crops them off again)");
-    }
-  }
-  LatentFile f;
-  f.config = c;
-  f.frames = v.frames, f.height = v.height, f.width = v.width, f.fps = v.fps;
-  const Tensor z = vae.encode_mean(video_to_tensor(pad_video(v, c)),
-                                   chunk < 0 ? 4 * c.temporal_factor() : chunk);
-  f.latent = z.squeeze(0).contiguous();
-  return f;
 }
 
 int train(Args& args) {
@@ -135,9 +97,7 @@ int train(Args& args) {
     o.train = VaeTrainConfig::from_json(nlohmann::json::parse(in));
   }
   if (steps > 0) o.train.steps = steps;
-  o.stop = &g_stop;
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  o.stop = stop_on_signals();
 
   std::printf("vae train: %s autoencoder, %s; %lld steps of %lld clip(s) into %s\n",
               o.model.summary().c_str(), data.empty() ? "Shapes World in memory" : data.c_str(),
@@ -183,7 +143,7 @@ int encode(Args& args) {
   args.finish();
   if (out.empty()) throw UsageError("give the latent file to write with -o LATENT.safetensors");
   const auto vae = load_vae(find_model(model));
-  LatentFile f = encode_video(*vae, read_video(in), pad, chunk, in);
+  LatentFile f = encode_latent(*vae, read_video(in), pad, chunk, in);
   f.source = in;
   save_latent(out, f);
   std::printf("vae encode: %s (%lld frames, %lldx%lld) -> %s latent %s\n", in.c_str(),
@@ -219,54 +179,21 @@ int cache(Args& args) {
   const std::string model = args.str("--model", "");
   const bool pad = args.flag("--pad");
   args.finish();
-  const auto vae = load_vae(find_model(model));
-  const std::vector<ManifestEntry> entries = read_manifest(data);
-  fs::create_directories(fs::path(out) / "latents");
-  std::vector<nlohmann::ordered_json> lines;
-  Progress bar("vae cache", static_cast<int64_t>(entries.size()), "clip");
-  int64_t failed = 0;
-  for (size_t i = 0; i < entries.size(); ++i) {
-    const ManifestEntry& e = entries[i];
-    char name[32];
-    std::snprintf(name, sizeof name, "latents/%06zu.safetensors", i);
-    const std::string path = (fs::path(out) / name).string();
-    try {
-      LatentFile f;
-      if (fs::exists(path)) {
-        f = load_latent(path);
-        CUBIST_CHECK(f.config == vae->config() && f.source == e.path, path,
-                     ": a cached latent of another model or clip; delete it to encode again");
-      } else {
-        f = encode_video(*vae, read_video(e.path), pad, -1, e.path);
-        f.source = e.path, f.caption = e.caption;
-        save_latent(path, f);
-      }
-      nlohmann::ordered_json j;
-      j["latent"] = name;
-      j["path"] = e.path;
-      j["caption"] = e.caption;
-      j["frames"] = f.frames;
-      j["width"] = f.width;
-      j["height"] = f.height;
-      j["fps"] = f.fps;
-      j["latent_shape"] = f.latent.shape().vec();
-      lines.push_back(j);
-    } catch (const Error& err) {
-      ++failed;
-      std::fprintf(stderr, "\nvae cache: %s: %s\n", e.path.c_str(), err.what());
-    }
-    bar.update(static_cast<int64_t>(i + 1));
-  }
-  bar.finish();
-  const std::string manifest = (fs::path(out) / "latents.jsonl").string();
-  {
-    std::ofstream m(manifest + ".tmp");
-    for (const auto& j : lines) m << j.dump() << "\n";
-  }
-  fs::rename(manifest + ".tmp", manifest);
-  std::printf("vae cache: %zu of %zu clips in %s%s\n", lines.size(), entries.size(),
-              manifest.c_str(), failed ? " (the others failed, see above)" : "");
-  return failed ? 1 : 0;
+  const std::string model_path = find_model(model);
+  const auto vae = load_vae(model_path);
+  std::unique_ptr<Progress> bar;
+  const CacheResult r =
+      cache_latents(*vae, model_path, data, out, pad, [&](const CacheProgress& p) {
+        if (!bar) bar = std::make_unique<Progress>("vae cache", p.total, "clip");
+        if (!p.error.empty())
+          std::fprintf(stderr, "\nvae cache: %s: %s\n", p.path.c_str(), p.error.c_str());
+        bar->update(p.done);
+      });
+  if (bar) bar->finish();
+  std::printf("vae cache: %lld of %lld clips in %s%s\n", static_cast<long long>(r.cached),
+              static_cast<long long>(r.total), r.manifest.c_str(),
+              r.failed ? " (the others failed, see above)" : "");
+  return r.failed ? 1 : 0;
 }
 
 int export_weights(Args& args) {

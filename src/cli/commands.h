@@ -12,5 +12,7 @@ int cmd_data_index(int argc, char** argv);
 int cmd_eval(int argc, char** argv);
 int cmd_text(int argc, char** argv);
 int cmd_vae(int argc, char** argv);
+int cmd_train(int argc, char** argv);
+int cmd_generate(int argc, char** argv);
 
 }  // namespace cubist::cli

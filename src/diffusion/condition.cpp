@@ -86,8 +86,7 @@ Tensor hold_frames(const Tensor& x, const Tensor& known, const Tensor& mask) {
   const float *px = xc.data<float>(), *pk = kc.data<float>(), *pm = mc.data<float>();
   float* po = out.data<float>();
   for (int64_t c = 0; c < C; ++c)
-    for (int64_t i = 0; i < n; ++i)
-      po[c * n + i] = pm[i] != 0.0f ? pk[c * n + i] : px[c * n + i];
+    for (int64_t i = 0; i < n; ++i) po[c * n + i] = pm[i] != 0.0f ? pk[c * n + i] : px[c * n + i];
   return out;
 }
 

@@ -118,7 +118,8 @@ Tensor generate_latents(const DiT& model, const Dims& shape, const std::vector<i
   gen.normal_(noise);
   const float start = o.init ? o.strength : 1.0f;
   const Tensor x1 = o.init ? flow::noisy(*o.init, noise, start) : noise;
-  const Tensor x0 = flow::sample(velocity, x1, flow::schedule(o.steps, shift, start), o.sampler);
+  const Tensor x0 =
+      flow::sample(velocity, x1, flow::schedule(o.steps, shift, start), o.sampler, o.on_step);
   return o.known ? hold_frames(x0, *o.known, *o.known_mask) : x0;
 }
 

@@ -13,8 +13,8 @@ namespace cubist {
 
 struct FlowLoss {
   Var loss;  // mean squared error of the velocity over every generated element of every clip
-  std::vector<float> times;   // the time drawn for each clip
-  std::vector<bool> dropped;  // whether the clip's prompt was replaced by the empty prompt
+  std::vector<float> times;    // the time drawn for each clip
+  std::vector<bool> dropped;   // whether the clip's prompt was replaced by the empty prompt
   std::vector<int64_t> known;  // latent frames held known in each clip (frame conditioning)
 };
 
@@ -40,6 +40,7 @@ struct GenerateOptions {
   // pure noise (strength 1 ignores the input; small strengths keep more of it).
   const Tensor* init = nullptr;
   float strength = 1.0f;
+  flow::StepFn on_step = {};  // after each sampling step (a progress bar)
 };
 
 // Latents of `shape` [C, T, H, W] for a prompt. With guidance, the conditional and the

@@ -71,7 +71,7 @@ Sampler sampler_named(std::string_view name) {
 }
 
 Tensor sample(const VelocityFn& velocity, const Tensor& start, const std::vector<float>& times,
-              Sampler sampler) {
+              Sampler sampler, const StepFn& on_step) {
   CUBIST_CHECK(times.size() >= 2, "flow: a schedule needs at least two times");
   Tensor x = start.contiguous().clone();
   for (size_t i = 0; i + 1 < times.size(); ++i) {
@@ -84,6 +84,7 @@ Tensor sample(const VelocityFn& velocity, const Tensor& start, const std::vector
       const Tensor v2 = velocity(pred, times[i + 1]);
       x = axpby(1.0f, x, dt, axpby(0.5f, v1, 0.5f, v2));
     }
+    if (on_step) on_step(static_cast<int>(i + 1), static_cast<int>(times.size() - 1));
   }
   return x;
 }

@@ -41,11 +41,14 @@ Sampler sampler_named(std::string_view name);  // "euler" or "heun"; anything el
 // The velocity at (x, t).
 using VelocityFn = std::function<Tensor(const Tensor& x, float t)>;
 
+// Called after each step of a sampler with (steps done, steps in all): progress bars.
+using StepFn = std::function<void(int done, int total)>;
+
 // Integrates from x = start at times[0] through times.back(). Euler: x += dt v(x, t). Heun:
 // predictor x' = x + dt v1, corrector x += dt (v1 + v(x', t + dt)) / 2 (two evaluations a step).
-// Deterministic: the same noise gives the same result.
+// Deterministic: the same start gives the same result.
 Tensor sample(const VelocityFn& velocity, const Tensor& start, const std::vector<float>& times,
-              Sampler sampler);
+              Sampler sampler, const StepFn& on_step = {});
 
 // Classifier-free guidance: v_uncond + scale (v_cond - v_uncond).
 Tensor guide(const Tensor& v_cond, const Tensor& v_uncond, float scale);

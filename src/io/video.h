@@ -92,6 +92,11 @@ Video read_video(const std::string& path, const VideoReadOptions& opt = {});
 // complete, so a failure never leaves a half file nor destroys what was there.
 void write_video(const std::string& path, const Video& v, const VideoWriteOptions& opt = {});
 
+// Whether write_video keeps metadata at `path` (MP4, WebM, a folder of PNG frames) or not (GIF,
+// a single PNG). A path of a form write_video cannot write is an Error saying what is accepted,
+// so a caller can check an output path before the work that makes the video.
+bool video_keeps_metadata(const std::string& path);
+
 // Reads the container's header (and the first frame, to check that it decodes) without decoding
 // the rest; counts packets when the header gives no frame count. A file whose index points past
 // its end (a truncated MP4) is an Error.

@@ -314,6 +314,11 @@ void commit(const fs::path& tmp, const fs::path& target, bool folder) {
 
 }  // namespace
 
+bool video_keeps_metadata(const std::string& path) {
+  const Form form = form_of(path);
+  return form != Form::kGif && form != Form::kPng;
+}
+
 void write_video(const std::string& path, const Video& v, const VideoWriteOptions& opt) {
   ffmpeg::init();
   ffmpeg::clear_log();

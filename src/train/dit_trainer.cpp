@@ -57,6 +57,11 @@ DiTTrainer::DiTTrainer(const DiTConfig& config, text::Tokenizer tokenizer, DiTTr
   Generator init(init_seed);
   model_ = std::make_unique<DiT>(config_, init);
   opt_ = std::make_unique<AdamW>(model_->parameters(), train.adam);
+  if (train.ema_decay > 0) {
+    Generator unused(0);
+    ema_model_ = std::make_unique<DiT>(config_, unused);
+    ema_ = std::make_unique<Ema>(model_->parameters(), ema_model_->parameters(), train.ema_decay);
+  }
 }
 
 float DiTTrainer::lr_at(int64_t step) const {
@@ -81,21 +86,42 @@ DiTTrainStats DiTTrainer::step(const std::vector<Tensor>& latents,
   s.lr = lr_at(opt_->steps());
   opt_->step(s.lr);
   opt_->zero_grad();
+  if (ema_) ema_->update();
   s.step = opt_->steps();
   for (const Tensor& x : latents) s.tokens += patch_grid(x.shape(), config_.patch).tokens();
   s.dropped = std::count(l.dropped.begin(), l.dropped.end(), true);
   return s;
 }
 
-void DiTTrainer::save(const std::string& path) const {
+std::map<std::string, std::string> DiTTrainer::metadata(
+    const std::map<std::string, std::string>& extra) const {
+  std::map<std::string, std::string> meta = extra;
+  meta["step"] = std::to_string(opt_->steps());
+  meta["dit_config"] = dit_config_json(config_);
+  meta["tokenizer"] = tokenizer_.to_json();
+  return meta;
+}
+
+void DiTTrainer::save(const std::string& path,
+                      const std::map<std::string, std::string>& extra) const {
   NamedTensors t = prefixed(model_->state_dict(), "model.");
+  if (ema_) {
+    const NamedTensors avg = ema_->state();
+    t.insert(t.end(), avg.begin(), avg.end());
+  }
   const NamedTensors moments = opt_->state();
   t.insert(t.end(), moments.begin(), moments.end());
-  save_safetensors(path, t,
-                   {{"step", std::to_string(opt_->steps())},
-                    {"rng_offset", std::to_string(gen_.offset())},
-                    {"dit_config", dit_config_json(config_)},
-                    {"tokenizer", tokenizer_.to_json()}});
+  std::map<std::string, std::string> meta = metadata(extra);
+  meta["rng_offset"] = std::to_string(gen_.offset());
+  meta["ema_decay"] = std::to_string(train_.ema_decay);
+  save_safetensors(path, t, meta);
+}
+
+void DiTTrainer::save_weights(const std::string& path,
+                              const std::map<std::string, std::string>& extra) const {
+  std::map<std::string, std::string> meta = metadata(extra);
+  meta["weights"] = ema_ ? "ema" : "last";
+  save_safetensors(path, prefixed(sampling_model().state_dict(), "model."), meta);
 }
 
 void DiTTrainer::load(const std::string& path) {
@@ -107,8 +133,14 @@ void DiTTrainer::load(const std::string& path) {
   CUBIST_CHECK(text::Tokenizer::from_json(meta(f, "tokenizer"), path).vocab() == tokenizer_.vocab(),
                path, ": the checkpoint was trained with another tokenizer vocabulary");
   load_model(*model_, f);
-  opt_->load_state(f, std::stoll(meta(f, "step")));
+  const int64_t step = std::stoll(meta(f, "step"));
+  opt_->load_state(f, step);
   gen_.set_offset(std::stoull(meta(f, "rng_offset")));
+  if (ema_ && f.contains("ema." + model_->parameters().front().name)) {
+    ema_->load_state(f, step);
+  } else if (ema_) {  // a run that had no EMA: the average starts from the loaded weights
+    ema_ = std::make_unique<Ema>(model_->parameters(), ema_model_->parameters(), train_.ema_decay);
+  }
 }
 
 LoadedDiT load_dit_checkpoint(const std::string& path) {

@@ -1,12 +1,14 @@
 // Training the diffusion transformer on latent clips with captions: rectified-flow loss over a
 // packed batch of any sizes (diffusion/dit_flow.h), AdamW with linear warm-up, global-norm
-// clipping, and checkpoints that resume the exact same run (weights, optimizer moments, step,
-// random stream, config and tokenizer in one safetensors file). The library does not print:
+// clipping, an optional moving average of the weights (train/ema.h) for sampling, and
+// checkpoints that resume the exact same run (weights, EMA, optimizer moments, step, random
+// stream, config and tokenizer in one safetensors file). The library does not print:
 // step() returns what a command line shows. Latents come from the video autoencoder (or any
 // [C, T, H, W] tensors); encoding videos is the caller's job.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,6 +16,7 @@
 #include "models/dit/dit.h"
 #include "models/text/tokenizer.h"
 #include "train/adamw.h"
+#include "train/ema.h"
 
 namespace cubist {
 
@@ -23,6 +26,7 @@ struct DiTTrainConfig {
   float grad_clip = 1.0f;         // max global gradient norm; <= 0 only measures
   uint64_t seed = 0;              // times, noise and caption dropout
   bool lenient_captions = false;  // unknown caption words become <unk> instead of an Error
+  float ema_decay = 0.0f;         // moving average of the weights (train/ema.h); 0 = none
 };
 
 struct DiTTrainStats {
@@ -41,22 +45,35 @@ class DiTTrainer {
   // One optimisation step on clips latents[i] [C, T, H, W] (sizes may differ) with captions[i].
   DiTTrainStats step(const std::vector<Tensor>& latents, const std::vector<std::string>& captions);
 
-  // One file: "model.*" weights, "adam.*" moments; metadata "step", "rng_offset", "dit_config",
-  // "tokenizer". load() checks that the architecture matches and resumes the same run.
-  void save(const std::string& path) const;
+  // One file: "model.*" weights, "ema.*" averaged weights (with EMA), "adam.*" moments; metadata
+  // "step", "rng_offset", "dit_config", "tokenizer", "ema_decay", plus `extra`. load() checks
+  // that the architecture and vocabulary match and resumes the same run (a checkpoint without
+  // "ema.*" starts the average from its weights).
+  void save(const std::string& path, const std::map<std::string, std::string>& extra = {}) const;
   void load(const std::string& path);
+  // What generation loads (load_dit_checkpoint): the sampling weights as "model.*" with the
+  // metadata "dit_config", "tokenizer", "step", "weights" ("ema" or "last"), plus `extra`.
+  void save_weights(const std::string& path,
+                    const std::map<std::string, std::string>& extra = {}) const;
 
   const DiT& model() const { return *model_; }
+  // The weights to sample from: the moving average with EMA, else the model itself.
+  const DiT& sampling_model() const { return ema_model_ ? *ema_model_ : *model_; }
   const text::Tokenizer& tokenizer() const { return tokenizer_; }
   int64_t steps() const { return opt_->steps(); }
   float lr_at(int64_t step) const;  // the schedule: warm-up, then constant
 
  private:
+  std::map<std::string, std::string> metadata(
+      const std::map<std::string, std::string>& extra) const;
+
   DiTConfig config_;
   text::Tokenizer tokenizer_;
   DiTTrainConfig train_;
   std::unique_ptr<DiT> model_;
   std::unique_ptr<AdamW> opt_;
+  std::unique_ptr<DiT> ema_model_;  // the averaged weights, when train.ema_decay > 0
+  std::unique_ptr<Ema> ema_;
   Generator gen_;
 };
 

@@ -12,11 +12,24 @@ namespace {
 
 using Json = nlohmann::json;
 
-const std::set<std::string> kKeys = {
-    "latent_channels", "patch",     "hidden",          "depth",
-    "heads",           "mlp_ratio", "qk_norm",         "rope_theta",
-    "freq_dim",        "text",      "max_text_tokens", "caption_dropout", "frame_conditioning", "condition_rate",
-    "logit_mean",      "logit_std", "shift_base",      "shift_base_tokens"};
+const std::set<std::string> kKeys = {"latent_channels",
+                                     "patch",
+                                     "hidden",
+                                     "depth",
+                                     "heads",
+                                     "mlp_ratio",
+                                     "qk_norm",
+                                     "rope_theta",
+                                     "freq_dim",
+                                     "text",
+                                     "max_text_tokens",
+                                     "caption_dropout",
+                                     "frame_conditioning",
+                                     "condition_rate",
+                                     "logit_mean",
+                                     "logit_std",
+                                     "shift_base",
+                                     "shift_base_tokens"};
 const std::set<std::string> kTextKeys = {"dim", "depth", "heads", "mlp_ratio", "qk_norm"};
 
 template <typename T>
@@ -48,6 +61,8 @@ DiTConfig parse_dit_config(const std::string& json_text, const std::string& wher
     fail(where, ": not valid JSON: ", e.what());
   }
   CUBIST_CHECK(j.is_object(), where, ": a DiT config is a JSON object");
+  // A training config ({"model", "train", "data"}: train/dit_run.h) gives its model section.
+  if (j.contains("model") && j["model"].is_object()) j = Json(j["model"]);
   check_keys(j, kKeys, where);
   DiTConfig c;
   read(j, "latent_channels", c.latent_channels, where);

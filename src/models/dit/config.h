@@ -49,6 +49,7 @@ struct DiTConfig {
 
 // Reads a config file; every key is optional (the defaults above), an unknown key or a bad value
 // throws Error naming the file and the key. text.vocab is set from the tokenizer, not the file.
+// A training config ({"model": {...}, "train": ..., "data": ...}) gives its "model" object.
 DiTConfig load_dit_config(const std::string& path);
 DiTConfig parse_dit_config(const std::string& json_text, const std::string& where = "config");
 std::string dit_config_json(const DiTConfig& config);

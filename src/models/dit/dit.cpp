@@ -124,8 +124,8 @@ std::vector<Var> DiT::forward(const std::vector<Var>& latents, const std::vector
   for (const Var& x : latents)
     CUBIST_CHECK(x.dim() == 4 && x.size(0) == config_.input_channels(), "DiT: inputs must be [",
                  config_.input_channels(), ", T, H, W]",
-                 config_.frame_conditioning ? " (latents and the known-frame mask)" : "",
-                 ", got ", x.shape());
+                 config_.frame_conditioning ? " (latents and the known-frame mask)" : "", ", got ",
+                 x.shape());
   PackLayout layout;
   const Var tokens = pack_clips(latents, config_.patch, &layout);
   const Var out = forward_tokens(tokens, layout, t, prompts);

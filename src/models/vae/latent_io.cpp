@@ -41,6 +41,7 @@ void save_latent(const std::string& path, const LatentFile& f) {
                                              {"fps", std::to_string(f.fps)}};
   if (!f.source.empty()) meta["source"] = f.source;
   if (!f.caption.empty()) meta["caption"] = f.caption;
+  if (!f.vae.empty()) meta["vae"] = f.vae;
   save_safetensors(path, {{"latent", f.latent.contiguous()}}, meta);
 }
 
@@ -64,6 +65,7 @@ LatentFile load_latent(const std::string& path) {
   f.fps = std::stod(meta_value(file, "fps"));
   if (file.metadata().count("source")) f.source = file.metadata().at("source");
   if (file.metadata().count("caption")) f.caption = file.metadata().at("caption");
+  if (file.metadata().count("vae")) f.vae = file.metadata().at("vae");
   const VaeConfig& c = f.config;
   CUBIST_CHECK(f.latent.dim() == 4 && f.latent.size(0) == c.latent_channels &&
                    c.video_frames(f.latent.size(1)) >= f.frames &&
@@ -71,6 +73,27 @@ LatentFile load_latent(const std::string& path) {
                    f.latent.size(3) * c.spatial_factor >= f.width,
                path, ": the latent ", f.latent.shape(), " cannot hold a video of ", f.frames,
                " frames of ", f.width, "x", f.height, " under ", c.summary());
+  return f;
+}
+
+LatentFile encode_latent(const Vae& vae, const Video& v, bool pad, int64_t chunk_frames,
+                         const std::string& what) {
+  const VaeConfig& c = vae.config();
+  if (!pad) {
+    try {
+      c.check_video_shape(v.frames, v.height, v.width, what);
+    } catch (const Error& e) {
+      throw Error(std::string(e.what()) +
+                  "; pass --pad to repeat the last frame and edge pixels up to the next shape "
+                  "it takes (decode crops them off again)");
+    }
+  }
+  LatentFile f;
+  f.config = c;
+  f.frames = v.frames, f.height = v.height, f.width = v.width, f.fps = v.fps;
+  const Tensor z = vae.encode_mean(video_to_tensor(pad_video(v, c)),
+                                   chunk_frames < 0 ? 4 * c.temporal_factor() : chunk_frames);
+  f.latent = z.squeeze(0).contiguous();
   return f;
 }
 

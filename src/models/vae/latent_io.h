@@ -2,8 +2,9 @@
 //
 // A latent file is safetensors with one tensor "latent" [C, T', H', W'] (the posterior mean) and
 // metadata: "format" = kLatentFormat, "vae_config" (the autoencoder that made it), "frames",
-// "height", "width" (the video before padding: decoding crops back to it), "fps", and "source"
-// and "caption" when known. The transformer trains on these without re-encoding.
+// "height", "width" (the video before padding: decoding crops back to it), "fps", and "source",
+// "caption" and "vae" (the autoencoder file, as an absolute path) when known. The transformer
+// trains on these without re-encoding.
 #pragma once
 
 #include <string>
@@ -22,12 +23,21 @@ struct LatentFile {
   int64_t frames = 0, height = 0, width = 0;  // of the video it encodes, before padding
   double fps = 8.0;
   std::string source, caption;
+  std::string vae;  // the autoencoder file that made it, when known
 };
 
 void save_latent(const std::string& path, const LatentFile& f);
 // Errors name the file and say what was expected (not a latent file, missing metadata, a tensor
 // whose shape disagrees with the metadata).
 LatentFile load_latent(const std::string& path);
+
+class Vae;
+// A video's posterior mean as a latent file (config, true size and fps filled in). A video of a
+// shape the model does not take is an Error naming `what`, unless `pad`: then it is padded
+// (pad_video) and decoding crops back. chunk_frames as Vae::encode_mean; < 0 takes four latent
+// frames' worth.
+LatentFile encode_latent(const Vae& vae, const Video& v, bool pad, int64_t chunk_frames,
+                         const std::string& what);
 
 // The smallest shape >= the video's that the model takes (1 + tf k frames, sides multiples of
 // sf), and the video padded to it: the last frame repeated, the right column and bottom row

@@ -1,0 +1,120 @@
+// `cubist train`: trains the diffusion transformer on latent clips with captions, from a config
+// file (the run itself is src/train/dit_run.h); resumes from its output folder.
+#include <cstdio>
+#include <memory>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/interrupt.h"
+#include "cli/progress.h"
+#include "train/dit_run.h"
+
+namespace cubist::cli {
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: cubist train --config FILE [--out DIR] [--steps N]\n"
+    "\n"
+    "Trains the diffusion transformer on latents of video clips with their captions.\n"
+    "FILE (JSON; configs/dit/shapes.json is a start):\n"
+    "  {\"model\": {...},  a DiT config, as configs/dit/*.json\n"
+    "   \"train\": {steps, batch (clips per step, packed into one sequence), lr, warmup,\n"
+    "             weight_decay, grad_clip, ema (EMA decay, 0 = off), seed, checkpoint_every,\n"
+    "             sample_every (0 = no samples), sample_prompts [...] (default: two captions of\n"
+    "             the data), sample_size \"WxH\", sample_frames, sample_steps, sample_guidance,\n"
+    "             out (the output folder when --out is not given)},\n"
+    "   \"data\": {\"latents\": \"DIR/latents.jsonl\"}   (from `cubist vae cache`), or\n"
+    "           {\"manifest\": \"VIDEOS.jsonl\", \"vae\": \"VAE.safetensors\"}  (encoded into\n"
+    "           OUT/cache first; an interrupted cache resumes)}\n"
+    "Relative paths in FILE are taken from the working directory (not the file's folder).\n"
+    "Samples are decoded by data.vae, else by the autoencoder recorded in the latent cache, else\n"
+    "by the default model's (vae.safetensors in $CUBIST_MODEL or models/shapes/).\n"
+    "\n"
+    "DIR receives checkpoint.safetensors (weights, EMA, AdamW moments, step, random stream,\n"
+    "config: everything to resume), dit.safetensors (the EMA weights, config and tokenizer:\n"
+    "what `cubist generate` loads), log.csv (step, loss, lr, grad_norm, tokens/s, elapsed),\n"
+    "loss.svg, config.json and samples/step_NNNNNN.mp4. Running the same command again resumes\n"
+    "exactly where it stopped; Ctrl-C saves a checkpoint first. --steps N overrides\n"
+    "train.steps (to extend a finished run).\n";
+
+void print_start(const DiTRunInfo& info, const DiTRunOptions& o) {
+  std::printf("train: %.2f M parameters, %lld clips (%s), %lld words; %lld steps of %lld clip(s)",
+              static_cast<double>(info.parameters) / 1e6, static_cast<long long>(info.clips),
+              info.latents.c_str(), static_cast<long long>(info.vocab),
+              static_cast<long long>(o.config.train.steps),
+              static_cast<long long>(o.config.train.batch));
+  if (info.start_step > 0)
+    std::printf("; resuming at step %lld", static_cast<long long>(info.start_step));
+  std::printf("\ntrain: into %s", o.out_dir.c_str());
+  if (!info.sample_vae.empty()) std::printf("; samples decoded by %s", info.sample_vae.c_str());
+  if (info.cache_failed > 0)
+    std::printf("\ntrain: %lld clips of the manifest could not be encoded and are left out",
+                static_cast<long long>(info.cache_failed));
+  std::printf("\n");
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int cmd_train(int argc, char** argv) {
+  Args args(argc, argv);
+  if (args.flag("--help") || args.flag("-h")) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  const std::string config = args.required("--config");
+  const std::string out = args.str("--out", "");
+  const int64_t steps = args.integer("--steps", 0);
+  if (!args.positional().empty()) throw UsageError("train takes no positional arguments");
+  args.finish();
+  if (args.has("--steps") && steps < 1) throw UsageError("--steps takes a number >= 1");
+
+  DiTRunOptions o;
+  o.config = load_dit_run_config(config);
+  if (steps > 0) o.config.train.steps = steps;
+  o.out_dir = out.empty() ? o.config.train.out : out;
+  if (o.out_dir.empty())
+    throw UsageError("give the output folder: --out DIR, or \"out\" in the config's \"train\"");
+  o.stop = stop_on_signals();
+
+  std::unique_ptr<Progress> cache_bar, bar;
+  o.on_cache = [&](const CacheProgress& p) {
+    if (!cache_bar) cache_bar = std::make_unique<Progress>("encode", p.total, "clip");
+    if (!p.error.empty())
+      std::fprintf(stderr, "\ntrain: left out %s: %s\n", p.path.c_str(), p.error.c_str());
+    cache_bar->update(p.done);
+    if (p.done == p.total) cache_bar->finish();
+  };
+  o.on_start = [&](const DiTRunInfo& info) {
+    print_start(info, o);
+    bar = std::make_unique<Progress>("train", o.config.train.steps, "step");
+  };
+  double smoothed = -1;
+  o.on_step = [&](const DiTRunStatus& s) {
+    smoothed = smoothed < 0 ? s.loss : 0.98 * smoothed + 0.02 * s.loss;
+    char info[128];
+    std::snprintf(info, sizeof info, "loss %.4f %.0f tok/s", smoothed, s.tokens_per_s);
+    if (!s.sample.empty()) std::fprintf(stderr, "\ntrain: sample %s\n", s.sample.c_str());
+    bar->update(s.step, info);
+  };
+  const DiTRunResult r = train_dit(o);
+  if (r.finished) {
+    if (bar) bar->finish();
+    std::printf("train: done at step %lld; model in %s/dit.safetensors, log in %s/log.csv\n",
+                static_cast<long long>(r.end_step), o.out_dir.c_str(), o.out_dir.c_str());
+  } else if (r.stopped_caching) {
+    std::printf(
+        "\ntrain: stopped while encoding the data into %s/cache; run the same command "
+        "to resume\n",
+        o.out_dir.c_str());
+  } else {
+    std::printf(
+        "\ntrain: stopped at step %lld (checkpoint saved); run the same command to "
+        "resume\n",
+        static_cast<long long>(r.end_step));
+  }
+  return 0;
+}
+
+}  // namespace cubist::cli

@@ -1,0 +1,112 @@
+#include "data/latent_cache.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "data/manifest.h"
+#include "models/vae/latent_io.h"
+#include "models/vae/vae.h"
+
+namespace cubist {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The cached latent of clip e at `path`, encoding it when it is not there yet.
+LatentFile cached_latent(const Vae& vae, const std::string& vae_path, const ManifestEntry& e,
+                         const std::string& path, bool pad) {
+  if (fs::exists(path)) {
+    LatentFile f = load_latent(path);
+    CUBIST_CHECK(f.config == vae.config() && f.source == e.path, path,
+                 ": a cached latent of another model or clip; delete it to encode again");
+    return f;
+  }
+  LatentFile f = encode_latent(vae, read_video(e.path), pad, -1, e.path);
+  f.source = e.path, f.caption = e.caption;
+  if (!vae_path.empty()) f.vae = fs::absolute(vae_path).lexically_normal().string();
+  save_latent(path, f);
+  return f;
+}
+
+}  // namespace
+
+CacheResult cache_latents(const Vae& vae, const std::string& vae_path, const std::string& manifest,
+                          const std::string& out_dir, bool pad,
+                          const std::function<void(const CacheProgress&)>& on_clip,
+                          const std::atomic<bool>* stop) {
+  const std::vector<ManifestEntry> entries = read_manifest(manifest);
+  fs::create_directories(fs::path(out_dir) / "latents");
+  CacheResult r;
+  r.total = static_cast<int64_t>(entries.size());
+  std::vector<nlohmann::ordered_json> lines;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const ManifestEntry& e = entries[i];
+    char name[32];
+    std::snprintf(name, sizeof name, "latents/%06zu.safetensors", i);
+    CacheProgress p{static_cast<int64_t>(i + 1), r.total, e.path, ""};
+    try {
+      const LatentFile f =
+          cached_latent(vae, vae_path, e, (fs::path(out_dir) / name).string(), pad);
+      nlohmann::ordered_json j;
+      j["latent"] = name;
+      j["path"] = e.path;
+      j["caption"] = e.caption;
+      j["frames"] = f.frames;
+      j["width"] = f.width;
+      j["height"] = f.height;
+      j["fps"] = f.fps;
+      j["latent_shape"] = f.latent.shape().vec();
+      lines.push_back(j);
+      ++r.cached;
+    } catch (const Error& err) {
+      ++r.failed;
+      p.error = err.what();
+    }
+    if (on_clip) on_clip(p);
+    if (stop && stop->load()) {
+      r.stopped = i + 1 < entries.size();
+      break;
+    }
+  }
+  r.manifest = (fs::path(out_dir) / "latents.jsonl").string();
+  {
+    std::ofstream m(r.manifest + ".tmp");
+    for (const auto& j : lines) m << j.dump() << "\n";
+    CUBIST_CHECK(m.good(), r.manifest, ".tmp: writing failed");
+  }
+  fs::rename(r.manifest + ".tmp", r.manifest);
+  return r;
+}
+
+std::vector<LatentEntry> read_latent_manifest(const std::string& path) {
+  std::ifstream in(path);
+  CUBIST_CHECK(in.good(), path,
+               ": cannot open the latent manifest (`cubist vae cache` writes one: "
+               "DIR/latents.jsonl)");
+  const fs::path base = fs::absolute(fs::path(path)).parent_path();
+  std::vector<LatentEntry> out;
+  std::string line;
+  for (int64_t n = 1; std::getline(in, line); ++n) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    try {
+      const nlohmann::json j = nlohmann::json::parse(line);
+      LatentEntry e;
+      const fs::path latent(j.at("latent").get<std::string>());
+      e.latent = (latent.is_absolute() ? latent : base / latent).lexically_normal().string();
+      e.caption = j.value("caption", "");
+      e.shape = Dims(j.at("latent_shape").get<std::vector<int64_t>>());
+      out.push_back(std::move(e));
+    } catch (const nlohmann::json::exception& e) {
+      fail(path, ":", n,
+           ": not a latent manifest line (needs \"latent\" and \"latent_shape\"): ", e.what());
+    }
+  }
+  return out;
+}
+
+}  // namespace cubist

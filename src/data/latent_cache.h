@@ -1,0 +1,58 @@
+// The latent cache: every clip of a manifest encoded once by the video autoencoder, so that the
+// diffusion transformer trains on latents without re-encoding (`cubist vae cache`, and `cubist
+// train` when its data is a manifest of videos). A cache folder DIR holds
+//   DIR/latents/NNNNNN.safetensors  one latent file per manifest clip (models/vae/latent_io.h),
+//                                   NNNNNN the clip's line in the manifest, from 0
+//   DIR/latents.jsonl               one line per cached clip: {"latent": "latents/000000...",
+//                                   "path", "caption", "frames", "width", "height", "fps",
+//                                   "latent_shape": [C, T', H', W']}; latent paths are relative
+//                                   to DIR
+// Clips already cached are kept (after checking that the same autoencoder made them from the
+// same video), so an interrupted cache resumes where it stopped.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/shape.h"
+
+namespace cubist {
+
+class Vae;
+
+struct CacheProgress {
+  int64_t done = 0, total = 0;  // clips handled so far (cached or failed), of the manifest's
+  std::string path;             // the clip just handled
+  std::string error;            // why it failed; empty when it was cached
+};
+
+struct CacheResult {
+  std::string manifest;  // DIR/latents.jsonl
+  int64_t cached = 0, failed = 0, total = 0;
+  bool stopped = false;  // `stop` was set: the manifest lists the clips cached so far
+};
+
+// Encodes every clip of the JSONL manifest (videos read with read_video; padded to the model's
+// shapes when `pad`, else a clip of another shape fails) into `out_dir`. A clip that fails is
+// reported through on_clip and left out; the others are cached. `vae_path` is recorded in each
+// latent file (as an absolute path) so that whoever trains on the cache can decode samples. When
+// `stop` is set (a signal handler), it stops after the current clip.
+CacheResult cache_latents(const Vae& vae, const std::string& vae_path, const std::string& manifest,
+                          const std::string& out_dir, bool pad,
+                          const std::function<void(const CacheProgress&)>& on_clip = {},
+                          const std::atomic<bool>* stop = nullptr);
+
+struct LatentEntry {
+  std::string latent;  // the latent file, resolved against the cache folder
+  std::string caption;
+  Dims shape;  // latent_shape [C, T', H', W']
+};
+
+// Reads DIR/latents.jsonl; every problem (a line that is not JSON, no "latent" or "latent_shape")
+// is an Error naming the file and line.
+std::vector<LatentEntry> read_latent_manifest(const std::string& path);
+
+}  // namespace cubist

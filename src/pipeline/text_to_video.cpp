@@ -1,0 +1,158 @@
+#include "pipeline/text_to_video.h"
+
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+#include "diffusion/video_sampling.h"
+#include "io/sha256.h"
+#include "models/model_files.h"
+#include "models/text/prompt_expansion.h"
+#include "train/dit_trainer.h"
+
+#ifndef CUBIST_VERSION
+#define CUBIST_VERSION "unknown"
+#endif
+
+namespace cubist {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr double kFps = 8.0;
+
+const char* sampler_name(flow::Sampler s) { return s == flow::Sampler::kHeun ? "heun" : "euler"; }
+
+std::string utc_now() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+nlohmann::ordered_json model_file(const std::string& path) {
+  nlohmann::ordered_json j;
+  j["file"] = fs::path(path).filename().string();
+  j["sha256"] = sha256_file(path);
+  return j;
+}
+
+}  // namespace
+
+TextToVideoModel load_text_to_video(const std::string& dir) {
+  const std::string how =
+      "Pass --model DIR, a folder holding dit.safetensors and vae.safetensors. Get a model by "
+      "training one: `cubist vae train --out VAE_DIR` (the autoencoder), "
+      "`cubist vae cache` over a manifest, then `cubist train --config configs/dit/shapes.json "
+      "--out DIR`; DIR/dit.safetensors and VAE_DIR/vae.safetensors together in one folder make a "
+      "model (docs/DIT.md).";
+  TextToVideoModel m;
+  m.dit_path = find_model_file(kDiTFile, dir, how);
+  m.vae_path = find_model_file(kVaeFile, dir, how);
+  LoadedDiT loaded = load_dit_checkpoint(m.dit_path);
+  m.dit = std::move(loaded.model);
+  m.tokenizer = std::move(loaded.tokenizer);
+  m.vae = load_vae(m.vae_path);
+  const DiTConfig& c = m.dit->config();
+  CUBIST_CHECK(c.latent_channels == m.vae->config().latent_channels, m.dit_path,
+               ": the transformer works on ", c.latent_channels, " latent channels but ",
+               m.vae_path, " (", m.vae->config().summary(), ") makes ",
+               m.vae->config().latent_channels,
+               "; a model folder needs the autoencoder whose latents the transformer was trained "
+               "on");
+  return m;
+}
+
+PreparedPrompt prepare_request(const TextToVideoModel& m, const VideoRequest& r) {
+  CUBIST_CHECK(!text::split_words(r.prompt).empty(),
+               "generate: the prompt is empty; describe the video, for instance \"a red ball "
+               "bouncing\" or \"a blue square moving left on a navy background\"");
+  CUBIST_CHECK(r.steps >= 1, "generate: ", r.steps,
+               " sampling steps; accepted: 1 or more (30 is "
+               "a good start)");
+  CUBIST_CHECK(r.guidance >= 1.0f, "generate: guidance ", r.guidance,
+               "; accepted: 1 or more (1 = no guidance; 4 to 7 are usual)");
+  video_latent_shape(m.dit->config(), m.vae->config(), r.frames, r.width, r.height);
+  PreparedPrompt p;
+  if (r.expand) {
+    const text::ExpandedPrompt e = text::expand_prompt(r.prompt, r.seed);
+    p.conditioned = e.caption;
+    p.filled = e.filled;
+  } else {
+    p.conditioned = r.prompt;
+  }
+  const int64_t words = static_cast<int64_t>(text::split_words(p.conditioned).size());
+  const int64_t most = m.dit->config().max_text_tokens;
+  CUBIST_CHECK(words <= most, "generate: the ", r.expand ? "expanded prompt" : "prompt", " has ",
+               words, " words but this model takes at most ", most, ": \"", p.conditioned, "\"");
+  p.ids = m.tokenizer.encode(p.conditioned);  // words the model never saw: an Error naming them
+  return p;
+}
+
+Video generate(const TextToVideoModel& m, const VideoRequest& r, const PreparedPrompt& p,
+               const flow::StepFn& on_step) {
+  GenerateOptions g;
+  g.steps = r.steps;
+  g.sampler = r.sampler;
+  g.guidance = r.guidance;
+  g.seed = r.seed;
+  g.on_step = on_step;
+  return generate_video(*m.dit, *m.vae, p.ids, r.frames, r.width, r.height, g, kFps);
+}
+
+nlohmann::ordered_json provenance(const TextToVideoModel& m, const VideoRequest& r,
+                                  const PreparedPrompt& p, bool with_time) {
+  nlohmann::ordered_json j;
+  j["ai_generated"] = true;
+  j["generator"] = "Cubist";
+  j["cubist_version"] = CUBIST_VERSION;
+  j["prompt"] = r.prompt;
+  j["expanded_prompt"] = p.conditioned;
+  j["expand"] = r.expand;
+  j["filled"] = p.filled;
+  j["seed"] = r.seed;
+  j["steps"] = r.steps;
+  j["guidance"] = r.guidance;
+  j["sampler"] = sampler_name(r.sampler);
+  j["width"] = r.width;
+  j["height"] = r.height;
+  j["frames"] = r.frames;
+  j["fps"] = kFps;
+  j["model"] = {{"dit", model_file(m.dit_path)}, {"vae", model_file(m.vae_path)}};
+  if (with_time) j["utc_time"] = utc_now();
+  return j;
+}
+
+std::string sidecar_path(const std::string& out) {
+  std::string s = out;
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s + ".json";
+}
+
+std::string write_generated(const std::string& out, const Video& video,
+                            const nlohmann::ordered_json& record) {
+  VideoWriteOptions w;
+  if (video_keeps_metadata(out)) {
+    nlohmann::ordered_json timeless = record;
+    timeless.erase("utc_time");  // the same seed gives the same bytes
+    w.metadata = {{"comment", "AI-generated by Cubist; prompt: " +
+                                  record.value("expanded_prompt", std::string())},
+                  {"ai_generated", "true"},
+                  {"provenance", timeless.dump()}};
+  }
+  write_video(out, video, w);
+  const std::string side = sidecar_path(out);
+  {
+    std::ofstream f(side + ".tmp");
+    f << record.dump(2) << "\n";
+    CUBIST_CHECK(f.good(), side, ".tmp: writing the provenance failed");
+  }
+  fs::rename(side + ".tmp", side);
+  return side;
+}
+
+}  // namespace cubist

@@ -1,0 +1,477 @@
+#include "train/dit_run.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <optional>
+#include <sstream>
+#include <tuple>
+
+#include "core/error.h"
+#include "diffusion/video_sampling.h"
+#include "io/json_field.h"
+#include "io/plot.h"
+#include "models/model_files.h"
+#include "models/vae/latent_io.h"
+#include "train/dit_trainer.h"
+#include "train/metrics_log.h"
+
+namespace cubist {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+namespace {
+
+constexpr uint64_t kDataStream = 0x64617461;  // "data"
+
+const std::vector<std::string> kTopKeys = {"model", "train", "data"};
+const std::vector<std::string> kTrainKeys = {"steps",
+                                             "batch",
+                                             "lr",
+                                             "warmup",
+                                             "weight_decay",
+                                             "grad_clip",
+                                             "ema",
+                                             "seed",
+                                             "checkpoint_every",
+                                             "sample_every",
+                                             "sample_prompts",
+                                             "sample_size",
+                                             "sample_frames",
+                                             "sample_steps",
+                                             "sample_guidance",
+                                             "out"};
+const std::vector<std::string> kDataKeys = {"latents", "manifest", "vae"};
+
+std::string joined(const std::vector<std::string>& v) {
+  std::string out;
+  for (const std::string& s : v) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+// Adds a problem for every key of j that is not in `keys`, saying which are accepted.
+void check_keys(const Json& j, const std::vector<std::string>& keys, const std::string& section,
+                std::vector<std::string>& problems) {
+  for (const auto& [key, value] : j.items())
+    if (std::find(keys.begin(), keys.end(), key) == keys.end())
+      problems.push_back(section + "unknown key \"" + key + "\" (accepted: " + joined(keys) + ")");
+}
+
+// Reads j[key] into out, recording a wrong type as "train.key has the wrong type".
+template <typename T>
+void field(const Json& j, const char* key, T& out, const std::string& section,
+           std::vector<std::string>& problems) {
+  std::vector<std::string> p;
+  read_json_field(j, key, out, p);
+  for (const std::string& s : p) problems.push_back(section + s);
+}
+
+std::string absolute_path(const std::string& p) {
+  return p.empty() ? p : fs::absolute(fs::path(p)).lexically_normal().string();
+}
+
+std::string metadata_or(const SafeTensors& f, const std::string& key, const std::string& fallback) {
+  const auto it = f.metadata().find(key);
+  return it == f.metadata().end() ? fallback : it->second;
+}
+
+// "96x64" -> {96, 64}; nullopt for anything else.
+std::optional<std::pair<int64_t, int64_t>> parse_wxh(const std::string& text) {
+  long long w = 0, h = 0;
+  char end = 0;
+  if (std::sscanf(text.c_str(), "%lldx%lld%c", &w, &h, &end) != 2 || w < 1 || h < 1)
+    return std::nullopt;
+  return std::pair<int64_t, int64_t>{w, h};
+}
+
+// The latent cropped to multiples of the patch (the cache holds latents of any size).
+Tensor fit_to_patch(const Tensor& z, PatchSize p, const std::string& what) {
+  const int64_t t = z.size(1) / p.t * p.t, h = z.size(2) / p.h * p.h, w = z.size(3) / p.w * p.w;
+  CUBIST_CHECK(t > 0 && h > 0 && w > 0, what, ": the latent ", z.shape(),
+               " is smaller than one patch (", p.t, "x", p.h, "x", p.w, ")");
+  if (t == z.size(1) && h == z.size(2) && w == z.size(3)) return z;
+  return z.slice(1, 0, t).slice(2, 0, h).slice(3, 0, w).contiguous();
+}
+
+struct RunData {
+  std::string latents;  // the latent manifest
+  std::vector<LatentEntry> entries;
+  int64_t cache_failed = 0;
+  bool stopped = false;  // asked to stop while encoding
+};
+
+// The latent manifest to train on: data.latents, or data.manifest encoded into out/cache.
+RunData prepare_data(const DiTRunOptions& o) {
+  const DiTDataConfig& d = o.config.data;
+  RunData r;
+  r.latents = d.latents;
+  if (!d.manifest.empty()) {
+    const std::string vae_path =
+        d.vae.empty() ? find_model_file(kVaeFile, "",
+                                        "give data.vae, the autoencoder that encodes the "
+                                        "manifest's videos (`cubist vae train` makes one)")
+                      : d.vae;
+    const auto vae = load_vae(vae_path);
+    const CacheResult c =
+        cache_latents(*vae, vae_path, d.manifest, (fs::path(o.out_dir) / "cache").string(), true,
+                      o.on_cache, o.stop);
+    r.latents = c.manifest;
+    r.cache_failed = c.failed;
+    if ((r.stopped = c.stopped)) return r;
+  }
+  r.entries = read_latent_manifest(r.latents);
+  CUBIST_CHECK(!r.entries.empty(), r.latents, ": no clips to train on");
+  const int64_t c = o.config.model.latent_channels;
+  for (const LatentEntry& e : r.entries)
+    CUBIST_CHECK(e.shape.size() == 4 && e.shape[0] == c, e.latent, ": a latent of shape ", e.shape,
+                 " but the DiT config takes [", c, ", T, H, W] (latent_channels = ", c,
+                 ", which must equal the autoencoder's)");
+  return r;
+}
+
+// The autoencoder that decodes samples: data.vae, else the one that made the cache, else the
+// default model's.
+std::string sample_vae_path(const DiTDataConfig& d, const LatentFile& first) {
+  if (!d.vae.empty()) return d.vae;
+  if (!first.vae.empty()) return first.vae;
+  return find_model_file(kVaeFile, "",
+                         "samples are decoded by the data's autoencoder: give data.vae, or set "
+                         "train.sample_every to 0 for no samples");
+}
+
+class SampleWriter {
+ public:
+  SampleWriter(const DiTRunOptions& o, const std::vector<LatentEntry>& entries,
+               const text::Tokenizer& tok)
+      : c_(o.config.train), dir_(fs::path(o.out_dir) / "samples") {
+    if (c_.sample_every <= 0) return;
+    const LatentFile first = load_latent(entries.front().latent);
+    vae_path_ = sample_vae_path(o.config.data, first);
+    vae_ = load_vae(vae_path_);
+    CUBIST_CHECK(vae_->config() == first.config, vae_path_, ": this autoencoder (",
+                 vae_->config().summary(), ") did not make the latents (", first.config.summary(),
+                 "); give data.vae the one that did");
+    std::tie(width_, height_) = parse_wxh(c_.sample_size).value();
+    video_latent_shape(o.config.model, vae_->config(), c_.sample_frames, width_, height_);
+    prompts_ = c_.sample_prompts;
+    if (prompts_.empty())  // the first two captions of the data
+      for (const LatentEntry& e : entries)
+        if (prompts_.size() < 2 && !e.caption.empty() &&
+            std::find(prompts_.begin(), prompts_.end(), e.caption) == prompts_.end())
+          prompts_.push_back(e.caption);
+    for (const std::string& p : prompts_) ids_.push_back(tok.encode(p));  // unknown words: Error
+  }
+
+  const std::string& vae_path() const { return vae_path_; }
+  bool due(int64_t step) const {
+    return vae_ && !ids_.empty() && (step % c_.sample_every == 0 || step == c_.steps);
+  }
+
+  // One video: a panel per prompt, side by side, each from its own fixed seed.
+  std::string write(const DiT& model, int64_t step) const {
+    Video all(c_.sample_frames, height_, width_ * static_cast<int64_t>(ids_.size()));
+    for (size_t i = 0; i < ids_.size(); ++i) {
+      GenerateOptions g;
+      g.steps = static_cast<int>(c_.sample_steps);
+      g.guidance = c_.sample_guidance;
+      g.seed = c_.seed + i;
+      const Video v = generate_video(model, *vae_, ids_[i], c_.sample_frames, width_, height_, g);
+      for (int64_t t = 0; t < v.frames; ++t)
+        for (int64_t y = 0; y < v.height; ++y)
+          std::copy_n(v.pixel(t, y, 0), v.width * 3,
+                      all.pixel(t, y, static_cast<int64_t>(i) * width_));
+    }
+    char name[40];
+    std::snprintf(name, sizeof name, "step_%06lld.mp4", static_cast<long long>(step));
+    fs::create_directories(dir_);
+    const std::string path = (dir_ / name).string();
+    std::string comment =
+        "AI-generated by Cubist (training sample, step " + std::to_string(step) + "); prompts: ";
+    for (size_t i = 0; i < prompts_.size(); ++i) comment += (i ? " | " : "") + prompts_[i];
+    write_video(path, all, {.metadata = {{"comment", comment}}});
+    return path;
+  }
+
+ private:
+  const DiTRunConfig& c_;
+  fs::path dir_;
+  std::string vae_path_;
+  std::unique_ptr<Vae> vae_;
+  std::vector<std::string> prompts_;
+  std::vector<std::vector<int32_t>> ids_;
+  int64_t width_ = 0, height_ = 0;
+};
+
+DiTTrainConfig trainer_config(const DiTRunConfig& tc) {
+  DiTTrainConfig c;
+  c.adam.lr = tc.lr;
+  c.adam.weight_decay = tc.weight_decay;
+  c.warmup_steps = tc.warmup;
+  c.grad_clip = tc.grad_clip;
+  c.seed = tc.seed;
+  c.ema_decay = tc.ema;
+  return c;
+}
+
+struct Batch {
+  std::vector<Tensor> latents;
+  std::vector<std::string> captions;
+};
+
+// The clips of step `step` (0-based) in the run's data order.
+Batch load_batch(const std::vector<LatentEntry>& entries, const DiTRunFile& c, int64_t step) {
+  const int64_t clips = static_cast<int64_t>(entries.size());
+  Batch b;
+  for (int64_t j = 0; j < c.train.batch; ++j) {
+    const LatentEntry& e =
+        entries[static_cast<size_t>(clip_of_run(c.train.seed, clips, step * c.train.batch + j))];
+    b.latents.push_back(fit_to_patch(load_latent(e.latent).latent, c.model.patch, e.latent));
+    b.captions.push_back(e.caption);
+  }
+  return b;
+}
+
+void write_plot(const std::string& dir) {
+  const std::string log = dir + "/log.csv";
+  const Series loss{"training loss", MetricsLog::read_column(log, "step"),
+                    MetricsLog::read_column(log, "loss")};
+  write_svg_plot(dir + "/loss.svg", "DiT training (rectified flow)", "step", {loss}, true);
+}
+
+std::string run_config_json(const DiTRunFile& f) {
+  nlohmann::ordered_json j;
+  j["model"] = nlohmann::ordered_json::parse(dit_config_json(f.model));
+  j["train"] = f.train.to_json();
+  j["data"] = f.data.to_json();
+  return j.dump(2);
+}
+
+}  // namespace
+
+DiTRunConfig DiTRunConfig::from_json(const Json& j, std::vector<std::string>& p) {
+  DiTRunConfig c;
+  if (!j.is_object()) {
+    p.push_back("\"train\" must be an object {" + joined(kTrainKeys) + "}");
+    return c;
+  }
+  const std::string s = "train.";
+  check_keys(j, kTrainKeys, s, p);
+  field(j, "steps", c.steps, s, p);
+  field(j, "batch", c.batch, s, p);
+  field(j, "lr", c.lr, s, p);
+  field(j, "warmup", c.warmup, s, p);
+  field(j, "weight_decay", c.weight_decay, s, p);
+  field(j, "grad_clip", c.grad_clip, s, p);
+  field(j, "ema", c.ema, s, p);
+  field(j, "seed", c.seed, s, p);
+  field(j, "checkpoint_every", c.checkpoint_every, s, p);
+  field(j, "sample_every", c.sample_every, s, p);
+  field(j, "sample_prompts", c.sample_prompts, s, p);
+  field(j, "sample_size", c.sample_size, s, p);
+  field(j, "sample_frames", c.sample_frames, s, p);
+  field(j, "sample_steps", c.sample_steps, s, p);
+  field(j, "sample_guidance", c.sample_guidance, s, p);
+  field(j, "out", c.out, s, p);
+  if (c.steps < 1) p.push_back("train.steps must be >= 1");
+  if (c.batch < 1) p.push_back("train.batch must be >= 1 (clips per step)");
+  if (!(c.lr > 0)) p.push_back("train.lr must be > 0");
+  if (c.warmup < 0) p.push_back("train.warmup must be >= 0");
+  if (c.weight_decay < 0) p.push_back("train.weight_decay must be >= 0");
+  if (c.grad_clip < 0) p.push_back("train.grad_clip must be >= 0 (0 = no clipping)");
+  if (!(c.ema >= 0 && c.ema < 1)) p.push_back("train.ema is a decay in [0, 1) (0 = no EMA)");
+  if (c.checkpoint_every < 1) p.push_back("train.checkpoint_every must be >= 1");
+  if (c.sample_every < 0) p.push_back("train.sample_every must be >= 0 (0 = no samples)");
+  if (c.sample_frames < 1) p.push_back("train.sample_frames must be >= 1");
+  if (c.sample_steps < 1) p.push_back("train.sample_steps must be >= 1");
+  if (!(c.sample_guidance >= 1)) p.push_back("train.sample_guidance must be >= 1");
+  if (!parse_wxh(c.sample_size))
+    p.push_back("train.sample_size is one size WxH such as \"96x64\", not \"" + c.sample_size +
+                "\"");
+  return c;
+}
+
+nlohmann::ordered_json DiTRunConfig::to_json() const {
+  nlohmann::ordered_json j;
+  j["steps"] = steps;
+  j["batch"] = batch;
+  j["lr"] = lr;
+  j["warmup"] = warmup;
+  j["weight_decay"] = weight_decay;
+  j["grad_clip"] = grad_clip;
+  j["ema"] = ema;
+  j["seed"] = seed;
+  j["checkpoint_every"] = checkpoint_every;
+  j["sample_every"] = sample_every;
+  j["sample_prompts"] = sample_prompts;
+  j["sample_size"] = sample_size;
+  j["sample_frames"] = sample_frames;
+  j["sample_steps"] = sample_steps;
+  j["sample_guidance"] = sample_guidance;
+  j["out"] = out;
+  return j;
+}
+
+DiTDataConfig DiTDataConfig::from_json(const Json& j, std::vector<std::string>& p) {
+  DiTDataConfig d;
+  if (!j.is_object()) {
+    p.push_back(
+        "\"data\" must be an object: {\"latents\": \"DIR/latents.jsonl\"} or "
+        "{\"manifest\": \"VIDEOS.jsonl\", \"vae\": \"VAE.safetensors\"}");
+    return d;
+  }
+  check_keys(j, kDataKeys, "data.", p);
+  field(j, "latents", d.latents, "data.", p);
+  field(j, "manifest", d.manifest, "data.", p);
+  field(j, "vae", d.vae, "data.", p);
+  if (d.latents.empty() == d.manifest.empty())
+    p.push_back(
+        "data takes one of \"latents\" (a latent manifest from `cubist vae cache`) or "
+        "\"manifest\" (videos, encoded with data.vae first)");
+  return d;
+}
+
+nlohmann::ordered_json DiTDataConfig::to_json() const {
+  nlohmann::ordered_json j;
+  if (!latents.empty()) j["latents"] = latents;
+  if (!manifest.empty()) j["manifest"] = manifest;
+  if (!vae.empty()) j["vae"] = vae;
+  return j;
+}
+
+DiTRunFile parse_dit_run_config(const std::string& json_text, const std::string& where) {
+  Json j;
+  try {
+    j = Json::parse(json_text);
+  } catch (const Json::exception& e) {
+    fail(where, ": not valid JSON: ", e.what());
+  }
+  CUBIST_CHECK(j.is_object(), where, ": a training config is a JSON object {", joined(kTopKeys),
+               "}");
+  std::vector<std::string> p;
+  check_keys(j, kTopKeys, "", p);
+  DiTRunFile f;
+  if (!j.contains("model")) p.push_back("no \"model\" (a DiT config, as configs/dit/tiny.json)");
+  if (!j.contains("data")) p.push_back("no \"data\" ({\"latents\": ...} or {\"manifest\": ...})");
+  if (j.contains("model")) {
+    try {
+      f.model = parse_dit_config(j["model"].dump(), "model");
+    } catch (const Error& e) {
+      p.push_back(e.what());
+    }
+  }
+  f.train = DiTRunConfig::from_json(j.value("train", Json::object()), p);
+  if (j.contains("data")) f.data = DiTDataConfig::from_json(j["data"], p);
+  if (!p.empty()) {
+    std::ostringstream os;
+    for (size_t i = 0; i < p.size(); ++i) os << (i ? "; " : "") << p[i];
+    fail(where, ": ", os.str());
+  }
+  f.data.latents = absolute_path(f.data.latents);
+  f.data.manifest = absolute_path(f.data.manifest);
+  f.data.vae = absolute_path(f.data.vae);
+  f.train.out = absolute_path(f.train.out);
+  return f;
+}
+
+DiTRunFile load_dit_run_config(const std::string& path) {
+  std::ifstream in(path);
+  CUBIST_CHECK(in.good(), "train: cannot open the config ", path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_dit_run_config(ss.str(), path);
+}
+
+int64_t clip_of_run(uint64_t seed, int64_t clips, int64_t index) {
+  CUBIST_CHECK(clips > 0 && index >= 0, "clip_of_run: needs clips > 0 and index >= 0");
+  const int64_t epoch = index / clips;
+  std::vector<int64_t> order(static_cast<size_t>(clips));
+  std::iota(order.begin(), order.end(), 0);
+  Generator g(seed, (kDataStream << 24) + static_cast<uint64_t>(epoch));
+  for (int64_t i = clips - 1; i > 0; --i)  // Fisher-Yates
+    std::swap(order[static_cast<size_t>(i)], order[g.randint(static_cast<uint64_t>(i + 1))]);
+  return order[static_cast<size_t>(index % clips)];
+}
+
+DiTRunResult train_dit(const DiTRunOptions& o) {
+  const DiTRunConfig& tc = o.config.train;
+  CUBIST_CHECK(!o.out_dir.empty(), "train: no output folder given");
+  fs::create_directories(o.out_dir);
+  const std::string ckpt = o.out_dir + "/checkpoint.safetensors";
+  const std::string weights = o.out_dir + "/dit.safetensors";
+
+  const RunData data = prepare_data(o);
+  if (data.stopped) {  // the cache resumes on the next run
+    DiTRunResult r;
+    if (fs::exists(ckpt))
+      r.start_step = r.end_step = std::stoll(metadata_or(SafeTensors::open(ckpt), "step", "0"));
+    r.stopped_caching = true;
+    return r;
+  }
+  std::vector<std::string> captions;
+  for (const LatentEntry& e : data.entries) captions.push_back(e.caption);
+  DiTTrainer trainer(o.config.model,
+                     text::Tokenizer::from_captions(captions, o.config.model.max_text_tokens),
+                     trainer_config(tc), tc.seed);
+  const SampleWriter samples(o, data.entries, trainer.tokenizer());
+
+  DiTRunResult result;
+  double elapsed = 0;  // seconds of steps and samples, over all sessions
+  if (fs::exists(ckpt)) {
+    trainer.load(ckpt);
+    result.start_step = trainer.steps();
+    elapsed = std::stod(metadata_or(SafeTensors::open(ckpt), "elapsed_s", "0"));
+  }
+  if (o.on_start)
+    o.on_start({result.start_step, trainer.model().num_parameters(),
+                static_cast<int64_t>(data.entries.size()), trainer.tokenizer().vocab_size(),
+                data.latents, samples.vae_path(), data.cache_failed});
+  MetricsLog log(o.out_dir + "/log.csv",
+                 {"step", "loss", "lr", "grad_norm", "tokens_per_s", "elapsed_s"},
+                 result.start_step + 1);
+  const std::string run_json = run_config_json(o.config);
+  {
+    std::ofstream cfg(o.out_dir + "/config.json");
+    cfg << run_json << "\n";
+  }
+  auto save = [&] {
+    const std::map<std::string, std::string> meta = {
+        {"run_config", run_json}, {"elapsed_s", std::to_string(elapsed)}, {"data", data.latents}};
+    trainer.save(ckpt, meta);
+    trainer.save_weights(weights, meta);
+    write_plot(o.out_dir);
+  };
+
+  int64_t step = result.start_step, run_steps = 0;
+  while (step < tc.steps) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const Batch batch = load_batch(data.entries, o.config, step);
+    const DiTTrainStats s = trainer.step(batch.latents, batch.captions);
+    step = s.step, ++run_steps;
+    const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    DiTRunStatus st;
+    st.step = step, st.steps = tc.steps;
+    st.loss = s.loss, st.lr = s.lr, st.grad_norm = s.grad_norm;
+    st.tokens_per_s = static_cast<double>(s.tokens) / dt;
+    if (samples.due(step)) st.sample = samples.write(trainer.sampling_model(), step);
+    elapsed += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    st.elapsed_s = elapsed;
+    log.write({static_cast<double>(step), st.loss, st.lr, st.grad_norm, st.tokens_per_s, elapsed});
+    const bool stopping =
+        (o.stop_after > 0 && run_steps >= o.stop_after) || (o.stop && o.stop->load());
+    if (step % tc.checkpoint_every == 0 || step == tc.steps || stopping) {
+      save();
+      st.checkpoint = ckpt;
+    }
+    if (o.on_step) o.on_step(st);
+    if (stopping) break;
+  }
+  result.end_step = step;
+  result.finished = step >= tc.steps;
+  return result;
+}
+
+}  // namespace cubist

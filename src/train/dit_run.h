@@ -1,0 +1,129 @@
+// A training run of the diffusion transformer, as `cubist train --config FILE` runs it: latent
+// clips with captions (a latent cache, or a manifest of videos that is encoded into one first),
+// DiTTrainer steps over packed batches, an EMA of the weights, checkpoints that resume exactly,
+// a CSV log, a loss curve, and sample videos decoded by the data's autoencoder. Library code: it
+// reports through callbacks and never prints.
+//
+// Config file (JSON): {"model": {...}, "train": {...}, "data": {...}}
+//   model  a DiT config, as configs/dit/*.json (models/dit/config.h)
+//   train  the keys of DiTRunConfig below
+//   data   {"latents": "DIR/latents.jsonl"} (written by `cubist vae cache`), or
+//          {"manifest": "VIDEOS.jsonl", "vae": "VAE.safetensors"} (encoded into OUT/cache first,
+//          resuming an interrupted cache); "vae" may also accompany "latents" (for samples)
+// Relative paths in the file resolve against the working directory. Unknown keys and bad values
+// are Errors naming the key and what is accepted, all problems at once.
+//
+// The output folder holds:
+//   checkpoint.safetensors  everything to resume: weights, EMA weights, AdamW moments; metadata
+//                           step, rng_offset, dit_config, tokenizer, run_config, elapsed_s
+//   dit.safetensors         the EMA weights (the last weights without EMA), the DiT config and
+//                           the tokenizer: what `cubist generate` loads
+//   log.csv                 step,loss,lr,grad_norm,tokens_per_s,elapsed_s
+//   loss.svg                the loss curve
+//   config.json             the run's config as read (paths resolved)
+//   samples/step_NNNNNN.mp4 every sample_every steps: one panel per sample prompt, side by side
+//   cache/                  the latent cache, when the data is a manifest of videos
+// Running again on the same folder resumes from the checkpoint: clip i of the run is a pure
+// function of (seed, i) and the trainer's random stream is saved, so the resumed run continues
+// with bitwise the same weights as an uninterrupted one (at a fixed thread count).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "data/latent_cache.h"
+#include "models/dit/config.h"
+
+namespace cubist {
+
+struct DiTRunConfig {
+  int64_t steps = 20000;
+  int64_t batch = 8;  // clips per step, packed into one sequence (sizes may differ)
+  float lr = 2e-4f;
+  int64_t warmup = 500;  // steps of linear warm-up, then a constant rate
+  float weight_decay = 0.0f;
+  float grad_clip = 1.0f;  // max global gradient norm; 0 = none
+  float ema = 0.999f;      // EMA decay (train/ema.h); 0 = no EMA
+  uint64_t seed = 1;       // initial weights, data order, times, noise, caption dropout
+  int64_t checkpoint_every = 500;
+  int64_t sample_every = 1000;              // 0 = no samples
+  std::vector<std::string> sample_prompts;  // empty: the first two captions of the data
+  std::string sample_size = "96x64";        // WxH
+  int64_t sample_frames = 17;
+  int64_t sample_steps = 30;
+  float sample_guidance = 5.0f;
+  std::string out;  // the output folder when the command line gives none
+
+  // The "train" object; every problem is collected into `problems` ("train.lr must be > 0").
+  static DiTRunConfig from_json(const nlohmann::json& j, std::vector<std::string>& problems);
+  nlohmann::ordered_json to_json() const;
+};
+
+struct DiTDataConfig {
+  std::string latents;   // a latent manifest (DIR/latents.jsonl)
+  std::string manifest;  // or a manifest of videos, encoded with `vae` first
+  std::string vae;       // the autoencoder (needed with a manifest; decodes samples)
+
+  static DiTDataConfig from_json(const nlohmann::json& j, std::vector<std::string>& problems);
+  nlohmann::ordered_json to_json() const;
+};
+
+struct DiTRunFile {
+  DiTConfig model;
+  DiTRunConfig train;
+  DiTDataConfig data;
+};
+
+// Reads a run config file; relative data paths (and train.out) become absolute against the
+// working directory. Errors name the file and every problem.
+DiTRunFile load_dit_run_config(const std::string& path);
+DiTRunFile parse_dit_run_config(const std::string& json_text, const std::string& where);
+
+// What a run found before its first step.
+struct DiTRunInfo {
+  int64_t start_step = 0;  // > 0 when resuming
+  int64_t parameters = 0;
+  int64_t clips = 0;         // latent clips trained on
+  int64_t vocab = 0;         // tokenizer words, from the captions
+  std::string latents;       // the latent manifest trained on
+  std::string sample_vae;    // the autoencoder that decodes samples ("" without samples)
+  int64_t cache_failed = 0;  // manifest clips that could not be encoded (left out)
+};
+
+struct DiTRunStatus {
+  int64_t step = 0, steps = 0;  // steps done, of the run's total
+  double loss = 0, lr = 0, grad_norm = 0;
+  double tokens_per_s = 0;  // this step
+  double elapsed_s = 0;     // seconds of training so far, over all sessions
+  std::string checkpoint;   // the checkpoint written at this step, if any
+  std::string sample;       // the sample video written at this step, if any
+};
+
+struct DiTRunResult {
+  int64_t start_step = 0, end_step = 0;
+  bool finished = false;         // reached train.steps
+  bool stopped_caching = false;  // stopped while encoding a manifest (no step taken)
+};
+
+struct DiTRunOptions {
+  DiTRunFile config;
+  std::string out_dir;     // the output folder (required)
+  int64_t stop_after = 0;  // > 0: save and return after this many steps of this call
+  const std::atomic<bool>* stop = nullptr;             // set by a signal handler: save and return
+  std::function<void(const CacheProgress&)> on_cache;  // encoding a manifest into the cache
+  std::function<void(const DiTRunInfo&)> on_start;     // before the first step
+  std::function<void(const DiTRunStatus&)> on_step;    // after every step
+};
+
+DiTRunResult train_dit(const DiTRunOptions& options);
+
+// Clip `index` of a run's data order over `clips` clips: each epoch visits every clip once, in
+// an order drawn from (seed, epoch). A pure function of its arguments (resumable).
+int64_t clip_of_run(uint64_t seed, int64_t clips, int64_t index);
+
+}  // namespace cubist

@@ -1,0 +1,290 @@
+// Tests of `cubist train`'s library side: the moving average of the weights (train/ema.h), the
+// DiT training run (train/dit_run.h): exact resume, outputs, a manifest encoded into the latent
+// cache, samples decoded by the recorded autoencoder, the data order, and config errors.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "data/manifest.h"
+#include "io/safetensors.h"
+#include "model_testing.h"
+#include "models/vae/latent_io.h"
+#include "testing.h"
+#include "train/dit_run.h"
+#include "train/dit_trainer.h"
+#include "train/ema.h"
+#include "train/metrics_log.h"
+
+namespace cubist {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::vector<std::string> kCaptions = {
+    "a small red circle bouncing on a navy background",
+    "a large blue square moving left on a black background",
+    "a small green triangle spinning and a large white circle standing still on a gray "
+    "background",
+    "a large yellow circle moving up on a brown background"};
+
+// Four latent clips of different sizes (as the tiny autoencoder would make) and their manifest.
+std::string write_latents(const std::string& dir) {
+  const std::vector<Dims> shapes = {{4, 1, 4, 4}, {4, 2, 4, 6}, {4, 2, 2, 2}, {4, 1, 6, 4}};
+  fs::create_directories(fs::path(dir) / "latents");
+  std::ofstream m(dir + "/latents.jsonl");
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    LatentFile f;
+    f.latent = testing::randn(shapes[i], 10 + i);
+    f.config = testing::tiny_vae_config();
+    f.frames = f.config.video_frames(shapes[i][1]);
+    f.height = shapes[i][2] * 4, f.width = shapes[i][3] * 4;
+    f.caption = kCaptions[i];
+    const std::string name = "latents/" + std::to_string(i) + ".safetensors";
+    save_latent(dir + "/" + name, f);
+    m << nlohmann::json{{"latent", name},
+                        {"caption", kCaptions[i]},
+                        {"latent_shape", shapes[i].vec()}}
+             .dump()
+      << "\n";
+  }
+  return dir + "/latents.jsonl";
+}
+
+DiTRunOptions tiny_run(const std::string& latents, const std::string& out) {
+  DiTRunOptions o;
+  o.config.model = testing::tiny_dit_config();
+  DiTRunConfig& t = o.config.train;
+  t.steps = 4, t.batch = 2, t.lr = 1e-3f, t.warmup = 1, t.ema = 0.9f, t.seed = 3;
+  t.checkpoint_every = 100, t.sample_every = 0;
+  o.config.data.latents = latents;
+  o.out_dir = out;
+  return o;
+}
+
+using Ema = testing::TinyModelTest;
+using DiTRun = testing::TinyModelTest;
+
+TEST_F(Ema, FollowsTheFormula) {
+  Module live, shadow;
+  Var a(testing::randn({3, 4}, 1)), b(testing::randn({5}, 2));
+  Var sa(Tensor::zeros({3, 4})), sb(Tensor::zeros({5}));
+  const std::vector<NamedParam> lp = {{"a", a}, {"b", b}}, sp = {{"a", sa}, {"b", sb}};
+  cubist::Ema ema(lp, sp, 0.95f);
+  // expected = the formula in double: e_0 = w_0, e_n = d_n e_{n-1} + (1 - d_n) w_n.
+  const std::vector<float> a0 = a.value().to_vector();
+  std::vector<double> expected(a0.begin(), a0.end());
+  for (int n = 1; n <= 40; ++n) {
+    Tensor w = testing::randn({3, 4}, 100 + n);
+    a.value().copy_(w);
+    ema.update();
+    const double d = std::min(0.95, n / (n + 9.0));
+    const std::vector<float> wv = w.to_vector();
+    for (size_t i = 0; i < expected.size(); ++i) expected[i] = d * expected[i] + (1 - d) * wv[i];
+  }
+  EXPECT_EQ(ema.updates(), 40);
+  EXPECT_FLOAT_EQ(ema.decay_at(1), 0.1f);
+  EXPECT_FLOAT_EQ(ema.decay_at(1000), 0.95f);
+  const std::vector<float> got = sa.value().to_vector();
+  for (size_t i = 0; i < expected.size(); ++i) EXPECT_NEAR(got[i], expected[i], 1e-5) << i;
+  // b never changed: its average stays b.
+  EXPECT_EQ(sb.value().to_vector(), b.value().to_vector());
+  EXPECT_THROW(cubist::Ema(lp, {{"a", sa}}, 0.9f), Error);
+  EXPECT_THROW(cubist::Ema(lp, sp, 1.0f), Error);
+}
+
+// The trainer's average after k steps is the formula over the weights of each step.
+TEST_F(Ema, TrainerAveragesItsWeights) {
+  DiTTrainer tr(testing::tiny_dit_config(), text::Tokenizer::shapes_world(),
+                {.adam = {.lr = 1e-2f}, .warmup_steps = 0, .seed = 1, .ema_decay = 0.5f}, 1);
+  const auto weights = [&] {
+    std::vector<std::vector<float>> w;
+    for (const NamedParam& p : tr.model().parameters()) w.push_back(p.var.value().to_vector());
+    return w;
+  };
+  std::vector<std::vector<double>> e;  // the formula in double, from the initial weights
+  for (const auto& v : weights()) e.emplace_back(v.begin(), v.end());
+  for (int n = 1; n <= 3; ++n) {
+    tr.step({testing::randn({4, 1, 4, 4}, n)}, {kCaptions[0]});
+    const double d = std::min(0.5, n / (n + 9.0));
+    const auto w = weights();
+    for (size_t p = 0; p < w.size(); ++p)
+      for (size_t i = 0; i < w[p].size(); ++i) e[p][i] = d * e[p][i] + (1 - d) * w[p][i];
+  }
+  const std::vector<NamedParam> avg = tr.sampling_model().parameters();
+  double worst = 0;
+  for (size_t p = 0; p < avg.size(); ++p) {
+    const std::vector<float> v = avg[p].var.value().to_vector();
+    for (size_t i = 0; i < v.size(); ++i) worst = std::max(worst, std::abs(v[i] - e[p][i]));
+  }
+  EXPECT_LT(worst, 1e-6);
+  EXPECT_NE(&tr.sampling_model(), &tr.model());
+}
+
+TEST_F(DiTRun, ResumedRunEqualsTheUninterruptedRun) {
+  const std::string latents = write_latents(path("data"));
+  const DiTRunResult full = train_dit(tiny_run(latents, path("a")));
+  EXPECT_TRUE(full.finished);
+  EXPECT_EQ(full.end_step, 4);
+
+  DiTRunOptions first = tiny_run(latents, path("b"));
+  first.stop_after = 2;
+  const DiTRunResult part = train_dit(first);
+  EXPECT_FALSE(part.finished);
+  EXPECT_EQ(part.end_step, 2);
+  DiTRunOptions rest = tiny_run(latents, path("b"));
+  int64_t start = -1;
+  rest.on_start = [&](const DiTRunInfo& info) { start = info.start_step; };
+  EXPECT_TRUE(train_dit(rest).finished);
+  EXPECT_EQ(start, 2);
+
+  for (const char* file : {"checkpoint.safetensors", "dit.safetensors"}) {
+    const SafeTensors fa = SafeTensors::open(path("a/") + file);
+    const SafeTensors fb = SafeTensors::open(path("b/") + file);
+    ASSERT_EQ(fa.names(), fb.names());
+    for (const std::string& name : fa.names())
+      EXPECT_EQ(fa.get(name).to_vector(), fb.get(name).to_vector()) << file << " " << name;
+    EXPECT_EQ(fb.metadata().at("step"), "4");
+  }
+  // Weights, EMA and both Adam moments are all in the checkpoint.
+  const SafeTensors ck = SafeTensors::open(path("b/checkpoint.safetensors"));
+  for (const char* prefix : {"model.", "ema.", "adam.m.", "adam.v."})
+    EXPECT_TRUE(ck.contains(prefix + std::string("final.linear.weight"))) << prefix;
+  for (const char* column : {"step", "loss", "grad_norm", "lr"})
+    EXPECT_EQ(MetricsLog::read_column(path("b/log.csv"), column),
+              MetricsLog::read_column(path("a/log.csv"), column))
+        << column;
+  EXPECT_TRUE(fs::exists(path("b/loss.svg")));
+  EXPECT_TRUE(fs::exists(path("b/config.json")));
+  // dit.safetensors holds the EMA weights, loadable for generation.
+  const LoadedDiT g = load_dit_checkpoint(path("b/dit.safetensors"));
+  EXPECT_EQ(g.tokenizer.vocab_size(), text::Tokenizer::from_captions(kCaptions).vocab_size());
+  EXPECT_EQ(SafeTensors::open(path("b/dit.safetensors")).metadata().at("weights"), "ema");
+  EXPECT_EQ(
+      SafeTensors::open(path("b/dit.safetensors")).get("model.final.linear.weight").to_vector(),
+      ck.get("ema.final.linear.weight").to_vector());
+}
+
+// A manifest of videos is encoded into OUT/cache with data.vae; samples are decoded by it; a run
+// on that cache alone finds the autoencoder it records.
+TEST_F(DiTRun, EncodesAManifestAndWritesSamples) {
+  std::vector<ManifestEntry> entries;
+  for (int i = 0; i < 3; ++i) {
+    const std::string clip = path("clip" + std::to_string(i) + "/");
+    write_video(clip, testing::smooth_video(i == 2 ? 1 : 5, 16, 16 + 8 * i, 8));
+    entries.push_back({.path = clip, .caption = kCaptions[static_cast<size_t>(i)]});
+  }
+  write_manifest(path("videos.jsonl"), entries);
+  testing::write_tiny_vae(path("vae.safetensors"));
+
+  DiTRunOptions o = tiny_run("", path("run"));
+  o.config.data = {.latents = "", .manifest = path("videos.jsonl"), .vae = path("vae.safetensors")};
+  DiTRunConfig& t = o.config.train;
+  t.steps = 2, t.sample_every = 2, t.sample_steps = 2, t.sample_frames = 5;
+  t.sample_size = "24x16";
+  t.sample_prompts = {kCaptions[0], kCaptions[1]};
+  // Stopped (Ctrl-C) while encoding: no step is taken, and the next run resumes the cache.
+  std::atomic<bool> stop{true};
+  DiTRunOptions stopped = o;
+  stopped.stop = &stop;
+  const DiTRunResult r = train_dit(stopped);
+  EXPECT_TRUE(r.stopped_caching);
+  EXPECT_FALSE(r.finished);
+  EXPECT_EQ(read_latent_manifest(path("run/cache/latents.jsonl")).size(), 1u);
+  EXPECT_FALSE(fs::exists(path("run/checkpoint.safetensors")));
+
+  int64_t cached = 0;
+  o.on_cache = [&](const CacheProgress& p) { cached += p.error.empty(); };
+  std::vector<std::string> samples;
+  o.on_step = [&](const DiTRunStatus& s) {
+    if (!s.sample.empty()) samples.push_back(s.sample);
+    EXPECT_GT(s.tokens_per_s, 0);
+  };
+  EXPECT_TRUE(train_dit(o).finished);
+  EXPECT_EQ(cached, 3);
+  ASSERT_EQ(samples, std::vector<std::string>{path("run/samples/step_000002.mp4")});
+  const VideoInfo info = probe_video(samples[0]);
+  EXPECT_EQ(info.width, 48);  // two panels of 24x16
+  EXPECT_EQ(info.height, 16);
+  EXPECT_EQ(info.frames, 5);
+  EXPECT_NE(info.metadata.at("comment").find("AI-generated by Cubist"), std::string::npos);
+  EXPECT_EQ(read_latent_manifest(path("run/cache/latents.jsonl")).size(), 3u);
+
+  // Train on the cache alone: samples are decoded by the autoencoder the cache recorded.
+  DiTRunOptions again = tiny_run(path("run/cache/latents.jsonl"), path("run2"));
+  again.config.train.sample_every = 1, again.config.train.steps = 1;
+  again.config.train.sample_steps = 1, again.config.train.sample_frames = 1;
+  again.config.train.sample_size = "16x16";
+  std::string vae;
+  again.on_start = [&](const DiTRunInfo& i) { vae = i.sample_vae; };
+  train_dit(again);
+  EXPECT_EQ(vae, fs::absolute(path("vae.safetensors")).lexically_normal().string());
+  EXPECT_TRUE(fs::exists(path("run2/samples/step_000001.mp4")));
+}
+
+TEST_F(DiTRun, RefusesSamplesTheModelCannotMake) {
+  const std::string latents = write_latents(path("data"));
+  testing::write_tiny_vae(path("vae.safetensors"));
+  DiTRunOptions o = tiny_run(latents, path("run"));
+  o.config.data.vae = path("vae.safetensors");
+  o.config.train.sample_every = 1;
+  o.config.train.sample_size = "20x16";  // not a multiple of 4 x 2
+  testing::expect_error([&] { train_dit(o); }, "generate", "multiples of 8");
+  o.config.train.sample_size = "16x16";
+  o.config.train.sample_prompts = {"a purple circle"};
+  testing::expect_error([&] { train_dit(o); }, "tokenizer", "purple");
+}
+
+TEST(DiTRunConfig, ReadsTheShapesConfig) {
+  const std::string path = std::string(CUBIST_SOURCE_DIR) + "/configs/dit/shapes.json";
+  const DiTRunFile f = load_dit_run_config(path);
+  EXPECT_EQ(f.model.latent_channels, 16);
+  EXPECT_EQ(f.model.patch, (PatchSize{1, 2, 2}));
+  EXPECT_EQ(f.train.sample_prompts.size(), 2u);
+  EXPECT_TRUE(fs::path(f.data.latents).is_absolute());  // resolved against the working directory
+  EXPECT_EQ(f.data.latents,
+            (fs::current_path() / "out/shapes_latents/latents.jsonl").lexically_normal().string());
+  EXPECT_EQ(load_dit_config(path).hidden, f.model.hidden);  // the model section alone
+  for (const std::string& p : f.train.sample_prompts)
+    EXPECT_NO_THROW(text::Tokenizer::shapes_world().encode(p)) << p;
+}
+
+TEST(DiTRunConfig, NamesBadKeysAndValues) {
+  const auto bad = [](const std::string& json, const std::string& part) {
+    testing::expect_error([&] { parse_dit_run_config(json, "run.json"); }, "run.json", part);
+  };
+  const std::string model = R"("model": {"hidden": 32, "heads": 2, "depth": 1}, )";
+  const std::string data = R"("data": {"latents": "x.jsonl"})";
+  bad("{" + model + R"("train": {"stpes": 3}, )" + data + "}", "unknown key \"stpes\"");
+  bad("{" + model + R"("train": {"stpes": 3}, )" + data + "}", "accepted: steps, batch");
+  bad("{" + model + R"("train": {"lr": -1}, )" + data + "}", "train.lr must be > 0");
+  bad("{" + model + R"("train": {"ema": 1.5}, )" + data + "}", "train.ema is a decay in [0, 1)");
+  bad("{" + model + R"("train": {"batch": "8"}, )" + data + "}", "\"batch\" has the wrong type");
+  bad("{" + model + R"("train": {"sample_size": "96"}, )" + data + "}", "sample_size is one size");
+  bad("{" + model + R"("data": {"latents": "a", "manifest": "b"}})", "one of \"latents\"");
+  bad("{" + model + R"("data": {"latent": "a"}})", "unknown key \"latent\"");
+  bad(R"({"model": {"hiden": 3}, )" + data + "}", "unknown key \"hiden\"");
+  bad("{" + data + "}", "no \"model\"");
+  bad("{" + model + data + R"(, "extra": 1})",
+      "unknown key \"extra\" (accepted: model, train, data)");
+  // Several problems at once.
+  bad("{" + model + R"("train": {"steps": 0, "lr": 0}, )" + data + "}",
+      "train.steps must be >= 1; train.lr must be > 0");
+}
+
+TEST(DiTRunConfig, DataOrderVisitsEveryClipOnceAnEpoch) {
+  for (int64_t epoch = 0; epoch < 3; ++epoch) {
+    std::vector<int> seen(7, 0);
+    for (int64_t i = 0; i < 7; ++i) ++seen[static_cast<size_t>(clip_of_run(5, 7, epoch * 7 + i))];
+    EXPECT_EQ(seen, std::vector<int>(7, 1));
+  }
+  EXPECT_EQ(clip_of_run(5, 7, 9), clip_of_run(5, 7, 9));
+  std::vector<int64_t> a, b;
+  for (int64_t i = 0; i < 7; ++i)
+    a.push_back(clip_of_run(5, 7, i)), b.push_back(clip_of_run(6, 7, i));
+  EXPECT_NE(a, b);  // another seed, another order
+}
+
+}  // namespace
+}  // namespace cubist
