@@ -1,22 +1,28 @@
-// `cubist generate "PROMPT" -o OUT`: a video from a text prompt with a trained model
-// (src/pipeline/text_to_video.h does the work; this file reads the arguments and reports).
+// `cubist generate "PROMPT" -o OUT`: a video from a text prompt with a trained model, optionally
+// prompted with an image or videos as well (--image, --extend, --loop, --connect, --edit). The
+// library does the work (src/pipeline/text_to_video.h, video_prompts.h); this file reads the
+// arguments and reports.
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
-#include "pipeline/text_to_video.h"
+#include "pipeline/video_prompts.h"
 
 namespace cubist::cli {
 
 namespace {
 
 constexpr const char* kUsage =
-    "usage: cubist generate \"PROMPT\" -o OUT [--size 96x64] [--frames 17] [--steps 30]\n"
+    "usage: cubist generate \"PROMPT\" -o OUT [--size 96x64] [--frames N] [--steps 30]\n"
     "                       [--guidance 5] [--seed 1] [--sampler heun|euler] [--no-expand]\n"
-    "                       [--model DIR]\n"
+    "                       [--model DIR] [--window F] [--overlap K]\n"
+    "                       [--image FILE | --extend IN [--direction forward|backward] |\n"
+    "                        --loop | --connect A B | --edit IN [--strength S]]\n"
     "\n"
     "Generates a video from a text prompt. The prompt is first expanded into the detailed\n"
     "caption the model was trained on, with what it leaves unsaid drawn under --seed (\"a red\n"
@@ -24,23 +30,48 @@ constexpr const char* kUsage =
     "prompt is printed and is what the model is conditioned on. --no-expand conditions on the\n"
     "prompt as typed (every word must be in the model's vocabulary).\n"
     "\n"
-    "-o OUT        .mp4 (H.264), .webm (VP9), .gif, .png (one frame), or a folder of PNG frames\n"
-    "              (a path ending in '/' or without extension)\n"
-    "--size WxH    width x height; multiples of the autoencoder's spatial factor times the\n"
-    "              patch (16 for the Shapes World model)\n"
-    "--frames N    1 + 4k frames for the Shapes World autoencoder (1 = an image), at 8 fps\n"
-    "--steps N     sampling steps (Heun takes two model evaluations a step)\n"
+    "-o OUT        .mp4 (H.264), .webm (VP9), .gif, .png (one frame: --frames 1 makes an\n"
+    "              image), or a folder of PNG frames (a path ending in '/' or without extension)\n"
+    "--size WxH    width x height of the output; multiples of the autoencoder's spatial factor\n"
+    "              times the patch (16 for the Shapes World model). Image and video inputs of\n"
+    "              another size are resized to it (bicubic), with a note; inputs at another\n"
+    "              frame rate are read at 8 fps, with a note\n"
+    "--frames N    1 + 4k frames for the Shapes World autoencoder (1 = an image), at 8 fps;\n"
+    "              default one window. Longer than the window: the video is made window by\n"
+    "              window, each extending the last forward over K latent frames of overlap.\n"
+    "              With --extend: the frames to add (any number; default one window's)\n"
+    "--steps N     sampling steps per window (Heun takes two model evaluations a step)\n"
     "--guidance G  classifier-free guidance scale, >= 1 (1 = none)\n"
     "--seed S      the prompt expansion and the noise: the same seed gives the same video\n"
-    "--model DIR   a folder holding dit.safetensors (`cubist train`) and vae.safetensors; "
-    "default:\n"
-    "              $CUBIST_MODEL, else models/shapes/ in the working directory or beside the\n"
-    "              executable\n"
+    "--model DIR   a folder holding dit.safetensors (`cubist train`) and vae.safetensors;\n"
+    "              default: $CUBIST_MODEL, else models/shapes/ in the working directory or\n"
+    "              beside the executable\n"
+    "--window F    frames the model generates at once (1 + 4k, at least 5); default: the\n"
+    "              length the model's training run sampled at, else 17\n"
+    "--overlap K   latent frames held from a video to continue it (each stands for 4 frames;\n"
+    "              K of them, encoded alone, for the video's last or first 1 + 4(K-1) frames);\n"
+    "              1 to window's latent frames - 1 (--loop, --connect: both ends held, so at\n"
+    "              most half of them less one); default 2, or less when the window is short\n"
+    "\n"
+    "Prompting with images and videos (at most one; the model must have been trained with\n"
+    "\"frame_conditioning\": true):\n"
+    "--image FILE  animate an image: it is the first frame (as the autoencoder reproduces it)\n"
+    "--extend IN   continue a video: --direction forward (default) appends new frames after\n"
+    "              IN's end, backward puts them before its start; IN's frames are kept as they\n"
+    "              are, and IN needs at least 1 + 4(K-1) frames\n"
+    "--loop        a clip of --frames that loops: a passage from its end back to its start is\n"
+    "              appended, so the last frame flows into the first\n"
+    "--connect A B a passage from video A's end to video B's start: A + passage + B; the\n"
+    "              passage is one window long less the held ends (4 frames at the defaults)\n"
+    "--edit IN     redo video IN under the prompt (SDEdit); IN needs 1 + 4k frames\n"
+    "--strength S  how much of IN is redone, in (0, 1] (default 0.6; 1 ignores IN)\n"
     "\n"
     "Provenance: OUT.json beside the output records the prompt, expanded prompt, what was\n"
     "filled in, seed, steps, guidance, sampler, size, frames, the model files with their\n"
-    "SHA-256, the Cubist version, \"ai_generated\": true and the UTC time; MP4, WebM and frame\n"
-    "folders also carry it as metadata (comment = \"AI-generated by Cubist; prompt: ...\").\n";
+    "SHA-256, the mode and its inputs (file names and SHA-256, direction, overlap, window,\n"
+    "strength, notes), the Cubist version, \"ai_generated\": true and the UTC time; MP4, WebM\n"
+    "and frame folders also carry it as metadata (comment = \"AI-generated by Cubist; prompt:\n"
+    "...\").\n";
 
 std::string quoted_list(const std::vector<std::string>& v) {
   std::string out;
@@ -48,10 +79,59 @@ std::string quoted_list(const std::vector<std::string>& v) {
   return out;
 }
 
+// "--connect A B" takes two values; the parser takes one per option, so B becomes
+// "--connect-to B".
+std::vector<std::string> split_connect(int argc, char** argv) {
+  std::vector<std::string> out;
+  for (int i = 0; i < argc; ++i) {
+    const std::string t = argv[i];
+    out.push_back(t);
+    const bool bare = t == "--connect", joined = t.rfind("--connect=", 0) == 0;
+    if (!bare && !joined) continue;
+    if (bare && i + 1 < argc) out.push_back(argv[++i]);
+    if (i + 1 < argc && std::string(argv[i + 1]).rfind("--", 0) != 0) {
+      out.push_back("--connect-to");
+      out.push_back(argv[++i]);
+    }
+  }
+  return out;
+}
+
+// An option that may be left out; read either way, so that the parser knows it.
+template <typename T, typename Read>
+std::optional<T> optional(Args& args, const std::string& name, Read read) {
+  const bool given = args.has(name);
+  const T value = read(name);
+  return given ? std::optional<T>(value) : std::nullopt;
+}
+
+MediaPrompt read_media(Args& args) {
+  MediaPrompt m;
+  m.image = args.str("--image", "");
+  m.extend = args.str("--extend", "");
+  m.direction = optional<std::string>(args, "--direction",
+                                      [&](const std::string& n) { return args.str(n, ""); });
+  m.loop = args.flag("--loop");
+  m.connect_from = args.str("--connect", "");
+  m.connect_to = args.str("--connect-to", "");
+  m.edit = args.str("--edit", "");
+  m.strength = optional<float>(args, "--strength", [&](const std::string& n) {
+    return static_cast<float>(args.number(n, kDefaultStrength));
+  });
+  m.overlap = optional<int64_t>(args, "--overlap",
+                                [&](const std::string& n) { return args.integer(n, 0); });
+  m.window =
+      optional<int64_t>(args, "--window", [&](const std::string& n) { return args.integer(n, 0); });
+  return m;
+}
+
 }  // namespace
 
 int cmd_generate(int argc, char** argv) {
-  Args args(argc, argv);
+  std::vector<std::string> tokens = split_connect(argc, argv);
+  std::vector<char*> ptrs;
+  for (std::string& t : tokens) ptrs.push_back(t.data());
+  Args args(static_cast<int>(ptrs.size()), ptrs.data());
   if (args.flag("--help") || args.flag("-h")) {
     std::fputs(kUsage, stdout);
     return 0;
@@ -61,42 +141,58 @@ int cmd_generate(int argc, char** argv) {
   if (out.empty()) out = args.str("--out", "");
   const auto [width, height] = parse_size("--size", args.str("--size", "96x64"));
   r.width = width, r.height = height;
-  r.frames = args.integer("--frames", r.frames);
+  const bool frames_given = args.has("--frames");
+  r.frames = args.integer("--frames", 0);  // 0: the mode's default
   const int64_t steps = args.integer("--steps", r.steps);
   r.guidance = static_cast<float>(args.number("--guidance", r.guidance));
   r.seed = static_cast<uint64_t>(args.integer("--seed", static_cast<int64_t>(r.seed)));
   const std::string sampler = args.str("--sampler", "heun");
   r.expand = !args.flag("--no-expand");
   const std::string model_dir = args.str("--model", "");
+  const MediaPrompt media = read_media(args);
   const std::vector<std::string> pos = args.positional();
   args.finish();
   if (pos.size() != 1)
     throw UsageError("give exactly one prompt, in quotes (got " + std::to_string(pos.size()) +
                      " arguments)");
   if (out.empty())
-    throw UsageError("give the video to write with -o OUT (.mp4, .webm, .gif, DIR/)");
+    throw UsageError("give the video to write with -o OUT (.mp4, .webm, .gif, .png, DIR/)");
   if (sampler != "heun" && sampler != "euler")
     throw UsageError("--sampler takes heun or euler, not '" + sampler + "'");
   if (steps > 100000) throw UsageError("--steps takes at most 100000");
+  if (frames_given && (r.frames < 1 || r.frames > 100000))
+    throw UsageError("--frames takes 1 to 100000, not " + std::to_string(r.frames));
   r.steps = static_cast<int>(std::max<int64_t>(steps, -1));  // < 1: the library says why
   r.sampler = flow::sampler_named(sampler);
   r.prompt = pos[0];
-  video_keeps_metadata(out);  // an output form that cannot be written fails before sampling
+  prompt_mode(media);         // conflicting options fail before the model loads
+  check_output_path(out, 1);  // an output form that cannot be written fails before sampling
 
   const TextToVideoModel model = load_text_to_video(model_dir);
-  const PreparedPrompt prompt = prepare_request(model, r);
+  const VideoJob job = prepare_video_job(model, r, media);
+  check_output_path(out, job.request.frames);
   if (r.expand) {
-    std::printf("expanded: %s\n", prompt.conditioned.c_str());
-    std::printf("filled: %s\n", prompt.filled.empty() ? "nothing (the prompt said it all)"
-                                                      : quoted_list(prompt.filled).c_str());
+    std::printf("expanded: %s\n", job.prompt.conditioned.c_str());
+    std::printf("filled: %s\n", job.prompt.filled.empty() ? "nothing (the prompt said it all)"
+                                                          : quoted_list(job.prompt.filled).c_str());
   } else {
-    std::printf("prompt: %s (as typed, not expanded)\n", prompt.conditioned.c_str());
+    std::printf("prompt: %s (as typed, not expanded)\n", job.prompt.conditioned.c_str());
   }
+  for (const std::string& note : job.notes) std::printf("note: %s\n", note.c_str());
+  if (job.mode == PromptMode::kEdit)
+    std::printf("mode: edit, strength %g\n", static_cast<double>(job.strength));
+  else if (job.windows.size() > 1 || job.mode != PromptMode::kText)
+    std::printf("mode: %s, %zu window%s of at most %lld frames%s\n", prompt_mode_name(job.mode),
+                job.windows.size(), job.windows.size() > 1 ? "s" : "",
+                static_cast<long long>(job.window),
+                job.mode == PromptMode::kImage && job.windows.size() == 1
+                    ? ""
+                    : (", overlap " + std::to_string(job.overlap) + " latent frames").c_str());
   std::fflush(stdout);
-  Progress bar("generate", r.steps, "step");
-  const Video video = generate(model, r, prompt, [&](int done, int) { bar.update(done); });
+  Progress bar("generate", r.steps * static_cast<int64_t>(job.windows.size()), "step");
+  const Video video = run_video_job(model, job, [&](int done, int) { bar.update(done); });
   bar.finish();
-  const std::string side = write_generated(out, video, provenance(model, r, prompt));
+  const std::string side = write_generated(out, video, job_provenance(model, job));
   std::printf("generate: %s (%lld frames, %lldx%lld, seed %llu); provenance in %s\n", out.c_str(),
               static_cast<long long>(video.frames), static_cast<long long>(video.width),
               static_cast<long long>(video.height), static_cast<unsigned long long>(r.seed),

@@ -22,6 +22,14 @@ std::string nearest_sizes(int64_t width, int64_t height, int64_t mw, int64_t mh)
 
 }  // namespace
 
+std::string nearest_frame_counts(const VaeConfig& vae, int64_t pt, int64_t frames) {
+  if (frames <= vae.video_frames(pt)) return std::to_string(vae.video_frames(pt));
+  const int64_t below = (1 + (frames - 1) / vae.temporal_factor()) / pt * pt;
+  if (vae.video_frames(below) == frames) return std::to_string(frames);
+  return std::to_string(vae.video_frames(below)) + " or " +
+         std::to_string(vae.video_frames(below + pt));
+}
+
 Dims video_latent_shape(const DiTConfig& dit, const VaeConfig& vae, int64_t frames, int64_t width,
                         int64_t height) {
   CUBIST_CHECK(dit.latent_channels == vae.latent_channels, "generate: the transformer works on ",
@@ -37,7 +45,7 @@ Dims video_latent_shape(const DiTConfig& dit, const VaeConfig& vae, int64_t fram
     for (int64_t t = pt, n = 0; n < 5; t += pt, ++n) accepted << vae.video_frames(t) << ", ";
     fail("generate: ", frames, " frames; this model takes 1 + ", tf, "k frames",
          pt > 1 ? " whose latent frame count is a multiple of the patch" : "", " (", accepted.str(),
-         "...)");
+         "...); nearest: ", nearest_frame_counts(vae, pt, frames));
   }
   const int64_t mh = vae.spatial_factor * dit.patch.h, mw = vae.spatial_factor * dit.patch.w;
   CUBIST_CHECK(width >= 1 && height >= 1 && width % mw == 0 && height % mh == 0, "generate: size ",

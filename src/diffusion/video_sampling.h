@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "diffusion/dit_flow.h"
@@ -18,6 +19,10 @@ namespace cubist {
 // times the patch (ph, pw), and the transformer's latent channels equal to the autoencoder's.
 Dims video_latent_shape(const DiTConfig& dit, const VaeConfig& vae, int64_t frames, int64_t width,
                         int64_t height);
+
+// "9 or 13": the frame counts this autoencoder and a patch of pt latent frames take (latent frame
+// counts that are multiples of pt) on either side of `frames`; one number when it is accepted.
+std::string nearest_frame_counts(const VaeConfig& vae, int64_t pt, int64_t frames);
 
 // Generates the latents of such a video for a prompt (token ids) and decodes them one latent
 // frame at a time. The same options (seed included) give the same frames.

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "diffusion/video_sampling.h"
+#include "io/safetensors.h"
 #include "io/sha256.h"
 #include "models/model_files.h"
 #include "models/text/prompt_expansion.h"
@@ -41,6 +42,19 @@ nlohmann::ordered_json model_file(const std::string& path) {
   return j;
 }
 
+// train.sample_frames of the run_config that `cubist train` stores in dit.safetensors, or 0.
+int64_t recorded_sample_frames(const std::string& dit_path) {
+  const SafeTensors f = SafeTensors::open(dit_path);
+  const auto it = f.metadata().find("run_config");
+  if (it == f.metadata().end()) return 0;
+  const nlohmann::json j = nlohmann::json::parse(it->second, nullptr, false);
+  if (j.is_discarded() || !j.contains("train") || !j["train"].is_object()) return 0;
+  const nlohmann::json& t = j["train"];
+  return t.contains("sample_frames") && t["sample_frames"].is_number_integer()
+             ? t["sample_frames"].get<int64_t>()
+             : 0;
+}
+
 }  // namespace
 
 TextToVideoModel load_text_to_video(const std::string& dir) {
@@ -57,6 +71,7 @@ TextToVideoModel load_text_to_video(const std::string& dir) {
   m.dit = std::move(loaded.model);
   m.tokenizer = std::move(loaded.tokenizer);
   m.vae = load_vae(m.vae_path);
+  m.trained_frames = recorded_sample_frames(m.dit_path);
   const DiTConfig& c = m.dit->config();
   CUBIST_CHECK(c.latent_channels == m.vae->config().latent_channels, m.dit_path,
                ": the transformer works on ", c.latent_channels, " latent channels but ",

@@ -25,6 +25,9 @@ struct TextToVideoModel {
   std::unique_ptr<DiT> dit;
   text::Tokenizer tokenizer;
   std::unique_ptr<Vae> vae;
+  // The clip length the transformer's training run sampled at (train.sample_frames in the
+  // run_config metadata of dit.safetensors); 0 when the file records none.
+  int64_t trained_frames = 0;
 };
 
 // Loads dir/dit.safetensors (from `cubist train`) and dir/vae.safetensors; dir "" takes the

@@ -1,0 +1,497 @@
+#include "pipeline/video_prompts.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <filesystem>
+#include <sstream>
+
+#include "core/error.h"
+#include "diffusion/condition.h"
+#include "diffusion/video_sampling.h"
+#include "io/sha256.h"
+
+namespace cubist {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr double kFps = 8.0;
+
+// generate_latents' refusal (diffusion/dit_flow.cpp), given here before any input is read.
+constexpr const char* kNoFrameConditioning =
+    "generate: this model was trained without frame conditioning, so it cannot take image or "
+    "video prompts (train one with \"frame_conditioning\": true)";
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+std::string base_name(const std::string& path) {
+  std::string s = path;
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  return fs::path(s).filename().string();
+}
+
+// SHA-256 of an input: a file's bytes; a folder of frames: of its "name digest" lines, by name.
+std::string input_digest(const std::string& path) {
+  if (!fs::is_directory(path)) return sha256_file(path);
+  std::vector<std::string> names;
+  for (const fs::directory_entry& e : fs::directory_iterator(path))
+    if (e.is_regular_file()) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  std::string listing;
+  for (const std::string& n : names) listing += n + " " + sha256_file(path + "/" + n) + "\n";
+  return sha256_hex(listing);
+}
+
+// Reads an input at 8 fps and the request's size; what had to change is noted.
+Video read_input(const std::string& path, const VideoRequest& r, std::vector<std::string>& notes) {
+  Video v = read_video(path);
+  const std::string name = base_name(path);
+  if (std::abs(v.fps - kFps) > 1e-3) {
+    std::ostringstream note;
+    note << name << ": " << v.fps << " fps, read at " << kFps << " fps";
+    v = read_video(path, {.fps = kFps});
+    note << " (" << v.frames << " frames)";
+    notes.push_back(note.str());
+  }
+  if (v.width != r.width || v.height != r.height) {
+    notes.push_back(name + ": " + std::to_string(v.width) + "x" + std::to_string(v.height) +
+                    ", resized to " + std::to_string(r.width) + "x" + std::to_string(r.height) +
+                    " (--size)");
+    v = resize_video(v, r.height, r.width);
+  }
+  v.fps = kFps;
+  return v;
+}
+
+// The latent frames of each window that adds `frames` frames to one end of a video, K latent
+// frames held from it, at most `most` latent frames (a multiple of pt) a window. A forward window
+// of L latent frames adds tf (L - K) frames; a backward one 1 + tf (L - K - 1), since its held
+// latent frames stand for tf frames each. The last window is the shortest that covers the rest
+// (whole patches); its surplus frames, at the far end, are dropped.
+std::vector<int64_t> extension_plan(int64_t frames, int64_t K, int64_t most, int64_t tf, int64_t pt,
+                                    bool backward) {
+  std::vector<int64_t> plan;
+  for (int64_t rest = frames; rest > 0;) {
+    const int64_t generated = backward ? 1 + ceil_div(rest - 1, tf) : ceil_div(rest, tf);
+    const int64_t latents = std::min(most, ceil_div(K + generated, pt) * pt);
+    rest -= backward ? 1 + tf * (latents - K - 1) : tf * (latents - K);
+    plan.push_back(latents);
+  }
+  return plan;
+}
+
+void add_input(VideoJob& job, const std::string& role, const std::string& path) {
+  nlohmann::ordered_json j;
+  j["role"] = role;
+  j["file"] = base_name(path);
+  j["sha256"] = input_digest(path);
+  job.input_record.push_back(j);
+}
+
+// An input video that must hold the overlap's frames (1 + tf (K - 1)).
+Video read_overlap_input(VideoJob& job, const std::string& role, const std::string& path,
+                         const VaeConfig& vae, const char* which_end) {
+  Video v = read_input(path, job.request, job.notes);
+  const int64_t need = vae.video_frames(job.overlap);
+  CUBIST_CHECK(v.frames >= need, "generate: ", path, " has ", v.frames, " frames; an overlap of ",
+               job.overlap, " latent frames holds its ", which_end, " ", need, " frames (1 + ",
+               vae.temporal_factor(), " (K - 1)); give a video of at least ", need,
+               " frames or a smaller --overlap (1 needs one frame)");
+  add_input(job, role, path);
+  return v;
+}
+
+// Checks the window (frames the model generates at once) and the overlap for the mode.
+void check_window(VideoJob& job, const TextToVideoModel& m, const MediaPrompt& media) {
+  const VaeConfig& vae = m.vae->config();
+  const int64_t tf = vae.temporal_factor(), pt = m.dit->config().patch.t, W = job.window;
+  const int64_t step = std::max<int64_t>(2, pt);  // the fewest latent frames a window may have
+  CUBIST_CHECK(
+      W >= vae.video_frames(step) && (W - 1) % tf == 0 && vae.latent_frames(W) % pt == 0,
+      "generate: a window of ", W, " frames; a window is a frame count this model takes, 1 + ", tf,
+      "k, of at least 2 latent frames (", vae.video_frames(step), " frames or more; nearest: ",
+      nearest_frame_counts(vae, pt, std::max(W, vae.video_frames(step))), ")");
+  const int64_t Lw = vae.latent_frames(W);
+  const bool ends = job.mode == PromptMode::kLoop || job.mode == PromptMode::kConnect;
+  const int64_t most = ends ? (Lw - 1) / 2 : Lw - 1;
+  CUBIST_CHECK(most >= 1, "generate: a window of ", W, " frames (", Lw,
+               " latent frames) is too short to hold both ends and generate between them; give "
+               "--window ",
+               vae.video_frames(ceil_div(3, pt) * pt), " or more");
+  job.overlap = media.overlap.value_or(std::min(kDefaultOverlap, most));
+  CUBIST_CHECK(job.overlap >= 1 && job.overlap <= most, "generate: an overlap of ", job.overlap,
+               " latent frames; with a window of ", W, " frames (", Lw, " latent frames) ",
+               ends ? "--loop and --connect take" : "the overlap takes", " 1 to ", most,
+               ends ? " (both ends are held, and at least one latent frame is generated between "
+                      "them)"
+                    : " (at least one latent frame is generated)");
+}
+
+}  // namespace
+
+const char* prompt_mode_name(PromptMode mode) {
+  switch (mode) {
+    case PromptMode::kText:
+      return "text";
+    case PromptMode::kImage:
+      return "image";
+    case PromptMode::kExtend:
+      return "extend";
+    case PromptMode::kLoop:
+      return "loop";
+    case PromptMode::kConnect:
+      return "connect";
+    case PromptMode::kEdit:
+      return "edit";
+  }
+  return "?";
+}
+
+PromptMode prompt_mode(const MediaPrompt& m) {
+  std::vector<std::pair<std::string, PromptMode>> given;
+  if (!m.image.empty()) given.emplace_back("--image", PromptMode::kImage);
+  if (!m.extend.empty()) given.emplace_back("--extend", PromptMode::kExtend);
+  if (m.loop) given.emplace_back("--loop", PromptMode::kLoop);
+  if (!m.connect_from.empty() || !m.connect_to.empty())
+    given.emplace_back("--connect", PromptMode::kConnect);
+  if (!m.edit.empty()) given.emplace_back("--edit", PromptMode::kEdit);
+  if (given.size() > 1) {
+    std::string names;
+    for (const auto& g : given) names += (names.empty() ? "" : " and ") + g.first;
+    fail("generate: ", names,
+         " ask for two modes at once; give at most one of --image, --extend, --loop, --connect, "
+         "--edit (each makes its own kind of video)");
+  }
+  const PromptMode mode = given.empty() ? PromptMode::kText : given[0].second;
+  CUBIST_CHECK(mode != PromptMode::kConnect || (!m.connect_from.empty() && !m.connect_to.empty()),
+               "generate: --connect takes two videos, A and B (the passage goes from A's end to "
+               "B's start)");
+  CUBIST_CHECK(!m.direction || mode == PromptMode::kExtend,
+               "generate: --direction applies to --extend only (which end of the video grows)");
+  CUBIST_CHECK(!m.direction || *m.direction == "forward" || *m.direction == "backward",
+               "generate: --direction '", m.direction.value_or(""),
+               "'; accepted: forward (add after the video's end) or backward (add before its "
+               "start)");
+  CUBIST_CHECK(!m.strength || mode == PromptMode::kEdit,
+               "generate: --strength applies to --edit only (how much of the input is redone)");
+  CUBIST_CHECK(!m.strength || (*m.strength > 0.0f && *m.strength <= 1.0f), "generate: --strength ",
+               m.strength.value_or(0.0f),
+               " is outside (0, 1]; accepted: 0 < S <= 1 (small keeps more of the input, 1 "
+               "ignores it)");
+  CUBIST_CHECK(mode != PromptMode::kEdit || (!m.overlap && !m.window),
+               "generate: --edit redoes the whole input in one pass; --overlap and --window do not "
+               "apply to it");
+  return mode;
+}
+
+int64_t default_window(const TextToVideoModel& m) {
+  const VaeConfig& vae = m.vae->config();
+  const int64_t t = m.trained_frames, pt = m.dit->config().patch.t;
+  const bool usable = t > 1 && (t - 1) % vae.temporal_factor() == 0 &&
+                      vae.latent_frames(t) % pt == 0 && vae.latent_frames(t) >= 2;
+  return usable ? t : kDefaultWindow;
+}
+
+uint64_t window_seed(uint64_t seed, int64_t window) {
+  return seed + static_cast<uint64_t>(window) * 0x9E3779B97F4A7C15ull;  // golden-ratio steps
+}
+
+VideoJob prepare_video_job(const TextToVideoModel& m, const VideoRequest& request,
+                           const MediaPrompt& media) {
+  VideoJob job;
+  job.mode = prompt_mode(media);
+  job.request = request;
+  job.backward = media.direction.value_or("forward") == "backward";
+  job.strength = media.strength.value_or(job.mode == PromptMode::kEdit ? kDefaultStrength : 1.0f);
+  job.window = media.window.value_or(default_window(m));
+  const VaeConfig& vae = m.vae->config();
+  const int64_t tf = vae.temporal_factor(), pt = m.dit->config().patch.t;
+  const bool clip_mode = job.mode == PromptMode::kText || job.mode == PromptMode::kImage ||
+                         job.mode == PromptMode::kLoop;
+  // Every mode but text and edit holds known frames.
+  CUBIST_CHECK(m.dit->config().frame_conditioning || job.mode == PromptMode::kText ||
+                   job.mode == PromptMode::kEdit,
+               kNoFrameConditioning);
+  if (job.mode != PromptMode::kEdit) check_window(job, m, media);
+
+  // The prompt, steps, guidance and size, with the frames that one generation samples.
+  VideoRequest sampled = request;
+  if (clip_mode && sampled.frames == 0) sampled.frames = job.window;
+  if (!clip_mode) sampled.frames = job.mode == PromptMode::kEdit ? 1 : job.window;
+  job.prompt = prepare_request(m, sampled);
+
+  const int64_t W = job.window, Lw = vae.latent_frames(W), K = job.overlap;
+  switch (job.mode) {
+    case PromptMode::kText:
+    case PromptMode::kImage:
+    case PromptMode::kLoop: {
+      const int64_t N = sampled.frames;
+      job.clip_frames = N;
+      if (job.mode == PromptMode::kImage) {
+        CUBIST_CHECK(N > 1,
+                     "generate: --image with 1 frame leaves nothing to generate (frame 0 is "
+                     "the image); ask for ",
+                     vae.video_frames(ceil_div(2, pt) * pt), " frames or more");
+        Video image = read_input(media.image, job.request, job.notes);
+        if (image.frames > 1) {
+          job.notes.push_back(base_name(media.image) + ": " + std::to_string(image.frames) +
+                              " frames; its first frame is the image");
+          image = video_frames(image, 0, 1);
+        }
+        add_input(job, "image", media.image);
+        job.inputs.push_back(std::move(image));
+      }
+      if (job.mode == PromptMode::kLoop)
+        CUBIST_CHECK(N >= vae.video_frames(K), "generate: --loop of ", N,
+                     " frames; the passage holds the clip's last and first ", vae.video_frames(K),
+                     " frames (an overlap of ", K, " latent frames), so ask for ",
+                     vae.video_frames(K), " frames or more, or a smaller --overlap");
+      const int64_t first = vae.latent_frames(std::min(N, W));
+      job.windows = {first};
+      for (int64_t L : extension_plan(N - vae.video_frames(first), K, Lw, tf, pt, false))
+        job.windows.push_back(L);
+      job.request.frames = N;
+      if (job.mode == PromptMode::kLoop) {
+        job.windows.push_back(Lw);
+        job.request.frames = N + tf * (Lw - 2 * K);
+      }
+      break;
+    }
+    case PromptMode::kExtend: {
+      CUBIST_CHECK(request.frames >= 0, "generate: --frames ", request.frames,
+                   " with --extend: the frames to add, 1 or more (0 or none: one window's)");
+      job.new_frames = request.frames > 0 ? request.frames
+                       : job.backward     ? 1 + tf * (Lw - K - 1)
+                                          : tf * (Lw - K);
+      job.inputs.push_back(
+          read_overlap_input(job, "video", media.extend, vae, job.backward ? "first" : "last"));
+      job.windows = extension_plan(job.new_frames, K, Lw, tf, pt, job.backward);
+      job.request.frames = job.inputs[0].frames + job.new_frames;
+      break;
+    }
+    case PromptMode::kConnect: {
+      CUBIST_CHECK(request.frames == 0, "generate: --connect makes one window's passage (",
+                   tf * (Lw - 2 * K), " frames with a window of ", W, " and an overlap of ", K,
+                   "); set its length with --window, not --frames");
+      job.inputs.push_back(read_overlap_input(job, "from", media.connect_from, vae, "last"));
+      job.inputs.push_back(read_overlap_input(job, "to", media.connect_to, vae, "first"));
+      job.windows = {Lw};
+      job.request.frames = job.inputs[0].frames + tf * (Lw - 2 * K) + job.inputs[1].frames;
+      break;
+    }
+    case PromptMode::kEdit: {
+      CUBIST_CHECK(request.frames == 0,
+                   "generate: --edit keeps the input's frame count; leave out --frames");
+      Video in = read_input(media.edit, job.request, job.notes);
+      const int64_t T = in.frames;
+      CUBIST_CHECK((T - 1) % tf == 0 && vae.latent_frames(T) % pt == 0, "generate: ", media.edit,
+                   " has ", T, " frames; the autoencoder takes 1 + ", tf, "k frames",
+                   pt > 1 ? " whose latent frame count is a multiple of the patch" : "",
+                   " (nearest: ", nearest_frame_counts(vae, pt, T),
+                   "); trim the video to one of them");
+      add_input(job, "video", media.edit);
+      job.windows = {vae.latent_frames(T)};
+      job.request.frames = T;
+      job.inputs.push_back(std::move(in));
+      break;
+    }
+  }
+  CUBIST_CHECK(m.dit->config().frame_conditioning || job.windows.size() == 1, kNoFrameConditioning,
+               "; a video longer than one window (", W,
+               " frames) continues its first window that way: ask for at most ", W, " frames");
+  return job;
+}
+
+namespace {
+
+// The generations of one job: each window's latents sampled with its known frames held, then
+// decoded; the progress callback counts steps over every window.
+class WindowRunner {
+ public:
+  WindowRunner(const TextToVideoModel& m, const VideoJob& job, const flow::StepFn& on_step)
+      : m_(m), job_(job), on_step_(on_step) {}
+
+  Tensor encode(const Video& v) const { return encode_video(*m_.vae, v); }
+
+  // `latents` latent frames with `head` [C, a, h, w] held as the first ones and `tail`
+  // [C, b, h, w] as the last (undefined: none); from `init` at job.strength when defined (SDEdit).
+  Video run(int64_t latents, const Tensor& head, const Tensor& tail, const Tensor& init = {}) {
+    const int64_t sf = m_.vae->config().spatial_factor;
+    const Dims shape{m_.dit->config().latent_channels, latents, job_.request.height / sf,
+                     job_.request.width / sf};
+    GenerateOptions g;
+    g.steps = job_.request.steps;
+    g.sampler = job_.request.sampler;
+    g.guidance = job_.request.guidance;
+    g.seed = window_seed(job_.request.seed, index_);
+    const int before = static_cast<int>(index_) * g.steps;
+    const int total = static_cast<int>(job_.windows.size()) * g.steps;
+    if (on_step_) g.on_step = [&](int done, int) { on_step_(before + done, total); };
+    Tensor known, mask;
+    if (head.defined() || tail.defined()) {
+      known = Tensor::zeros(shape);
+      std::vector<int64_t> held;
+      if (head.defined()) {
+        known.slice(1, 0, head.size(1)).copy_(head);
+        for (int64_t t = 0; t < head.size(1); ++t) held.push_back(t);
+      }
+      if (tail.defined()) {
+        known.slice(1, latents - tail.size(1), latents).copy_(tail);
+        for (int64_t t = latents - tail.size(1); t < latents; ++t) held.push_back(t);
+      }
+      mask = frame_mask(latents, shape[2], shape[3], held);
+      g.known = &known;
+      g.known_mask = &mask;
+    }
+    if (init.defined()) {
+      g.init = &init;
+      g.strength = job_.strength;
+    }
+    ++index_;
+    return decode_latents(*m_.vae, generate_latents(*m_.dit, shape, job_.prompt.ids, g), kFps);
+  }
+
+ private:
+  const TextToVideoModel& m_;
+  const VideoJob& job_;
+  const flow::StepFn& on_step_;
+  int64_t index_ = 0;
+};
+
+}  // namespace
+
+Video run_video_job(const TextToVideoModel& m, const VideoJob& job, const flow::StepFn& on_step) {
+  WindowRunner runner(m, job, on_step);
+  const int64_t tf = m.vae->config().temporal_factor(), K = job.overlap;
+  const int64_t held = m.vae->config().video_frames(K);  // frames of K latent frames on their own
+  // Extends v forward through windows [from, to) until `add` more frames.
+  auto forward = [&](Video v, int64_t add, size_t from, size_t to) {
+    for (size_t i = from; i < to; ++i) {
+      const int64_t L = job.windows[i];
+      const Video w = runner.run(L, runner.encode(video_frames(v, v.frames - held, v.frames)), {});
+      const int64_t take = std::min(tf * (L - K), add);
+      const Video fresh = video_frames(w, held, held + take);  // the re-made overlap dropped
+      v = join_videos({&v, &fresh});
+      add -= take;
+    }
+    return v;
+  };
+  // A passage from a's end to b's start through a window of L latent frames: the window less
+  // a's re-made frames and the tf K frames that b's held latent frames stand for.
+  auto passage = [&](const Video& a, const Video& b, int64_t L) {
+    const Tensor head = runner.encode(video_frames(a, a.frames - held, a.frames));
+    const Tensor tail = runner.encode(video_frames(b, 0, held));
+    const Video w = runner.run(L, head, tail);
+    return video_frames(w, held, w.frames - tf * K);
+  };
+  switch (job.mode) {
+    case PromptMode::kText:
+    case PromptMode::kImage:
+    case PromptMode::kLoop: {
+      const bool loop = job.mode == PromptMode::kLoop;
+      const Tensor image = job.mode == PromptMode::kImage ? runner.encode(job.inputs[0]) : Tensor();
+      Video clip = runner.run(job.windows[0], image, {});
+      clip = forward(std::move(clip), job.clip_frames - clip.frames, 1,
+                     job.windows.size() - (loop ? 1 : 0));
+      if (!loop) return clip;
+      const Video round = passage(clip, clip, job.windows.back());
+      return join_videos({&clip, &round});
+    }
+    case PromptMode::kExtend: {
+      if (!job.backward) return forward(job.inputs[0], job.new_frames, 0, job.windows.size());
+      Video v = job.inputs[0];
+      int64_t add = job.new_frames;
+      for (const int64_t L : job.windows) {
+        const Video w = runner.run(L, {}, runner.encode(video_frames(v, 0, held)));
+        const int64_t before = w.frames - tf * K;  // frames ahead of the held latent frames
+        const int64_t take = std::min(before, add);
+        const Video fresh = video_frames(w, before - take, before);
+        v = join_videos({&fresh, &v});
+        add -= take;
+      }
+      return v;
+    }
+    case PromptMode::kConnect: {
+      const Video& a = job.inputs[0];
+      const Video& b = job.inputs[1];
+      const Video between = passage(a, b, job.windows[0]);
+      return join_videos({&a, &between, &b});
+    }
+    case PromptMode::kEdit:
+      return runner.run(job.windows[0], {}, {}, runner.encode(job.inputs[0]));
+  }
+  fail("generate: unknown mode");
+}
+
+nlohmann::ordered_json job_provenance(const TextToVideoModel& m, const VideoJob& job,
+                                      bool with_time) {
+  nlohmann::ordered_json j = provenance(m, job.request, job.prompt, with_time);
+  nlohmann::ordered_json time;
+  if (j.contains("utc_time")) {
+    time = j["utc_time"];
+    j.erase("utc_time");
+  }
+  j["mode"] = prompt_mode_name(job.mode);
+  if (!job.input_record.empty()) j["inputs"] = job.input_record;
+  if (job.mode == PromptMode::kExtend) {
+    j["direction"] = job.backward ? "backward" : "forward";
+    j["new_frames"] = job.new_frames;
+  }
+  if (job.mode == PromptMode::kEdit) {
+    j["strength"] = job.strength;
+  } else {
+    j["overlap"] = job.overlap;
+    j["window"] = job.window;
+  }
+  if (!job.notes.empty()) j["notes"] = job.notes;
+  if (!time.is_null()) j["utc_time"] = time;
+  return j;
+}
+
+void check_output_path(const std::string& out, int64_t frames) {
+  video_keeps_metadata(out);  // a form write_video cannot write is an Error saying what is
+  std::string ext = fs::path(out).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  CUBIST_CHECK(ext != ".png" || frames == 1, out, ": a .png holds one frame and this video has ",
+               frames,
+               "; write .mp4, .webm, .gif or a folder of PNG frames (a path ending in "
+               "'/'), or ask for --frames 1");
+}
+
+Tensor encode_video(const Vae& vae, const Video& video) {
+  // Chunks of 4 latent frames bound the memory of long inputs; the result is the one-pass one.
+  return vae.encode_mean(video_to_tensor(video), 4 * vae.config().temporal_factor()).squeeze(0);
+}
+
+Video decode_latents(const Vae& vae, const Tensor& latents, double fps) {
+  return tensor_to_video(vae.decode_chunked(latents.unsqueeze(0).contiguous(), 1), fps);
+}
+
+Video video_frames(const Video& v, int64_t start, int64_t end) {
+  CUBIST_CHECK(0 <= start && start <= end && end <= v.frames, "video_frames: frames [", start, ", ",
+               end, ") of a video of ", v.frames);
+  Video out(end - start, v.height, v.width, v.fps);
+  std::copy(v.frame(start), v.frame(start) + out.rgb.size(), out.rgb.begin());
+  return out;
+}
+
+Video join_videos(const std::vector<const Video*>& parts) {
+  CUBIST_CHECK(!parts.empty(), "join_videos: nothing to join");
+  const Video& first = *parts.front();
+  int64_t frames = 0;
+  for (const Video* p : parts) {
+    CUBIST_CHECK(p->width == first.width && p->height == first.height, "join_videos: ", p->width,
+                 "x", p->height, " beside ", first.width, "x", first.height,
+                 "; parts must have one size");
+    frames += p->frames;
+  }
+  Video out(frames, first.height, first.width, first.fps);
+  auto it = out.rgb.begin();
+  for (const Video* p : parts) it = std::copy(p->rgb.begin(), p->rgb.end(), it);
+  return out;
+}
+
+}  // namespace cubist

@@ -1,0 +1,119 @@
+// Prompting with images and videos, the modes of `cubist generate` beyond text alone, as a
+// library (docs/DIT.md, "Prompting with images and videos"). Every mode is one mechanism, latent
+// frames held known while the rest is generated (diffusion/condition.h), over windows of the
+// length the model generates at once:
+//
+//   text     a clip from the prompt; longer than a window: forward extensions chained
+//   image    the image, encoded as a 1-frame video, is latent frame 0 of the clip
+//   extend   forward: IN's last 1 + tf (K - 1) frames, encoded as a clip of their own, are the
+//            window's first K latent frames; the new frames are appended to IN. Backward: IN's
+//            first frames are the window's last K latent frames; the new frames are prepended
+//   loop     a clip, then a passage whose first K latent frames are the clip's end and whose last
+//            K are its start: clip + passage plays round
+//   connect  a passage from A's end to B's start: A + passage + B
+//   edit     SDEdit: IN encoded, noised to `strength`, denoised under the prompt
+//
+// (tf the autoencoder's temporal factor, 4; K the overlap in latent frames.) Inputs are read at
+// 8 fps and resized to the requested size (each adaptation is a note); input frames are kept
+// byte for byte in the output, the re-made overlap frames are dropped.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "pipeline/text_to_video.h"
+
+namespace cubist {
+
+enum class PromptMode { kText, kImage, kExtend, kLoop, kConnect, kEdit };
+const char* prompt_mode_name(PromptMode mode);  // "text", "image", "extend", ...
+
+inline constexpr int64_t kDefaultWindow = 17;  // frames, when the model records none
+inline constexpr int64_t kDefaultOverlap = 2;  // latent frames
+inline constexpr float kDefaultStrength = 0.6f;
+
+// What the user gave beside the prompt, as the options of `cubist generate` (unset = not given).
+// At most one mode: image, extend, loop, connect (both files) or edit.
+struct MediaPrompt {
+  std::string image;                     // --image FILE
+  std::string extend;                    // --extend IN
+  std::optional<std::string> direction;  // --direction forward|backward (extend; forward)
+  bool loop = false;                     // --loop
+  std::string connect_from, connect_to;  // --connect A B
+  std::string edit;                      // --edit IN
+  std::optional<float> strength;         // --strength S in (0, 1] (edit; kDefaultStrength)
+  std::optional<int64_t> overlap;        // --overlap K latent frames (kDefaultOverlap)
+  std::optional<int64_t> window;         // --window F frames (default_window)
+};
+
+// The mode a MediaPrompt asks for; two modes at once, or an option of another mode (--direction
+// without --extend, --strength without --edit, --overlap with --edit), is an Error that says
+// which options go together.
+PromptMode prompt_mode(const MediaPrompt& media);
+
+// The frames the model generates at once: what its training run recorded (the sample length,
+// train.sample_frames in dit.safetensors' run_config), else kDefaultWindow.
+int64_t default_window(const TextToVideoModel& model);
+
+// A request checked and its inputs read, ready to run. request.frames is the output's frame
+// count once prepared.
+struct VideoJob {
+  PromptMode mode = PromptMode::kText;
+  VideoRequest request;
+  PreparedPrompt prompt;
+  bool backward = false;  // extend
+  int64_t overlap = kDefaultOverlap, window = kDefaultWindow;
+  float strength = 1.0f;
+  int64_t clip_frames = 0;         // text, image, loop: the clip (the loop's passage comes after)
+  int64_t new_frames = 0;          // extend: frames added
+  std::vector<Video> inputs;       // at the request's size, 8 fps
+  std::vector<std::string> notes;  // what was adapted ("in.mp4: 128x96, resized to 96x64")
+  nlohmann::ordered_json input_record = nlohmann::ordered_json::array();  // file, sha256, role
+  std::vector<int64_t> windows;  // latent frames of each generation, in order
+};
+
+// Checks everything before any sampling and reads the inputs; every problem is an Error saying
+// what is accepted. request.frames means, by mode: text, image, loop: the clip's frames (1 + tf k;
+// longer than the window: chained forward extensions with `overlap` latent frames held); extend:
+// the frames to add (any number >= 1; whole latent frames are made and the surplus at the far
+// end dropped); connect and edit: 0 (their lengths come from the window and the input). 0 takes
+// the default: one window (extend: one window's new frames). Checked besides prepare_request's
+// checks: overlap in [1, window's latent frames - 1] (loop, connect: at most half of them less
+// one), window 1 + tf k frames of at least 2 latent frames, strength in (0, 1], inputs readable,
+// long enough for the overlap (1 + tf (K - 1) frames) and, for edit, 1 + tf k frames.
+VideoJob prepare_video_job(const TextToVideoModel& model, const VideoRequest& request,
+                           const MediaPrompt& media);
+
+// Runs the job: job.windows generations of request.steps steps each (on_step counts over all of
+// them), decoded and joined. The same job gives the same frames. Window i samples from seed
+// window_seed(request.seed, i); window 0 from the seed itself, so a text clip that fits one
+// window is exactly generate()'s.
+Video run_video_job(const TextToVideoModel& model, const VideoJob& job,
+                    const flow::StepFn& on_step = {});
+uint64_t window_seed(uint64_t seed, int64_t window);
+
+// provenance() of the job, plus "mode", "inputs" (role, file name, SHA-256 of each input file;
+// for a folder of frames, of its files' names and digests), and as the mode uses them
+// "direction", "overlap", "window", "new_frames", "strength" and "notes".
+nlohmann::ordered_json job_provenance(const TextToVideoModel& model, const VideoJob& job,
+                                      bool with_time = true);
+
+// An output path that write_generated can write with `frames` frames, or an Error saying what is
+// accepted (a .png holds one frame); for checking before the work.
+void check_output_path(const std::string& out, int64_t frames);
+
+// The autoencoder's latents [C, T', H', W'] of a video of 1 + tf k frames (the posterior mean,
+// encoded in chunks), and frames decoded from latents, one latent frame at a time: the code path
+// of every mode, so decode_latents(encode_video(image)) is frame 0 of an animated image.
+Tensor encode_video(const Vae& vae, const Video& video);
+Video decode_latents(const Vae& vae, const Tensor& latents, double fps = 8.0);
+
+// Frames [start, end) of a video, and videos joined in time (same size).
+Video video_frames(const Video& video, int64_t start, int64_t end);
+Video join_videos(const std::vector<const Video*>& parts);
+
+}  // namespace cubist
