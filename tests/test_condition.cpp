@@ -182,5 +182,37 @@ TEST(Condition, ConfigReadsAndChecksTheKeys) {
                         "[0, 1]");
 }
 
+TEST(LatentNormalization, InvertsAndSamplesInTheModelsSpace) {
+  DiTConfig c = conditioned_config();
+  c.latent_mean = {0.5f, -1.0f, 2.0f, 0.0f};
+  c.latent_std = {2.0f, 0.5f, 1.0f, 4.0f};
+  const Tensor z = testing::randn({4, 2, 2, 2}, 3);
+  testing::expect_close(denormalize_latents(c, normalize_latents(c, z)), z, 1e-6f, 1e-6f, "round trip");
+  EXPECT_NEAR(normalize_latents(c, Tensor::full({4, 1, 1, 1}, 0.5f)).to_vector()[0], 0.0f, 1e-7);
+
+  // Sampling runs in the normalized space: a model with statistics gives the denormalized
+  // latents of the same model without them.
+  DiTConfig plain = c;
+  plain.latent_mean.clear();
+  plain.latent_std.clear();
+  Generator g1(1), g2(1);
+  DiT with(c, g1), without(plain, g2);
+  randomise(with, 30, 0.1f);
+  randomise(without, 30, 0.1f);
+  const Dims shape = {4, 2, 2, 2};
+  const GenerateOptions o{.steps = 3, .guidance = 2.0f, .seed = 9};
+  EXPECT_EQ(generate_latents(with, shape, {3}, o).to_vector(),
+            denormalize_latents(c, generate_latents(without, shape, {3}, o)).to_vector());
+
+  const DiTConfig back = parse_dit_config(dit_config_json(c));
+  EXPECT_EQ(back.latent_mean, c.latent_mean);
+  EXPECT_EQ(back.latent_std, c.latent_std);
+  testing::expect_error([] { parse_dit_config(R"({"latent_mean": [1], "latent_std": [1]})"); },
+                        "latent_mean", "one number per latent channel");
+  testing::expect_error(
+      [] { parse_dit_config(R"({"latent_channels": 1, "latent_mean": [1], "latent_std": [0]})"); },
+      "latent_std", "positive");
+}
+
 }  // namespace
 }  // namespace cubist

@@ -1,5 +1,7 @@
 #include "data/latent_cache.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -107,6 +109,38 @@ std::vector<LatentEntry> read_latent_manifest(const std::string& path) {
     }
   }
   return out;
+}
+
+LatentStats latent_statistics(const std::vector<LatentEntry>& entries, int64_t max_clips) {
+  CUBIST_CHECK(!entries.empty() && max_clips >= 1, "latent statistics: no latents to measure");
+  const int64_t n = static_cast<int64_t>(entries.size()), take = std::min(n, max_clips);
+  std::vector<double> sum, sq;
+  double count = 0;
+  for (int64_t k = 0; k < take; ++k) {
+    const LatentEntry& e = entries[static_cast<size_t>(k * n / take)];
+    const Tensor z = load_latent(e.latent).latent.contiguous();
+    const int64_t C = z.size(0), per = z.numel() / C;
+    if (sum.empty())
+      sum.assign(static_cast<size_t>(C), 0.0), sq.assign(static_cast<size_t>(C), 0.0);
+    CUBIST_CHECK(static_cast<int64_t>(sum.size()) == C, e.latent, ": ", C,
+                 " latent channels where the other clips have ", sum.size());
+    const float* p = z.data<float>();
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t i = 0; i < per; ++i) {
+        const double v = p[c * per + i];
+        sum[static_cast<size_t>(c)] += v;
+        sq[static_cast<size_t>(c)] += v * v;
+      }
+    count += static_cast<double>(per);
+  }
+  LatentStats s;
+  s.clips = take;
+  for (size_t c = 0; c < sum.size(); ++c) {
+    const double m = sum[c] / count;
+    s.mean.push_back(static_cast<float>(m));
+    s.std.push_back(static_cast<float>(std::sqrt(std::max(sq[c] / count - m * m, 1e-12))));
+  }
+  return s;
 }
 
 }  // namespace cubist

@@ -55,4 +55,12 @@ struct LatentEntry {
 // is an Error naming the file and line.
 std::vector<LatentEntry> read_latent_manifest(const std::string& path);
 
+// Per-channel mean and standard deviation of the latents of up to `max_clips` entries (evenly
+// spaced over the list), accumulated in double: what the transformer normalizes by.
+struct LatentStats {
+  std::vector<float> mean, std;
+  int64_t clips = 0;
+};
+LatentStats latent_statistics(const std::vector<LatentEntry>& entries, int64_t max_clips = 2000);
+
 }  // namespace cubist

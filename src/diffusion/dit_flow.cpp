@@ -31,17 +31,17 @@ FlowLoss flow_matching_loss(const DiT& model, const std::vector<Tensor>& latents
   Prompts used = prompts;
   std::vector<Var> inputs, targets, weights;
   for (size_t i = 0; i < latents.size(); ++i) {
-    const PatchGrid grid = patch_grid(latents[i].shape(), cfg.patch);
+    const Tensor x0 = normalize_latents(cfg, latents[i]);
+    const PatchGrid grid = patch_grid(x0.shape(), cfg.patch);
     const float s = flow::resolution_shift(grid.tokens(), cfg.shift_base_tokens, cfg.shift_base);
     const float t = flow::shift_time(flow::logit_normal(gen, cfg.logit_mean, cfg.logit_std), s);
     const bool drop = gen.uniform() < cfg.caption_dropout;
     if (drop) used[i] = {text::kEmpty};
-    Tensor noise = Tensor::empty(latents[i].shape());
+    Tensor noise = Tensor::empty(x0.shape());
     gen.normal_(noise);
-    Tensor input = flow::noisy(latents[i], noise, t);
-    targets.emplace_back(flow::velocity_target(latents[i], noise));
+    Tensor input = flow::noisy(x0, noise, t);
+    targets.emplace_back(flow::velocity_target(x0, noise));
     if (cfg.frame_conditioning) {
-      const Tensor& x0 = latents[i];
       const Tensor mask = gen.uniform() < cfg.condition_rate
                               ? random_known_mask(x0.size(1), x0.size(2), x0.size(3), gen)
                               : Tensor::zeros({1, x0.size(1), x0.size(2), x0.size(3)});
@@ -93,10 +93,13 @@ Tensor generate_latents(const DiT& model, const Dims& shape, const std::vector<i
   CUBIST_CHECK(!o.init || o.init->shape() == shape, "generate: the input to edit ",
                o.init ? o.init->shape() : shape, " must have the shape of the latents ", shape);
   const Tensor no_mask = Tensor::zeros({1, shape[1], shape[2], shape[3]});
+  // The caller's latents are the autoencoder's; the model's are normalized (models/dit/config.h).
+  const Tensor known = o.known ? normalize_latents(cfg, *o.known) : Tensor();
+  const Tensor init = o.init ? normalize_latents(cfg, *o.init) : Tensor();
   // The model's input at x: known frames clean, and the mask channel.
   auto model_input = [&](const Tensor& x) {
     if (!cfg.frame_conditioning) return x;
-    return o.known ? with_mask_channel(hold_frames(x, *o.known, *o.known_mask), *o.known_mask)
+    return o.known ? with_mask_channel(hold_frames(x, known, *o.known_mask), *o.known_mask)
                    : with_mask_channel(x, no_mask);
   };
   // Conditional and unconditional clips side by side in one packed sequence.
@@ -117,10 +120,11 @@ Tensor generate_latents(const DiT& model, const Dims& shape, const std::vector<i
   Tensor noise = Tensor::empty(shape);
   gen.normal_(noise);
   const float start = o.init ? o.strength : 1.0f;
-  const Tensor x1 = o.init ? flow::noisy(*o.init, noise, start) : noise;
+  const Tensor x1 = o.init ? flow::noisy(init, noise, start) : noise;
   const Tensor x0 =
       flow::sample(velocity, x1, flow::schedule(o.steps, shift, start), o.sampler, o.on_step);
-  return o.known ? hold_frames(x0, *o.known, *o.known_mask) : x0;
+  const Tensor z = denormalize_latents(cfg, x0);
+  return o.known ? hold_frames(z, *o.known, *o.known_mask) : z;  // exactly the given frames
 }
 
 }  // namespace cubist

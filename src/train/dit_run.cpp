@@ -396,6 +396,24 @@ int64_t clip_of_run(uint64_t seed, int64_t clips, int64_t index) {
   return order[static_cast<size_t>(index % clips)];
 }
 
+// The model's config with the latent normalization filled in: a config's own, else the
+// checkpoint's (a resumed run keeps what it started with), else measured on the data.
+DiTConfig model_config(DiTConfig c, const std::vector<LatentEntry>& entries,
+                       const std::string& ckpt) {
+  if (!c.latent_mean.empty()) return c;
+  if (fs::exists(ckpt)) {
+    const DiTConfig saved =
+        parse_dit_config(metadata_or(SafeTensors::open(ckpt), "dit_config", "{}"), ckpt);
+    c.latent_mean = saved.latent_mean;
+    c.latent_std = saved.latent_std;
+    return c;
+  }
+  const LatentStats s = latent_statistics(entries);
+  c.latent_mean = s.mean;
+  c.latent_std = s.std;
+  return c;
+}
+
 DiTRunResult train_dit(const DiTRunOptions& o) {
   const DiTRunConfig& tc = o.config.train;
   CUBIST_CHECK(!o.out_dir.empty(), "train: no output folder given");
@@ -413,7 +431,7 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
   }
   std::vector<std::string> captions;
   for (const LatentEntry& e : data.entries) captions.push_back(e.caption);
-  DiTTrainer trainer(o.config.model,
+  DiTTrainer trainer(model_config(o.config.model, data.entries, ckpt),
                      text::Tokenizer::from_captions(captions, o.config.model.max_text_tokens),
                      trainer_config(tc), tc.seed);
   const SampleWriter samples(o, data.entries, trainer.tokenizer());

@@ -26,6 +26,8 @@ const std::set<std::string> kKeys = {"latent_channels",
                                      "caption_dropout",
                                      "frame_conditioning",
                                      "condition_rate",
+                                     "latent_mean",
+                                     "latent_std",
                                      "logit_mean",
                                      "logit_std",
                                      "shift_base",
@@ -83,6 +85,8 @@ DiTConfig parse_dit_config(const std::string& json_text, const std::string& wher
   read(j, "caption_dropout", c.caption_dropout, where);
   read(j, "frame_conditioning", c.frame_conditioning, where);
   read(j, "condition_rate", c.condition_rate, where);
+  read(j, "latent_mean", c.latent_mean, where);
+  read(j, "latent_std", c.latent_std, where);
   read(j, "logit_mean", c.logit_mean, where);
   read(j, "logit_std", c.logit_std, where);
   read(j, "shift_base", c.shift_base, where);
@@ -131,6 +135,10 @@ std::string dit_config_json(const DiTConfig& c) {
   j["caption_dropout"] = c.caption_dropout;
   j["frame_conditioning"] = c.frame_conditioning;
   j["condition_rate"] = c.condition_rate;
+  if (!c.latent_mean.empty()) {
+    j["latent_mean"] = c.latent_mean;
+    j["latent_std"] = c.latent_std;
+  }
   j["logit_mean"] = c.logit_mean;
   j["logit_std"] = c.logit_std;
   j["shift_base"] = c.shift_base;
@@ -154,12 +162,58 @@ void check_dit_config(const DiTConfig& c) {
                c.text.heads, ") with an even head dim");
   CUBIST_CHECK(c.caption_dropout >= 0 && c.caption_dropout <= 1,
                "DiT config: caption_dropout is a share in [0, 1], got ", c.caption_dropout);
+  CUBIST_CHECK(c.latent_mean.size() == c.latent_std.size() &&
+                   (c.latent_mean.empty() ||
+                    static_cast<int64_t>(c.latent_mean.size()) == c.latent_channels),
+               "DiT config: latent_mean and latent_std give one number per latent channel (",
+               c.latent_channels, "), or are both absent; got ", c.latent_mean.size(), " and ",
+               c.latent_std.size());
+  for (float sd : c.latent_std)
+    CUBIST_CHECK(sd > 0, "DiT config: latent_std must be positive, got ", sd);
   CUBIST_CHECK(c.condition_rate >= 0 && c.condition_rate <= 1,
                "DiT config: condition_rate is a share in [0, 1], got ", c.condition_rate);
   CUBIST_CHECK(
       c.logit_std > 0 && c.shift_base > 0 && c.shift_base_tokens > 0 && c.max_text_tokens > 0,
       "DiT config: logit_std, shift_base, shift_base_tokens and max_text_tokens must be "
       "positive");
+}
+
+namespace {
+
+// out[c] = (x[c] - shift[c]) * mul[c] per channel of [C, ...].
+Tensor per_channel(const Tensor& x, const std::vector<float>& shift,
+                   const std::vector<float>& mul) {
+  CUBIST_CHECK(x.dim() >= 1 && x.size(0) == static_cast<int64_t>(shift.size()),
+               "latent normalization: latents ", x.shape(), " must have ", shift.size(),
+               " channels first");
+  const Tensor c = x.contiguous();
+  Tensor out = Tensor::empty(x.shape());
+  const int64_t n = x.numel() / x.size(0);
+  const float* px = c.data<float>();
+  float* po = out.data<float>();
+  for (size_t ch = 0; ch < shift.size(); ++ch)
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t k = static_cast<int64_t>(ch) * n + i;
+      po[k] = (px[k] - shift[ch]) * mul[ch];
+    }
+  return out;
+}
+
+}  // namespace
+
+Tensor normalize_latents(const DiTConfig& c, const Tensor& z) {
+  if (c.latent_mean.empty()) return z;
+  std::vector<float> inv(c.latent_std.size());
+  for (size_t i = 0; i < inv.size(); ++i) inv[i] = 1.0f / c.latent_std[i];
+  return per_channel(z, c.latent_mean, inv);
+}
+
+Tensor denormalize_latents(const DiTConfig& c, const Tensor& x) {
+  if (c.latent_mean.empty()) return x;
+  // x * std + mean = (x + mean / std) * std
+  std::vector<float> shift(c.latent_mean.size());
+  for (size_t i = 0; i < shift.size(); ++i) shift[i] = -c.latent_mean[i] / c.latent_std[i];
+  return per_channel(x, shift, c.latent_std);
 }
 
 }  // namespace cubist

@@ -4,6 +4,9 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
+
+#include "core/tensor.h"
 
 #include "models/text/text_encoder.h"
 
@@ -35,6 +38,10 @@ struct DiTConfig {
   // this share of clips.
   bool frame_conditioning = false;
   float condition_rate = 0.5f;
+  // The autoencoder's latents per channel have these means and standard deviations (measured on
+  // the training data when a run starts): the transformer models (z - mean) / std, so that data
+  // and noise have one scale, as Stable Diffusion's latent scaling factor does. Empty: as they are.
+  std::vector<float> latent_mean, latent_std;
   // Rectified flow: logit-normal time sampling and the resolution-dependent time shift
   // s = shift_base * sqrt(tokens / shift_base_tokens) (diffusion/flow.h).
   float logit_mean = 0.0f, logit_std = 1.0f;
@@ -46,6 +53,10 @@ struct DiTConfig {
   int64_t input_channels() const { return latent_channels + (frame_conditioning ? 1 : 0); }
   int64_t input_patch_dim() const { return input_channels() * patch.volume(); }
 };
+
+// Latents as the autoencoder makes them [C, T, H, W] <-> as the transformer models them.
+Tensor normalize_latents(const DiTConfig& config, const Tensor& z);
+Tensor denormalize_latents(const DiTConfig& config, const Tensor& x);
 
 // Reads a config file; every key is optional (the defaults above), an unknown key or a bad value
 // throws Error naming the file and the key. text.vocab is set from the tokenizer, not the file.
