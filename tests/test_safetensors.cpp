@@ -70,5 +70,19 @@ TEST(SafeTensors, FailedSaveKeepsTheEarlierFile) {
   fs::remove(path);
 }
 
+TEST(SafeTensors, ExportKeepsNamesAndMetadataInBf16) {
+  const std::string in = temp_path("w.safetensors"), out = temp_path("w_bf16.safetensors");
+  const Tensor a = testing::randn({3, 5}, 1), b = testing::randn({7}, 2);
+  save_safetensors(in, {{"a", a}, {"b", b}}, {{"format", "x"}});
+  EXPECT_EQ(export_safetensors(in, out, FileDType::BF16), 22);
+  const SafeTensors f = SafeTensors::open(out);
+  EXPECT_EQ(f.names(), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(f.file_dtype("a"), FileDType::BF16);
+  EXPECT_EQ(f.metadata().at("format"), "x");
+  EXPECT_EQ(f.metadata().at("exported_from"), in);
+  testing::expect_close(f.get("a"), a, 1e-2f, 1e-2f, "bf16 keeps 8 bits of mantissa");
+  EXPECT_THROW(export_safetensors(temp_path("missing.safetensors"), out, std::nullopt), Error);
+}
+
 }  // namespace
 }  // namespace cubist

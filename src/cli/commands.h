@@ -14,5 +14,6 @@ int cmd_text(int argc, char** argv);
 int cmd_vae(int argc, char** argv);
 int cmd_train(int argc, char** argv);
 int cmd_generate(int argc, char** argv);
+int cmd_export(int argc, char** argv);
 
 }  // namespace cubist::cli

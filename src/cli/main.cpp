@@ -34,6 +34,7 @@ constexpr Command kCommands[] = {
     {"text", cubist::cli::cmd_text, "tokenizer and prompt expansion: `text expand \"a red ball\"`"},
     {"bench", cubist::cli::cmd_bench, "benchmarks: `cubist bench block --tokens N`"},
     {"vae", cubist::cli::cmd_vae, "the video autoencoder: train, encode, decode, cache"},
+    {"export", cubist::cli::cmd_export, "a weights file in bf16: `export IN -o OUT --bf16`"},
     {"train", cubist::cli::cmd_train, "train the diffusion transformer: `train --config FILE`"},
     {"generate", cubist::cli::cmd_generate, "a video from a prompt: `generate \"PROMPT\" -o OUT`"},
 };

@@ -202,4 +202,19 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors,
   }
 }
 
+int64_t export_safetensors(const std::string& in, const std::string& out,
+                           std::optional<FileDType> as) {
+  const SafeTensors file = SafeTensors::open(in);
+  NamedTensors tensors;
+  int64_t elements = 0;
+  for (const std::string& name : file.names()) {
+    tensors.emplace_back(name, file.get(name));
+    elements += tensors.back().second.numel();
+  }
+  std::map<std::string, std::string> meta = file.metadata();
+  meta["exported_from"] = in;
+  save_safetensors(out, tensors, meta, as);
+  return elements;
+}
+
 }  // namespace cubist

@@ -52,4 +52,10 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors,
                       const std::map<std::string, std::string>& metadata = {},
                       std::optional<FileDType> as = std::nullopt);
 
+// Copies a file's tensors and metadata to `out` (atomically), every tensor as `as`, adding the
+// metadata "exported_from" = in: how a bundled model is made smaller (bf16) from a training run's
+// weights. Returns the number of elements copied.
+int64_t export_safetensors(const std::string& in, const std::string& out,
+                           std::optional<FileDType> as);
+
 }  // namespace cubist
