@@ -8,7 +8,7 @@
 // (1 + (T-1)/4) x H/8 x W/8 with latent_channels channels.
 //
 // JSON, every field optional (defaults below are the Shapes World model, 4x8x8 with 16 channels):
-//   {"in_channels": 3, "latent_channels": 16, "channels": 32, "channel_multipliers": [1, 2, 4, 4],
+//   {"in_channels": 3, "latent_channels": 16, "channels": 16, "channel_multipliers": [1, 2, 4, 4],
 //    "blocks_per_level": 1, "mid_blocks": 1, "spatial_factor": 8, "temporal_downsample": [0, 1],
 //    "groups": 8}
 // A file may also hold {"model": {...}, "train": {...}}: from_json reads the "model" object
@@ -26,7 +26,7 @@ namespace cubist {
 struct VaeConfig {
   int64_t in_channels = 3;
   int64_t latent_channels = 16;
-  int64_t channels = 32;
+  int64_t channels = 16;
   std::vector<int64_t> channel_multipliers = {1, 2, 4, 4};
   int64_t blocks_per_level = 1;  // in the encoder and in the decoder
   int64_t mid_blocks = 1;        // at the lowest resolution, in encoder and decoder
