@@ -26,6 +26,7 @@ while [[ $# -gt 0 ]]; do
 done
 
 mkdir -p "$out"
+: > "$out/generate.log"
 # Captions: the manifest of freshly drawn clips (the clips themselves are not used).
 "$cubist" data shapes --out "$out/truth" --clips "$clips" --sizes "$size" --frames "$frames" \
   --seed "$seed" --format png > /dev/null
@@ -37,7 +38,8 @@ while IFS= read -r line; do
   caption=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["caption"])' "$line")
   video="$out/clip_$(printf %04d "$i").mp4"
   "$cubist" generate "$caption" --no-expand --size "$size" --frames "$frames" --steps "$steps" \
-    --guidance "$guidance" --seed "$i" ${model:+--model "$model"} -o "$video" > /dev/null
+    --guidance "$guidance" --seed "$i" ${model:+--model "$model"} -o "$video" \
+    >> "$out/generate.log" 2>&1 || { tail -n 5 "$out/generate.log" >&2; exit 1; }
   python3 -c 'import json,sys; print(json.dumps({"path": sys.argv[1], "caption": sys.argv[2]}))' \
     "$(basename "$video")" "$caption" >> "$manifest"
   i=$((i + 1))
