@@ -23,11 +23,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string bytes_of(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 // A model folder: the tiny autoencoder and a tiny DiT (one training step, so that it predicts
 // something) that takes at most 12 prompt words.
 void write_model(const std::string& dir, int64_t latent_channels = 4) {
@@ -84,10 +79,10 @@ TEST_F(Generate, SameSeedSameBytes) {
   make(r, path("a.mp4"));
   make(r, path("b.mp4"));
   make(request("a red ball bouncing", 8), path("c.mp4"));
-  const std::string a = bytes_of(path("a.mp4"));
+  const std::string a = testing::file_bytes(path("a.mp4"));
   EXPECT_GT(a.size(), 100u);
-  EXPECT_EQ(a, bytes_of(path("b.mp4")));
-  EXPECT_NE(a, bytes_of(path("c.mp4")));
+  EXPECT_EQ(a, testing::file_bytes(path("b.mp4")));
+  EXPECT_NE(a, testing::file_bytes(path("c.mp4")));
 }
 
 TEST_F(Generate, WritesProvenance) {

@@ -24,11 +24,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string bytes_of(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 // A model folder: the tiny autoencoder (4x in time and space) and a tiny DiT after one training
 // step (so that it predicts something), frame-conditioned unless told otherwise. `extra` goes
 // into the DiT file's metadata.
@@ -230,10 +225,10 @@ TEST_F(VideoPrompts, SameSeedSameBytesAndProvenance) {
   make(3, path("a.mp4"));
   make(3, path("b.mp4"));
   make(4, path("c.mp4"));
-  const std::string a = bytes_of(path("a.mp4"));
+  const std::string a = testing::file_bytes(path("a.mp4"));
   EXPECT_GT(a.size(), 100u);
-  EXPECT_EQ(a, bytes_of(path("b.mp4")));
-  EXPECT_NE(a, bytes_of(path("c.mp4")));
+  EXPECT_EQ(a, testing::file_bytes(path("b.mp4")));
+  EXPECT_NE(a, testing::file_bytes(path("c.mp4")));
 
   std::ifstream in(path("a.mp4.json"));
   const nlohmann::json j = nlohmann::json::parse(in);

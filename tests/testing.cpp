@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include "autograd/basic.h"
@@ -129,6 +130,11 @@ std::optional<std::map<std::string, Tensor>> torch_reference(
   for (const std::string& name : st.names()) result[name] = st.get(name).clone();
   fs::remove_all(dir);
   return result;
+}
+
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 }  // namespace cubist::testing

@@ -47,6 +47,9 @@ std::optional<std::map<std::string, Tensor>> torch_reference(
 
 bool torch_available();
 
+// The whole content of a file (empty if it cannot be read): for byte-for-byte comparisons.
+std::string file_bytes(const std::string& path);
+
 // Fails the test unless f throws cubist::Error whose message names `op` and contains `part`.
 void expect_error(const std::function<void()>& f, const std::string& op, const std::string& part);
 
