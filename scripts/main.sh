@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 mkdir -p out
-build/cubist generate "a red ball bouncing" --size 96x64 --frames 17 --seed 1 -o out/main.mp4 "$@"
+build/cubist generate "a red ball bouncing" --size 96x64 --frames 17 --seed 5 -o out/main.mp4 "$@"
 echo "main: out/main.mp4 (and its provenance record out/main.mp4.json)"
