@@ -121,14 +121,7 @@ DiTTrainConfig train_settings(const std::string& path) {
   text << in.rdbuf();
   DiTRunConfig run;
   if (nlohmann::json::parse(text.str()).contains("train")) run = load_dit_run_config(path).train;
-  DiTTrainConfig c;
-  c.adam.lr = run.lr;
-  c.adam.weight_decay = run.weight_decay;
-  c.warmup_steps = run.warmup;
-  c.grad_clip = run.grad_clip;
-  c.seed = run.seed;
-  c.ema_decay = run.ema;
-  return c;
+  return trainer_config(run);
 }
 
 std::string join(const std::vector<int64_t>& v) {

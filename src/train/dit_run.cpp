@@ -206,17 +206,6 @@ class SampleWriter {
   int64_t width_ = 0, height_ = 0;
 };
 
-DiTTrainConfig trainer_config(const DiTRunConfig& tc) {
-  DiTTrainConfig c;
-  c.adam.lr = tc.lr;
-  c.adam.weight_decay = tc.weight_decay;
-  c.warmup_steps = tc.warmup;
-  c.grad_clip = tc.grad_clip;
-  c.seed = tc.seed;
-  c.ema_decay = tc.ema;
-  return c;
-}
-
 struct Batch {
   std::vector<Tensor> latents;
   std::vector<std::string> captions;
@@ -251,6 +240,17 @@ std::string run_config_json(const DiTRunFile& f) {
 }
 
 }  // namespace
+
+DiTTrainConfig trainer_config(const DiTRunConfig& tc) {
+  DiTTrainConfig c;
+  c.adam.lr = tc.lr;
+  c.adam.weight_decay = tc.weight_decay;
+  c.warmup_steps = tc.warmup;
+  c.grad_clip = tc.grad_clip;
+  c.seed = tc.seed;
+  c.ema_decay = tc.ema;
+  return c;
+}
 
 DiTRunConfig DiTRunConfig::from_json(const Json& j, std::vector<std::string>& p) {
   DiTRunConfig c;

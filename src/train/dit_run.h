@@ -38,6 +38,7 @@
 
 #include "data/latent_cache.h"
 #include "models/dit/config.h"
+#include "train/dit_trainer.h"
 
 namespace cubist {
 
@@ -82,6 +83,8 @@ struct DiTRunFile {
 // Reads a run config file; relative data paths (and train.out) become absolute against the
 // working directory. Errors name the file and every problem.
 DiTRunFile load_dit_run_config(const std::string& path);
+// The trainer settings of a run's "train" section (optimizer, warm-up, clipping, seed, EMA).
+DiTTrainConfig trainer_config(const DiTRunConfig& train);
 DiTRunFile parse_dit_run_config(const std::string& json_text, const std::string& where);
 
 // What a run found before its first step.
