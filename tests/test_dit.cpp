@@ -16,12 +16,6 @@
 namespace cubist {
 namespace {
 
-struct SingleThread {  // RAII: one OpenMP thread in its scope
-  SingleThread() : before(num_threads()) { set_num_threads(1); }
-  ~SingleThread() { set_num_threads(before); }
-  int before;
-};
-
 DiTConfig tiny_config() {
   DiTConfig c = load_dit_config(std::string(CUBIST_SOURCE_DIR) + "/configs/dit/tiny.json");
   c.text.vocab = 12;
@@ -33,15 +27,6 @@ DiTConfig tiny_config() {
 void randomise(const Module& m, uint64_t seed, float std = 0.3f) {
   for (NamedParam p : m.parameters())
     p.var.value().copy_(testing::randn(p.var.shape(), seed++, std));
-}
-
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 const Prompts kPrompts = {{3, 4, 5}, {text::kEmpty}};
@@ -162,7 +147,7 @@ TEST(DiT, ResultsDoNotDependOnThreadCount) {
 }
 
 TEST(DiT, GradientsMatchFiniteDifferences) {
-  const SingleThread one;  // hundreds of tiny forward passes (see OverfitsAHandfulOfClips)
+  const testing::SingleThread one;  // hundreds of tiny forward passes (see OverfitsAHandfulOfClips)
   Generator gen(1);
   DiTConfig c = tiny_config();
   c.hidden = 8;
@@ -189,7 +174,7 @@ TEST(DiT, GradientsMatchFiniteDifferences) {
 TEST(DiT, OverfitsAHandfulOfClips) {
   // Ops this small gain nothing from threads, and on a busy machine every parallel region can
   // stall on a descheduled thread: hundreds of steps run on one.
-  const SingleThread one;
+  const testing::SingleThread one;
   Generator init(1);
   DiTConfig c = tiny_config();
   c.caption_dropout = 0.0f;
@@ -257,14 +242,16 @@ TEST(DiT, BadInputSaysWhatIsAccepted) {
   Generator gen(1);
   const DiTConfig c = tiny_config();
   DiT model(c, gen);
-  std::string msg = error_of([&] {
+  std::string msg = testing::error_message([&] {
     model.forward({Var(testing::randn({4, 1, 5, 4}, 1))}, {0.5f}, {{3}});
   });
   EXPECT_NE(msg.find("multiple of the patch"), std::string::npos) << msg;
   EXPECT_NE(msg.find("4 or 6"), std::string::npos) << msg;
-  msg = error_of([&] { model.forward({Var(testing::randn({3, 1, 4, 4}, 1))}, {0.5f}, {{3}}); });
+  msg = testing::error_message([&] {
+    model.forward({Var(testing::randn({3, 1, 4, 4}, 1))}, {0.5f}, {{3}});
+  });
   EXPECT_NE(msg.find("[4, T, H, W]"), std::string::npos) << msg;
-  msg = error_of([&] {
+  msg = testing::error_message([&] {
     model.forward({Var(testing::randn({4, 1, 4, 4}, 1))}, {0.5f}, {std::vector<int32_t>(65, 3)});
   });
   EXPECT_NE(msg.find("1 to 64"), std::string::npos) << msg;
@@ -277,9 +264,9 @@ TEST(DiTConfig, ParsesAndRejects) {
   const DiTConfig c = parse_dit_config(dit_config_json(tiny_config()));
   EXPECT_EQ(c.hidden, 32);
   EXPECT_EQ(c.patch, (PatchSize{1, 2, 2}));
-  std::string msg = error_of([] { parse_dit_config("{\"hiden\": 3}"); });
+  std::string msg = testing::error_message([] { parse_dit_config("{\"hiden\": 3}"); });
   EXPECT_NE(msg.find("unknown key \"hiden\""), std::string::npos) << msg;
-  msg = error_of([] { parse_dit_config("{\"hidden\": 30, \"heads\": 4}"); });
+  msg = testing::error_message([] { parse_dit_config("{\"hidden\": 30, \"heads\": 4}"); });
   EXPECT_NE(msg.find("multiple of heads"), std::string::npos) << msg;
   EXPECT_THROW(parse_dit_config("{\"patch\": [1, 2]}"), Error);
   for (const char* name : {"tiny", "small", "xl"})

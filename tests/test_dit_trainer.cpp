@@ -9,12 +9,6 @@
 namespace cubist {
 namespace {
 
-struct SingleThread {  // RAII: one OpenMP thread in its scope
-  SingleThread() : before(num_threads()) { set_num_threads(1); }
-  ~SingleThread() { set_num_threads(before); }
-  int before;
-};
-
 DiTConfig tiny() {
   return load_dit_config(std::string(CUBIST_SOURCE_DIR) + "/configs/dit/tiny.json");
 }
@@ -37,7 +31,7 @@ std::string temp(const char* name) {
 TEST(DiTTrainer, LossFallsOnAFewClips) {
   // Ops this small gain nothing from threads, and on a busy machine every parallel region can
   // stall on a descheduled thread: hundreds of steps run on one.
-  const SingleThread one;
+  const testing::SingleThread one;
   DiTTrainer tr(tiny(), text::Tokenizer::shapes_world(),
                 {.adam = {.lr = 3e-3f}, .warmup_steps = 5, .seed = 1});
   const std::vector<Tensor> x = clips();

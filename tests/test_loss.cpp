@@ -28,30 +28,21 @@ TEST(MseLoss, MatchesPyTorch) {
   expect_close(vt.grad(), ref->at("grad_target"), 1e-5f, 1e-7f, "grad target");
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
 TEST(MseLoss, NonFiniteLossThrowsAndSaysWhy) {
   Tensor p = randn({2, 8}, 1), t = randn({2, 8}, 2);
   p.data<float>()[5] = NAN;
-  std::string m = error_of([&] { ops::mse_loss(p, t); });
+  std::string m = testing::error_message([&] { ops::mse_loss(p, t); });
   EXPECT_NE(m.find("mse_loss: the loss is NaN"), std::string::npos) << m;
   EXPECT_NE(m.find("element 5"), std::string::npos) << m;
 
   Tensor big = Tensor::full({4}, 3e19f), zero = Tensor::zeros({4});
-  m = error_of([&] { ops::mse_loss(big, zero); });
+  m = testing::error_message([&] { ops::mse_loss(big, zero); });
   EXPECT_NE(m.find("mse_loss: the loss is +Inf"), std::string::npos) << m;
   EXPECT_NE(m.find("overflows"), std::string::npos) << m;
 
   Tensor inf_t = Tensor::zeros({4});
   inf_t.data<float>()[2] = -INFINITY;
-  m = error_of([&] { ops::mse_loss(zero, inf_t); });
+  m = testing::error_message([&] { ops::mse_loss(zero, inf_t); });
   EXPECT_NE(m.find("target has 1 non-finite values of 4 (first: element 2 is -Inf)"),
             std::string::npos)
       << m;
@@ -61,8 +52,9 @@ TEST(MseLoss, BadInputsThrow) {
   EXPECT_THROW(ops::mse_loss(randn({2, 3}, 1), randn({3, 2}, 2)), Error);
   EXPECT_THROW(ops::mse_loss(randn({2, 3}, 1).to(DType::BF16), randn({2, 3}, 2)), Error);
   EXPECT_THROW(ops::mse_loss(Tensor::empty({0}), Tensor::empty({0})), Error);
-  EXPECT_NE(error_of([] { ops::mse_loss(randn({2}, 1), randn({3}, 2)); }).find("mse_loss"),
-            std::string::npos);
+  EXPECT_NE(
+      testing::error_message([] { ops::mse_loss(randn({2}, 1), randn({3}, 2)); }).find("mse_loss"),
+      std::string::npos);
 }
 
 TEST(CheckFinite, PassesFiniteAndNamesTheCulprit) {
@@ -71,12 +63,15 @@ TEST(CheckFinite, PassesFiniteAndNamesTheCulprit) {
   Tensor t = randn({70000}, 1);
   t.data<float>()[40000] = INFINITY;
   t.data<float>()[69999] = NAN;
-  const std::string m = error_of([&] { ops::check_finite(t, "train: gradient of w"); });
+  const std::string m =
+      testing::error_message([&] { ops::check_finite(t, "train: gradient of w"); });
   EXPECT_NE(m.find("train: gradient of w has 2 non-finite values of 70000 (first: element 40000 "
                    "is +Inf)"),
             std::string::npos)
       << m;
-  EXPECT_NE(error_of([] { ops::check_finite(Tensor::full({}, NAN), "loss"); }).find("loss is NaN"),
+  EXPECT_NE(testing::error_message([] {
+              ops::check_finite(Tensor::full({}, NAN), "loss");
+            }).find("loss is NaN"),
             std::string::npos);
 }
 

@@ -19,15 +19,6 @@ namespace {
 
 using text::Tokenizer;
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 TEST(Tokenizer, SplitsLowerCasesAndDropsPunctuation) {
   EXPECT_EQ(text::split_words("On a Navy background, a red circle rotates counter-clockwise."),
             (std::vector<std::string>{"on", "a", "navy", "background", "a", "red", "circle",
@@ -60,7 +51,7 @@ TEST(Tokenizer, EmptyPromptIsTheEmptyToken) {
 
 TEST(Tokenizer, UnknownWordsAreListedWithTheVocabulary) {
   const Tokenizer tok = Tokenizer::shapes_world();
-  const std::string msg = error_of([&] { tok.encode("a purple ball bouncing"); });
+  const std::string msg = testing::error_message([&] { tok.encode("a purple ball bouncing"); });
   EXPECT_NE(msg.find("\"purple\""), std::string::npos) << msg;
   EXPECT_NE(msg.find("\"ball\""), std::string::npos) << msg;
   EXPECT_NE(msg.find("\"circle\""), std::string::npos) << msg;  // among the accepted words
@@ -72,7 +63,7 @@ TEST(Tokenizer, UnknownWordsAreListedWithTheVocabulary) {
 TEST(Tokenizer, OverLongPromptsSayHowManyAreAccepted) {
   const Tokenizer tok = Tokenizer::from_words({"red"}, 4);
   EXPECT_EQ(tok.encode("red red red red").size(), 4u);
-  const std::string msg = error_of([&] { tok.encode("red red red red red"); });
+  const std::string msg = testing::error_message([&] { tok.encode("red red red red red"); });
   EXPECT_NE(msg.find("at most 4"), std::string::npos) << msg;
 }
 
@@ -174,16 +165,17 @@ TEST(PromptExpansion, ForgivingGrammar) {
 }
 
 TEST(PromptExpansion, BadPromptsSayWhatIsAccepted) {
-  std::string msg = error_of([] { text::expand_prompt("a purple ball", 1); });
+  std::string msg = testing::error_message([] { text::expand_prompt("a purple ball", 1); });
   EXPECT_NE(msg.find("\"purple\""), std::string::npos) << msg;
   EXPECT_NE(msg.find("circle"), std::string::npos) << msg;
-  msg = error_of([] { text::expand_prompt("", 1); });
+  msg = testing::error_message([] { text::expand_prompt("", 1); });
   EXPECT_NE(msg.find("empty"), std::string::npos) << msg;
-  msg = error_of([] { text::expand_prompt("a spinning ball", 1); });
+  msg = testing::error_message([] { text::expand_prompt("a spinning ball", 1); });
   EXPECT_NE(msg.find("only squares and triangles spin"), std::string::npos) << msg;
-  msg = error_of([] { text::expand_prompt("a red circle and a red square", 1); });
+  msg = testing::error_message([] { text::expand_prompt("a red circle and a red square", 1); });
   EXPECT_NE(msg.find("own colour"), std::string::npos) << msg;
-  msg = error_of([] { text::expand_prompt("red circle, blue box, green ball, white box", 1); });
+  msg = testing::error_message(
+      [] { text::expand_prompt("red circle, blue box, green ball, white box", 1); });
   EXPECT_NE(msg.find("1 to 3"), std::string::npos) << msg;
 }
 

@@ -52,15 +52,6 @@ void perturb(Vae& vae, uint64_t seed) {
   }
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
 TEST(VaeConfig, DefaultIsFourByEightByEightBySixteen) {
   const VaeConfig c;
   EXPECT_NO_THROW(c.validate());
@@ -83,7 +74,7 @@ TEST(VaeConfig, ConfigFilesParse) {
 
 TEST(VaeConfig, BadConfigsSayWhatIsWrong) {
   auto parse = [](const char* text) {
-    return error_of([&] { VaeConfig::from_json(nlohmann::json::parse(text)); });
+    return testing::error_message([&] { VaeConfig::from_json(nlohmann::json::parse(text)); });
   };
   EXPECT_NE(parse(R"({"chanels": 8})").find("unknown field \"chanels\""), std::string::npos);
   EXPECT_NE(parse(R"({"spatial_factor": 6})").find("power of two"), std::string::npos);
@@ -111,12 +102,18 @@ TEST(Vae, BadFramesAndSizesAreRefusedClearly) {
   Generator gen(1);
   Vae vae(tiny(), gen);
   NoGrad ng;
-  const std::string frames = error_of([&] { vae.encode(Var(randn({1, 3, 8, 16, 16}, 1))); });
+  const std::string frames = testing::error_message([&] {
+    vae.encode(Var(randn({1, 3, 8, 16, 16}, 1)));
+  });
   EXPECT_NE(frames.find("8 frames"), std::string::npos) << frames;
   EXPECT_NE(frames.find("1 + 4k"), std::string::npos) << frames;
-  const std::string size = error_of([&] { vae.encode(Var(randn({1, 3, 5, 16, 18}, 1))); });
+  const std::string size = testing::error_message([&] {
+    vae.encode(Var(randn({1, 3, 5, 16, 18}, 1)));
+  });
   EXPECT_NE(size.find("multiples of 4"), std::string::npos) << size;
-  const std::string channels = error_of([&] { vae.decode(Var(randn({1, 3, 2, 4, 4}, 1))); });
+  const std::string channels = testing::error_message([&] {
+    vae.decode(Var(randn({1, 3, 2, 4, 4}, 1)));
+  });
   EXPECT_NE(channels.find("expects [B, 4"), std::string::npos) << channels;
 }
 
@@ -265,12 +262,14 @@ TEST(Vae, CheckpointsRoundTripAndRefuseOtherArchitectures) {
   other.channels = 16;
   std::map<std::string, std::string> meta = vae_metadata(other);
   save_safetensors((dir / "other.safetensors").string(), vae.state_dict(), meta);
-  const std::string e1 = error_of([&] { load_vae((dir / "other.safetensors").string()); });
+  const std::string e1 =
+      testing::error_message([&] { load_vae((dir / "other.safetensors").string()); });
   EXPECT_NE(e1.find("encoder.conv_in.weight"), std::string::npos) << e1;
   EXPECT_NE(e1.find("another"), std::string::npos) << e1;
   // Not a VAE checkpoint at all.
   save_safetensors((dir / "plain.safetensors").string(), vae.state_dict());
-  const std::string e2 = error_of([&] { load_vae((dir / "plain.safetensors").string()); });
+  const std::string e2 =
+      testing::error_message([&] { load_vae((dir / "plain.safetensors").string()); });
   EXPECT_NE(e2.find("not a Cubist VAE checkpoint"), std::string::npos) << e2;
   EXPECT_NE(e2.find(kVaeFormat), std::string::npos) << e2;
   fs::remove_all(dir);

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "autograd/basic.h"
+#include "core/parallel.h"
 #include "ops/elementwise.h"
 
 namespace cubist::testing {
@@ -136,5 +137,17 @@ std::string file_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
+
+std::string error_message(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+SingleThread::SingleThread() : before(num_threads()) { set_num_threads(1); }
+SingleThread::~SingleThread() { set_num_threads(before); }
 
 }  // namespace cubist::testing

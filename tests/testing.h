@@ -47,6 +47,17 @@ std::optional<std::map<std::string, Tensor>> torch_reference(
 
 bool torch_available();
 
+// The message of the cubist::Error that f throws, or "(no error)" when it throws none.
+std::string error_message(const std::function<void()>& f);
+
+// RAII: one OpenMP thread in its scope (tests of many tiny steps, which threads only slow down,
+// and which a busy machine would stall at every barrier).
+struct SingleThread {
+  SingleThread();
+  ~SingleThread();
+  int before;
+};
+
 // The whole content of a file (empty if it cannot be read): for byte-for-byte comparisons.
 std::string file_bytes(const std::string& path);
 
