@@ -5,9 +5,13 @@
 - image-to-video: the first generated frame against the given image (PSNR), and against the
   image's autoencoder round trip; `cubist eval` on the clips;
 - loop: the seam (last frame -> first frame) against the frame-to-frame change inside the clip;
-- extension: the seam between the input and the extension against the change inside the input.
+- extension: the seam between the input and the extension against the change inside the input;
+- edit: the true clip edited (--edit, --strength S) under its caption with the first object's
+  colour changed to one the clip does not have; `cubist eval` on the edited clips against the new
+  caption: how often the new colour is found, and how often every other attribute is kept.
 
-    python3 bench/prompt_modes_eval.py [--model DIR] [--clips 10] [--out out/modes_eval]
+    python3 bench/prompt_modes_eval.py [--model DIR] [--clips 10] [--strength 0.7]
+                                       [--out out/modes_eval]
 
 Needs numpy and the ffmpeg command (frames are read as raw RGB)."""
 import argparse
@@ -46,6 +50,7 @@ def main():
     ap.add_argument("--clips", type=int, default=10)
     ap.add_argument("--out", default="out/modes_eval")
     ap.add_argument("--steps", default="30")
+    ap.add_argument("--strength", default="0.7")
     a = ap.parse_args()
     model = ["--model", a.model] if a.model else []
     os.makedirs(a.out, exist_ok=True)
@@ -57,6 +62,7 @@ def main():
 
     i2v, i2v_rt, loops, ext = [], [], [], []
     manifest = open(os.path.join(a.out, "i2v.jsonl"), "w")
+    edits = open(os.path.join(a.out, "edit.jsonl"), "w")
     for i, e in enumerate(entries):
         clip = os.path.join(truth, e["path"])
         first = os.path.join(clip, "000000.png")
@@ -92,7 +98,14 @@ def main():
         f = frames(out, w, h)
         inside = np.mean([rms(f[t], f[t + 1]) for t in range(16)])
         ext.append((rms(f[16], f[17]), inside))
+        # Edit of the true clip: the first object's colour changed in the prompt.
+        caption = recolour_first(e["caption"])
+        out = os.path.join(a.out, f"edit_{i:03d}.mp4")
+        run("generate", caption, "--no-expand", "--edit", src, "--strength", a.strength, "-o", out,
+            *common)
+        edits.write(json.dumps({"path": os.path.basename(out), "caption": caption}) + "\n")
     manifest.close()
+    edits.close()
     checker = subprocess.run([CUBIST, "eval", "--manifest", os.path.join(a.out, "i2v.jsonl"),
                               "--quiet"], capture_output=True, text=True).stdout.strip()
     print(json.dumps({
@@ -105,7 +118,35 @@ def main():
         "loops_seam_within_inside": int(sum(s <= m for s, m in loops)),
         "extension_seam_rms": round(float(np.mean([s for s, _ in ext])), 2),
         "extension_inside_rms": round(float(np.mean([m for _, m in ext])), 2),
+        "edit_strength": float(a.strength),
+        **edit_scores(os.path.join(a.out, "edit.jsonl")),
     }, indent=1))
+
+
+COLOURS = ["red", "green", "blue", "yellow", "magenta", "cyan", "orange", "white"]
+
+
+def recolour_first(caption):
+    """The caption with its first object's colour replaced by the next palette colour that no
+    object of the clip has (Shapes World gives every object its own colour)."""
+    words = caption.split(" ")
+    first = next(i for i, w in enumerate(words) if w in COLOURS)
+    used = {w for w in words if w in COLOURS}
+    k = COLOURS.index(words[first])
+    words[first] = next(c for c in COLOURS[k + 1:] + COLOURS[:k] if c not in used)
+    return " ".join(words)
+
+
+def edit_scores(manifest):
+    """Share of edited clips where the checker finds the new colour (object 1's), and where it
+    finds every other attribute right as well."""
+    out = subprocess.run([CUBIST, "eval", "--manifest", manifest], capture_output=True,
+                         text=True).stdout.strip().splitlines()
+    clips = [json.loads(l) for l in out if l.startswith('{"path"')]
+    new = [any(t["name"] == "object 1 colour" and t["ok"] for t in c["attributes"]) for c in clips]
+    kept = [all(t["ok"] for t in c["attributes"] if t["name"] != "object 1 colour") for c in clips]
+    return {"edit_new_colour_found": f"{sum(new)}/{len(clips)}",
+            "edit_others_kept": f"{sum(kept)}/{len(clips)}"}
 
 
 def model_vae(model_dir):
