@@ -440,6 +440,36 @@ TEST_F(VideoPrompts, WindowFromTheTrainingRun) {
   EXPECT_EQ(model_.trained_frames, 0);
 }
 
+double max_abs_diff(const Tensor& a, const Tensor& b) {
+  EXPECT_EQ(a.shape(), b.shape());
+  const Tensor x = a.contiguous(), y = b.contiguous();
+  double worst = 0;
+  for (int64_t i = 0; i < std::min(x.numel(), y.numel()); ++i)
+    worst = std::max(worst, std::abs(double(x.data<float>()[i]) - y.data<float>()[i]));
+  return worst;
+}
+
+// Held at a window's end, a video's first 4K frames are K latent frames of four frames each: the
+// encoding of the video behind a copy of its frame 0, less that copy's lone latent frame.
+TEST_F(VideoPrompts, HeldEndsAreLatentFramesOfFourFrames) {
+  const Vae& vae = *model_.vae;
+  const Video v = testing::smooth_video(9, 16, 24, 8.0);
+  const Video first = video_frames(v, 0, 1), eight = video_frames(v, 0, 8);
+  const Tensor tail = encode_tail(vae, v, 2);
+  ASSERT_EQ(tail.shape(), (Dims{4, 2, 4, 6}));
+  const Tensor behind = encode_video(vae, join_videos({&first, &eight}));
+  EXPECT_EQ(max_abs_diff(tail, behind.slice(1, 1, 3)), 0.0);
+  // Not the frames encoded on their own (whose first latent frame is frame 0's alone).
+  const Tensor alone = encode_video(vae, video_frames(v, 0, 5));
+  EXPECT_GT(max_abs_diff(tail.slice(1, 0, 1), alone.slice(1, 0, 1)), 1e-3);
+  // Causal: a shorter tail is the start of a longer one.
+  EXPECT_LT(max_abs_diff(encode_tail(vae, v, 1), tail.slice(1, 0, 1)), 1e-5);
+  // A short video is padded with its last frame.
+  const Video three = video_frames(v, 0, 3), last = video_frames(v, 2, 3);
+  const Video padded = join_videos({&three, &last, &last, &last, &last, &last});
+  EXPECT_EQ(max_abs_diff(encode_tail(vae, three, 2), encode_tail(vae, padded, 2)), 0.0);
+}
+
 TEST(VideoPromptHelpers, FramesJoinAndSeeds) {
   const Video v = testing::smooth_video(6, 4, 8, 8.0);
   const Video a = video_frames(v, 0, 2), b = video_frames(v, 2, 6);

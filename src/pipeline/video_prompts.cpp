@@ -382,8 +382,7 @@ Video run_video_job(const TextToVideoModel& m, const VideoJob& job, const flow::
   // a's re-made frames and the tf K frames that b's held latent frames stand for.
   auto passage = [&](const Video& a, const Video& b, int64_t L) {
     const Tensor head = runner.encode(video_frames(a, a.frames - held, a.frames));
-    const Tensor tail = runner.encode(video_frames(b, 0, held));
-    const Video w = runner.run(L, head, tail);
+    const Video w = runner.run(L, head, encode_tail(*m.vae, b, K));
     return video_frames(w, held, w.frames - tf * K);
   };
   switch (job.mode) {
@@ -404,7 +403,7 @@ Video run_video_job(const TextToVideoModel& m, const VideoJob& job, const flow::
       Video v = job.inputs[0];
       int64_t add = job.new_frames;
       for (const int64_t L : job.windows) {
-        const Video w = runner.run(L, {}, runner.encode(video_frames(v, 0, held)));
+        const Video w = runner.run(L, {}, encode_tail(*m.vae, v, K));
         const int64_t before = w.frames - tf * K;  // frames ahead of the held latent frames
         const int64_t take = std::min(before, add);
         const Video fresh = video_frames(w, before - take, before);
@@ -464,6 +463,19 @@ void check_output_path(const std::string& out, int64_t frames) {
 Tensor encode_video(const Vae& vae, const Video& video) {
   // Chunks of 4 latent frames bound the memory of long inputs; the result is the one-pass one.
   return vae.encode_mean(video_to_tensor(video), 4 * vae.config().temporal_factor()).squeeze(0);
+}
+
+Tensor encode_tail(const Vae& vae, const Video& video, int64_t K) {
+  const int64_t n = vae.config().temporal_factor() * K;
+  CUBIST_CHECK(K >= 1 && video.frames >= 1, "encode_tail: ", K, " latent frames of a video of ",
+               video.frames, " frames");
+  const Video first = video_frames(video, 0, 1);
+  const Video head = video_frames(video, 0, std::min(n, video.frames));
+  std::vector<const Video*> parts{&first, &head};
+  const Video last = video_frames(video, head.frames - 1, head.frames);
+  for (int64_t i = head.frames; i < n; ++i) parts.push_back(&last);
+  const Tensor z = encode_video(vae, join_videos(parts));
+  return z.slice(1, 1, K + 1).contiguous();
 }
 
 Video decode_latents(const Vae& vae, const Tensor& latents, double fps) {

@@ -112,6 +112,14 @@ void check_output_path(const std::string& out, int64_t frames);
 Tensor encode_video(const Vae& vae, const Video& video);
 Video decode_latents(const Vae& vae, const Tensor& latents, double fps = 8.0);
 
+// The K latent frames [C, K, H', W'] that stand for a video's first tf K frames when they are held
+// at the end of a window (loop, connect, backward extension): inside a window every latent frame
+// is a group of tf frames, so the video is encoded behind a copy of its first frame (which takes
+// the causal encoder's lone first latent frame, then dropped). A video shorter than tf K frames is
+// padded with copies of its last frame. Encoding the frames on their own would put a 1-frame
+// latent where the decoder, and the transformer in training, see a tf-frame one.
+Tensor encode_tail(const Vae& vae, const Video& video, int64_t K);
+
 // Frames [start, end) of a video, and videos joined in time (same size).
 Video video_frames(const Video& video, int64_t start, int64_t end);
 Video join_videos(const std::vector<const Video*>& parts);
