@@ -166,6 +166,44 @@ TEST_F(DiTRun, ResumedRunEqualsTheUninterruptedRun) {
       ck.get("ema.final.linear.weight").to_vector());
 }
 
+// train.init starts a new run from another run's weights (fine-tuning, e.g. after the autoencoder
+// was retrained): step 1 of the new run starts at those weights, with fresh optimizer state; the
+// latent normalization is the new run's own; another architecture or a missing file is refused.
+TEST_F(DiTRun, InitStartsANewRunFromAnotherRunsWeights) {
+  const std::string latents = write_latents(path("data"));
+  ASSERT_TRUE(train_dit(tiny_run(latents, path("a"))).finished);
+  DiTRunOptions tune = tiny_run(latents, path("tune"));
+  tune.config.train.init = path("a/dit.safetensors");
+  tune.config.train.steps = 1, tune.config.train.lr = 1e-12f, tune.config.train.ema = 0;
+  tune.config.model.latent_mean = {0.5f, 0.f, 0.f, 0.f};  // as if another autoencoder's
+  tune.config.model.latent_std = {2.f, 1.f, 1.f, 1.f};
+  ASSERT_TRUE(train_dit(tune).finished);
+  const SafeTensors from = SafeTensors::open(path("a/dit.safetensors"));
+  const SafeTensors tuned = SafeTensors::open(path("tune/checkpoint.safetensors"));
+  EXPECT_EQ(tuned.metadata().at("step"), "1");
+  for (const std::string& name : from.names())
+    testing::expect_close(tuned.get(name), from.get(name), 0, 1e-6f, name);
+  EXPECT_NE(tuned.metadata().at("dit_config"), from.metadata().at("dit_config"));
+  // Without init the same run starts elsewhere.
+  DiTRunOptions fresh = tune;
+  fresh.config.train.init.clear();
+  fresh.out_dir = path("fresh");
+  ASSERT_TRUE(train_dit(fresh).finished);
+  EXPECT_NE(SafeTensors::open(path("fresh/checkpoint.safetensors"))
+                .get("model.final.linear.weight")
+                .to_vector(),
+            from.get("model.final.linear.weight").to_vector());
+
+  DiTRunOptions other = tune;
+  other.out_dir = path("other");
+  other.config.model.hidden = 2 * other.config.model.hidden;
+  testing::expect_error([&] { train_dit(other); }, "", "another architecture");
+  DiTRunOptions missing = tune;
+  missing.out_dir = path("missing");
+  missing.config.train.init = path("nowhere.safetensors");
+  testing::expect_error([&] { train_dit(missing); }, "train.init", "does not exist");
+}
+
 // A manifest of videos is encoded into OUT/cache with data.vae; samples are decoded by it; a run
 // on that cache alone finds the autoencoder it records.
 TEST_F(DiTRun, EncodesAManifestAndWritesSamples) {

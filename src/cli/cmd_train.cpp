@@ -46,6 +46,8 @@ void print_start(const DiTRunInfo& info, const DiTRunOptions& o) {
               static_cast<long long>(o.config.train.batch));
   if (info.start_step > 0)
     std::printf("; resuming at step %lld", static_cast<long long>(info.start_step));
+  else if (!o.config.train.init.empty())
+    std::printf("; starting from the weights of %s", o.config.train.init.c_str());
   std::printf("\ntrain: into %s", o.out_dir.c_str());
   if (!info.sample_vae.empty()) std::printf("; samples decoded by %s", info.sample_vae.c_str());
   if (info.cache_failed > 0)

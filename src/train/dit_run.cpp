@@ -44,7 +44,8 @@ const std::vector<std::string> kTrainKeys = {"steps",
                                              "sample_frames",
                                              "sample_steps",
                                              "sample_guidance",
-                                             "out"};
+                                             "out",
+                                             "init"};
 const std::vector<std::string> kDataKeys = {"latents", "manifest", "vae"};
 
 std::string joined(const std::vector<std::string>& v) {
@@ -276,6 +277,7 @@ DiTRunConfig DiTRunConfig::from_json(const Json& j, std::vector<std::string>& p)
   field(j, "sample_steps", c.sample_steps, s, p);
   field(j, "sample_guidance", c.sample_guidance, s, p);
   field(j, "out", c.out, s, p);
+  field(j, "init", c.init, s, p);
   if (c.steps < 1) p.push_back("train.steps must be >= 1");
   if (c.batch < 1) p.push_back("train.batch must be >= 1 (clips per step)");
   if (!(c.lr > 0)) p.push_back("train.lr must be > 0");
@@ -312,6 +314,7 @@ nlohmann::ordered_json DiTRunConfig::to_json() const {
   j["sample_steps"] = sample_steps;
   j["sample_guidance"] = sample_guidance;
   j["out"] = out;
+  if (!init.empty()) j["init"] = init;
   return j;
 }
 
@@ -442,6 +445,10 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
     trainer.load(ckpt);
     result.start_step = trainer.steps();
     elapsed = std::stod(metadata_or(SafeTensors::open(ckpt), "elapsed_s", "0"));
+  } else if (!tc.init.empty()) {
+    CUBIST_CHECK(fs::exists(tc.init), "train: train.init ", tc.init,
+                 " does not exist (the weights to fine-tune: a dit.safetensors or a checkpoint)");
+    trainer.load_weights(tc.init);
   }
   if (o.on_start)
     o.on_start({result.start_step, trainer.model().num_parameters(),

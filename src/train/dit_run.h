@@ -58,7 +58,8 @@ struct DiTRunConfig {
   int64_t sample_frames = 17;
   int64_t sample_steps = 30;
   float sample_guidance = 5.0f;
-  std::string out;  // the output folder when the command line gives none
+  std::string out;   // the output folder when the command line gives none
+  std::string init;  // fine-tune: weights to start a new run from (a dit.safetensors or checkpoint)
 
   // The "train" object; every problem is collected into `problems` ("train.lr must be > 0").
   static DiTRunConfig from_json(const nlohmann::json& j, std::vector<std::string>& problems);

@@ -143,6 +143,23 @@ void DiTTrainer::load(const std::string& path) {
   }
 }
 
+void DiTTrainer::load_weights(const std::string& path) {
+  const SafeTensors f = SafeTensors::open(path);
+  DiTConfig c = with_vocab(parse_dit_config(meta(f, "dit_config"), path), tokenizer_);
+  c.latent_mean = config_.latent_mean, c.latent_std = config_.latent_std;
+  CUBIST_CHECK(dit_config_json(c) == dit_config_json(config_), path,
+               ": another architecture than this run's; fine-tuning needs the same model config "
+               "(latent statistics aside). Its config:\n",
+               meta(f, "dit_config"));
+  CUBIST_CHECK(text::Tokenizer::from_json(meta(f, "tokenizer"), path).vocab() == tokenizer_.vocab(),
+               path,
+               ": trained with another tokenizer vocabulary than this run's captions give; "
+               "fine-tune on captions with the same words");
+  load_model(*model_, f);
+  if (ema_)
+    ema_ = std::make_unique<Ema>(model_->parameters(), ema_model_->parameters(), train_.ema_decay);
+}
+
 LoadedDiT load_dit_checkpoint(const std::string& path) {
   const SafeTensors f = SafeTensors::open(path);
   LoadedDiT out{nullptr, text::Tokenizer::from_json(meta(f, "tokenizer"), path)};

@@ -51,6 +51,11 @@ class DiTTrainer {
   // "ema.*" starts the average from its weights).
   void save(const std::string& path, const std::map<std::string, std::string>& extra = {}) const;
   void load(const std::string& path);
+  // Fine-tuning: the weights of another run (a checkpoint's "model.*", or what save_weights
+  // wrote) as this one's starting point; the optimizer, step and EMA start afresh. The
+  // architecture and vocabulary must match; the latent normalization may differ (a retrained
+  // autoencoder), and this trainer's is kept.
+  void load_weights(const std::string& path);
   // What generation loads (load_dit_checkpoint): the sampling weights as "model.*" with the
   // metadata "dit_config", "tokenizer", "step", "weights" ("ema" or "last"), plus `extra`.
   void save_weights(const std::string& path,

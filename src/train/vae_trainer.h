@@ -32,9 +32,9 @@ namespace cubist {
 struct VaeTrainConfig {
   int64_t steps = 6000;
   int64_t batch = 1;  // clips per optimizer step (gradients accumulated: clip sizes differ)
-  float lr = 2e-4f;  // 5e-4 and more stall near 18 dB held-out PSNR (docs/VAE.md)
+  float lr = 2e-4f;   // 5e-4 and more stall near 18 dB held-out PSNR (docs/VAE.md)
   float min_lr_ratio = 0.05f;  // cosine decay from lr to lr * min_lr_ratio at the last step
-  int64_t warmup = 100;       // linear warmup steps
+  int64_t warmup = 100;        // linear warmup steps
   float weight_decay = 0.0f;
   float clip_grad = 1.0f;  // global gradient norm limit; 0 = none
   float kl_weight = 1e-6f;
