@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 #include <string>
 
 #include "autograd/basic.h"
@@ -30,6 +31,25 @@ namespace {
 
 double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+constexpr const char* kUsage =
+    "usage: bench_vae [--model VAE.safetensors] [--clips 4] [--sizes 32x32,64x64,...]\n"
+    "                 [--frames 1,9,17,33] [--seed 777001] [--reps 3] [--train-steps 0]\n"
+    "Reconstruction PSNR and checker verdicts on held-out Shapes World clips per size and\n"
+    "length, then encode+decode time of a 17x64x64 clip (docs/PERFORMANCE.md). Without --model:\n"
+    "a freshly initialised default model (timings only).\n";
+
+// Every argument is a known "--option value" pair.
+bool arguments_known(int argc, char** argv) {
+  static const char* known[] = {"--model", "--clips", "--sizes",      "--frames",
+                                "--seed",  "--reps",  "--train-steps"};
+  for (int i = 1; i < argc; i += 2) {
+    const bool ok = std::any_of(std::begin(known), std::end(known),
+                                [&](const char* k) { return !std::strcmp(argv[i], k); });
+    if (!ok || i + 1 >= argc) return false;
+  }
+  return true;
 }
 
 std::string arg(int argc, char** argv, const char* name, const std::string& fallback) {
@@ -125,6 +145,11 @@ void train_steps(Vae& vae, int steps) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  const bool help = argc > 1 && (!std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h"));
+  if (help || !arguments_known(argc, argv)) {
+    std::fputs(kUsage, help ? stdout : stderr);
+    return help ? 0 : 2;
+  }
   const std::string model = arg(argc, argv, "--model", "");
   const int64_t clips = std::stoll(arg(argc, argv, "--clips", "4"));
   const std::string sizes =
