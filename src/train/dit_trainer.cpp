@@ -124,40 +124,43 @@ void DiTTrainer::save_weights(const std::string& path,
   save_safetensors(path, prefixed(sampling_model().state_dict(), "model."), meta);
 }
 
+void DiTTrainer::check_same_model(const SafeTensors& f, const std::string& path,
+                                  bool any_latent_stats) const {
+  DiTConfig c = with_vocab(parse_dit_config(meta(f, "dit_config"), path), tokenizer_);
+  if (any_latent_stats) c.latent_mean = config_.latent_mean, c.latent_std = config_.latent_std;
+  CUBIST_CHECK(dit_config_json(c) == dit_config_json(config_), path,
+               ": another architecture or model config than this run's",
+               any_latent_stats ? " (fine-tuning needs the same one, latent statistics aside)" : "",
+               "; the file's:\n", meta(f, "dit_config"));
+  CUBIST_CHECK(text::Tokenizer::from_json(meta(f, "tokenizer"), path).vocab() == tokenizer_.vocab(),
+               path,
+               ": trained with another tokenizer vocabulary than this run's captions give; "
+               "train on captions with the same words");
+}
+
+void DiTTrainer::restart_ema() {
+  if (ema_)
+    ema_ = std::make_unique<Ema>(model_->parameters(), ema_model_->parameters(), train_.ema_decay);
+}
+
 void DiTTrainer::load(const std::string& path) {
   const SafeTensors f = SafeTensors::open(path);
-  const DiTConfig c = with_vocab(parse_dit_config(meta(f, "dit_config"), path), tokenizer_);
-  CUBIST_CHECK(dit_config_json(c) == dit_config_json(config_), path,
-               ": the checkpoint's DiT config differs from this trainer's:\n",
-               meta(f, "dit_config"));
-  CUBIST_CHECK(text::Tokenizer::from_json(meta(f, "tokenizer"), path).vocab() == tokenizer_.vocab(),
-               path, ": the checkpoint was trained with another tokenizer vocabulary");
+  check_same_model(f, path, false);
   load_model(*model_, f);
   const int64_t step = std::stoll(meta(f, "step"));
   opt_->load_state(f, step);
   gen_.set_offset(std::stoull(meta(f, "rng_offset")));
-  if (ema_ && f.contains("ema." + model_->parameters().front().name)) {
+  if (ema_ && f.contains("ema." + model_->parameters().front().name))
     ema_->load_state(f, step);
-  } else if (ema_) {  // a run that had no EMA: the average starts from the loaded weights
-    ema_ = std::make_unique<Ema>(model_->parameters(), ema_model_->parameters(), train_.ema_decay);
-  }
+  else  // a run that had no EMA: the average starts from the loaded weights
+    restart_ema();
 }
 
 void DiTTrainer::load_weights(const std::string& path) {
   const SafeTensors f = SafeTensors::open(path);
-  DiTConfig c = with_vocab(parse_dit_config(meta(f, "dit_config"), path), tokenizer_);
-  c.latent_mean = config_.latent_mean, c.latent_std = config_.latent_std;
-  CUBIST_CHECK(dit_config_json(c) == dit_config_json(config_), path,
-               ": another architecture than this run's; fine-tuning needs the same model config "
-               "(latent statistics aside). Its config:\n",
-               meta(f, "dit_config"));
-  CUBIST_CHECK(text::Tokenizer::from_json(meta(f, "tokenizer"), path).vocab() == tokenizer_.vocab(),
-               path,
-               ": trained with another tokenizer vocabulary than this run's captions give; "
-               "fine-tune on captions with the same words");
+  check_same_model(f, path, true);
   load_model(*model_, f);
-  if (ema_)
-    ema_ = std::make_unique<Ema>(model_->parameters(), ema_model_->parameters(), train_.ema_decay);
+  restart_ema();
 }
 
 LoadedDiT load_dit_checkpoint(const std::string& path) {

@@ -71,6 +71,10 @@ class DiTTrainer {
  private:
   std::map<std::string, std::string> metadata(
       const std::map<std::string, std::string>& extra) const;
+  // Throws unless the file holds this trainer's model: the same config (the latent normalization
+  // aside when `any_latent_stats`, as for fine-tuning) and the same tokenizer vocabulary.
+  void check_same_model(const SafeTensors& f, const std::string& path, bool any_latent_stats) const;
+  void restart_ema();  // the moving average starts again from the current weights
 
   DiTConfig config_;
   text::Tokenizer tokenizer_;
