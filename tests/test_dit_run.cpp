@@ -57,6 +57,7 @@ DiTRunOptions tiny_run(const std::string& latents, const std::string& out) {
   o.config.model = testing::tiny_dit_config();
   DiTRunConfig& t = o.config.train;
   t.steps = 4, t.batch = 2, t.lr = 1e-3f, t.warmup = 1, t.ema = 0.9f, t.seed = 3;
+  t.min_lr_ratio = 0.5f;
   t.checkpoint_every = 100, t.sample_every = 0;
   o.config.data.latents = latents;
   o.out_dir = out;
@@ -155,6 +156,12 @@ TEST_F(DiTRun, ResumedRunEqualsTheUninterruptedRun) {
     EXPECT_EQ(MetricsLog::read_column(path("b/log.csv"), column),
               MetricsLog::read_column(path("a/log.csv"), column))
         << column;
+  // The rate warms up for a step, then decays along the cosine to lr * min_lr_ratio at the end.
+  const std::vector<double> lr = MetricsLog::read_column(path("b/log.csv"), "lr");
+  ASSERT_EQ(lr.size(), 4u);
+  EXPECT_NEAR(lr[0], 1e-3, 1e-9);
+  EXPECT_NEAR(lr[2], 0.75e-3, 1e-9);
+  EXPECT_NEAR(lr[3], 0.5e-3, 1e-9);
   EXPECT_TRUE(fs::exists(path("b/loss.svg")));
   EXPECT_TRUE(fs::exists(path("b/config.json")));
   // dit.safetensors holds the EMA weights, loadable for generation.
@@ -298,6 +305,8 @@ TEST(DiTRunConfig, NamesBadKeysAndValues) {
   bad("{" + model + R"("train": {"stpes": 3}, )" + data + "}", "accepted: steps, batch");
   bad("{" + model + R"("train": {"lr": -1}, )" + data + "}", "train.lr must be > 0");
   bad("{" + model + R"("train": {"ema": 1.5}, )" + data + "}", "train.ema is a decay in [0, 1)");
+  bad("{" + model + R"("train": {"min_lr_ratio": 2}, )" + data + "}",
+      "train.min_lr_ratio is in [0, 1]");
   bad("{" + model + R"("train": {"batch": "8"}, )" + data + "}", "\"batch\" has the wrong type");
   bad("{" + model + R"("train": {"sample_size": "96"}, )" + data + "}", "sample_size is one size");
   bad("{" + model + R"("data": {"latents": "a", "manifest": "b"}})", "one of \"latents\"");

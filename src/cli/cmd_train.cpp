@@ -20,6 +20,7 @@ constexpr const char* kUsage =
     "FILE (JSON; configs/dit/shapes.json is a start):\n"
     "  {\"model\": {...},  a DiT config, as configs/dit/*.json\n"
     "   \"train\": {steps, batch (clips per step, packed into one sequence), lr, warmup,\n"
+    "             min_lr_ratio (cosine decay to lr * it at the last step; 1 = constant),\n"
     "             weight_decay, grad_clip, ema (EMA decay, 0 = off), seed, checkpoint_every,\n"
     "             sample_every (0 = no samples), sample_prompts [...] (default: two captions of\n"
     "             the data), sample_size \"WxH\", sample_frames, sample_steps, sample_guidance,\n"

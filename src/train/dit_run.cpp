@@ -29,23 +29,15 @@ namespace {
 constexpr uint64_t kDataStream = 0x64617461;  // "data"
 
 const std::vector<std::string> kTopKeys = {"model", "train", "data"};
-const std::vector<std::string> kTrainKeys = {"steps",
-                                             "batch",
-                                             "lr",
-                                             "warmup",
-                                             "weight_decay",
-                                             "grad_clip",
-                                             "ema",
-                                             "seed",
-                                             "checkpoint_every",
-                                             "sample_every",
-                                             "sample_prompts",
-                                             "sample_size",
-                                             "sample_frames",
-                                             "sample_steps",
-                                             "sample_guidance",
-                                             "out",
-                                             "init"};
+const std::vector<std::string> kTrainKeys = {"steps",        "batch",
+                                             "lr",           "warmup",
+                                             "min_lr_ratio", "weight_decay",
+                                             "grad_clip",    "ema",
+                                             "seed",         "checkpoint_every",
+                                             "sample_every", "sample_prompts",
+                                             "sample_size",  "sample_frames",
+                                             "sample_steps", "sample_guidance",
+                                             "out",          "init"};
 const std::vector<std::string> kDataKeys = {"latents", "manifest", "vae"};
 
 std::string joined(const std::vector<std::string>& v) {
@@ -247,6 +239,8 @@ DiTTrainConfig trainer_config(const DiTRunConfig& tc) {
   c.adam.lr = tc.lr;
   c.adam.weight_decay = tc.weight_decay;
   c.warmup_steps = tc.warmup;
+  c.total_steps = tc.steps;
+  c.min_lr_ratio = tc.min_lr_ratio;
   c.grad_clip = tc.grad_clip;
   c.seed = tc.seed;
   c.ema_decay = tc.ema;
@@ -265,6 +259,7 @@ DiTRunConfig DiTRunConfig::from_json(const Json& j, std::vector<std::string>& p)
   field(j, "batch", c.batch, s, p);
   field(j, "lr", c.lr, s, p);
   field(j, "warmup", c.warmup, s, p);
+  field(j, "min_lr_ratio", c.min_lr_ratio, s, p);
   field(j, "weight_decay", c.weight_decay, s, p);
   field(j, "grad_clip", c.grad_clip, s, p);
   field(j, "ema", c.ema, s, p);
@@ -282,6 +277,8 @@ DiTRunConfig DiTRunConfig::from_json(const Json& j, std::vector<std::string>& p)
   if (c.batch < 1) p.push_back("train.batch must be >= 1 (clips per step)");
   if (!(c.lr > 0)) p.push_back("train.lr must be > 0");
   if (c.warmup < 0) p.push_back("train.warmup must be >= 0");
+  if (!(c.min_lr_ratio >= 0 && c.min_lr_ratio <= 1))
+    p.push_back("train.min_lr_ratio is in [0, 1] (1 = a constant rate after warm-up)");
   if (c.weight_decay < 0) p.push_back("train.weight_decay must be >= 0");
   if (c.grad_clip < 0) p.push_back("train.grad_clip must be >= 0 (0 = no clipping)");
   if (!(c.ema >= 0 && c.ema < 1)) p.push_back("train.ema is a decay in [0, 1) (0 = no EMA)");
@@ -302,6 +299,7 @@ nlohmann::ordered_json DiTRunConfig::to_json() const {
   j["batch"] = batch;
   j["lr"] = lr;
   j["warmup"] = warmup;
+  j["min_lr_ratio"] = min_lr_ratio;
   j["weight_decay"] = weight_decay;
   j["grad_clip"] = grad_clip;
   j["ema"] = ema;

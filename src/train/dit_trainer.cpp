@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "diffusion/dit_flow.h"
+#include "train/lr_schedule.h"
 
 namespace cubist {
 namespace {
@@ -52,8 +53,9 @@ DiTTrainer::DiTTrainer(const DiTConfig& config, text::Tokenizer tokenizer, DiTTr
       train_(train),
       gen_(train.seed, kTrainStream) {
   CUBIST_CHECK(train.warmup_steps >= 0 && train.adam.lr > 0,
-               "DiT trainer: needs lr > 0 and "
-               "warmup_steps >= 0");
+               "DiT trainer: needs lr > 0 and warmup_steps >= 0");
+  CUBIST_CHECK(train.min_lr_ratio >= 0 && train.min_lr_ratio <= 1,
+               "DiT trainer: min_lr_ratio is in [0, 1], got ", train.min_lr_ratio);
   Generator init(init_seed);
   model_ = std::make_unique<DiT>(config_, init);
   opt_ = std::make_unique<AdamW>(model_->parameters(), train.adam);
@@ -65,9 +67,8 @@ DiTTrainer::DiTTrainer(const DiTConfig& config, text::Tokenizer tokenizer, DiTTr
 }
 
 float DiTTrainer::lr_at(int64_t step) const {
-  if (step >= train_.warmup_steps) return train_.adam.lr;
-  return train_.adam.lr * static_cast<float>(step + 1) /
-         static_cast<float>(train_.warmup_steps + 1);
+  return LrSchedule{train_.adam.lr, train_.warmup_steps, train_.total_steps, train_.min_lr_ratio}
+      .at(step);
 }
 
 DiTTrainStats DiTTrainer::step(const std::vector<Tensor>& latents,

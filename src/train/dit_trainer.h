@@ -1,5 +1,5 @@
 // Training the diffusion transformer on latent clips with captions: rectified-flow loss over a
-// packed batch of any sizes (diffusion/dit_flow.h), AdamW with linear warm-up, global-norm
+// packed batch of any sizes (diffusion/dit_flow.h), AdamW with warm-up and decay, global-norm
 // clipping, an optional moving average of the weights (train/ema.h) for sampling, and
 // checkpoints that resume the exact same run (weights, EMA, optimizer moments, step, random
 // stream, config and tokenizer in one safetensors file). The library does not print:
@@ -22,7 +22,9 @@ namespace cubist {
 
 struct DiTTrainConfig {
   AdamWConfig adam{.lr = 1e-4f, .weight_decay = 0.0f};
-  int64_t warmup_steps = 100;     // the learning rate rises linearly over these steps
+  int64_t warmup_steps = 100;     // the learning rate rises linearly over these steps,
+  int64_t total_steps = 0;        // then decays along a cosine until the last of these steps
+  float min_lr_ratio = 1.0f;      // to lr * min_lr_ratio; 1 = constant after warm-up
   float grad_clip = 1.0f;         // max global gradient norm; <= 0 only measures
   uint64_t seed = 0;              // times, noise and caption dropout
   bool lenient_captions = false;  // unknown caption words become <unk> instead of an Error
@@ -66,7 +68,7 @@ class DiTTrainer {
   const DiT& sampling_model() const { return ema_model_ ? *ema_model_ : *model_; }
   const text::Tokenizer& tokenizer() const { return tokenizer_; }
   int64_t steps() const { return opt_->steps(); }
-  float lr_at(int64_t step) const;  // the schedule: warm-up, then constant
+  float lr_at(int64_t step) const;  // the schedule: warm-up, then constant or cosine decay
 
  private:
   std::map<std::string, std::string> metadata(

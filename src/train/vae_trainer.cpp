@@ -5,7 +5,6 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <numbers>
 #include <sstream>
 
 #include "autograd/basic.h"
@@ -19,6 +18,7 @@
 #include "io/safetensors.h"
 #include "models/vae/vae.h"
 #include "train/adamw.h"
+#include "train/lr_schedule.h"
 #include "train/metrics_log.h"
 
 namespace cubist {
@@ -93,15 +93,6 @@ class ManifestSource : public ClipSource {
   int64_t tf_, sf_, max_side_;
   int max_frames_ = 1;
 };
-
-// Linear warmup to lr, then cosine decay to lr * min_lr_ratio at the last step.
-float learning_rate(const VaeTrainConfig& c, int64_t step) {
-  if (step < c.warmup) return c.lr * static_cast<float>(step + 1) / static_cast<float>(c.warmup);
-  const double span = std::max<int64_t>(1, c.steps - c.warmup);
-  const double p = std::min(1.0, static_cast<double>(step - c.warmup) / span);
-  const double cosine = 0.5 * (1.0 + std::cos(std::numbers::pi * p));
-  return static_cast<float>(c.lr * (c.min_lr_ratio + (1.0 - c.min_lr_ratio) * cosine));
-}
 
 double psnr_of_mse(double mse) {  // mse of values in [-1, 1]: the [0, 1] mse is a quarter
   return mse > 0 ? 10.0 * std::log10(4.0 / mse) : 99.0;
@@ -328,7 +319,7 @@ VaeTrainResult train_vae(const VaeTrainOptions& o, const VaeTrainCallback& on_st
   int64_t run_steps = 0;
   while (step < tc.steps) {
     const auto t0 = std::chrono::steady_clock::now();
-    const float lr = learning_rate(tc, step);
+    const float lr = LrSchedule{tc.lr, tc.warmup, tc.steps, tc.min_lr_ratio}.at(step);
     opt.zero_grad();
     StepLoss total;
     for (int64_t j = 0; j < tc.batch; ++j) {
