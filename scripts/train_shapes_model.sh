@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # The recipe of the bundled Shapes World model (models/shapes/): every command that made it, in
 # order, from nothing. Each step resumes if interrupted (run the script again). On 2 cores:
-# about 20 + 45 + 25 min for the autoencoder, 5 min for each latent cache, 35 min for the
-# transformer and 20 min for its fine-tuning (docs/QUALITY.md has the quality it reached).
+# about 20 + 45 + 25 min for the autoencoder, 5-10 min for each latent cache, 35 min for the
+# transformer, 20 min for its fine-tuning and ~100 min for its last stage (docs/QUALITY.md has
+# the quality it reached).
 #
-# The bundle grew in three stages, and the recipe keeps them all so that it makes the same model:
+# The bundle grew in four stages, and the recipe keeps them all so that it makes the same model:
 # the transformer was trained on the latents of the autoencoder after 6000 steps; the autoencoder
 # trained on to 24000 steps and the transformer was fine-tuned (train.init) on its latents; the
 # autoencoder then trained on to 32000 steps with 17-frame clips in the mix, and the transformer
-# was kept (its latents moved little: the text-to-video measures stayed within noise).
+# was kept (its latents moved little: the text-to-video measures stayed within noise); last, the
+# transformer trained on twice as many clips, encoded by the final autoencoder, with a decaying rate.
 #
 #   scripts/train_shapes_model.sh [OUT]     (default out/shapes_model; the bundle is OUT/bundle)
 set -euo pipefail
@@ -21,7 +23,8 @@ export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
 
 # 1. The video autoencoder, on Shapes World clips generated in memory (configs/vae/shapes.json),
-#    6000 steps; the stage-1 autoencoder is kept for step 3's cache.
+#    6000 steps; the stage-1 autoencoder is kept for step 3's cache (a cache refuses latents of
+#    other weights, so a second run of this script needs the weights each cache was made with).
 "$cubist" vae train --config configs/vae/shapes.json --out "$out/vae"
 [[ -f "$out/vae_6000.safetensors" ]] || cp "$out/vae/vae.safetensors" "$out/vae_6000.safetensors"
 
@@ -42,8 +45,9 @@ sed -e "s#out/shapes_latents#$out/latents#" -e "s#\"out/dit_shapes\"#\"$out/dit\
 #    end), the clips encoded again, and the transformer fine-tuned on them from its stage-1
 #    weights for 5000 steps (configs/dit/shapes_finetune.json).
 "$cubist" vae train --config configs/vae/shapes.json --out "$out/vae" --steps 24000
+[[ -f "$out/vae_24000.safetensors" ]] || cp "$out/vae/vae.safetensors" "$out/vae_24000.safetensors"
 "$cubist" vae cache --data "$out/clips/manifest.jsonl" --out "$out/latents2" \
-  --model "$out/vae/vae.safetensors"
+  --model "$out/vae_24000.safetensors"
 sed -e "s#out/shapes_latents2#$out/latents2#" -e "s#\"out/dit_shapes2\"#\"$out/dit2\"#" \
   -e "s#\"out/dit_shapes/dit.safetensors\"#\"$out/dit/dit.safetensors\"#" \
   configs/dit/shapes_finetune.json > "$out/dit2_config.json"
@@ -53,8 +57,23 @@ sed -e "s#out/shapes_latents2#$out/latents2#" -e "s#\"out/dit_shapes2\"#\"$out/d
 #    (configs/vae/shapes_long.json: the same model, a longer training mix), for longer videos.
 "$cubist" vae train --config configs/vae/shapes_long.json --out "$out/vae"
 
-# 6. The bundle: both weights files in bf16.
+# 6. Stage 4: the bundle's autoencoder (in bf16, as shipped) encodes 16000 clips of the same
+#    kinds, and the transformer trains on for 20000 steps from its stage-2 weights (in bf16, as
+#    they were shipped) with the rate decaying along a cosine (configs/dit/shapes_long.json).
 mkdir -p "$out/bundle"
 "$cubist" export "$out/vae/vae.safetensors" -o "$out/bundle/vae.safetensors" --bf16
-"$cubist" export "$out/dit2/dit.safetensors" -o "$out/bundle/dit.safetensors" --bf16
+[[ -f "$out/dit2_bf16.safetensors" ]] ||
+  "$cubist" export "$out/dit2/dit.safetensors" -o "$out/dit2_bf16.safetensors" --bf16
+[[ -f "$out/clips16k/manifest.jsonl" ]] ||
+  "$cubist" data shapes --out "$out/clips16k" --clips 16000 --sizes 64x64,96x64,64x96 \
+    --frames 1,9,17 --seed 7 --format png
+"$cubist" vae cache --data "$out/clips16k/manifest.jsonl" --out "$out/latents3" \
+  --model "$out/bundle/vae.safetensors"
+sed -e "s#out/shapes_latents3#$out/latents3#" -e "s#\"out/dit_shapes3\"#\"$out/dit3\"#" \
+  -e "s#\"out/dit_shapes2/dit.safetensors\"#\"$out/dit2_bf16.safetensors\"#" \
+  configs/dit/shapes_long.json > "$out/dit3_config.json"
+"$cubist" train --config "$out/dit3_config.json"
+
+# 7. The bundle: both weights files in bf16.
+"$cubist" export "$out/dit3/dit.safetensors" -o "$out/bundle/dit.safetensors" --bf16
 echo "bundle in $out/bundle (copy to models/shapes/ to make it the default model)"

@@ -51,8 +51,9 @@ const char* kUsage =
     "        L latent frames at a time (default 1), so memory does not grow with the length.\n"
     "cache   Encodes every clip of a JSONL manifest into DIR/latents/NNNNNN.safetensors and\n"
     "        writes DIR/latents.jsonl (latent, path, caption, frames, width, height); clips\n"
-    "        already cached are skipped, so an interrupted cache resumes. Each latent file\n"
-    "        records the autoencoder's path (`cubist train` decodes its samples with it).\n"
+    "        already cached are skipped, so an interrupted cache resumes; a DIR of latents\n"
+    "        from other weights is refused. Each latent file records the autoencoder's path\n"
+    "        (`cubist train` decodes its samples with it) and its weights' fingerprint.\n"
     "export  Writes the weights of a checkpoint (and its metadata) alone, in bf16 with --bf16:\n"
     "        how the bundled model was made from a training run's vae.safetensors.\n"
     "--model VAE  a vae.safetensors from `cubist vae train`; default: $CUBIST_VAE, else\n"
@@ -144,7 +145,7 @@ int encode(Args& args) {
   if (out.empty()) throw UsageError("give the latent file to write with -o LATENT.safetensors");
   const auto vae = load_vae(find_model(model));
   LatentFile f = encode_latent(*vae, read_video(in), pad, chunk, in);
-  f.source = in;
+  f.source = in, f.vae_weights = vae->fingerprint();
   save_latent(out, f);
   std::printf("vae encode: %s (%lld frames, %lldx%lld) -> %s latent %s\n", in.c_str(),
               static_cast<long long>(f.frames), static_cast<long long>(f.width),

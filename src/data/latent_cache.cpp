@@ -19,20 +19,50 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// The autoencoder that is encoding the cache: its config, file and weights' fingerprint.
+struct CacheModel {
+  const Vae& vae;
+  std::string path, weights;
+};
+
+// Throws unless latent f (at `where`) was encoded by this autoencoder: its config, and its
+// weights when the file records them (files from before fingerprints pass on the config).
+void check_model(const LatentFile& f, const CacheModel& model, const std::string& where) {
+  CUBIST_CHECK(f.config == model.vae.config(), where,
+               ": encoded by an autoencoder of another config (", f.config.to_json().dump(),
+               "): cache into a new folder, or delete the old one to encode again");
+  CUBIST_CHECK(f.vae_weights.empty() || f.vae_weights == model.weights, where,
+               ": encoded by other weights of this autoencoder (fingerprint ", f.vae_weights,
+               ", the model given has ", model.weights,
+               "): cache into a new folder, or delete the old one to encode again");
+}
+
 // The cached latent of clip e at `path`, encoding it when it is not there yet.
-LatentFile cached_latent(const Vae& vae, const std::string& vae_path, const ManifestEntry& e,
-                         const std::string& path, bool pad) {
+LatentFile cached_latent(const CacheModel& model, const ManifestEntry& e, const std::string& path,
+                         bool pad) {
   if (fs::exists(path)) {
     LatentFile f = load_latent(path);
-    CUBIST_CHECK(f.config == vae.config() && f.source == e.path, path,
-                 ": a cached latent of another model or clip; delete it to encode again");
+    check_model(f, model, path);
+    CUBIST_CHECK(f.source == e.path, path, ": a cached latent of another clip (", f.source,
+                 ", where the manifest has ", e.path, "); delete it to encode again");
     return f;
   }
-  LatentFile f = encode_latent(vae, read_video(e.path), pad, -1, e.path);
-  f.source = e.path, f.caption = e.caption;
-  if (!vae_path.empty()) f.vae = fs::absolute(vae_path).lexically_normal().string();
+  LatentFile f = encode_latent(model.vae, read_video(e.path), pad, -1, e.path);
+  f.source = e.path, f.caption = e.caption, f.vae_weights = model.weights;
+  if (!model.path.empty()) f.vae = fs::absolute(model.path).lexically_normal().string();
   save_latent(path, f);
   return f;
+}
+
+// A folder that holds latents of another model or other weights is refused as a whole, before
+// anything is encoded (rather than clip by clip): the first latent file found decides.
+void check_folder(const std::string& out_dir, const CacheModel& model) {
+  const fs::path dir = fs::path(out_dir) / "latents";
+  for (const auto& file : fs::directory_iterator(dir)) {
+    if (file.path().extension() != ".safetensors") continue;
+    check_model(load_latent(file.path().string()), model, file.path().string());
+    return;
+  }
 }
 
 }  // namespace
@@ -43,6 +73,8 @@ CacheResult cache_latents(const Vae& vae, const std::string& vae_path, const std
                           const std::atomic<bool>* stop) {
   const std::vector<ManifestEntry> entries = read_manifest(manifest);
   fs::create_directories(fs::path(out_dir) / "latents");
+  const CacheModel model{vae, vae_path, vae.fingerprint()};
+  check_folder(out_dir, model);
   CacheResult r;
   r.total = static_cast<int64_t>(entries.size());
   std::vector<nlohmann::ordered_json> lines;
@@ -52,8 +84,7 @@ CacheResult cache_latents(const Vae& vae, const std::string& vae_path, const std
     std::snprintf(name, sizeof name, "latents/%06zu.safetensors", i);
     CacheProgress p{static_cast<int64_t>(i + 1), r.total, e.path, ""};
     try {
-      const LatentFile f =
-          cached_latent(vae, vae_path, e, (fs::path(out_dir) / name).string(), pad);
+      const LatentFile f = cached_latent(model, e, (fs::path(out_dir) / name).string(), pad);
       nlohmann::ordered_json j;
       j["latent"] = name;
       j["path"] = e.path;

@@ -7,8 +7,9 @@
 //                                   "path", "caption", "frames", "width", "height", "fps",
 //                                   "latent_shape": [C, T', H', W']}; latent paths are relative
 //                                   to DIR
-// Clips already cached are kept (after checking that the same autoencoder made them from the
-// same video), so an interrupted cache resumes where it stopped.
+// Clips already cached are kept (after checking that the same autoencoder, config and weights'
+// fingerprint, made them from the same video), so an interrupted cache resumes where it stopped;
+// a folder of latents from other weights (a retrained autoencoder) is refused before any work.
 #pragma once
 
 #include <atomic>

@@ -1,6 +1,8 @@
 #include "nn/module.h"
 
 #include <cmath>
+#include <cstdint>
+#include <cstdio>
 
 #include "core/error.h"
 
@@ -34,6 +36,22 @@ NamedTensors Module::state_dict() const {
   NamedTensors out;
   for (const NamedParam& p : parameters()) out.push_back({p.name, p.var.value()});
   return out;
+}
+
+std::string Module::fingerprint() const {
+  uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a, 64-bit
+  const auto mix = [&h](const void* data, size_t n) {
+    const auto* bytes = static_cast<const unsigned char*>(data);
+    for (size_t i = 0; i < n; ++i) h = (h ^ bytes[i]) * 0x100000001b3ull;
+  };
+  for (const NamedParam& p : parameters()) {
+    mix(p.name.data(), p.name.size() + 1);  // the terminating 0 separates name from values
+    const std::vector<float> v = p.var.value().to_vector();
+    mix(v.data(), v.size() * sizeof(float));
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return hex;
 }
 
 void Module::load_state_dict(const SafeTensors& file) {

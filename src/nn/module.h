@@ -30,6 +30,9 @@ class Module {
   std::vector<NamedParam> parameters() const;
   int64_t num_parameters() const;
   NamedTensors state_dict() const;
+  // 16 hex digits (64-bit FNV-1a over every parameter's name and f32 values) that tell two sets
+  // of weights apart: the latent cache records it to refuse latents of other weights.
+  std::string fingerprint() const;
   // Copies every parameter from a file; a missing tensor or a shape that differs is an Error
   // naming the tensor, both shapes and the file (a checkpoint of another architecture).
   void load_state_dict(const SafeTensors& file);

@@ -23,7 +23,8 @@ struct LatentFile {
   int64_t frames = 0, height = 0, width = 0;  // of the video it encodes, before padding
   double fps = 8.0;
   std::string source, caption;
-  std::string vae;  // the autoencoder file that made it, when known
+  std::string vae;          // the autoencoder file that made it, when known
+  std::string vae_weights;  // and its weights' fingerprint (Module::fingerprint), when known
 };
 
 void save_latent(const std::string& path, const LatentFile& f);
