@@ -22,24 +22,37 @@ export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
 # core stalls every parallel region (docs/PERFORMANCE.md).
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
 
+# Shapes World clips for the transformer (DIR, N clips): three aspect ratios, lengths 1, 9, 17.
+clips() {
+  [[ -f "$1/manifest.jsonl" ]] ||
+    "$cubist" data shapes --out "$1" --clips "$2" --sizes 64x64,96x64,64x96 --frames 1,9,17 \
+      --seed 7 --format png
+}
+
+# A transformer stage: CONFIG (configs/dit/*.json) run with this recipe's folders: the latents
+# of LATENTS/, the output OUT/ and, when given, the weights INIT to start from.
+dit_stage() {
+  local config="$1" latents="$2" dir="$3" init="${4:-}"
+  sed -e "s#\"latents\": \"[^\"]*\"#\"latents\": \"$latents/latents.jsonl\"#" \
+    -e "s#\"out\": \"[^\"]*\"#\"out\": \"$dir\"#" \
+    -e "s#\"init\": \"[^\"]*\"#\"init\": \"$init\"#" "$config" > "$dir.json"
+  "$cubist" train --config "$dir.json"
+}
+
 # 1. The video autoencoder, on Shapes World clips generated in memory (configs/vae/shapes.json),
 #    6000 steps; the stage-1 autoencoder is kept for step 3's cache (a cache refuses latents of
 #    other weights, so a second run of this script needs the weights each cache was made with).
 "$cubist" vae train --config configs/vae/shapes.json --out "$out/vae"
 [[ -f "$out/vae_6000.safetensors" ]] || cp "$out/vae/vae.safetensors" "$out/vae_6000.safetensors"
 
-# 2. The transformer's data: 8000 clips of three aspect ratios and lengths 1, 9 and 17.
-[[ -f "$out/clips/manifest.jsonl" ]] ||
-  "$cubist" data shapes --out "$out/clips" --clips 8000 --sizes 64x64,96x64,64x96 \
-    --frames 1,9,17 --seed 7 --format png
+# 2. The transformer's data: 8000 clips.
+clips "$out/clips" 8000
 
 # 3. Stage 1: the clips encoded by the 6000-step autoencoder, and the diffusion transformer
-#    (configs/dit/shapes.json with this run's folders), 9000 steps.
+#    (configs/dit/shapes.json), 9000 steps.
 "$cubist" vae cache --data "$out/clips/manifest.jsonl" --out "$out/latents" \
   --model "$out/vae_6000.safetensors"
-sed -e "s#out/shapes_latents#$out/latents#" -e "s#\"out/dit_shapes\"#\"$out/dit\"#" \
-  configs/dit/shapes.json > "$out/dit_config.json"
-"$cubist" train --config "$out/dit_config.json"
+dit_stage configs/dit/shapes.json "$out/latents" "$out/dit"
 
 # 4. Stage 2: the autoencoder trained on to 24000 steps (the cosine schedule stretched to the new
 #    end), the clips encoded again, and the transformer fine-tuned on them from its stage-1
@@ -48,10 +61,7 @@ sed -e "s#out/shapes_latents#$out/latents#" -e "s#\"out/dit_shapes\"#\"$out/dit\
 [[ -f "$out/vae_24000.safetensors" ]] || cp "$out/vae/vae.safetensors" "$out/vae_24000.safetensors"
 "$cubist" vae cache --data "$out/clips/manifest.jsonl" --out "$out/latents2" \
   --model "$out/vae_24000.safetensors"
-sed -e "s#out/shapes_latents2#$out/latents2#" -e "s#\"out/dit_shapes2\"#\"$out/dit2\"#" \
-  -e "s#\"out/dit_shapes/dit.safetensors\"#\"$out/dit/dit.safetensors\"#" \
-  configs/dit/shapes_finetune.json > "$out/dit2_config.json"
-"$cubist" train --config "$out/dit2_config.json"
+dit_stage configs/dit/shapes_finetune.json "$out/latents2" "$out/dit2" "$out/dit/dit.safetensors"
 
 # 5. Stage 3: the autoencoder trained on to 32000 steps with 1-, 5-, 9- and 17-frame clips
 #    (configs/vae/shapes_long.json: the same model, a longer training mix), for longer videos.
@@ -64,15 +74,10 @@ mkdir -p "$out/bundle"
 "$cubist" export "$out/vae/vae.safetensors" -o "$out/bundle/vae.safetensors" --bf16
 [[ -f "$out/dit2_bf16.safetensors" ]] ||
   "$cubist" export "$out/dit2/dit.safetensors" -o "$out/dit2_bf16.safetensors" --bf16
-[[ -f "$out/clips16k/manifest.jsonl" ]] ||
-  "$cubist" data shapes --out "$out/clips16k" --clips 16000 --sizes 64x64,96x64,64x96 \
-    --frames 1,9,17 --seed 7 --format png
+clips "$out/clips16k" 16000
 "$cubist" vae cache --data "$out/clips16k/manifest.jsonl" --out "$out/latents3" \
   --model "$out/bundle/vae.safetensors"
-sed -e "s#out/shapes_latents3#$out/latents3#" -e "s#\"out/dit_shapes3\"#\"$out/dit3\"#" \
-  -e "s#\"out/dit_shapes2/dit.safetensors\"#\"$out/dit2_bf16.safetensors\"#" \
-  configs/dit/shapes_long.json > "$out/dit3_config.json"
-"$cubist" train --config "$out/dit3_config.json"
+dit_stage configs/dit/shapes_long.json "$out/latents3" "$out/dit3" "$out/dit2_bf16.safetensors"
 
 # 7. The bundle: both weights files in bf16.
 "$cubist" export "$out/dit3/dit.safetensors" -o "$out/bundle/dit.safetensors" --bf16
