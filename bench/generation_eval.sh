@@ -5,12 +5,13 @@
 # accuracy per attribute.
 #
 #   bench/generation_eval.sh [--model DIR] [--clips N] [--size WxH] [--frames T] [--steps S]
-#                            [--guidance G] [--out DIR]
-# Defaults: the bundled model, 200 clips, 64x64, 17 frames, 30 steps, guidance 5, out/gen_eval.
+#                            [--guidance G] [--shift S] [--out DIR]
+# Defaults: the bundled model, 200 clips, 64x64, 17 frames, 30 steps, guidance 5, the model's
+# own time shift, out/gen_eval.
 set -euo pipefail
 
 cubist="$(dirname "$0")/../build/cubist"
-model="" clips=200 size=64x64 frames=17 steps=30 guidance=5 out=out/gen_eval seed=424242
+model="" time_shift="" clips=200 size=64x64 frames=17 steps=30 guidance=5 out=out/gen_eval seed=424242
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --model) model="$2"; shift 2 ;;
@@ -19,6 +20,7 @@ while [[ $# -gt 0 ]]; do
     --frames) frames="$2"; shift 2 ;;
     --steps) steps="$2"; shift 2 ;;
     --guidance) guidance="$2"; shift 2 ;;
+    --shift) time_shift="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --seed) seed="$2"; shift 2 ;;
     *) echo "generation_eval: unknown option $1" >&2; exit 2 ;;
@@ -38,7 +40,8 @@ while IFS= read -r line; do
   caption=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["caption"])' "$line")
   video="$out/clip_$(printf %04d "$i").mp4"
   "$cubist" generate "$caption" --no-expand --size "$size" --frames "$frames" --steps "$steps" \
-    --guidance "$guidance" --seed "$i" ${model:+--model "$model"} -o "$video" \
+    --guidance "$guidance" --seed "$i" ${model:+--model "$model"} \
+    ${time_shift:+--shift "$time_shift"} -o "$video" \
     >> "$out/generate.log" 2>&1 || { tail -n 5 "$out/generate.log" >&2; exit 1; }
   python3 -c 'import json,sys; print(json.dumps({"path": sys.argv[1], "caption": sys.argv[2]}))' \
     "$(basename "$video")" "$caption" >> "$manifest"

@@ -83,6 +83,15 @@ TEST_F(Generate, SameSeedSameBytes) {
   EXPECT_GT(a.size(), 100u);
   EXPECT_EQ(a, testing::file_bytes(path("b.mp4")));
   EXPECT_NE(a, testing::file_bytes(path("c.mp4")));
+  // Another time shift: the same seed, another schedule, another video; the sidecar says so.
+  VideoRequest shifted = r;
+  shifted.shift = 3.0f;
+  make(shifted, path("d.mp4"));
+  EXPECT_NE(a, testing::file_bytes(path("d.mp4")));
+  std::ifstream sidecar(path("d.mp4.json"));
+  EXPECT_EQ(nlohmann::json::parse(sidecar).at("shift"), 3.0);
+  std::ifstream plain(path("a.mp4.json"));
+  EXPECT_FALSE(nlohmann::json::parse(plain).contains("shift"));  // the model's own
 }
 
 TEST_F(Generate, WritesProvenance) {
@@ -163,6 +172,9 @@ TEST_F(Generate, BadInputsSayWhatIsAccepted) {
   r = request("a red ball");
   r.steps = 0;
   expect_bad(r, "generate", "accepted: 1 or more");
+  r = request("a red ball");
+  r.shift = -1.0f;
+  expect_bad(r, "generate", "time shift -1; accepted: a number > 0");
 }
 
 TEST_F(Generate, ModelFilesAreFoundOrExplained) {

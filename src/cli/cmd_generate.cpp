@@ -19,8 +19,8 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: cubist generate \"PROMPT\" -o OUT [--size 96x64] [--frames N] [--steps 30]\n"
-    "                       [--guidance 5] [--seed 1] [--sampler heun|euler] [--no-expand]\n"
-    "                       [--model DIR] [--window F] [--overlap K]\n"
+    "                       [--guidance 5] [--shift S] [--seed 1] [--sampler heun|euler]\n"
+    "                       [--no-expand] [--model DIR] [--window F] [--overlap K]\n"
     "                       [--image FILE | --extend IN [--direction forward|backward] |\n"
     "                        --loop | --connect A B | --edit IN [--strength S]]\n"
     "\n"
@@ -42,6 +42,9 @@ constexpr const char* kUsage =
     "              With --extend: the frames to add (any number; default one window's)\n"
     "--steps N     sampling steps per window (Heun takes two model evaluations a step)\n"
     "--guidance G  classifier-free guidance scale, >= 1 (1 = none)\n"
+    "--shift S     the sampling schedule's time shift, > 0: above 1 spends more of the steps\n"
+    "              at high noise (layout, motion), below 1 at low noise (detail); default:\n"
+    "              the model's own for the clip's size (docs/DIT.md)\n"
     "--seed S      the prompt expansion and the noise: the same seed gives the same video\n"
     "--model DIR   a folder holding dit.safetensors (`cubist train`) and vae.safetensors;\n"
     "              default: $CUBIST_MODEL, else models/shapes/ in the working directory or\n"
@@ -145,6 +148,7 @@ int cmd_generate(int argc, char** argv) {
   r.frames = args.integer("--frames", 0);  // 0: the mode's default
   const int64_t steps = args.integer("--steps", r.steps);
   r.guidance = static_cast<float>(args.number("--guidance", r.guidance));
+  r.shift = static_cast<float>(args.number("--shift", r.shift));
   r.seed = static_cast<uint64_t>(args.integer("--seed", static_cast<int64_t>(r.seed)));
   const std::string sampler = args.str("--sampler", "heun");
   r.expand = !args.flag("--no-expand");

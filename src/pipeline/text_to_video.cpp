@@ -1,5 +1,6 @@
 #include "pipeline/text_to_video.h"
 
+#include <cmath>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -91,6 +92,9 @@ PreparedPrompt prepare_request(const TextToVideoModel& m, const VideoRequest& r)
                "a good start)");
   CUBIST_CHECK(r.guidance >= 1.0f, "generate: guidance ", r.guidance,
                "; accepted: 1 or more (1 = no guidance; 4 to 7 are usual)");
+  CUBIST_CHECK(r.shift >= 0.0f && std::isfinite(r.shift), "generate: time shift ", r.shift,
+               "; accepted: a number > 0 (above 1 spends more steps at high noise), or 0 for the "
+               "model's own for the clip's size");
   video_latent_shape(m.dit->config(), m.vae->config(), r.frames, r.width, r.height);
   PreparedPrompt p;
   if (r.expand) {
@@ -114,6 +118,7 @@ Video generate(const TextToVideoModel& m, const VideoRequest& r, const PreparedP
   g.steps = r.steps;
   g.sampler = r.sampler;
   g.guidance = r.guidance;
+  g.shift = r.shift;
   g.seed = r.seed;
   g.on_step = on_step;
   return generate_video(*m.dit, *m.vae, p.ids, r.frames, r.width, r.height, g, kFps);
@@ -133,6 +138,7 @@ nlohmann::ordered_json provenance(const TextToVideoModel& m, const VideoRequest&
   j["steps"] = r.steps;
   j["guidance"] = r.guidance;
   j["sampler"] = sampler_name(r.sampler);
+  if (r.shift > 0) j["shift"] = r.shift;  // else the model's own
   j["width"] = r.width;
   j["height"] = r.height;
   j["frames"] = r.frames;

@@ -42,6 +42,7 @@ struct VideoRequest {
   int64_t width = 96, height = 64, frames = 17;
   int steps = 30;
   float guidance = 5.0f;  // classifier-free guidance scale; 1 = none
+  float shift = 0.0f;     // the sampling schedule's time shift; 0 = the model's for the size
   uint64_t seed = 1;      // the expansion and the initial noise
   flow::Sampler sampler = flow::Sampler::kHeun;
 };
@@ -55,7 +56,8 @@ struct PreparedPrompt {
 // Checks a request against the model and prepares its prompt; every problem is an Error saying
 // what is accepted: an empty prompt, unknown words (expansion's and the model's vocabulary), a
 // prompt longer than the model's max_text_tokens, frames not 1 + tf k, sizes that are not
-// multiples of the autoencoder's spatial factor times the patch, steps < 1, guidance < 1.
+// multiples of the autoencoder's spatial factor times the patch, steps < 1, guidance < 1, a
+// negative shift.
 PreparedPrompt prepare_request(const TextToVideoModel& model, const VideoRequest& request);
 
 // Generates the video (8 fps). The same request gives the same frames.

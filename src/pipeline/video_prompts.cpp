@@ -325,6 +325,7 @@ class WindowRunner {
     g.steps = job_.request.steps;
     g.sampler = job_.request.sampler;
     g.guidance = job_.request.guidance;
+    g.shift = job_.request.shift;
     g.seed = window_seed(job_.request.seed, index_);
     const int before = static_cast<int>(index_) * g.steps;
     const int total = static_cast<int>(job_.windows.size()) * g.steps;
