@@ -68,8 +68,10 @@ dit_stage configs/dit/shapes_finetune.json "$out/latents2" "$out/dit2" "$out/dit
 "$cubist" vae train --config configs/vae/shapes_long.json --out "$out/vae"
 
 # 6. Stage 4: the bundle's autoencoder (in bf16, as shipped) encodes 16000 clips of the same
-#    kinds, and the transformer trains on for 20000 steps from its stage-2 weights (in bf16, as
+#    kinds, and the transformer trains on for 18000 steps from its stage-2 weights (in bf16, as
 #    they were shipped) with the rate decaying along a cosine (configs/dit/shapes_long.json).
+#    (The bundled run was set to 20000 steps and cut to 18000 with --steps at step 5393, so its
+#    first steps had a rate up to 4% higher than this; nothing else differs.)
 mkdir -p "$out/bundle"
 "$cubist" export "$out/vae/vae.safetensors" -o "$out/bundle/vae.safetensors" --bf16
 [[ -f "$out/dit2_bf16.safetensors" ]] ||
