@@ -2,7 +2,7 @@
 # The recipe of the bundled Shapes World model (models/shapes/): every command that made it, in
 # order, from nothing. Each step resumes if interrupted (run the script again). On 2 cores:
 # about 20 + 45 + 25 min for the autoencoder, 5-10 min for each latent cache, 35 min for the
-# transformer, 20 min for its fine-tuning and ~100 min for its last stage (docs/QUALITY.md has
+# transformer, 20 min for its fine-tuning and ~85 min for its last stage (docs/QUALITY.md has
 # the quality it reached).
 #
 # The bundle grew in four stages, and the recipe keeps them all so that it makes the same model:
@@ -68,10 +68,11 @@ dit_stage configs/dit/shapes_finetune.json "$out/latents2" "$out/dit2" "$out/dit
 "$cubist" vae train --config configs/vae/shapes_long.json --out "$out/vae"
 
 # 6. Stage 4: the bundle's autoencoder (in bf16, as shipped) encodes 16000 clips of the same
-#    kinds, and the transformer trains on for 18000 steps from its stage-2 weights (in bf16, as
+#    kinds, and the transformer trains on for 22000 steps from its stage-2 weights (in bf16, as
 #    they were shipped) with the rate decaying along a cosine (configs/dit/shapes_long.json).
-#    (The bundled run was set to 20000 steps and cut to 18000 with --steps at step 5393, so its
-#    first steps had a rate up to 4% higher than this; nothing else differs.)
+#    (The bundled run's end moved twice with --steps: set to 20000, it was cut to 18000 at step
+#    5393 and extended to 22000 at step 10465, so its rate before step 10465 was up to 25% lower
+#    than this schedule's; nothing else differs.)
 mkdir -p "$out/bundle"
 "$cubist" export "$out/vae/vae.safetensors" -o "$out/bundle/vae.safetensors" --bf16
 [[ -f "$out/dit2_bf16.safetensors" ]] ||
