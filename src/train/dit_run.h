@@ -46,9 +46,8 @@ struct DiTRunConfig {
   int64_t steps = 20000;
   int64_t batch = 8;  // clips per step, packed into one sequence (sizes may differ)
   float lr = 2e-4f;
-  int64_t warmup = 500;  // steps of linear warm-up,
-  float min_lr_ratio =
-      1.0f;  // then a cosine decay to lr * min_lr_ratio at the last step (1 = none)
+  int64_t warmup = 500;       // steps of linear warm-up, then a cosine decay
+  float min_lr_ratio = 1.0f;  // to lr * min_lr_ratio at the last step (1 = no decay)
   float weight_decay = 0.0f;
   float grad_clip = 1.0f;  // max global gradient norm; 0 = none
   float ema = 0.999f;      // EMA decay (train/ema.h); 0 = no EMA
