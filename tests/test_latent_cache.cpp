@@ -1,6 +1,6 @@
 // The latent cache (data/latent_cache.h): a second run reuses what the first encoded, and a
-// folder of latents from another autoencoder or other weights of the same one is refused, not
-// mixed in.
+// folder of latents from another autoencoder or other encoder weights of the same one is
+// refused, not mixed in.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -35,7 +35,7 @@ TEST_F(LatentCache, ReusesItsLatentsAndRefusesThoseOfOtherWeights) {
       cache_latents(*a, path("a.safetensors"), path("videos.jsonl"), path("cache"), false);
   EXPECT_EQ(first.cached, 2);
   const std::string latent = path("cache/latents/000000.safetensors");
-  EXPECT_EQ(load_latent(latent).vae_weights, a->fingerprint());
+  EXPECT_EQ(load_latent(latent).vae_encoder, a->encoder_fingerprint());
   const auto written = std::filesystem::last_write_time(latent);
 
   // The same weights again: every latent is kept as it is.
@@ -48,7 +48,7 @@ TEST_F(LatentCache, ReusesItsLatentsAndRefusesThoseOfOtherWeights) {
   // Other weights (a retrained autoencoder, same config): refused before anything is touched.
   testing::expect_error(
       [&] { cache_latents(*b, path("b.safetensors"), path("videos.jsonl"), path("cache"), false); },
-      "000000.safetensors", "encoded by other weights of this autoencoder");
+      "000000.safetensors", "encoded by other encoder weights of this autoencoder");
   EXPECT_EQ(std::filesystem::last_write_time(latent), written);
   // An autoencoder of another config: refused the same way.
   VaeConfig wide = testing::tiny_vae_config();
@@ -59,6 +59,52 @@ TEST_F(LatentCache, ReusesItsLatentsAndRefusesThoseOfOtherWeights) {
       [&] { cache_latents(other, "", path("videos.jsonl"), path("cache"), false); },
       "000000.safetensors", "an autoencoder of another config");
   EXPECT_EQ(read_latent_manifest(path("cache/latents.jsonl")).size(), 2u);
+}
+
+// The latents depend on the encoder alone: a decoder fine-tuned on its own keeps a cache valid,
+// an encoder changed in one weight does not. Files from before the encoder's fingerprint (the
+// whole autoencoder's in "vae_weights") are held to the whole autoencoder.
+TEST_F(LatentCache, ADecoderChangedAloneKeepsTheCache) {
+  const std::string clip = path("clip/");
+  write_video(clip, testing::smooth_video(5, 16, 16, 8));
+  write_manifest(path("videos.jsonl"), {{.path = clip, .caption = "a small red circle bouncing"}});
+  testing::write_tiny_vae(path("a.safetensors"), 1);
+  const auto a = load_vae(path("a.safetensors"));
+  cache_latents(*a, path("a.safetensors"), path("videos.jsonl"), path("cache"), false);
+  const std::string latent = path("cache/latents/000000.safetensors");
+  const auto written = std::filesystem::last_write_time(latent);
+
+  auto tuned = load_vae(path("a.safetensors"));
+  auto change_first = [](Vae& vae, const std::string& prefix) {
+    for (NamedParam& p : vae.parameters())
+      if (p.name.rfind(prefix, 0) == 0) {
+        p.var.value().data<float>()[0] += 0.5f;
+        return;
+      }
+  };
+  change_first(*tuned, "decoder.");
+  ASSERT_NE(tuned->fingerprint(), a->fingerprint());
+  const CacheResult kept =
+      cache_latents(*tuned, path("a.safetensors"), path("videos.jsonl"), path("cache"), false);
+  EXPECT_EQ(kept.cached, 1);
+  EXPECT_EQ(kept.failed, 0);
+  EXPECT_EQ(std::filesystem::last_write_time(latent), written);
+
+  change_first(*tuned, "encoder.");
+  testing::expect_error(
+      [&] { cache_latents(*tuned, "", path("videos.jsonl"), path("cache"), false); },
+      "000000.safetensors", "encoded by other encoder weights");
+
+  LatentFile old = load_latent(latent);  // as the previous release wrote it
+  old.vae_encoder.clear();
+  old.vae_weights = a->fingerprint();
+  save_latent(latent, old);
+  EXPECT_EQ(cache_latents(*a, "", path("videos.jsonl"), path("cache"), false).cached, 1);
+  auto decoder_only = load_vae(path("a.safetensors"));
+  change_first(*decoder_only, "decoder.");
+  testing::expect_error(
+      [&] { cache_latents(*decoder_only, "", path("videos.jsonl"), path("cache"), false); },
+      "000000.safetensors", "encoded by other weights of this autoencoder");
 }
 
 TEST(ModuleFingerprint, ChangesWithAnyWeight) {

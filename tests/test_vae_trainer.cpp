@@ -1,6 +1,7 @@
 // Tests of the autoencoder's training loop (src/train/vae_trainer): an interrupted and resumed run
 // continues exactly the uninterrupted run's loss curve and weights, the outputs (checkpoint,
-// weights, log, curve) are there, and bad configs or a folder of another model are refused.
+// weights, log, curve) are there, a decoder fine-tune leaves the encoder alone, and bad configs
+// or a folder of another model are refused.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -104,6 +105,54 @@ TEST(VaeTrainer, RefusesAFolderOfAnotherModel) {
   fs::remove_all(d);
 }
 
+// Fine-tuning the decoder alone from another run's weights: the encoder (and so every latent)
+// stays bit for bit what it was, the decoder learns, and the run resumes only with its own parts.
+TEST(VaeTrainer, DecoderFineTuneKeepsTheEncoder) {
+  OneThread one;
+  const fs::path base = temp_dir("base"), tuned = temp_dir("tuned");
+  VaeTrainOptions first = tiny_run(base);
+  first.train.steps = 2;
+  train_vae(first);
+  const std::string base_weights = (base / "vae.safetensors").string();
+
+  VaeTrainOptions o = tiny_run(tuned);
+  o.train.init = base_weights;
+  o.train.freeze_encoder = true;
+  o.train.seed = 9;  // other clips than the base run's
+  train_vae(o);
+  const auto a = load_vae(base_weights);
+  const auto b = load_vae((tuned / "vae.safetensors").string());
+  EXPECT_EQ(b->encoder_fingerprint(), a->encoder_fingerprint());
+  EXPECT_NE(b->fingerprint(), a->fingerprint());
+  const SafeTensors wa = SafeTensors::open(base_weights);
+  const SafeTensors wb = SafeTensors::open((tuned / "vae.safetensors").string());
+  for (const std::string& name : wa.names())
+    if (name.rfind("encoder.", 0) == 0)
+      testing::expect_close(wb.get(name), wa.get(name), 0, 0, name);
+  // Only the decoder has optimizer moments.
+  const SafeTensors ckpt = SafeTensors::open((tuned / "checkpoint.safetensors").string());
+  EXPECT_TRUE(ckpt.contains("adam.m.decoder.conv_in.weight"));
+  EXPECT_FALSE(ckpt.contains("adam.m.encoder.conv_in.weight"));
+
+  // Resuming with the encoder trained again would pair moments with the wrong parameters.
+  o.train.freeze_encoder = false;
+  o.train.steps = 6;
+  testing::expect_error([&] { train_vae(o); }, "freeze_encoder true",
+                        "resume it with its own setting");
+  // init: a file that is not there, or an autoencoder of another config.
+  VaeTrainOptions missing = tiny_run(temp_dir("missing"));
+  missing.train.init = (base / "nothing.safetensors").string();
+  testing::expect_error([&] { train_vae(missing); }, "nothing.safetensors", "does not exist");
+  VaeTrainOptions other = tiny_run(temp_dir("other_init"));
+  other.train.init = base_weights;
+  other.model.latent_channels = 8;
+  testing::expect_error([&] { train_vae(other); }, "another config", "give the init's");
+  EXPECT_FALSE(fs::exists(missing.out_dir));  // refused before anything was made
+  EXPECT_FALSE(fs::exists(other.out_dir));
+  for (const fs::path& d : {base, tuned, fs::path(missing.out_dir), fs::path(other.out_dir)})
+    fs::remove_all(d);
+}
+
 // `cubist vae train` without --config trains what configs/vae/shapes.json says.
 TEST(VaeTrainer, BuiltInDefaultsAreTheShapesConfig) {
   const std::string path = std::string(CUBIST_SOURCE_DIR) + "/configs/vae/shapes.json";
@@ -126,6 +175,8 @@ TEST(VaeTrainer, BadConfigsAreRefused) {
             std::string::npos);
   EXPECT_NE(error_of(R"({"steps": 0})").find("steps must be >= 1"), std::string::npos);
   EXPECT_NE(error_of(R"({"frames": "1,8"})").find("8"), std::string::npos);
+  EXPECT_NE(error_of(R"({"freeze_encoder": 1})").find("\"freeze_encoder\" has the wrong type"),
+            std::string::npos);
   EXPECT_EQ(VaeTrainConfig::from_json(nlohmann::json::parse(R"({"model": {}})")).steps,
             VaeTrainConfig().steps);
   // Frame counts the model cannot take are refused before training starts.

@@ -41,6 +41,9 @@ const char* kUsage =
     "        (to resume), vae.safetensors (the weights), log.csv and loss.svg. Running the same\n"
     "        command again resumes from the last checkpoint; Ctrl-C saves one first.\n"
     "        --steps N overrides the config's step count (to extend a finished run).\n"
+    "        Fine-tuning: train.init names the weights a new run starts from; with\n"
+    "        train.freeze_encoder only the decoder learns, so latents (and a latent cache, and a\n"
+    "        transformer trained on them) stay valid (configs/vae/shapes_decoder.json).\n"
     "encode  Encodes a video (any format FFmpeg reads, a folder of PNG frames, or an image) to\n"
     "        the posterior mean. The autoencoder takes 1 + 4k frames of sides that are multiples\n"
     "        of 8 (for the default model); other videos are refused unless --pad is given, which\n"
@@ -52,8 +55,9 @@ const char* kUsage =
     "cache   Encodes every clip of a JSONL manifest into DIR/latents/NNNNNN.safetensors and\n"
     "        writes DIR/latents.jsonl (latent, path, caption, frames, width, height); clips\n"
     "        already cached are skipped, so an interrupted cache resumes; a DIR of latents\n"
-    "        from other weights is refused. Each latent file records the autoencoder's path\n"
-    "        (`cubist train` decodes its samples with it) and its weights' fingerprint.\n"
+    "        from other encoder weights is refused. Each latent file records the autoencoder's\n"
+    "        path (`cubist train` decodes its samples with it) and its encoder's fingerprint\n"
+    "        (a decoder fine-tuned alone, train.freeze_encoder, keeps the cache valid).\n"
     "export  Writes the weights of a checkpoint (and its metadata) alone, in bf16 with --bf16:\n"
     "        how the bundled model was made from a training run's vae.safetensors.\n"
     "--model VAE  a vae.safetensors from `cubist vae train`; default: $CUBIST_VAE, else\n"
@@ -145,7 +149,7 @@ int encode(Args& args) {
   if (out.empty()) throw UsageError("give the latent file to write with -o LATENT.safetensors");
   const auto vae = load_vae(find_model(model));
   LatentFile f = encode_latent(*vae, read_video(in), pad, chunk, in);
-  f.source = in, f.vae_weights = vae->fingerprint();
+  f.source = in, f.vae_encoder = vae->encoder_fingerprint();
   save_latent(out, f);
   std::printf("vae encode: %s (%lld frames, %lldx%lld) -> %s latent %s\n", in.c_str(),
               static_cast<long long>(f.frames), static_cast<long long>(f.width),

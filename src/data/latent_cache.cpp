@@ -19,21 +19,26 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The autoencoder that is encoding the cache: its config, file and weights' fingerprint.
+// The autoencoder that is encoding the cache: its config, file, and the fingerprints of its
+// encoder's weights and (for files that recorded only that) of all its weights.
 struct CacheModel {
   const Vae& vae;
-  std::string path, weights;
+  std::string path, encoder, weights;
 };
 
 // Throws unless latent f (at `where`) was encoded by this autoencoder: its config, and its
-// weights when the file records them (files from before fingerprints pass on the config).
+// encoder's weights when the file records them. A decoder fine-tuned alone passes (the latents
+// are the same); files from before fingerprints pass on the config.
 void check_model(const LatentFile& f, const CacheModel& model, const std::string& where) {
   CUBIST_CHECK(f.config == model.vae.config(), where,
                ": encoded by an autoencoder of another config (", f.config.to_json().dump(),
                "): cache into a new folder, or delete the old one to encode again");
-  CUBIST_CHECK(f.vae_weights.empty() || f.vae_weights == model.weights, where,
-               ": encoded by other weights of this autoencoder (fingerprint ", f.vae_weights,
-               ", the model given has ", model.weights,
+  const bool encoder_known = !f.vae_encoder.empty();
+  const std::string& recorded = encoder_known ? f.vae_encoder : f.vae_weights;
+  const std::string& given = encoder_known ? model.encoder : model.weights;
+  CUBIST_CHECK(recorded.empty() || recorded == given, where, ": encoded by other ",
+               encoder_known ? "encoder weights" : "weights", " of this autoencoder (fingerprint ",
+               recorded, ", the model given has ", given,
                "): cache into a new folder, or delete the old one to encode again");
 }
 
@@ -48,7 +53,7 @@ LatentFile cached_latent(const CacheModel& model, const ManifestEntry& e, const 
     return f;
   }
   LatentFile f = encode_latent(model.vae, read_video(e.path), pad, -1, e.path);
-  f.source = e.path, f.caption = e.caption, f.vae_weights = model.weights;
+  f.source = e.path, f.caption = e.caption, f.vae_encoder = model.encoder;
   if (!model.path.empty()) f.vae = fs::absolute(model.path).lexically_normal().string();
   save_latent(path, f);
   return f;
@@ -73,7 +78,7 @@ CacheResult cache_latents(const Vae& vae, const std::string& vae_path, const std
                           const std::atomic<bool>* stop) {
   const std::vector<ManifestEntry> entries = read_manifest(manifest);
   fs::create_directories(fs::path(out_dir) / "latents");
-  const CacheModel model{vae, vae_path, vae.fingerprint()};
+  const CacheModel model{vae, vae_path, vae.encoder_fingerprint(), vae.fingerprint()};
   check_folder(out_dir, model);
   CacheResult r;
   r.total = static_cast<int64_t>(entries.size());

@@ -103,17 +103,24 @@ struct StepLoss {
   int64_t frames = 0;
 };
 
+// The posterior of x; with a frozen encoder nothing is recorded, so the backward pass stops at
+// the latents and no encoder gradient is computed.
+Posterior encode_for_training(const Vae& vae, const Var& x, bool freeze_encoder) {
+  if (!freeze_encoder) return vae.encode(x);
+  NoGrad no_grad;
+  return vae.encode(x);
+}
+
 // One clip: forward, loss, backward (gradients accumulate, scaled by 1 / batch).
-StepLoss clip_step(const Vae& vae, const Video& clip, float kl_weight, float scale_by,
-                   Generator& noise) {
+StepLoss clip_step(const Vae& vae, const Video& clip, const VaeTrainConfig& tc, Generator& noise) {
   const Var x(video_to_tensor(clip));
-  const Posterior p = vae.encode(x);
+  const Posterior p = encode_for_training(vae, x, tc.freeze_encoder);
   Tensor eps = Tensor::empty(p.mean.shape());
   noise.normal_(eps);
   const Var mse = mse_loss(vae.decode(sample_posterior(p.mean, p.logvar, eps)), x);
   const Var kl = kl_divergence(p.mean, p.logvar);
-  const Var loss = add(mse, scale(kl, kl_weight));
-  scale(loss, scale_by).backward();
+  const Var loss = add(mse, scale(kl, tc.kl_weight));
+  scale(loss, 1.0f / static_cast<float>(tc.batch)).backward();
   return {loss.item(), mse.item(), kl.item(), clip.frames};
 }
 
@@ -154,6 +161,38 @@ int64_t parse_int(const std::map<std::string, std::string>& meta, const std::str
   }
 }
 
+// The parameters the optimizer updates: all, or the decoder's alone.
+std::vector<NamedParam> trained_parameters(const Vae& vae, bool freeze_encoder) {
+  std::vector<NamedParam> out;
+  for (const NamedParam& p : vae.parameters())
+    if (!freeze_encoder || p.name.rfind("decoder.", 0) == 0) out.push_back(p);
+  return out;
+}
+
+// A run resumes with the parts it started with: the optimizer's moments are those parts'.
+void check_same_parts(const SafeTensors& file, const VaeTrainConfig& tc, const std::string& path) {
+  const auto it = file.metadata().find("train_config");
+  if (it == file.metadata().end()) return;
+  const nlohmann::json saved = nlohmann::json::parse(it->second, nullptr, false);
+  const bool frozen = saved.is_object() && saved.value("freeze_encoder", false);
+  CUBIST_CHECK(frozen == tc.freeze_encoder, path, ": this run was started with freeze_encoder ",
+               frozen ? "true" : "false", " and is asked to resume with ",
+               tc.freeze_encoder ? "true" : "false",
+               "; resume it with its own setting, or start a new run in another --out with "
+               "train.init naming this run's vae.safetensors");
+}
+
+// Fine-tuning's starting weights: a Cubist VAE file of the same model config (checked before
+// the run's folder is made).
+void check_init(const std::string& path, const VaeConfig& model) {
+  CUBIST_CHECK(fs::exists(path), "vae train: train.init ", path,
+               " does not exist (the weights to fine-tune: a vae.safetensors or a checkpoint)");
+  const VaeConfig saved = read_vae_config(SafeTensors::open(path));
+  CUBIST_CHECK(saved == model, path, ": train.init holds an autoencoder of another config (",
+               saved.to_json().dump(), ", this run asks for ", model.to_json().dump(),
+               "); give the init's model config");
+}
+
 }  // namespace
 
 VaeTrainConfig VaeTrainConfig::from_json(const nlohmann::json& root) {
@@ -161,9 +200,9 @@ VaeTrainConfig VaeTrainConfig::from_json(const nlohmann::json& root) {
   const nlohmann::json j = sectioned ? root.value("train", nlohmann::json::object()) : root;
   CUBIST_CHECK(j.is_object(), "vae train config: expected a JSON object, got ", j.dump());
   static const std::vector<std::string> kKeys = {
-      "steps",      "batch",      "lr",      "min_lr_ratio", "warmup", "weight_decay",
-      "clip_grad",  "kl_weight",  "sizes",   "frames",       "seed",   "checkpoint_every",
-      "eval_every", "eval_clips", "max_side"};
+      "steps",      "batch",      "lr",       "min_lr_ratio", "warmup",        "weight_decay",
+      "clip_grad",  "kl_weight",  "sizes",    "frames",       "seed",          "checkpoint_every",
+      "eval_every", "eval_clips", "max_side", "init",         "freeze_encoder"};
   std::vector<std::string> p;
   for (const auto& [key, value] : j.items())
     if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end())
@@ -184,6 +223,8 @@ VaeTrainConfig VaeTrainConfig::from_json(const nlohmann::json& root) {
   read_json_field(j, "eval_every", c.eval_every, p);
   read_json_field(j, "eval_clips", c.eval_clips, p);
   read_json_field(j, "max_side", c.max_side, p);
+  read_json_field(j, "init", c.init, p);
+  read_json_field(j, "freeze_encoder", c.freeze_encoder, p);
   if (c.steps < 1) p.push_back("steps must be >= 1");
   if (c.batch < 1) p.push_back("batch must be >= 1");
   if (!(c.lr > 0)) p.push_back("lr must be > 0");
@@ -224,6 +265,8 @@ nlohmann::ordered_json VaeTrainConfig::to_json() const {
   j["eval_every"] = eval_every;
   j["eval_clips"] = eval_clips;
   j["max_side"] = max_side;
+  if (!init.empty()) j["init"] = init;
+  j["freeze_encoder"] = freeze_encoder;
   return j;
 }
 
@@ -252,9 +295,11 @@ VaeTrainResult train_vae(const VaeTrainOptions& o, const VaeTrainCallback& on_st
   o.model.validate();
   const VaeTrainConfig& tc = o.train;
   CUBIST_CHECK(!o.out_dir.empty(), "vae train: no output folder given");
-  fs::create_directories(o.out_dir);
   const std::string ckpt = o.out_dir + "/checkpoint.safetensors";
   const std::string weights = o.out_dir + "/vae.safetensors";
+  const bool fine_tune = !tc.init.empty() && !fs::exists(ckpt);  // a checkpoint resumes instead
+  if (fine_tune) check_init(tc.init, o.model);
+  fs::create_directories(o.out_dir);
 
   if (o.manifest.empty())  // every Shapes World clip size and length must suit the model
     for (const shapes::ClipSize& size : shapes::parse_sizes(tc.sizes))
@@ -277,7 +322,7 @@ VaeTrainResult train_vae(const VaeTrainOptions& o, const VaeTrainCallback& on_st
   AdamWConfig ac;
   ac.lr = tc.lr;
   ac.weight_decay = tc.weight_decay;
-  AdamW opt(vae.parameters(), ac);
+  AdamW opt(trained_parameters(vae, tc.freeze_encoder), ac);
   Generator noise(tc.seed, /*stream=*/1);
 
   VaeTrainResult result;
@@ -288,11 +333,14 @@ VaeTrainResult train_vae(const VaeTrainOptions& o, const VaeTrainCallback& on_st
     CUBIST_CHECK(saved == o.model, ckpt, ": this folder holds a run of another model config (",
                  saved.to_json().dump(), ", this run asks for ", o.model.to_json().dump(),
                  "); give another --out or the same config");
+    check_same_parts(file, tc, ckpt);
     vae.load_state_dict(file);
     result.start_step = parse_int(file.metadata(), "step", ckpt);
     opt.load_state(file, result.start_step);
     noise.set_offset(static_cast<uint64_t>(parse_int(file.metadata(), "rng_offset", ckpt)));
     if (file.metadata().count("elapsed_s")) elapsed = std::stod(file.metadata().at("elapsed_s"));
+  } else if (fine_tune) {
+    vae.load_state_dict(SafeTensors::open(tc.init));
   }
   MetricsLog log(o.out_dir + "/log.csv",
                  {"step", "loss", "mse", "kl", "psnr", "lr", "grad_norm", "clips_per_s", "val_psnr",
@@ -324,7 +372,7 @@ VaeTrainResult train_vae(const VaeTrainOptions& o, const VaeTrainCallback& on_st
     StepLoss total;
     for (int64_t j = 0; j < tc.batch; ++j) {
       const Video clip = data->clip(static_cast<uint64_t>(step * tc.batch + j));
-      const StepLoss s = clip_step(vae, clip, tc.kl_weight, 1.0f / tc.batch, noise);
+      const StepLoss s = clip_step(vae, clip, tc, noise);
       total.loss += s.loss / tc.batch, total.mse += s.mse / tc.batch;
       total.kl += s.kl / tc.batch, total.frames += s.frames;
     }

@@ -46,6 +46,13 @@ struct VaeTrainConfig {
   int64_t eval_every = 500;  // held-out PSNR every so many steps (0 = never)
   int64_t eval_clips = 8;
   int64_t max_side = 256;  // manifest clips are cropped to at most this many pixels a side
+  // Fine-tuning: the weights a new run starts from (a vae.safetensors or checkpoint of the same
+  // model config; the optimizer starts fresh). Ignored when the folder holds a checkpoint.
+  std::string init;
+  // Train the decoder only. The latents depend on the encoder alone, so a decoder fine-tuned
+  // this way decodes the same latent space better: latent caches and a transformer trained on
+  // them stay valid (as Stable Diffusion's fine-tuned decoders were drop-in replacements).
+  bool freeze_encoder = false;
 
   // The "train" object of a config file (or the whole object); unknown fields are errors.
   static VaeTrainConfig from_json(const nlohmann::json& j);

@@ -42,6 +42,7 @@ void save_latent(const std::string& path, const LatentFile& f) {
   if (!f.source.empty()) meta["source"] = f.source;
   if (!f.caption.empty()) meta["caption"] = f.caption;
   if (!f.vae.empty()) meta["vae"] = f.vae;
+  if (!f.vae_encoder.empty()) meta["vae_encoder"] = f.vae_encoder;
   if (!f.vae_weights.empty()) meta["vae_weights"] = f.vae_weights;
   save_safetensors(path, {{"latent", f.latent.contiguous()}}, meta);
 }
@@ -67,6 +68,7 @@ LatentFile load_latent(const std::string& path) {
   if (file.metadata().count("source")) f.source = file.metadata().at("source");
   if (file.metadata().count("caption")) f.caption = file.metadata().at("caption");
   if (file.metadata().count("vae")) f.vae = file.metadata().at("vae");
+  if (file.metadata().count("vae_encoder")) f.vae_encoder = file.metadata().at("vae_encoder");
   if (file.metadata().count("vae_weights")) f.vae_weights = file.metadata().at("vae_weights");
   const VaeConfig& c = f.config;
   CUBIST_CHECK(f.latent.dim() == 4 && f.latent.size(0) == c.latent_channels &&

@@ -3,8 +3,8 @@
 // A latent file is safetensors with one tensor "latent" [C, T', H', W'] (the posterior mean) and
 // metadata: "format" = kLatentFormat, "vae_config" (the autoencoder that made it), "frames",
 // "height", "width" (the video before padding: decoding crops back to it), "fps", and "source",
-// "caption" and "vae" (the autoencoder file, as an absolute path) when known. The transformer
-// trains on these without re-encoding.
+// "caption", "vae" (the autoencoder file, as an absolute path) and "vae_encoder" (its encoder's
+// weights' fingerprint) when known. The transformer trains on these without re-encoding.
 #pragma once
 
 #include <string>
@@ -23,8 +23,12 @@ struct LatentFile {
   int64_t frames = 0, height = 0, width = 0;  // of the video it encodes, before padding
   double fps = 8.0;
   std::string source, caption;
-  std::string vae;          // the autoencoder file that made it, when known
-  std::string vae_weights;  // and its weights' fingerprint (Module::fingerprint), when known
+  std::string vae;  // the autoencoder file that made it, when known
+  // The fingerprint (Module::fingerprint) of its encoder's weights, which alone make the
+  // latents: a decoder fine-tuned on its own still decodes them. Files written before this
+  // record the whole autoencoder's fingerprint in vae_weights instead.
+  std::string vae_encoder;
+  std::string vae_weights;
 };
 
 void save_latent(const std::string& path, const LatentFile& f);

@@ -42,6 +42,9 @@ class Vae : public Module {
   Tensor encode_mean(const Tensor& x, int64_t chunk_frames = 0) const;
   Tensor decode_chunked(const Tensor& z, int64_t chunk_latents = 1) const;
 
+  // The fingerprint of the encoder's weights alone: what a latent depends on.
+  std::string encoder_fingerprint() const { return encoder_.fingerprint(); }
+
  private:
   VaeConfig config_;
   Encoder encoder_;
