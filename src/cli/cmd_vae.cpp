@@ -108,6 +108,10 @@ int train(Args& args) {
               o.model.summary().c_str(), data.empty() ? "Shapes World in memory" : data.c_str(),
               static_cast<long long>(o.train.steps), static_cast<long long>(o.train.batch),
               out.c_str());
+  if (!o.train.init.empty())  // (a folder holding a checkpoint resumes it instead)
+    std::printf("vae train: fine-tuning %s from %s\n",
+                o.train.freeze_encoder ? "the decoder alone" : "every weight",
+                o.train.init.c_str());
   std::fflush(stdout);
   Progress bar("vae train", o.train.steps, "step");
   double smoothed = -1;
@@ -126,10 +130,13 @@ int train(Args& args) {
   });
   if (r.finished) {
     bar.finish();
+    char psnr[48] = "";  // none when the run had already finished (nothing was evaluated)
+    if (r.last_val_psnr >= 0)
+      std::snprintf(psnr, sizeof psnr, "; held-out PSNR %.2f dB", r.last_val_psnr);
     std::printf(
-        "vae train: done at step %lld; held-out PSNR %.2f dB; weights in %s/vae.safetensors"
-        ", log in %s/log.csv, curve in %s/loss.svg\n",
-        static_cast<long long>(r.end_step), r.last_val_psnr, out.c_str(), out.c_str(), out.c_str());
+        "vae train: done at step %lld%s; weights in %s/vae.safetensors, log in %s/log.csv, "
+        "curve in %s/loss.svg\n",
+        static_cast<long long>(r.end_step), psnr, out.c_str(), out.c_str(), out.c_str());
   } else {
     std::printf(
         "\nvae train: stopped at step %lld (checkpoint saved); run the same command to "
