@@ -4,14 +4,19 @@
 # on the clips. Prints the summary: the share of clips with every attribute right, and the
 # accuracy per attribute.
 #
+# --round-trip measures the autoencoder's ceiling instead: the captions' true clips through the
+# autoencoder alone (`cubist vae encode`, then `cubist vae decode` to MP4, as `generate` writes),
+# judged the same way; a transformer that made these latents exactly could score no better.
+#
 #   bench/generation_eval.sh [--model DIR] [--clips N] [--size WxH] [--frames T] [--steps S]
-#                            [--guidance G] [--shift S] [--out DIR]
+#                            [--guidance G] [--shift S] [--out DIR] [--round-trip]
 # Defaults: the bundled model, 200 clips, 64x64, 17 frames, 30 steps, guidance 5, the model's
 # own time shift, out/gen_eval.
 set -euo pipefail
 
 cubist="$(dirname "$0")/../build/cubist"
 model="" time_shift="" clips=200 size=64x64 frames=17 steps=30 guidance=5 out=out/gen_eval seed=424242
+round_trip="" made=generated
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --model) model="$2"; shift 2 ;;
@@ -23,13 +28,14 @@ while [[ $# -gt 0 ]]; do
     --shift) time_shift="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --seed) seed="$2"; shift 2 ;;
+    --round-trip) round_trip=1 made="round trips"; shift ;;
     *) echo "generation_eval: unknown option $1" >&2; exit 2 ;;
   esac
 done
 
 mkdir -p "$out"
 : > "$out/generate.log"
-# Captions: the manifest of freshly drawn clips (the clips themselves are not used).
+# Captions: the manifest of freshly drawn clips (the clips themselves only with --round-trip).
 "$cubist" data shapes --out "$out/truth" --clips "$clips" --sizes "$size" --frames "$frames" \
   --seed "$seed" --format png > /dev/null
 manifest="$out/generated.jsonl"
@@ -39,14 +45,22 @@ i=0
 while IFS= read -r line; do
   caption=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["caption"])' "$line")
   video="$out/clip_$(printf %04d "$i").mp4"
-  "$cubist" generate "$caption" --no-expand --size "$size" --frames "$frames" --steps "$steps" \
-    --guidance "$guidance" --seed "$i" ${model:+--model "$model"} \
-    ${time_shift:+--shift "$time_shift"} -o "$video" \
-    >> "$out/generate.log" 2>&1 || { tail -n 5 "$out/generate.log" >&2; exit 1; }
+  if [[ -n "$round_trip" ]]; then
+    truth="$out/truth/$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["path"])' "$line")"
+    vae=(${model:+--model "$model/vae.safetensors"})
+    { "$cubist" vae encode "$truth" -o "$video.latent.safetensors" "${vae[@]}" &&
+      "$cubist" vae decode "$video.latent.safetensors" -o "$video" "${vae[@]}"; } \
+      >> "$out/generate.log" 2>&1 || { tail -n 5 "$out/generate.log" >&2; exit 1; }
+  else
+    "$cubist" generate "$caption" --no-expand --size "$size" --frames "$frames" --steps "$steps" \
+      --guidance "$guidance" --seed "$i" ${model:+--model "$model"} \
+      ${time_shift:+--shift "$time_shift"} -o "$video" \
+      >> "$out/generate.log" 2>&1 || { tail -n 5 "$out/generate.log" >&2; exit 1; }
+  fi
   python3 -c 'import json,sys; print(json.dumps({"path": sys.argv[1], "caption": sys.argv[2]}))' \
     "$(basename "$video")" "$caption" >> "$manifest"
   i=$((i + 1))
-  printf '\rgenerated %d/%d (%ds)' "$i" "$clips" $(( $(date +%s) - start )) >&2
+  printf '\r%s %d/%d (%ds)' "$made" "$i" "$clips" $(( $(date +%s) - start )) >&2
 done < "$out/truth/manifest.jsonl"
 echo >&2
 "$cubist" eval --manifest "$manifest" --quiet
