@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "autograd/basic.h"
@@ -161,14 +162,6 @@ int64_t parse_int(const std::map<std::string, std::string>& meta, const std::str
   }
 }
 
-// The parameters the optimizer updates: all, or the decoder's alone.
-std::vector<NamedParam> trained_parameters(const Vae& vae, bool freeze_encoder) {
-  std::vector<NamedParam> out;
-  for (const NamedParam& p : vae.parameters())
-    if (!freeze_encoder || p.name.rfind("decoder.", 0) == 0) out.push_back(p);
-  return out;
-}
-
 // A run resumes with the parts it started with: the optimizer's moments are those parts'.
 void check_same_parts(const SafeTensors& file, const VaeTrainConfig& tc, const std::string& path) {
   const auto it = file.metadata().find("train_config");
@@ -182,15 +175,17 @@ void check_same_parts(const SafeTensors& file, const VaeTrainConfig& tc, const s
                "train.init naming this run's vae.safetensors");
 }
 
-// Fine-tuning's starting weights: a Cubist VAE file of the same model config (checked before
-// the run's folder is made).
-void check_init(const std::string& path, const VaeConfig& model) {
+// Fine-tuning's starting weights: a Cubist VAE file of the same model config (opened and
+// checked before the run's folder is made).
+SafeTensors open_init(const std::string& path, const VaeConfig& model) {
   CUBIST_CHECK(fs::exists(path), "vae train: train.init ", path,
                " does not exist (the weights to fine-tune: a vae.safetensors or a checkpoint)");
-  const VaeConfig saved = read_vae_config(SafeTensors::open(path));
+  SafeTensors file = SafeTensors::open(path);
+  const VaeConfig saved = read_vae_config(file);
   CUBIST_CHECK(saved == model, path, ": train.init holds an autoencoder of another config (",
                saved.to_json().dump(), ", this run asks for ", model.to_json().dump(),
                "); give the init's model config");
+  return file;
 }
 
 }  // namespace
@@ -297,8 +292,8 @@ VaeTrainResult train_vae(const VaeTrainOptions& o, const VaeTrainCallback& on_st
   CUBIST_CHECK(!o.out_dir.empty(), "vae train: no output folder given");
   const std::string ckpt = o.out_dir + "/checkpoint.safetensors";
   const std::string weights = o.out_dir + "/vae.safetensors";
-  const bool fine_tune = !tc.init.empty() && !fs::exists(ckpt);  // a checkpoint resumes instead
-  if (fine_tune) check_init(tc.init, o.model);
+  std::optional<SafeTensors> init_file;  // a checkpoint in the folder resumes instead
+  if (!tc.init.empty() && !fs::exists(ckpt)) init_file = open_init(tc.init, o.model);
   fs::create_directories(o.out_dir);
 
   if (o.manifest.empty())  // every Shapes World clip size and length must suit the model
@@ -322,7 +317,7 @@ VaeTrainResult train_vae(const VaeTrainOptions& o, const VaeTrainCallback& on_st
   AdamWConfig ac;
   ac.lr = tc.lr;
   ac.weight_decay = tc.weight_decay;
-  AdamW opt(trained_parameters(vae, tc.freeze_encoder), ac);
+  AdamW opt(tc.freeze_encoder ? vae.decoder_parameters() : vae.parameters(), ac);
   Generator noise(tc.seed, /*stream=*/1);
 
   VaeTrainResult result;
@@ -339,8 +334,8 @@ VaeTrainResult train_vae(const VaeTrainOptions& o, const VaeTrainCallback& on_st
     opt.load_state(file, result.start_step);
     noise.set_offset(static_cast<uint64_t>(parse_int(file.metadata(), "rng_offset", ckpt)));
     if (file.metadata().count("elapsed_s")) elapsed = std::stod(file.metadata().at("elapsed_s"));
-  } else if (fine_tune) {
-    vae.load_state_dict(SafeTensors::open(tc.init));
+  } else if (init_file) {
+    vae.load_state_dict(*init_file);
   }
   MetricsLog log(o.out_dir + "/log.csv",
                  {"step", "loss", "mse", "kl", "psnr", "lr", "grad_norm", "clips_per_s", "val_psnr",

@@ -28,10 +28,18 @@ Tensor run_chunks(int64_t n, int64_t chunk, CausalStream& stream, F&& step) {
 
 }  // namespace
 
+constexpr const char* kDecoderName = "decoder";
+
 Vae::Vae(const VaeConfig& config, Generator& gen)
     : config_(config), encoder_(config, gen), decoder_(config, gen) {
   child("encoder", encoder_);
-  child("decoder", decoder_);
+  child(kDecoderName, decoder_);
+}
+
+std::vector<NamedParam> Vae::decoder_parameters() const {
+  std::vector<NamedParam> out = decoder_.parameters();
+  for (NamedParam& p : out) p.name = std::string(kDecoderName) + "." + p.name;
+  return out;
 }
 
 Posterior Vae::encode(const Var& x) const {

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "io/safetensors.h"
 #include "io/video.h"
@@ -44,6 +45,9 @@ class Vae : public Module {
 
   // The fingerprint of the encoder's weights alone: what a latent depends on.
   std::string encoder_fingerprint() const { return encoder_.fingerprint(); }
+  // The decoder's parameters under their names in the whole model ("decoder. ..."): what a
+  // decoder fine-tune updates.
+  std::vector<NamedParam> decoder_parameters() const;
 
  private:
   VaeConfig config_;
