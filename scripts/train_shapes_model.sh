@@ -2,17 +2,18 @@
 # The recipe of the bundled Shapes World model (models/shapes/): every command that made it, in
 # order, from nothing. Each step resumes if interrupted (run the script again). On 2 cores:
 # about 20 + 45 + 25 min for the autoencoder, 5-10 min for each latent cache, 35 min for the
-# transformer, 20 min for its fine-tuning, ~85 min for its last stage and ~70 min for the
-# autoencoder's decoder (docs/QUALITY.md has the quality it reached).
+# transformer, 20 min for its fine-tuning, ~85 min for its fourth stage, ~70 min for the
+# autoencoder's decoder and ~105 min for the transformer's last stage (docs/QUALITY.md has the
+# quality it reached).
 #
-# The bundle grew in five stages, and the recipe keeps them all so that it makes the same model:
+# The bundle grew in six stages, and the recipe keeps them all so that it makes the same model:
 # the transformer was trained on the latents of the autoencoder after 6000 steps; the autoencoder
 # trained on to 24000 steps and the transformer was fine-tuned (train.init) on its latents; the
 # autoencoder then trained on to 32000 steps with 17-frame clips in the mix, and the transformer
 # was kept (its latents moved little: the text-to-video measures stayed within noise); last, the
 # transformer trained on twice as many clips, encoded by the final autoencoder, with a decaying
-# rate; last, the autoencoder's decoder alone was fine-tuned (its latents, and so the transformer,
-# unchanged).
+# rate; then the autoencoder's decoder alone was fine-tuned (its latents, and so the transformer,
+# unchanged); last, the transformer trained on new clips, half of them 17 frames long.
 #
 #   scripts/train_shapes_model.sh [OUT]     (default out/shapes_model; the bundle is OUT/bundle)
 set -euo pipefail
@@ -24,11 +25,12 @@ export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
 # core stalls every parallel region (docs/PERFORMANCE.md).
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
 
-# Shapes World clips for the transformer (DIR, N clips): three aspect ratios, lengths 1, 9, 17.
+# Shapes World clips for the transformer (DIR, N clips, and optionally FRAMES and SEED): three
+# aspect ratios, lengths 1, 9, 17 (a length listed twice is drawn twice as often).
 clips() {
   [[ -f "$1/manifest.jsonl" ]] ||
-    "$cubist" data shapes --out "$1" --clips "$2" --sizes 64x64,96x64,64x96 --frames 1,9,17 \
-      --seed 7 --format png
+    "$cubist" data shapes --out "$1" --clips "$2" --sizes 64x64,96x64,64x96 \
+      --frames "${3:-1,9,17}" --seed "${4:-7}" --format png
 }
 
 # A transformer stage: CONFIG (configs/dit/*.json) run with this recipe's folders: the latents
@@ -91,8 +93,22 @@ dit_stage configs/dit/shapes_long.json "$out/latents3" "$out/dit3" "$out/dit2_bf
 sed -e "s#\"init\": \"[^\"]*\"#\"init\": \"$out/bundle/vae.safetensors\"#" \
   configs/vae/shapes_decoder.json > "$out/vae_decoder.json"
 "$cubist" vae train --config "$out/vae_decoder.json" --out "$out/vae_decoder"
-
-# 8. The bundle: both weights files in bf16.
+# The bundle's autoencoder: the fine-tuned weights in bf16.
 "$cubist" export "$out/vae_decoder/vae.safetensors" -o "$out/bundle/vae.safetensors" --bf16
-"$cubist" export "$out/dit3/dit.safetensors" -o "$out/bundle/dit.safetensors" --bf16
+
+# 8. Stage 6: 16000 new clips (seed 8) with half of them 17 frames long (latent frames 3 and 4,
+#    where generated clips went wrong, were in a third of stage 4's clips), encoded by the
+#    bundled autoencoder (its encoder is stage 4's, so these are the latents the transformer
+#    knows), and the transformer trained on from its stage-4 weights in bf16, as they were
+#    bundled, for 26000 steps with the rate decaying along a cosine
+#    (configs/dit/shapes_17frames.json).
+[[ -f "$out/dit3_bf16.safetensors" ]] ||
+  "$cubist" export "$out/dit3/dit.safetensors" -o "$out/dit3_bf16.safetensors" --bf16
+clips "$out/clips17" 16000 1,9,17,17 8
+"$cubist" vae cache --data "$out/clips17/manifest.jsonl" --out "$out/latents4" \
+  --model "$out/bundle/vae.safetensors"
+dit_stage configs/dit/shapes_17frames.json "$out/latents4" "$out/dit4" "$out/dit3_bf16.safetensors"
+
+# 9. The bundle: the transformer in bf16 beside the autoencoder.
+"$cubist" export "$out/dit4/dit.safetensors" -o "$out/bundle/dit.safetensors" --bf16
 echo "bundle in $out/bundle (copy to models/shapes/ to make it the default model)"
