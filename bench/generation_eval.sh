@@ -8,15 +8,19 @@
 # autoencoder alone (`cubist vae encode`, then `cubist vae decode` to MP4, as `generate` writes),
 # judged the same way; a transformer that made these latents exactly could score no better.
 #
+# --first-frames 1,9 also judges every clip cut to its first N frames (ffmpeg), for each N: where
+# in the clip attributes go wrong. Motion cannot be judged on one frame.
+#
 #   bench/generation_eval.sh [--model DIR] [--clips N] [--size WxH] [--frames T] [--steps S]
 #                            [--guidance G] [--shift S] [--out DIR] [--round-trip]
+#                            [--first-frames N,...]
 # Defaults: the bundled model, 200 clips, 64x64, 17 frames, 30 steps, guidance 5, the model's
 # own time shift, out/gen_eval.
 set -euo pipefail
 
 cubist="$(dirname "$0")/../build/cubist"
 model="" time_shift="" clips=200 size=64x64 frames=17 steps=30 guidance=5 out=out/gen_eval seed=424242
-round_trip="" made=generated
+round_trip="" made=generated first_frames=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --model) model="$2"; shift 2 ;;
@@ -29,10 +33,13 @@ while [[ $# -gt 0 ]]; do
     --out) out="$2"; shift 2 ;;
     --seed) seed="$2"; shift 2 ;;
     --round-trip) round_trip=1 made="round trips"; shift ;;
+    --first-frames) first_frames="$2"; shift 2 ;;
     *) echo "generation_eval: unknown option $1" >&2; exit 2 ;;
   esac
 done
 
+[[ -z "$first_frames" || "$first_frames" =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] ||
+  { echo "generation_eval: --first-frames wants counts like 1,9, not '$first_frames'" >&2; exit 2; }
 mkdir -p "$out"
 : > "$out/generate.log"
 # Captions: the manifest of freshly drawn clips (the clips themselves only with --round-trip).
@@ -64,3 +71,14 @@ while IFS= read -r line; do
 done < "$out/truth/manifest.jsonl"
 echo >&2
 "$cubist" eval --manifest "$manifest" --quiet
+# The same clips cut to their first N frames, judged against the same captions.
+for n in ${first_frames//,/ }; do
+  mkdir -p "$out/first_$n"
+  cp "$manifest" "$out/first_$n/"
+  for video in "$out"/clip_*.mp4; do
+    ffmpeg -nostdin -loglevel error -y -i "$video" -frames:v "$n" -c:v libx264 -crf 8 \
+      "$out/first_$n/$(basename "$video")"
+  done
+  echo "the first $n frame(s) of each clip:"
+  "$cubist" eval --manifest "$out/first_$n/$(basename "$manifest")" --quiet
+done
