@@ -49,6 +49,7 @@ manifest="$out/generated.jsonl"
 : > "$manifest"
 start=$(date +%s)
 i=0
+videos=()
 while IFS= read -r line; do
   caption=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["caption"])' "$line")
   video="$out/clip_$(printf %04d "$i").mp4"
@@ -66,6 +67,7 @@ while IFS= read -r line; do
   fi
   python3 -c 'import json,sys; print(json.dumps({"path": sys.argv[1], "caption": sys.argv[2]}))' \
     "$(basename "$video")" "$caption" >> "$manifest"
+  videos+=("$video")
   i=$((i + 1))
   printf '\r%s %d/%d (%ds)' "$made" "$i" "$clips" $(( $(date +%s) - start )) >&2
 done < "$out/truth/manifest.jsonl"
@@ -75,7 +77,7 @@ echo >&2
 for n in ${first_frames//,/ }; do
   mkdir -p "$out/first_$n"
   cp "$manifest" "$out/first_$n/"
-  for video in "$out"/clip_*.mp4; do
+  for video in "${videos[@]}"; do
     ffmpeg -nostdin -loglevel error -y -i "$video" -frames:v "$n" -c:v libx264 -crf 8 \
       "$out/first_$n/$(basename "$video")"
   done
