@@ -17,11 +17,18 @@ int Args::find(const std::string& name) const {
 
 bool Args::has(const std::string& name) const { return find(name) >= 0; }
 
+// An option given twice would otherwise leave its second copy to be read as a prompt or as an
+// unknown option; which of the two values was meant is not ours to guess.
+void Args::once(const std::string& name) const {
+  if (find(name) >= 0) throw UsageError("option " + name + " is given twice; give it once");
+}
+
 const std::string* Args::value(const std::string& name) {
   known_.push_back(name);
   const int i = find(name);
   if (i < 0) return nullptr;
   used_[static_cast<size_t>(i)] = true;
+  once(name);
   const std::string& t = tokens_[static_cast<size_t>(i)];
   if (t.size() > name.size()) {  // --name=value
     tokens_[static_cast<size_t>(i)] = t.substr(name.size() + 1);
@@ -73,6 +80,7 @@ bool Args::flag(const std::string& name) {
   if (tokens_[static_cast<size_t>(i)] != name)
     throw UsageError("option " + name + " is a switch and takes no value");
   used_[static_cast<size_t>(i)] = true;
+  once(name);
   return true;
 }
 

@@ -1,6 +1,6 @@
 // A small command-line option parser. Options are read lazily: `--name value`, `--name=value`, or
-// a bare `--name` switch. finish() rejects anything not asked for, naming it and listing the
-// accepted options, so a typo never passes silently.
+// a bare `--name` switch. An option given twice is refused, and finish() rejects anything not
+// asked for, naming it and listing the accepted options, so a typo never passes silently.
 #pragma once
 
 #include <cstdint>
@@ -37,6 +37,7 @@ class Args {
   std::vector<bool> used_;
   std::vector<std::string> known_;
   int find(const std::string& name) const;
+  void once(const std::string& name) const;  // throws UsageError if `name` is left unread
   const std::string* value(const std::string& name);
 };
 

@@ -1,0 +1,81 @@
+// Tests of the command line's option parser (cli/args.h): every form of an option, and every
+// misuse refused with a message that names the option.
+#include "cli/args.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace cubist::cli {
+namespace {
+
+// Args over `tokens` (which must outlive it: Args keeps copies, argv only has to be valid here).
+Args args_of(std::vector<std::string> tokens) {
+  std::vector<char*> argv;
+  for (std::string& t : tokens) argv.push_back(t.data());
+  return Args(static_cast<int>(argv.size()), argv.data());
+}
+
+// The message of the UsageError that `f` throws ("" if it throws none).
+template <class F>
+std::string usage_error(F f) {
+  try {
+    f();
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Args, ReadsValuesSwitchesAndPositionals) {
+  Args a = args_of({"a red ball", "--steps", "12", "--guidance=4.5", "--loop", "-o", "x.mp4"});
+  EXPECT_EQ(a.integer("--steps", 30), 12);
+  EXPECT_DOUBLE_EQ(a.number("--guidance", 5.0), 4.5);
+  EXPECT_TRUE(a.flag("--loop"));
+  EXPECT_FALSE(a.flag("--no-expand"));
+  EXPECT_EQ(a.str("-o", ""), "x.mp4");
+  EXPECT_EQ(a.integer("--seed", 7), 7);  // not given: the fallback
+  EXPECT_EQ(a.positional(), std::vector<std::string>{"a red ball"});
+  EXPECT_NO_THROW(a.finish());
+}
+
+TEST(Args, RefusesAnOptionGivenTwice) {
+  for (const std::vector<std::string>& tokens :
+       {std::vector<std::string>{"--steps", "3", "--steps", "4"},
+        std::vector<std::string>{"--steps=3", "--steps", "4"}}) {
+    Args a = args_of(tokens);
+    EXPECT_EQ(usage_error([&] { a.integer("--steps", 30); }),
+              "option --steps is given twice; give it once");
+  }
+  Args o = args_of({"p", "-o", "a.mp4", "-o", "b.mp4"});
+  EXPECT_EQ(usage_error([&] { o.str("-o", ""); }), "option -o is given twice; give it once");
+  Args s = args_of({"--loop", "--loop"});
+  EXPECT_EQ(usage_error([&] { s.flag("--loop"); }), "option --loop is given twice; give it once");
+  // A longer option that starts with the same letters is another option.
+  Args c = args_of({"--connect", "a.mp4", "--connect-to", "b.mp4"});
+  EXPECT_EQ(c.str("--connect", ""), "a.mp4");
+  EXPECT_EQ(c.str("--connect-to", ""), "b.mp4");
+}
+
+TEST(Args, NamesWhatIsWrong) {
+  Args missing = args_of({"--steps"});
+  EXPECT_EQ(usage_error([&] { missing.integer("--steps", 30); }), "option --steps needs a value");
+  Args word = args_of({"--seed", "abc"});
+  EXPECT_EQ(usage_error([&] { word.integer("--seed", 1); }),
+            "option --seed takes a whole number, not 'abc'");
+  Args valued = args_of({"--loop=yes"});
+  EXPECT_EQ(usage_error([&] { valued.flag("--loop"); }),
+            "option --loop is a switch and takes no value");
+  Args typo = args_of({"--stesp", "3"});
+  typo.integer("--steps", 30);
+  EXPECT_EQ(usage_error([&] { typo.finish(); }), "unknown option --stesp; accepted: --steps");
+  Args required = args_of({});
+  EXPECT_EQ(usage_error([&] { required.required("--out"); }), "option --out is required");
+  EXPECT_EQ(usage_error([] { parse_size("--size", "64by64"); }),
+            "option --size takes WIDTHxHEIGHT (for example 96x64), not '64by64'");
+  EXPECT_EQ(parse_size("--size", "96x64"), (std::pair<int64_t, int64_t>{96, 64}));
+}
+
+}  // namespace
+}  // namespace cubist::cli
