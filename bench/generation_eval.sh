@@ -42,7 +42,9 @@ done
   { echo "generation_eval: --first-frames wants counts like 1,9, not '$first_frames'" >&2; exit 2; }
 mkdir -p "$out"
 : > "$out/generate.log"
-# Captions: the manifest of freshly drawn clips (the clips themselves only with --round-trip).
+# Captions: the manifest of freshly drawn clips (the clips themselves only with --round-trip),
+# drawn again on every run (data shapes refuses a folder that holds a data set).
+rm -rf "$out/truth"
 "$cubist" data shapes --out "$out/truth" --clips "$clips" --sizes "$size" --frames "$frames" \
   --seed "$seed" --format png > /dev/null
 manifest="$out/generated.jsonl"

@@ -17,6 +17,7 @@ Needs numpy and the ffmpeg command (frames are read as raw RGB)."""
 import argparse
 import json
 import os
+import shutil
 import subprocess
 
 import numpy as np
@@ -56,6 +57,7 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     w = h = 64
     truth = os.path.join(a.out, "truth")
+    shutil.rmtree(truth, ignore_errors=True)  # this benchmark's own clips of an earlier run
     run("data", "shapes", "--out", truth, "--clips", str(a.clips), "--sizes", "64x64",
         "--frames", "17", "--seed", "515151", "--format", "png")
     entries = [json.loads(l) for l in open(os.path.join(truth, "manifest.jsonl"))]

@@ -2,9 +2,11 @@
 // the frame, no overlaps), motion formulas, determinism, caption grammar and the dataset writer.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <numbers>
 #include <set>
@@ -326,6 +328,17 @@ TEST(ShapesDataset, ManifestAndErrors) {
   EXPECT_EQ(lines, 3);
   EXPECT_EQ(keys, (std::vector<std::string>{"path", "caption", "prompt", "description", "frames",
                                             "fps", "width", "height", "duration"}));
+  // A folder that holds a data set is refused, and its manifest is left as it was.
+  try {
+    generate_dataset(dir.string(), 2, {{96, 64}}, {9}, 4, writer);
+    FAIL() << "wrote over a data set";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("already holds a data set"), std::string::npos);
+  }
+  EXPECT_EQ(calls, 4) << "no clip written";
+  std::ifstream again(dir / "manifest.jsonl");
+  EXPECT_EQ(std::count(std::istreambuf_iterator<char>(again), {}, '\n'), 3);
+  std::filesystem::remove(dir / "manifest.jsonl");
   calls = 0;
   EXPECT_THROW(generate_dataset(dir.string(), 4, {{96, 64}}, {9}, 3, writer), Error);
   EXPECT_EQ(clip_file_name(42, "png"), "clip_000042");

@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -16,7 +17,8 @@ constexpr const char* kUsage =
     "usage: cubist data shapes --out DIR [--clips N] [--sizes 64x64,96x64] [--frames 1,9,17,33]\n"
     "                          [--seed S] [--format mp4|png|webm|gif]\n"
     "Writes N Shapes World clips (clip i depends only on the seed and i) and DIR/manifest.jsonl\n"
-    "with path, caption, prompt, description, frames, fps, width, height, duration.\n"
+    "with path, caption, prompt, description, frames, fps, width, height, duration. A DIR that\n"
+    "already holds a manifest.jsonl is refused (its data set is kept).\n"
     "Sizes: multiples of 16 in [32, 256]. Frames: 1 + 4k, at most 33. Defaults: --clips 100\n"
     "--sizes 64x64 --frames 1,9,17,33 --seed 0 --format mp4.\n";
 
@@ -41,6 +43,7 @@ int cmd_data_shapes(int argc, char** argv) {
                                             {"--frames", "1,9,17,33"}, {"--seed", "0"},
                                             {"--format", "mp4"},       {"--out", ""}};
   std::vector<std::string> problems;
+  std::set<std::string> given;
   for (int i = 0; i < argc; ++i) {  // argv: the arguments after the command's name
     const std::string a = argv[i];
     if (a == "--help" || a == "-h") {
@@ -49,6 +52,9 @@ int cmd_data_shapes(int argc, char** argv) {
     }
     if (!opt.count(a)) {
       problems.push_back("unknown option '" + a + "'");
+    } else if (!given.insert(a).second) {
+      problems.push_back("option " + a + " is given twice; give it once");
+      ++i;
     } else if (i + 1 >= argc) {
       problems.push_back("option " + a + " needs a value");
     } else {
@@ -59,8 +65,8 @@ int cmd_data_shapes(int argc, char** argv) {
   std::vector<cubist::shapes::ClipSize> sizes;
   std::vector<int> frames;
   if (opt["--out"].empty()) problems.push_back("--out DIR is required");
-  if (!to_u64(opt["--clips"], &clips))
-    problems.push_back("--clips '" + opt["--clips"] + "' is not a whole number >= 0");
+  if (!to_u64(opt["--clips"], &clips) || clips == 0)
+    problems.push_back("--clips '" + opt["--clips"] + "' is not a whole number >= 1");
   if (!to_u64(opt["--seed"], &seed))
     problems.push_back("--seed '" + opt["--seed"] + "' is not a whole number >= 0");
   const std::string& format = opt["--format"];

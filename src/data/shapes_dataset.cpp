@@ -112,6 +112,13 @@ std::vector<ManifestEntry> generate_dataset(const std::string& out_dir, int64_t 
                "shapes dataset: format \"", format, "\" should be png, mp4, webm or gif");
   for (const ClipSize& s : sizes) check_clip_size(s.width, s.height);
   for (const int t : frame_counts) check_frame_count(t);
+  // Another data set's clips and manifest would be overwritten, and clips beyond this one's count
+  // left behind, unlisted: refuse rather than lose them.
+  const std::filesystem::path manifest = std::filesystem::path(out_dir) / "manifest.jsonl";
+  CUBIST_CHECK(!std::filesystem::exists(manifest), "shapes dataset: ", out_dir,
+               " already holds a data set (", manifest.string(),
+               "); writing another there would replace it. Choose another folder, or remove that "
+               "one first");
   std::filesystem::create_directories(out_dir);
   std::vector<ManifestEntry> records;
   for (int64_t i = 0; i < clips; ++i) {
@@ -127,7 +134,7 @@ std::vector<ManifestEntry> generate_dataset(const std::string& out_dir, int64_t 
       errors->push_back(detail::concat("clip ", i, " (", file, "): ", e.what()));
     }
   }
-  write_manifest((std::filesystem::path(out_dir) / "manifest.jsonl").string(), records);
+  write_manifest(manifest.string(), records);
   return records;
 }
 

@@ -48,7 +48,8 @@ using VideoWriter = std::function<void(const std::string& path, const Video& vid
 // frames) for "png". Other formats: any extension FFmpeg writes ("webm", "gif").
 std::string clip_file_name(uint64_t index, const std::string& format);
 
-// Writes `clips` clips into out_dir (created if missing) with `write`, then out_dir/manifest.jsonl
+// Writes `clips` clips into out_dir (created if missing; refused, an Error, if it already holds a
+// manifest.jsonl) with `write`, then out_dir/manifest.jsonl
 // through write_manifest (fields path, caption, prompt, description, frames, fps, width, height,
 // duration; paths relative to out_dir). Returns the entries, with paths out_dir/clip_....
 // When errors is null the first failure throws; otherwise each failure is appended to *errors
