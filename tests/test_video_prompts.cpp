@@ -131,11 +131,41 @@ TEST_F(VideoPrompts, ImageIsFrameZeroAsTheAutoencoderMakesIt) {
   m.window = 9;
   const VideoJob job = prepare(m, request(13));
   ASSERT_EQ(job.notes.size(), 1u);
-  EXPECT_EQ(job.notes[0], "big.png: 48x32, resized to 24x16 (--size)");
+  EXPECT_EQ(job.notes[0], "big.png: 48x32, resized to 24x16");
   EXPECT_EQ(job.windows.size(), 2u);
   const Video long_clip = run_video_job(model_, job);
   EXPECT_EQ(long_clip.frames, 13);
   EXPECT_EQ(long_clip.width, 24);
+}
+
+TEST_F(VideoPrompts, WithoutASizeTheInputsSizeIsKept) {
+  // The tiny model takes multiples of 8 (4x space, 2x2 patches).
+  VideoRequest r = request(9);
+  r.width = r.height = 0;
+  MediaPrompt m;
+  m.image = input("big.png", 1, 48, 32);
+  VideoJob job = prepare(m, r);
+  EXPECT_EQ(job.request.width, 48);
+  EXPECT_EQ(job.request.height, 32);
+  EXPECT_EQ(job.notes,
+            (std::vector<std::string>{"size 48x32, from big.png (--size sets another)"}));
+  // A size the model does not take is rounded to the nearest it does, and the input resized.
+  m.image.clear();
+  m.extend = input("odd", 9, 30, 18);
+  job = prepare(m, r);
+  EXPECT_EQ(job.request.width, 32);
+  EXPECT_EQ(job.request.height, 16);
+  EXPECT_EQ(job.notes, (std::vector<std::string>{"size 32x16, from odd (--size sets another)",
+                                                 "odd: 30x18, resized to 32x16"}));
+  EXPECT_EQ(run_video_job(model_, job).width, 32);
+  // Without an input: VideoRequest's default; half a size is refused.
+  EXPECT_EQ(prepare({}, r).request.width, VideoRequest{}.width);
+  EXPECT_EQ(prepare({}, r).request.height, VideoRequest{}.height);
+  r.width = 24;
+  expect_bad({}, r, "generate", "give both sides");
+  r.width = 0;
+  m.extend = path("missing.mp4");
+  expect_bad(m, r, "missing.mp4", "no such file");
 }
 
 TEST_F(VideoPrompts, ExtendForwardKeepsTheInput) {

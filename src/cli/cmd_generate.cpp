@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "cli/args.h"
@@ -18,7 +19,7 @@ namespace cubist::cli {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: cubist generate \"PROMPT\" -o OUT [--size 96x64] [--frames N] [--steps 30]\n"
+    "usage: cubist generate \"PROMPT\" -o OUT [--size WxH] [--frames N] [--steps 30]\n"
     "                       [--guidance 5] [--shift S] [--seed 1] [--sampler heun|euler]\n"
     "                       [--no-expand] [--model DIR] [--window F] [--overlap K]\n"
     "                       [--image FILE | --extend IN [--direction forward|backward] |\n"
@@ -33,9 +34,11 @@ constexpr const char* kUsage =
     "-o OUT        .mp4 (H.264), .webm (VP9), .gif, .png (one frame: --frames 1 makes an\n"
     "              image), or a folder of PNG frames (a path ending in '/' or without extension)\n"
     "--size WxH    width x height of the output; multiples of the autoencoder's spatial factor\n"
-    "              times the patch (16 for the Shapes World model). Image and video inputs of\n"
-    "              another size are resized to it (bicubic), with a note; inputs at another\n"
-    "              frame rate are read at 8 fps, with a note\n"
+    "              times the patch (16 for the Shapes World model). Default: the size of the\n"
+    "              image or video given (--image, --extend, --connect's A, --edit), rounded\n"
+    "              to the nearest the model takes; without one, 96x64. Inputs of another size\n"
+    "              are resized to it (bicubic), with a note; inputs at another frame rate are\n"
+    "              read at 8 fps, with a note\n"
     "--frames N    1 + 4k frames for the Shapes World autoencoder (1 = an image), at 8 fps;\n"
     "              default one window. Longer than the window: the video is made window by\n"
     "              window, each extending the last forward over K latent frames of overlap.\n"
@@ -142,8 +145,10 @@ int cmd_generate(int argc, char** argv) {
   VideoRequest r;
   std::string out = args.str("-o", "");
   if (out.empty()) out = args.str("--out", "");
-  const auto [width, height] = parse_size("--size", args.str("--size", "96x64"));
-  r.width = width, r.height = height;
+  // 0x0 without --size: an input's size (rounded to what the model takes), else 96x64.
+  const std::string size = args.str("--size", "");
+  r.width = r.height = 0;
+  if (!size.empty()) std::tie(r.width, r.height) = parse_size("--size", size);
   const bool frames_given = args.has("--frames");
   r.frames = args.integer("--frames", 0);  // 0: the mode's default
   const int64_t steps = args.integer("--steps", r.steps);

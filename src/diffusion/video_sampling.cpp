@@ -22,6 +22,13 @@ std::string nearest_sizes(int64_t width, int64_t height, int64_t mw, int64_t mh)
 
 }  // namespace
 
+std::pair<int64_t, int64_t> nearest_size(const DiTConfig& dit, const VaeConfig& vae, int64_t width,
+                                         int64_t height) {
+  auto nearest = [](int64_t v, int64_t m) { return std::max(m, (v + m / 2) / m * m); };
+  return {nearest(width, vae.spatial_factor * dit.patch.w),
+          nearest(height, vae.spatial_factor * dit.patch.h)};
+}
+
 std::string nearest_frame_counts(const VaeConfig& vae, int64_t pt, int64_t frames) {
   if (frames <= vae.video_frames(pt)) return std::to_string(vae.video_frames(pt));
   const int64_t below = (1 + (frames - 1) / vae.temporal_factor()) / pt * pt;

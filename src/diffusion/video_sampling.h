@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "diffusion/dit_flow.h"
@@ -19,6 +20,11 @@ namespace cubist {
 // times the patch (ph, pw), and the transformer's latent channels equal to the autoencoder's.
 Dims video_latent_shape(const DiTConfig& dit, const VaeConfig& vae, int64_t frames, int64_t width,
                         int64_t height);
+
+// The size this model takes nearest to width x height: each side rounded to the nearest multiple
+// of the autoencoder's spatial factor times the patch, and at least one multiple.
+std::pair<int64_t, int64_t> nearest_size(const DiTConfig& dit, const VaeConfig& vae, int64_t width,
+                                         int64_t height);
 
 // "9 or 13": the frame counts this autoencoder and a patch of pt latent frames take (latent frame
 // counts that are multiples of pt) on either side of `frames`; one number when it is accepted.

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <sstream>
+#include <tuple>
 
 #include "core/error.h"
 #include "diffusion/condition.h"
@@ -57,8 +58,7 @@ Video read_input(const std::string& path, const VideoRequest& r, std::vector<std
   }
   if (v.width != r.width || v.height != r.height) {
     notes.push_back(name + ": " + std::to_string(v.width) + "x" + std::to_string(v.height) +
-                    ", resized to " + std::to_string(r.width) + "x" + std::to_string(r.height) +
-                    " (--size)");
+                    ", resized to " + std::to_string(r.width) + "x" + std::to_string(r.height));
     v = resize_video(v, r.height, r.width);
   }
   v.fps = kFps;
@@ -101,6 +101,29 @@ Video read_overlap_input(VideoJob& job, const std::string& role, const std::stri
                " frames or a smaller --overlap (1 needs one frame)");
   add_input(job, role, path);
   return v;
+}
+
+// A request without a size (0 x 0) takes its first input's, rounded to the nearest size the model
+// takes, so that a video extended or edited keeps its shape; without inputs, VideoRequest's.
+void choose_size(VideoJob& job, const TextToVideoModel& m, const MediaPrompt& media) {
+  VideoRequest& r = job.request;
+  if (r.width > 0 && r.height > 0) return;
+  CUBIST_CHECK(r.width == 0 && r.height == 0, "generate: size ", r.width, "x", r.height,
+               "; give both sides, or neither (0x0) for the input's size");
+  const std::string& input = !media.image.empty()          ? media.image
+                             : !media.extend.empty()       ? media.extend
+                             : !media.connect_from.empty() ? media.connect_from
+                                                           : media.edit;
+  if (input.empty()) {
+    r.width = VideoRequest{}.width, r.height = VideoRequest{}.height;
+    return;
+  }
+  CUBIST_CHECK(fs::exists(input), input, ": no such file");
+  const VideoInfo info = probe_video(input);
+  std::tie(r.width, r.height) =
+      nearest_size(m.dit->config(), m.vae->config(), info.width, info.height);
+  job.notes.push_back("size " + std::to_string(r.width) + "x" + std::to_string(r.height) +
+                      ", from " + base_name(input) + " (--size sets another)");
 }
 
 // Checks the window (frames the model generates at once) and the overlap for the mode.
@@ -215,9 +238,10 @@ VideoJob prepare_video_job(const TextToVideoModel& m, const VideoRequest& reques
                    job.mode == PromptMode::kEdit,
                kNoFrameConditioning);
   if (job.mode != PromptMode::kEdit) check_window(job, m, media);
+  choose_size(job, m, media);
 
   // The prompt, steps, guidance and size, with the frames that one generation samples.
-  VideoRequest sampled = request;
+  VideoRequest sampled = job.request;
   if (clip_mode && sampled.frames == 0) sampled.frames = job.window;
   if (!clip_mode) sampled.frames = job.mode == PromptMode::kEdit ? 1 : job.window;
   job.prompt = prepare_request(m, sampled);

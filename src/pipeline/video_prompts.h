@@ -14,8 +14,9 @@
 //   edit     SDEdit: IN encoded, noised to `strength`, denoised under the prompt
 //
 // (tf the autoencoder's temporal factor, 4; K the overlap in latent frames.) Inputs are read at
-// 8 fps and resized to the requested size (each adaptation is a note); input frames are kept
-// byte for byte in the output, the re-made overlap frames are dropped.
+// 8 fps and resized to the requested size (each adaptation is a note); a request without a size
+// takes the first input's, rounded to the nearest the model takes. Input frames are kept byte
+// for byte in the output, the re-made overlap frames are dropped.
 #pragma once
 
 #include <cstdint>
@@ -84,7 +85,10 @@ struct VideoJob {
 // the default: one window (extend: one window's new frames). Checked besides prepare_request's
 // checks: overlap in [1, window's latent frames - 1] (loop, connect: at most half of them less
 // one), window 1 + tf k frames of at least 2 latent frames, strength in (0, 1], inputs readable,
-// long enough for the overlap (1 + tf (K - 1) frames) and, for edit, 1 + tf k frames.
+// long enough for the overlap (1 + tf (K - 1) frames) and, for edit, 1 + tf k frames. A request
+// of size 0x0 takes the size of the first input (the image, the video to extend or edit, A of
+// a connection) rounded to the nearest the model takes (diffusion/video_sampling.h), with a
+// note; without inputs, VideoRequest's default.
 VideoJob prepare_video_job(const TextToVideoModel& model, const VideoRequest& request,
                            const MediaPrompt& media);
 
