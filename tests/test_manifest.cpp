@@ -98,6 +98,26 @@ TEST_F(ManifestTest, IndexListsGoodVideosAndReportsBadOnes) {
   EXPECT_EQ(back[0].caption, r.entries[0].caption);
 }
 
+TEST_F(ManifestTest, ReindexingKeepsTheCaptionsOfTheManifestItReplaces) {
+  make_dataset([&](const char* s) { return path(s); });
+  std::vector<ManifestEntry> previous(2);
+  previous[0].path = path("data/sub/../a.mp4");  // the same file, spelled otherwise
+  previous[0].caption = "a red ball";
+  previous[0].prompt = "a ball";
+  previous[0].description = "a round red ball";
+  previous[1].path = path("data/sub/c.gif");
+  previous[1].caption = "an old caption";
+  IndexResult r = index_videos(path("data"));
+  ASSERT_EQ(r.entries.size(), 4u);
+  r.entries[3].caption = "a new caption";  // as --captions would give it: it wins
+  EXPECT_EQ(keep_captions(r.entries, previous), 1);
+  EXPECT_EQ(r.entries[0].caption, "a red ball");
+  EXPECT_EQ(r.entries[0].prompt, "a ball");
+  EXPECT_EQ(r.entries[0].description, "a round red ball");
+  EXPECT_EQ(r.entries[1].caption, "");  // no previous caption
+  EXPECT_EQ(r.entries[3].caption, "a new caption");
+}
+
 TEST_F(ManifestTest, JsonlCaptionsAndBadCaptionFiles) {
   fs::create_directories(path("d"));
   write_video(path("d/x.webm"), testing::smooth_video(2, 16, 16, 8.0));

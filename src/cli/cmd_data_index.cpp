@@ -1,6 +1,7 @@
 // `cubist data index DIR [--captions FILE] [--out MANIFEST]`: probes every video under DIR and
-// writes a JSONL manifest (default DIR/manifest.jsonl). Files that cannot be read are listed on
-// stderr, one line each, and skipped; a summary goes to stdout. Exit status: 0 when at least one
+// writes a JSONL manifest (default DIR/manifest.jsonl), keeping the captions of the manifest it
+// replaces. Files that cannot be read are listed on stderr, one line each, and skipped; a
+// summary goes to stdout. Exit status: 0 when at least one
 // video was indexed; 1 when none could be (or the manifest could not be written: a cubist::Error,
 // reported by main()); 2 on bad arguments (a UsageError: options, DIR, or the captions file).
 // argv holds the arguments after `index`.
@@ -23,7 +24,9 @@ const char* kUsage =
     "                   and folders of PNG frames (numeric names: 000000.png, ...)\n"
     "  --captions FILE  .jsonl ({\"path\": ..., \"caption\": ...} per line) or .csv (header\n"
     "                   path,caption; \"quoted\" fields may hold commas); paths relative to FILE\n"
-    "  --out MANIFEST   the JSONL manifest to write (default DIR/manifest.jsonl)";
+    "  --out MANIFEST   the JSONL manifest to write (default DIR/manifest.jsonl). When it\n"
+    "                   exists, videos that --captions leaves without a caption keep the\n"
+    "                   caption (prompt, description) it gave them";
 
 }  // namespace
 
@@ -44,6 +47,17 @@ int cmd_data_index(int argc, char** argv) {
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) throw UsageError(dir + ": not a folder");
   if (out.empty()) out = (std::filesystem::path(dir) / "manifest.jsonl").string();
+  // The manifest this one replaces: its captions are kept; a file that is not one is not ours to
+  // overwrite.
+  std::vector<ManifestEntry> previous;
+  if (std::filesystem::exists(out, ec)) {
+    try {
+      previous = read_manifest(out);
+    } catch (const Error& e) {
+      throw UsageError(out + " exists and is not a manifest (" + e.what() +
+                       "); it is left as it is: choose another --out, or move it away");
+    }
+  }
 
   IndexResult r;
   try {
@@ -56,7 +70,11 @@ int cmd_data_index(int argc, char** argv) {
     std::fprintf(stderr, "cubist data index: no readable video under %s\n", dir.c_str());
     return 1;
   }
+  const int64_t kept = keep_captions(r.entries, previous);
   write_manifest(out, r.entries);
+  if (kept > 0)
+    std::printf("kept the captions of %lld video%s from the manifest it replaces\n",
+                static_cast<long long>(kept), kept == 1 ? "" : "s");
   int64_t captioned = 0;
   double seconds = 0;
   for (const ManifestEntry& e : r.entries) captioned += !e.caption.empty(), seconds += e.duration;

@@ -264,4 +264,21 @@ IndexResult index_videos(const std::string& dir, const std::string& captions_fil
   return res;
 }
 
+int64_t keep_captions(std::vector<ManifestEntry>& entries,
+                      const std::vector<ManifestEntry>& previous) {
+  std::map<std::string, const ManifestEntry*> by_video;
+  for (const ManifestEntry& p : previous)
+    if (!p.caption.empty()) by_video[match_key(p.path)] = &p;
+  int64_t kept = 0;
+  for (ManifestEntry& e : entries) {
+    const auto p = by_video.find(match_key(e.path));
+    if (!e.caption.empty() || p == by_video.end()) continue;
+    e.caption = p->second->caption;
+    e.prompt = p->second->prompt;
+    e.description = p->second->description;
+    ++kept;
+  }
+  return kept;
+}
+
 }  // namespace cubist

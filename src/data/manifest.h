@@ -49,4 +49,10 @@ struct IndexResult {
 // listed in `problems`.
 IndexResult index_videos(const std::string& dir, const std::string& captions_file = "");
 
+// Re-indexing a folder keeps what the manifest it replaces said: each entry without a caption
+// takes the caption, prompt and description of the `previous` entry of the same video (paths
+// compared as files, not as spelled). Returns how many entries took one.
+int64_t keep_captions(std::vector<ManifestEntry>& entries,
+                      const std::vector<ManifestEntry>& previous);
+
 }  // namespace cubist
