@@ -59,6 +59,14 @@ TEST_F(LatentCache, ReusesItsLatentsAndRefusesThoseOfOtherWeights) {
       [&] { cache_latents(other, "", path("videos.jsonl"), path("cache"), false); },
       "000000.safetensors", "an autoencoder of another config");
   EXPECT_EQ(read_latent_manifest(path("cache/latents.jsonl")).size(), 2u);
+  // Another manifest into the same folder: refused, the folder's index kept.
+  std::vector<ManifestEntry> others = {{.path = path("clip1/"), .caption = "a blue square"}};
+  write_manifest(path("others.jsonl"), others);
+  testing::expect_error(
+      [&] { cache_latents(*a, path("a.safetensors"), path("others.jsonl"), path("cache"), false); },
+      "holds the latents of another manifest", "000000.safetensors is " + path("clip0/"));
+  EXPECT_EQ(std::filesystem::last_write_time(latent), written);
+  EXPECT_EQ(read_latent_manifest(path("cache/latents.jsonl")).size(), 2u);
 }
 
 // The latents depend on the encoder alone: a decoder fine-tuned on its own keeps a cache valid,

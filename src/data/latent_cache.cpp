@@ -59,13 +59,25 @@ LatentFile cached_latent(const CacheModel& model, const ManifestEntry& e, const 
   return f;
 }
 
-// A folder that holds latents of another model or other weights is refused as a whole, before
-// anything is encoded (rather than clip by clip): the first latent file found decides.
-void check_folder(const std::string& out_dir, const CacheModel& model) {
+// A folder that holds latents of another model, other weights or another manifest is refused as
+// a whole, before anything is encoded or its latents.jsonl rewritten (rather than clip by clip):
+// the first latent file found decides.
+void check_folder(const std::string& out_dir, const CacheModel& model, const std::string& manifest,
+                  const std::vector<ManifestEntry>& entries) {
   const fs::path dir = fs::path(out_dir) / "latents";
   for (const auto& file : fs::directory_iterator(dir)) {
     if (file.path().extension() != ".safetensors") continue;
-    check_model(load_latent(file.path().string()), model, file.path().string());
+    const LatentFile f = load_latent(file.path().string());
+    check_model(f, model, file.path().string());
+    const std::string stem = file.path().stem().string();
+    const bool numbered =
+        !stem.empty() && stem.find_first_not_of("0123456789") == std::string::npos;
+    const size_t line = numbered ? std::stoul(stem) : entries.size();
+    CUBIST_CHECK(line < entries.size() && entries[line].path == f.source, out_dir,
+                 " holds the latents of another manifest (", file.path().filename().string(),
+                 " is ", f.source, ", where line ", line + 1, " of ", manifest, " is ",
+                 line < entries.size() ? entries[line].path : std::string("missing"),
+                 "): cache into a new folder, or delete that one to encode again");
     return;
   }
 }
@@ -79,7 +91,7 @@ CacheResult cache_latents(const Vae& vae, const std::string& vae_path, const std
   const std::vector<ManifestEntry> entries = read_manifest(manifest);
   fs::create_directories(fs::path(out_dir) / "latents");
   const CacheModel model{vae, vae_path, vae.encoder_fingerprint(), vae.fingerprint()};
-  check_folder(out_dir, model);
+  check_folder(out_dir, model, manifest, entries);
   CacheResult r;
   r.total = static_cast<int64_t>(entries.size());
   std::vector<nlohmann::ordered_json> lines;

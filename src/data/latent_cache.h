@@ -9,7 +9,8 @@
 //                                   to DIR
 // Clips already cached are kept (after checking that the same autoencoder, config and weights'
 // fingerprint, made them from the same video), so an interrupted cache resumes where it stopped;
-// a folder of latents from other weights (a retrained autoencoder) is refused before any work.
+// a folder of latents from other weights (a retrained autoencoder) or of another manifest is
+// refused before any work, and its latents.jsonl kept.
 #pragma once
 
 #include <atomic>
