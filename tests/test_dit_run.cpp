@@ -136,9 +136,18 @@ TEST_F(DiTRun, ResumedRunEqualsTheUninterruptedRun) {
   EXPECT_EQ(part.end_step, 2);
   DiTRunOptions rest = tiny_run(latents, path("b"));
   int64_t start = -1;
-  rest.on_start = [&](const DiTRunInfo& info) { start = info.start_step; };
+  std::vector<std::string> changed = {"?"};
+  rest.on_start = [&](const DiTRunInfo& info) { start = info.start_step, changed = info.changed; };
   EXPECT_TRUE(train_dit(rest).finished);
   EXPECT_EQ(start, 2);
+  EXPECT_EQ(changed, std::vector<std::string>{});  // the same settings
+  // Extended with another rate: the resumed run says what changed (the step count aside).
+  DiTRunOptions longer = tiny_run(latents, path("c"));
+  fs::copy(path("b"), path("c"));
+  longer.config.train.steps = 5, longer.config.train.lr = 2e-3f;
+  longer.on_start = [&](const DiTRunInfo& info) { changed = info.changed; };
+  EXPECT_TRUE(train_dit(longer).finished);
+  EXPECT_EQ(changed, std::vector<std::string>{"train.lr 0.001 -> 0.002"});
 
   for (const char* file : {"checkpoint.safetensors", "dit.safetensors"}) {
     const SafeTensors fa = SafeTensors::open(path("a/") + file);

@@ -54,6 +54,9 @@ void print_start(const DiTRunInfo& info, const DiTRunOptions& o) {
   if (info.cache_failed > 0)
     std::printf("\ntrain: %lld clips of the manifest could not be encoded and are left out",
                 static_cast<long long>(info.cache_failed));
+  for (const std::string& c : info.changed)
+    std::printf("\ntrain: changed since the checkpoint: %s (the run goes on with the new value)",
+                c.c_str());
   std::printf("\n");
   std::fflush(stdout);
 }

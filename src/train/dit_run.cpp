@@ -232,6 +232,34 @@ std::string run_config_json(const DiTRunFile& f) {
   return j.dump(2);
 }
 
+// A setting as a person writes it: floats (stored as float, so 0.001 reads back as
+// 0.0010000000474974513) to 6 significant digits, anything else as JSON.
+std::string setting_text(const nlohmann::json& v) {
+  if (!v.is_number_float()) return v.dump();
+  std::ostringstream os;
+  os << v.get<double>();
+  return os.str();
+}
+
+// The train and data settings of `now` that differ from those of the run that wrote `saved`
+// (both run_config JSON), as "train.lr 0.0003 -> 0.001"; a checkpoint without a record: none.
+std::vector<std::string> changed_settings(const std::string& saved, const std::string& now) {
+  const auto was = nlohmann::json::parse(saved, nullptr, false);
+  const auto is = nlohmann::json::parse(now);
+  std::vector<std::string> changed;
+  if (!was.is_object()) return changed;
+  for (const char* part : {"train", "data"}) {
+    const nlohmann::json& a = was.contains(part) ? was[part] : nlohmann::json::object();
+    for (const auto& [key, value] : is[part].items()) {
+      const std::string name = std::string(part) + "." + key;
+      const std::string old = a.contains(key) ? setting_text(a[key]) : "(unset)";
+      if (name != "train.steps" && old != setting_text(value))
+        changed.push_back(name + " " + old + " -> " + setting_text(value));
+    }
+  }
+  return changed;
+}
+
 }  // namespace
 
 DiTTrainConfig trainer_config(const DiTRunConfig& tc) {
@@ -439,10 +467,14 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
 
   DiTRunResult result;
   double elapsed = 0;  // seconds of steps and samples, over all sessions
+  const std::string run_json = run_config_json(o.config);
+  std::vector<std::string> changed;
   if (fs::exists(ckpt)) {
     trainer.load(ckpt);
     result.start_step = trainer.steps();
-    elapsed = std::stod(metadata_or(SafeTensors::open(ckpt), "elapsed_s", "0"));
+    const SafeTensors saved = SafeTensors::open(ckpt);
+    elapsed = std::stod(metadata_or(saved, "elapsed_s", "0"));
+    changed = changed_settings(metadata_or(saved, "run_config", ""), run_json);
   } else if (!tc.init.empty()) {
     CUBIST_CHECK(fs::exists(tc.init), "train: train.init ", tc.init,
                  " does not exist (the weights to fine-tune: a dit.safetensors or a checkpoint)");
@@ -451,11 +483,10 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
   if (o.on_start)
     o.on_start({result.start_step, trainer.model().num_parameters(),
                 static_cast<int64_t>(data.entries.size()), trainer.tokenizer().vocab_size(),
-                data.latents, samples.vae_path(), data.cache_failed});
+                data.latents, samples.vae_path(), data.cache_failed, changed});
   MetricsLog log(o.out_dir + "/log.csv",
                  {"step", "loss", "lr", "grad_norm", "tokens_per_s", "elapsed_s"},
                  result.start_step + 1);
-  const std::string run_json = run_config_json(o.config);
   {
     std::ofstream cfg(o.out_dir + "/config.json");
     cfg << run_json << "\n";

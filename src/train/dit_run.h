@@ -98,6 +98,9 @@ struct DiTRunInfo {
   std::string latents;       // the latent manifest trained on
   std::string sample_vae;    // the autoencoder that decodes samples ("" without samples)
   int64_t cache_failed = 0;  // manifest clips that could not be encoded (left out)
+  // Resuming: the training and data settings that differ from the checkpoint's run, as
+  // "train.lr 0.0003 -> 0.001" (train.steps aside: a longer run is how one is extended).
+  std::vector<std::string> changed;
 };
 
 struct DiTRunStatus {
