@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "core/error.h"
 #include "data/shapes_checker.h"
@@ -94,29 +95,18 @@ int eval_manifest(const std::string& manifest, bool quiet) {
 namespace cubist::cli {
 
 int cmd_eval(int argc, char** argv) {
-  std::string video, caption, manifest;
-  bool quiet = false;
-  for (int i = 0; i < argc; ++i) {  // argv: the arguments after the command's name
-    const std::string a = argv[i];
-    const bool has_value = i + 1 < argc;
-    if (a == "--help" || a == "-h") {
-      std::printf("%s", kUsage);
-      return 0;
-    } else if (a == "--quiet") {
-      quiet = true;
-    } else if ((a == "--video" || a == "--caption" || a == "--manifest") && has_value) {
-      (a == "--video" ? video : a == "--caption" ? caption : manifest) = argv[++i];
-    } else {
-      std::fprintf(stderr, "cubist eval: %s '%s'\n%s",
-                   has_value || a.rfind("--", 0) != 0 ? "unknown option" : "missing value for",
-                   a.c_str(), kUsage);
-      return 2;
-    }
+  Args args(argc, argv);
+  if (args.flag("--help") || args.flag("-h")) {
+    std::printf("%s", kUsage);
+    return 0;
   }
+  const std::string video = args.str("--video", ""), caption = args.str("--caption", "");
+  const std::string manifest = args.str("--manifest", "");
+  const bool quiet = args.flag("--quiet");
+  args.finish();
   if (!manifest.empty() && video.empty() && caption.empty()) return eval_manifest(manifest, quiet);
   if (manifest.empty() && !video.empty() && !caption.empty()) return eval_one(video, caption);
-  std::fprintf(stderr, "cubist eval: give either --video and --caption, or --manifest\n%s", kUsage);
-  return 2;
+  throw UsageError("give either --video and --caption, or --manifest");
 }
 
 }  // namespace cubist::cli
