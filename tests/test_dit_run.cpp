@@ -233,7 +233,10 @@ TEST_F(DiTRun, EncodesAManifestAndWritesSamples) {
   testing::write_tiny_vae(path("vae.safetensors"));
 
   DiTRunOptions o = tiny_run("", path("run"));
-  o.config.data = {.latents = "", .manifest = path("videos.jsonl"), .vae = path("vae.safetensors")};
+  o.config.data = {.latents = "",
+                   .manifest = path("videos.jsonl"),
+                   .vae = path("vae.safetensors"),
+                   .validation = ""};
   DiTRunConfig& t = o.config.train;
   t.steps = 2, t.sample_every = 2, t.sample_steps = 2, t.sample_frames = 5;
   t.sample_size = "24x16";
@@ -277,6 +280,49 @@ TEST_F(DiTRun, EncodesAManifestAndWritesSamples) {
   EXPECT_TRUE(fs::exists(path("run2/samples/step_000001.mp4")));
 }
 
+// data.validation: the EMA weights' loss on held-out clips every validate_every steps (and at the
+// last), in validation.csv, the status and the plot; the training itself is unchanged by it, and
+// a resumed run writes the same values.
+TEST_F(DiTRun, ValidatesOnHeldOutClips) {
+  const std::string latents = write_latents(path("data"));
+  const std::string held_out = write_latents(path("held"));
+  const DiTRunResult plain = train_dit(tiny_run(latents, path("plain")));
+  EXPECT_TRUE(plain.finished);
+
+  DiTRunOptions o = tiny_run(latents, path("a"));
+  o.config.data.validation = held_out;
+  o.config.train.validate_every = 3, o.config.train.validation_clips = 3;
+  std::vector<int64_t> at;
+  o.on_step = [&](const DiTRunStatus& s) {
+    if (s.validation_loss >= 0) at.push_back(s.step);
+  };
+  EXPECT_TRUE(train_dit(o).finished);
+  EXPECT_EQ(at, (std::vector<int64_t>{3, 4}));
+  const std::vector<double> losses = MetricsLog::read_column(path("a/validation.csv"), "loss");
+  EXPECT_EQ(MetricsLog::read_column(path("a/validation.csv"), "step"), (std::vector<double>{3, 4}));
+  ASSERT_EQ(losses.size(), 2u);
+  for (const double l : losses) EXPECT_TRUE(std::isfinite(l) && l > 0) << l;
+  EXPECT_EQ(MetricsLog::read_column(path("a/log.csv"), "loss"),
+            MetricsLog::read_column(path("plain/log.csv"), "loss"));
+  std::ifstream svg(path("a/loss.svg"));
+  EXPECT_NE(std::string(std::istreambuf_iterator<char>(svg), {}).find("validation loss"),
+            std::string::npos);
+
+  DiTRunOptions first = o;
+  first.out_dir = path("b"), first.stop_after = 3;
+  train_dit(first);
+  DiTRunOptions rest = o;
+  rest.out_dir = path("b");
+  EXPECT_TRUE(train_dit(rest).finished);
+  EXPECT_EQ(MetricsLog::read_column(path("b/validation.csv"), "loss"), losses);
+
+  DiTRunOptions empty = o;
+  empty.out_dir = path("c");
+  std::ofstream(path("none.jsonl")).flush();
+  empty.config.data.validation = path("none.jsonl");
+  testing::expect_error([&] { train_dit(empty); }, "none.jsonl", "no held-out clips");
+}
+
 TEST_F(DiTRun, RefusesSamplesTheModelCannotMake) {
   const std::string latents = write_latents(path("data"));
   testing::write_tiny_vae(path("vae.safetensors"));
@@ -318,6 +364,10 @@ TEST(DiTRunConfig, NamesBadKeysAndValues) {
       "train.min_lr_ratio is in [0, 1]");
   bad("{" + model + R"("train": {"batch": "8"}, )" + data + "}", "\"batch\" has the wrong type");
   bad("{" + model + R"("train": {"sample_size": "96"}, )" + data + "}", "sample_size is one size");
+  bad("{" + model + R"("train": {"validate_every": -1}, )" + data + "}",
+      "train.validate_every must be >= 0");
+  bad("{" + model + R"("train": {"validation_clips": 0}, )" + data + "}",
+      "train.validation_clips must be >= 1");
   bad("{" + model + R"("data": {"latents": "a", "manifest": "b"}})", "one of \"latents\"");
   bad("{" + model + R"("data": {"latent": "a"}})", "unknown key \"latent\"");
   bad(R"({"model": {"hiden": 3}, )" + data + "}", "unknown key \"hiden\"");

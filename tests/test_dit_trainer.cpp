@@ -3,6 +3,7 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "diffusion/dit_flow.h"
 #include "testing.h"
 #include "train/dit_trainer.h"
 
@@ -76,6 +77,38 @@ TEST(DiTTrainer, CheckpointResumesTheSameRun) {
   DiTTrainer c(other, text::Tokenizer::shapes_world(), cfg);
   EXPECT_THROW(c.load(path), Error);
   std::filesystem::remove(path);
+}
+
+// Validation: the EMA weights' objective on held-out clips from draws of its own seed, the same
+// at every call, batched as a weighted mean, and invisible to the training that follows.
+TEST(DiTTrainer, ValidationLossIsFixedDrawsOfTheSamplingWeights) {
+  const testing::SingleThread one;
+  const DiTTrainConfig config{
+      .adam = {.lr = 3e-3f}, .warmup_steps = 1, .seed = 1, .ema_decay = 0.5f};
+  DiTTrainer a(tiny(), text::Tokenizer::shapes_world(), config, 1);
+  DiTTrainer b(tiny(), text::Tokenizer::shapes_world(), config, 1);
+  const std::vector<Tensor> x = clips();
+  a.step(x, kCaptions);
+  b.step(x, kCaptions);
+  const std::vector<Tensor> held = {testing::randn({4, 2, 4, 4}, 9),
+                                    testing::randn({4, 1, 2, 2}, 8),
+                                    testing::randn({4, 1, 4, 2}, 7)};
+  const std::vector<std::string> captions = {kCaptions[0], "a purple circle", kCaptions[1]};
+  const float v = a.validation_loss(held, captions, 2, 7);
+  EXPECT_EQ(a.validation_loss(held, captions, 2, 7), v);
+  EXPECT_NE(a.validation_loss(held, captions, 2, 8), v);  // other draws
+  {  // One batch is the flow-matching loss of the EMA weights, drawn from Generator(seed).
+    Prompts prompts;
+    for (const std::string& c : captions) prompts.push_back(a.tokenizer().encode_lenient(c));
+    NoGrad no_grad;
+    Generator gen(7), again(7);
+    const float one_batch = a.validation_loss(held, captions, 3, 7);
+    EXPECT_FLOAT_EQ(one_batch,
+                    flow_matching_loss(a.sampling_model(), held, prompts, gen).loss.item());
+    EXPECT_NE(one_batch, flow_matching_loss(a.model(), held, prompts, again).loss.item());
+  }
+  // The next training step is the one it would have been without validation.
+  EXPECT_EQ(a.step(x, kCaptions).loss, b.step(x, kCaptions).loss);
 }
 
 TEST(DiTTrainer, UnknownCaptionWordsAreErrorsUnlessLenient) {

@@ -24,10 +24,12 @@ constexpr const char* kUsage =
     "             weight_decay, grad_clip, ema (EMA decay, 0 = off), seed, checkpoint_every,\n"
     "             sample_every (0 = no samples), sample_prompts [...] (default: two captions of\n"
     "             the data), sample_size \"WxH\", sample_frames, sample_steps, sample_guidance,\n"
+    "             validate_every (1000; 0 = never), validation_clips (64),\n"
     "             out (the output folder when --out is not given)},\n"
     "   \"data\": {\"latents\": \"DIR/latents.jsonl\"}   (from `cubist vae cache`), or\n"
     "           {\"manifest\": \"VIDEOS.jsonl\", \"vae\": \"VAE.safetensors\"}  (encoded into\n"
-    "           OUT/cache first; an interrupted cache resumes)}\n"
+    "           OUT/cache first; an interrupted cache resumes),\n"
+    "           and optionally \"validation\": \"HELD_OUT/latents.jsonl\" (clips not trained on)}\n"
     "Relative paths in FILE are taken from the working directory (not the file's folder).\n"
     "Samples are decoded by data.vae, else by the autoencoder recorded in the latent cache, else\n"
     "by the default model's (vae.safetensors in $CUBIST_MODEL or models/shapes/).\n"
@@ -35,9 +37,10 @@ constexpr const char* kUsage =
     "DIR receives checkpoint.safetensors (weights, EMA, AdamW moments, step, random stream,\n"
     "config: everything to resume), dit.safetensors (the EMA weights, config and tokenizer:\n"
     "what `cubist generate` loads), log.csv (step, loss, lr, grad_norm, tokens/s, elapsed),\n"
-    "loss.svg, config.json and samples/step_NNNNNN.mp4. Running the same command again resumes\n"
-    "exactly where it stopped; Ctrl-C saves a checkpoint first. --steps N overrides\n"
-    "train.steps (to extend a finished run).\n";
+    "validation.csv (step, loss of the EMA weights on the held-out clips, the same draws each\n"
+    "time), loss.svg, config.json and samples/step_NNNNNN.mp4. Running the same command\n"
+    "again resumes exactly where it stopped; Ctrl-C saves a checkpoint first. --steps N\n"
+    "overrides train.steps (to extend a finished run).\n";
 
 void print_start(const DiTRunInfo& info, const DiTRunOptions& o) {
   std::printf("train: %.2f M parameters, %lld clips (%s), %lld words; %lld steps of %lld clip(s)",
@@ -96,11 +99,16 @@ int cmd_train(int argc, char** argv) {
     print_start(info, o);
     bar = std::make_unique<Progress>("train", o.config.train.steps, "step");
   };
-  double smoothed = -1;
+  double smoothed = -1, validation = -1;
   o.on_step = [&](const DiTRunStatus& s) {
     smoothed = smoothed < 0 ? s.loss : 0.98 * smoothed + 0.02 * s.loss;
+    if (s.validation_loss >= 0) validation = s.validation_loss;
     char info[128];
-    std::snprintf(info, sizeof info, "loss %.4f %.0f tok/s", smoothed, s.tokens_per_s);
+    if (validation >= 0)
+      std::snprintf(info, sizeof info, "loss %.4f val %.4f %.0f tok/s", smoothed, validation,
+                    s.tokens_per_s);
+    else
+      std::snprintf(info, sizeof info, "loss %.4f %.0f tok/s", smoothed, s.tokens_per_s);
     if (!s.sample.empty()) std::fprintf(stderr, "\ntrain: sample %s\n", s.sample.c_str());
     bar->update(s.step, info);
   };

@@ -26,19 +26,31 @@ using Json = nlohmann::json;
 
 namespace {
 
-constexpr uint64_t kDataStream = 0x64617461;  // "data"
+constexpr uint64_t kDataStream = 0x64617461;          // "data"
+constexpr uint64_t kValidationStream = 0x76616c6964;  // "valid"
 
 const std::vector<std::string> kTopKeys = {"model", "train", "data"};
-const std::vector<std::string> kTrainKeys = {"steps",        "batch",
-                                             "lr",           "warmup",
-                                             "min_lr_ratio", "weight_decay",
-                                             "grad_clip",    "ema",
-                                             "seed",         "checkpoint_every",
-                                             "sample_every", "sample_prompts",
-                                             "sample_size",  "sample_frames",
-                                             "sample_steps", "sample_guidance",
-                                             "out",          "init"};
-const std::vector<std::string> kDataKeys = {"latents", "manifest", "vae"};
+const std::vector<std::string> kTrainKeys = {"steps",
+                                             "batch",
+                                             "lr",
+                                             "warmup",
+                                             "min_lr_ratio",
+                                             "weight_decay",
+                                             "grad_clip",
+                                             "ema",
+                                             "seed",
+                                             "checkpoint_every",
+                                             "sample_every",
+                                             "sample_prompts",
+                                             "sample_size",
+                                             "sample_frames",
+                                             "sample_steps",
+                                             "sample_guidance",
+                                             "validate_every",
+                                             "validation_clips",
+                                             "out",
+                                             "init"};
+const std::vector<std::string> kDataKeys = {"latents", "manifest", "vae", "validation"};
 
 std::string joined(const std::vector<std::string>& v) {
   std::string out;
@@ -90,6 +102,15 @@ Tensor fit_to_patch(const Tensor& z, PatchSize p, const std::string& what) {
   return z.slice(1, 0, t).slice(2, 0, h).slice(3, 0, w).contiguous();
 }
 
+// Throws unless every latent has the channels the model takes.
+void check_channels(const std::vector<LatentEntry>& entries, const DiTConfig& model) {
+  const int64_t c = model.latent_channels;
+  for (const LatentEntry& e : entries)
+    CUBIST_CHECK(e.shape.size() == 4 && e.shape[0] == c, e.latent, ": a latent of shape ", e.shape,
+                 " but the DiT config takes [", c, ", T, H, W] (latent_channels = ", c,
+                 ", which must equal the autoencoder's)");
+}
+
 struct RunData {
   std::string latents;  // the latent manifest
   std::vector<LatentEntry> entries;
@@ -118,11 +139,7 @@ RunData prepare_data(const DiTRunOptions& o) {
   }
   r.entries = read_latent_manifest(r.latents);
   CUBIST_CHECK(!r.entries.empty(), r.latents, ": no clips to train on");
-  const int64_t c = o.config.model.latent_channels;
-  for (const LatentEntry& e : r.entries)
-    CUBIST_CHECK(e.shape.size() == 4 && e.shape[0] == c, e.latent, ": a latent of shape ", e.shape,
-                 " but the DiT config takes [", c, ", T, H, W] (latent_channels = ", c,
-                 ", which must equal the autoencoder's)");
+  check_channels(r.entries, o.config.model);
   return r;
 }
 
@@ -204,6 +221,41 @@ struct Batch {
   std::vector<std::string> captions;
 };
 
+// The held-out clips of data.validation (its first validation_clips) and validation.csv.
+class Validator {
+ public:
+  Validator(const DiTRunOptions& o, int64_t start_step) : c_(o.config.train) {
+    const std::string& path = o.config.data.validation;
+    if (path.empty() || c_.validate_every == 0) return;
+    std::vector<LatentEntry> entries = read_latent_manifest(path);
+    CUBIST_CHECK(!entries.empty(), path, ": no held-out clips to validate on");
+    check_channels(entries, o.config.model);
+    entries.resize(std::min(entries.size(), static_cast<size_t>(c_.validation_clips)));
+    for (const LatentEntry& e : entries) {
+      clips_.latents.push_back(
+          fit_to_patch(load_latent(e.latent).latent, o.config.model.patch, e.latent));
+      clips_.captions.push_back(e.caption);
+    }
+    log_ = std::make_unique<MetricsLog>(o.out_dir + "/validation.csv",
+                                        std::vector<std::string>{"step", "loss"}, start_step + 1);
+  }
+
+  bool due(int64_t step) const {
+    return log_ && (step % c_.validate_every == 0 || step == c_.steps);
+  }
+  double measure(const DiTTrainer& trainer, int64_t step) {
+    const double loss = trainer.validation_loss(clips_.latents, clips_.captions, c_.batch,
+                                                c_.seed ^ kValidationStream);
+    log_->write({static_cast<double>(step), loss});
+    return loss;
+  }
+
+ private:
+  const DiTRunConfig& c_;
+  Batch clips_;
+  std::unique_ptr<MetricsLog> log_;
+};
+
 // The clips of step `step` (0-based) in the run's data order.
 Batch load_batch(const std::vector<LatentEntry>& entries, const DiTRunFile& c, int64_t step) {
   const int64_t clips = static_cast<int64_t>(entries.size());
@@ -218,10 +270,15 @@ Batch load_batch(const std::vector<LatentEntry>& entries, const DiTRunFile& c, i
 }
 
 void write_plot(const std::string& dir) {
-  const std::string log = dir + "/log.csv";
-  const Series loss{"training loss", MetricsLog::read_column(log, "step"),
-                    MetricsLog::read_column(log, "loss")};
-  write_svg_plot(dir + "/loss.svg", "DiT training (rectified flow)", "step", {loss}, true);
+  std::vector<Series> curves;
+  for (const auto& [file, name] : {std::pair<const char*, const char*>{"log.csv", "training loss"},
+                                   {"validation.csv", "validation loss (held-out clips)"}}) {
+    const std::string log = dir + "/" + file;
+    if (fs::exists(log))
+      curves.push_back(
+          Series{name, MetricsLog::read_column(log, "step"), MetricsLog::read_column(log, "loss")});
+  }
+  write_svg_plot(dir + "/loss.svg", "DiT training (rectified flow)", "step", curves, true);
 }
 
 std::string run_config_json(const DiTRunFile& f) {
@@ -299,6 +356,8 @@ DiTRunConfig DiTRunConfig::from_json(const Json& j, std::vector<std::string>& p)
   field(j, "sample_frames", c.sample_frames, s, p);
   field(j, "sample_steps", c.sample_steps, s, p);
   field(j, "sample_guidance", c.sample_guidance, s, p);
+  field(j, "validate_every", c.validate_every, s, p);
+  field(j, "validation_clips", c.validation_clips, s, p);
   field(j, "out", c.out, s, p);
   field(j, "init", c.init, s, p);
   if (c.steps < 1) p.push_back("train.steps must be >= 1");
@@ -315,6 +374,8 @@ DiTRunConfig DiTRunConfig::from_json(const Json& j, std::vector<std::string>& p)
   if (c.sample_frames < 1) p.push_back("train.sample_frames must be >= 1");
   if (c.sample_steps < 1) p.push_back("train.sample_steps must be >= 1");
   if (!(c.sample_guidance >= 1)) p.push_back("train.sample_guidance must be >= 1");
+  if (c.validate_every < 0) p.push_back("train.validate_every must be >= 0 (0 = never)");
+  if (c.validation_clips < 1) p.push_back("train.validation_clips must be >= 1");
   if (!parse_wxh(c.sample_size))
     p.push_back("train.sample_size is one size WxH such as \"96x64\", not \"" + c.sample_size +
                 "\"");
@@ -339,6 +400,8 @@ nlohmann::ordered_json DiTRunConfig::to_json() const {
   j["sample_frames"] = sample_frames;
   j["sample_steps"] = sample_steps;
   j["sample_guidance"] = sample_guidance;
+  j["validate_every"] = validate_every;
+  j["validation_clips"] = validation_clips;
   j["out"] = out;
   if (!init.empty()) j["init"] = init;
   return j;
@@ -356,6 +419,7 @@ DiTDataConfig DiTDataConfig::from_json(const Json& j, std::vector<std::string>& 
   field(j, "latents", d.latents, "data.", p);
   field(j, "manifest", d.manifest, "data.", p);
   field(j, "vae", d.vae, "data.", p);
+  field(j, "validation", d.validation, "data.", p);
   if (d.latents.empty() == d.manifest.empty())
     p.push_back(
         "data takes one of \"latents\" (a latent manifest from `cubist vae cache`) or "
@@ -368,6 +432,7 @@ nlohmann::ordered_json DiTDataConfig::to_json() const {
   if (!latents.empty()) j["latents"] = latents;
   if (!manifest.empty()) j["manifest"] = manifest;
   if (!vae.empty()) j["vae"] = vae;
+  if (!validation.empty()) j["validation"] = validation;
   return j;
 }
 
@@ -402,6 +467,7 @@ DiTRunFile parse_dit_run_config(const std::string& json_text, const std::string&
   f.data.latents = absolute_path(f.data.latents);
   f.data.manifest = absolute_path(f.data.manifest);
   f.data.vae = absolute_path(f.data.vae);
+  f.data.validation = absolute_path(f.data.validation);
   f.train.out = absolute_path(f.train.out);
   return f;
 }
@@ -480,6 +546,7 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
                  " does not exist (the weights to fine-tune: a dit.safetensors or a checkpoint)");
     trainer.load_weights(tc.init);
   }
+  Validator validator(o, result.start_step);
   if (o.on_start)
     o.on_start({result.start_step, trainer.model().num_parameters(),
                 static_cast<int64_t>(data.entries.size()), trainer.tokenizer().vocab_size(),
@@ -511,6 +578,7 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
     st.loss = s.loss, st.lr = s.lr, st.grad_norm = s.grad_norm;
     st.tokens_per_s = static_cast<double>(s.tokens) / dt;
     if (samples.due(step)) st.sample = samples.write(trainer.sampling_model(), step);
+    if (validator.due(step)) st.validation_loss = validator.measure(trainer, step);
     elapsed += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     st.elapsed_s = elapsed;
     log.write({static_cast<double>(step), st.loss, st.lr, st.grad_norm, st.tokens_per_s, elapsed});

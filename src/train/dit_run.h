@@ -9,7 +9,8 @@
 //   train  the keys of DiTRunConfig below
 //   data   {"latents": "DIR/latents.jsonl"} (written by `cubist vae cache`), or
 //          {"manifest": "VIDEOS.jsonl", "vae": "VAE.safetensors"} (encoded into OUT/cache first,
-//          resuming an interrupted cache); "vae" may also accompany "latents" (for samples)
+//          resuming an interrupted cache); "vae" may also accompany "latents" (for samples);
+//          "validation": "HELD_OUT/latents.jsonl", a latent cache of clips not trained on
 // Relative paths in the file resolve against the working directory. Unknown keys and bad values
 // are Errors naming the key and what is accepted, all problems at once.
 //
@@ -19,7 +20,10 @@
 //   dit.safetensors         the EMA weights (the last weights without EMA), the DiT config and
 //                           the tokenizer: what `cubist generate` loads
 //   log.csv                 step,loss,lr,grad_norm,tokens_per_s,elapsed_s
-//   loss.svg                the loss curve
+//   validation.csv          step,loss: with data.validation, every validate_every steps, the
+//                           EMA weights' loss on the first validation_clips held-out clips
+//                           (DiTTrainer::validation_loss, the same draws every time)
+//   loss.svg                the loss curves
 //   config.json             the run's config as read (paths resolved)
 //   samples/step_NNNNNN.mp4 every sample_every steps: one panel per sample prompt, side by side
 //   cache/                  the latent cache, when the data is a manifest of videos
@@ -59,7 +63,9 @@ struct DiTRunConfig {
   int64_t sample_frames = 17;
   int64_t sample_steps = 30;
   float sample_guidance = 5.0f;
-  std::string out;   // the output folder when the command line gives none
+  int64_t validate_every = 1000;  // with data.validation; 0 = never
+  int64_t validation_clips = 64;  // the first clips of data.validation
+  std::string out;                // the output folder when the command line gives none
   std::string init;  // fine-tune: weights to start a new run from (a dit.safetensors or checkpoint)
 
   // The "train" object; every problem is collected into `problems` ("train.lr must be > 0").
@@ -68,9 +74,10 @@ struct DiTRunConfig {
 };
 
 struct DiTDataConfig {
-  std::string latents;   // a latent manifest (DIR/latents.jsonl)
-  std::string manifest;  // or a manifest of videos, encoded with `vae` first
-  std::string vae;       // the autoencoder (needed with a manifest; decodes samples)
+  std::string latents;     // a latent manifest (DIR/latents.jsonl)
+  std::string manifest;    // or a manifest of videos, encoded with `vae` first
+  std::string vae;         // the autoencoder (needed with a manifest; decodes samples)
+  std::string validation;  // held-out clips: a latent manifest ("" = no validation)
 
   static DiTDataConfig from_json(const nlohmann::json& j, std::vector<std::string>& problems);
   nlohmann::ordered_json to_json() const;
@@ -106,10 +113,11 @@ struct DiTRunInfo {
 struct DiTRunStatus {
   int64_t step = 0, steps = 0;  // steps done, of the run's total
   double loss = 0, lr = 0, grad_norm = 0;
-  double tokens_per_s = 0;  // this step
-  double elapsed_s = 0;     // seconds of training so far, over all sessions
-  std::string checkpoint;   // the checkpoint written at this step, if any
-  std::string sample;       // the sample video written at this step, if any
+  double tokens_per_s = 0;      // this step
+  double elapsed_s = 0;         // seconds of training so far, over all sessions
+  std::string checkpoint;       // the checkpoint written at this step, if any
+  std::string sample;           // the sample video written at this step, if any
+  double validation_loss = -1;  // measured at this step (>= 0), if at all
 };
 
 struct DiTRunResult {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "autograd/var.h"
 #include "core/error.h"
 #include "diffusion/dit_flow.h"
 #include "train/lr_schedule.h"
@@ -92,6 +93,28 @@ DiTTrainStats DiTTrainer::step(const std::vector<Tensor>& latents,
   for (const Tensor& x : latents) s.tokens += patch_grid(x.shape(), config_.patch).tokens();
   s.dropped = std::count(l.dropped.begin(), l.dropped.end(), true);
   return s;
+}
+
+float DiTTrainer::validation_loss(const std::vector<Tensor>& latents,
+                                  const std::vector<std::string>& captions, int64_t batch,
+                                  uint64_t seed) const {
+  CUBIST_CHECK(!latents.empty() && latents.size() == captions.size() && batch >= 1,
+               "DiT validation: ", latents.size(), " clips, ", captions.size(),
+               " captions and batches of ", batch, " (one caption a clip, at least one clip)");
+  NoGrad no_grad;
+  Generator gen(seed);
+  double sum = 0;
+  const size_t n = latents.size(), b = static_cast<size_t>(batch);
+  for (size_t start = 0; start < n; start += b) {
+    const size_t end = std::min(n, start + b);
+    const std::vector<Tensor> clips(latents.begin() + start, latents.begin() + end);
+    Prompts prompts;
+    for (size_t i = start; i < end; ++i) prompts.push_back(tokenizer_.encode_lenient(captions[i]));
+    sum +=
+        static_cast<double>(flow_matching_loss(sampling_model(), clips, prompts, gen).loss.item()) *
+        static_cast<double>(end - start);
+  }
+  return static_cast<float>(sum / static_cast<double>(n));
 }
 
 std::map<std::string, std::string> DiTTrainer::metadata(

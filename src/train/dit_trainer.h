@@ -46,6 +46,14 @@ class DiTTrainer {
 
   // One optimisation step on clips latents[i] [C, T, H, W] (sizes may differ) with captions[i].
   DiTTrainStats step(const std::vector<Tensor>& latents, const std::vector<std::string>& captions);
+  // The training objective of the sampling weights on held-out clips, `batch` clips to a packed
+  // sequence, without a step: times, noise, dropped captions and frame masks are drawn from
+  // `seed` alone, the same at every call, so that values at different steps compare. The mean of
+  // the batches' losses weighted by their clips. Changes neither the weights nor the training's
+  // random stream. Unknown caption words become <unk>.
+  float validation_loss(const std::vector<Tensor>& latents,
+                        const std::vector<std::string>& captions, int64_t batch,
+                        uint64_t seed) const;
 
   // One file: "model.*" weights, "ema.*" averaged weights (with EMA), "adam.*" moments; metadata
   // "step", "rng_offset", "dit_config", "tokenizer", "ema_decay", plus `extra`. load() checks
