@@ -379,6 +379,30 @@ TEST(DiTRunConfig, NamesBadKeysAndValues) {
       "train.steps must be >= 1; train.lr must be > 0");
 }
 
+TEST(DiTRunConfig, NamesWhatAResumedRunChanged) {
+  DiTRunFile f;
+  f.data.latents = "/data/latents.jsonl";
+  const auto json = [](const DiTRunFile& r) {
+    return nlohmann::ordered_json{{"train", r.train.to_json()}, {"data", r.data.to_json()}}.dump();
+  };
+  const std::string saved = json(f);
+  EXPECT_EQ(changed_run_settings(saved, saved), std::vector<std::string>{});
+  DiTRunFile g = f;
+  g.train.lr = 1e-3f, g.train.steps = 99;  // a longer run is how one is extended: not a change
+  g.data.validation = "/held/latents.jsonl";
+  EXPECT_EQ(changed_run_settings(saved, json(g)),
+            (std::vector<std::string>{"train.lr 0.0002 -> 0.001",
+                                      "data.validation (unset) -> \"/held/latents.jsonl\""}));
+  // A checkpoint from before a key existed: the key counts at its default.
+  nlohmann::ordered_json old = nlohmann::ordered_json::parse(saved);
+  old["train"].erase("validate_every");
+  EXPECT_EQ(changed_run_settings(old.dump(), saved), std::vector<std::string>{});
+  g = f, g.train.validate_every = 5;
+  EXPECT_EQ(changed_run_settings(old.dump(), json(g)),
+            std::vector<std::string>{"train.validate_every 1000 -> 5"});
+  EXPECT_EQ(changed_run_settings("", saved), std::vector<std::string>{});
+}
+
 TEST(DiTRunConfig, DataOrderVisitsEveryClipOnceAnEpoch) {
   for (int64_t epoch = 0; epoch < 3; ++epoch) {
     std::vector<int> seen(7, 0);

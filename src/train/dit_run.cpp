@@ -7,6 +7,7 @@
 #include <fstream>
 #include <numeric>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <tuple>
 
@@ -298,25 +299,6 @@ std::string setting_text(const nlohmann::json& v) {
   return os.str();
 }
 
-// The train and data settings of `now` that differ from those of the run that wrote `saved`
-// (both run_config JSON), as "train.lr 0.0003 -> 0.001"; a checkpoint without a record: none.
-std::vector<std::string> changed_settings(const std::string& saved, const std::string& now) {
-  const auto was = nlohmann::json::parse(saved, nullptr, false);
-  const auto is = nlohmann::json::parse(now);
-  std::vector<std::string> changed;
-  if (!was.is_object()) return changed;
-  for (const char* part : {"train", "data"}) {
-    const nlohmann::json& a = was.contains(part) ? was[part] : nlohmann::json::object();
-    for (const auto& [key, value] : is[part].items()) {
-      const std::string name = std::string(part) + "." + key;
-      const std::string old = a.contains(key) ? setting_text(a[key]) : "(unset)";
-      if (name != "train.steps" && old != setting_text(value))
-        changed.push_back(name + " " + old + " -> " + setting_text(value));
-    }
-  }
-  return changed;
-}
-
 }  // namespace
 
 DiTTrainConfig trainer_config(const DiTRunConfig& tc) {
@@ -480,6 +462,32 @@ DiTRunFile load_dit_run_config(const std::string& path) {
   return parse_dit_run_config(ss.str(), path);
 }
 
+std::vector<std::string> changed_run_settings(const std::string& saved, const std::string& now) {
+  const Json was = Json::parse(saved, nullptr, false), is = Json::parse(now);
+  const Json defaults = {{"train", DiTRunConfig{}.to_json()}, {"data", DiTDataConfig{}.to_json()}};
+  std::vector<std::string> changed;
+  if (!was.is_object()) return changed;
+  for (const char* part : {"train", "data"}) {
+    const Json& d = defaults[part];
+    const auto value = [&](const Json& run, const std::string& key) {
+      const Json& p = run.contains(part) ? run[part] : d;
+      return p.contains(key)   ? setting_text(p[key])
+             : d.contains(key) ? setting_text(d[key])
+                               : std::string("(unset)");
+    };
+    std::set<std::string> keys;
+    for (const Json* run : {&was, &is})
+      if (run->contains(part))
+        for (const auto& item : (*run)[part].items()) keys.insert(item.key());
+    for (const std::string& key : keys) {
+      const std::string before = value(was, key), after = value(is, key);
+      if (key != "steps" && before != after)
+        changed.push_back(std::string(part) + "." + key + " " + before + " -> " + after);
+    }
+  }
+  return changed;
+}
+
 int64_t clip_of_run(uint64_t seed, int64_t clips, int64_t index) {
   CUBIST_CHECK(clips > 0 && index >= 0, "clip_of_run: needs clips > 0 and index >= 0");
   const int64_t epoch = index / clips;
@@ -540,7 +548,7 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
     result.start_step = trainer.steps();
     const SafeTensors saved = SafeTensors::open(ckpt);
     elapsed = std::stod(metadata_or(saved, "elapsed_s", "0"));
-    changed = changed_settings(metadata_or(saved, "run_config", ""), run_json);
+    changed = changed_run_settings(metadata_or(saved, "run_config", ""), run_json);
   } else if (!tc.init.empty()) {
     CUBIST_CHECK(fs::exists(tc.init), "train: train.init ", tc.init,
                  " does not exist (the weights to fine-tune: a dit.safetensors or a checkpoint)");

@@ -138,6 +138,12 @@ struct DiTRunOptions {
 
 DiTRunResult train_dit(const DiTRunOptions& options);
 
+// The train and data settings of `now` that differ from those of `saved` (both run configs as
+// JSON, the checkpoint's "run_config"), as "train.lr 0.0003 -> 0.001", train.steps aside; a key
+// one side lacks counts at its default (a checkpoint from before the key existed); `saved` not
+// JSON (a checkpoint without a record): none.
+std::vector<std::string> changed_run_settings(const std::string& saved, const std::string& now);
+
 // Clip `index` of a run's data order over `clips` clips: each epoch visits every clip once, in
 // an order drawn from (seed, epoch). A pure function of its arguments (resumable).
 int64_t clip_of_run(uint64_t seed, int64_t clips, int64_t index);
