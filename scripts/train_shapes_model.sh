@@ -3,17 +3,18 @@
 # order, from nothing. Each step resumes if interrupted (run the script again). On 2 cores:
 # about 20 + 45 + 25 min for the autoencoder, 5-10 min for each latent cache, 35 min for the
 # transformer, 20 min for its fine-tuning, ~85 min for its fourth stage, ~70 min for the
-# autoencoder's decoder and ~105 min for the transformer's last stage (docs/QUALITY.md has the
-# quality it reached).
+# autoencoder's decoder, ~105 min for the transformer's sixth stage and ~100 min for its last
+# (docs/QUALITY.md has the quality it reached).
 #
-# The bundle grew in six stages, and the recipe keeps them all so that it makes the same model:
+# The bundle grew in seven stages, and the recipe keeps them all so that it makes the same model:
 # the transformer was trained on the latents of the autoencoder after 6000 steps; the autoencoder
 # trained on to 24000 steps and the transformer was fine-tuned (train.init) on its latents; the
 # autoencoder then trained on to 32000 steps with 17-frame clips in the mix, and the transformer
-# was kept (its latents moved little: the text-to-video measures stayed within noise); last, the
+# was kept (its latents moved little: the text-to-video measures stayed within noise); then the
 # transformer trained on twice as many clips, encoded by the final autoencoder, with a decaying
 # rate; then the autoencoder's decoder alone was fine-tuned (its latents, and so the transformer,
-# unchanged); last, the transformer trained on new clips, half of them 17 frames long.
+# unchanged); then the transformer trained on new clips, half of them 17 frames long, and last on
+# as many new clips of the same kinds at a lower rate.
 #
 #   scripts/train_shapes_model.sh [OUT]     (default out/shapes_model; the bundle is OUT/bundle)
 set -euo pipefail
@@ -109,6 +110,16 @@ clips "$out/clips17" 16000 1,9,17,17 8
   --model "$out/bundle/vae.safetensors"
 dit_stage configs/dit/shapes_17frames.json "$out/latents4" "$out/dit4" "$out/dit3_bf16.safetensors"
 
-# 9. The bundle: the transformer in bf16 beside the autoencoder.
-"$cubist" export "$out/dit4/dit.safetensors" -o "$out/bundle/dit.safetensors" --bf16
+# 9. Stage 7: 16000 more new clips (seed 9) of stage 6's kinds, encoded by the bundled
+#    autoencoder, and the transformer trained on from its stage-6 weights in bf16 for 26000
+#    steps at a lower rate (2e-4 decaying to 2e-5; configs/dit/shapes_stage7.json).
+[[ -f "$out/dit4_bf16.safetensors" ]] ||
+  "$cubist" export "$out/dit4/dit.safetensors" -o "$out/dit4_bf16.safetensors" --bf16
+clips "$out/clips18" 16000 1,9,17,17 9
+"$cubist" vae cache --data "$out/clips18/manifest.jsonl" --out "$out/latents5" \
+  --model "$out/bundle/vae.safetensors"
+dit_stage configs/dit/shapes_stage7.json "$out/latents5" "$out/dit5" "$out/dit4_bf16.safetensors"
+
+# 10. The bundle: the transformer in bf16 beside the autoencoder.
+"$cubist" export "$out/dit5/dit.safetensors" -o "$out/bundle/dit.safetensors" --bf16
 echo "bundle in $out/bundle (copy to models/shapes/ to make it the default model)"
