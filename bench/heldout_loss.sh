@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The held-out loss of transformer weights (docs/QUALITY.md, docs/DIT.md): the training objective
+# on 256 Shapes World clips that no stage of the bundled model trained on (seed 10; the kinds of
+# stage 6 and 7: 64x64, 96x64, 64x96, 1 to 17 frames), encoded by the bundled autoencoder, with
+# times, noise, dropped captions and frame masks fixed by the seed (`data.validation`), so that
+# two sets of weights are compared on the same draws. The weights are measured through a
+# one-step run of `cubist train` that starts from them at lr 1e-12 and validates at step 1 (its
+# EMA is then the weights to within 1e-12).
+#
+#   bench/heldout_loss.sh [WEIGHTS] [OUT]   (default models/shapes/dit.safetensors, out/heldout)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+weights="${1:-models/shapes/dit.safetensors}"
+out="${2:-out/heldout}"
+cubist=build/cubist
+[[ -f "$weights" ]] || { echo "heldout_loss: no weights at $weights" >&2; exit 2; }
+[[ -f "$out/clips/manifest.jsonl" ]] ||
+  "$cubist" data shapes --out "$out/clips" --clips 256 --sizes 64x64,96x64,64x96 \
+    --frames 1,9,17,17 --seed 10 --format png > /dev/null
+"$cubist" vae cache --data "$out/clips/manifest.jsonl" --out "$out/latents" \
+  --model models/shapes/vae.safetensors > /dev/null 2>&1
+run="$out/run_$(basename "$weights" .safetensors)"
+rm -rf "$run"
+sed -e 's#"steps": [0-9]*#"steps": 1#' -e 's#"lr": [0-9.e-]*#"lr": 1e-12#' \
+  -e 's#"warmup": [0-9]*#"warmup": 0, "validate_every": 1, "validation_clips": 256#' \
+  -e 's#"sample_every": [0-9]*#"sample_every": 0#' \
+  -e "s#\"out\": \"[^\"]*\"#\"out\": \"$run\"#" -e "s#\"init\": \"[^\"]*\"#\"init\": \"$weights\"#" \
+  -e "s#\"data\": {.*}#\"data\": {\"latents\": \"$out/latents/latents.jsonl\", \"validation\": \"$out/latents/latents.jsonl\"}#" \
+  configs/dit/shapes_stage7.json > "$run.json"
+"$cubist" train --config "$run.json" > /dev/null 2>&1 ||
+  { echo "heldout_loss: the run failed; see $cubist train --config $run.json" >&2; exit 1; }
+echo "$weights: held-out loss $(tail -n 1 "$run/validation.csv" | cut -d, -f2) (256 clips)"
