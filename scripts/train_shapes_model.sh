@@ -34,6 +34,18 @@ clips() {
       --frames "${3:-1,9,17}" --seed "${4:-7}" --format png
 }
 
+# The weights of the finished transformer stage in DIR, in bf16 as they were bundled: the next
+# stage starts from DIR_bf16.safetensors.
+bf16() {
+  [[ -f "$1_bf16.safetensors" ]] ||
+    "$cubist" export "$1/dit.safetensors" -o "$1_bf16.safetensors" --bf16
+}
+
+# The clips of DIR encoded into the latent cache LATENTS by the bundle's autoencoder.
+cache() {
+  "$cubist" vae cache --data "$1/manifest.jsonl" --out "$2" --model "$out/bundle/vae.safetensors"
+}
+
 # A transformer stage: CONFIG (configs/dit/*.json) run with this recipe's folders: the latents
 # of LATENTS/, the output OUT/ and, when given, the weights INIT to start from.
 dit_stage() {
@@ -80,11 +92,9 @@ dit_stage configs/dit/shapes_finetune.json "$out/latents2" "$out/dit2" "$out/dit
 #    than this schedule's; nothing else differs.)
 mkdir -p "$out/bundle"
 "$cubist" export "$out/vae/vae.safetensors" -o "$out/bundle/vae.safetensors" --bf16
-[[ -f "$out/dit2_bf16.safetensors" ]] ||
-  "$cubist" export "$out/dit2/dit.safetensors" -o "$out/dit2_bf16.safetensors" --bf16
+bf16 "$out/dit2"
 clips "$out/clips16k" 16000
-"$cubist" vae cache --data "$out/clips16k/manifest.jsonl" --out "$out/latents3" \
-  --model "$out/bundle/vae.safetensors"
+cache "$out/clips16k" "$out/latents3"
 dit_stage configs/dit/shapes_long.json "$out/latents3" "$out/dit3" "$out/dit2_bf16.safetensors"
 
 # 7. Stage 5: the autoencoder's decoder fine-tuned alone from the bundle's bf16 weights
@@ -103,21 +113,17 @@ sed -e "s#\"init\": \"[^\"]*\"#\"init\": \"$out/bundle/vae.safetensors\"#" \
 #    knows), and the transformer trained on from its stage-4 weights in bf16, as they were
 #    bundled, for 26000 steps with the rate decaying along a cosine
 #    (configs/dit/shapes_17frames.json).
-[[ -f "$out/dit3_bf16.safetensors" ]] ||
-  "$cubist" export "$out/dit3/dit.safetensors" -o "$out/dit3_bf16.safetensors" --bf16
+bf16 "$out/dit3"
 clips "$out/clips17" 16000 1,9,17,17 8
-"$cubist" vae cache --data "$out/clips17/manifest.jsonl" --out "$out/latents4" \
-  --model "$out/bundle/vae.safetensors"
+cache "$out/clips17" "$out/latents4"
 dit_stage configs/dit/shapes_17frames.json "$out/latents4" "$out/dit4" "$out/dit3_bf16.safetensors"
 
 # 9. Stage 7: 16000 more new clips (seed 9) of stage 6's kinds, encoded by the bundled
 #    autoencoder, and the transformer trained on from its stage-6 weights in bf16 for 26000
 #    steps at a lower rate (2e-4 decaying to 2e-5; configs/dit/shapes_stage7.json).
-[[ -f "$out/dit4_bf16.safetensors" ]] ||
-  "$cubist" export "$out/dit4/dit.safetensors" -o "$out/dit4_bf16.safetensors" --bf16
+bf16 "$out/dit4"
 clips "$out/clips18" 16000 1,9,17,17 9
-"$cubist" vae cache --data "$out/clips18/manifest.jsonl" --out "$out/latents5" \
-  --model "$out/bundle/vae.safetensors"
+cache "$out/clips18" "$out/latents5"
 dit_stage configs/dit/shapes_stage7.json "$out/latents5" "$out/dit5" "$out/dit4_bf16.safetensors"
 
 # 10. The bundle: the transformer in bf16 beside the autoencoder.
