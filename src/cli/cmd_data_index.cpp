@@ -1,9 +1,9 @@
 // `cubist data index DIR [--captions FILE] [--out MANIFEST]`: probes every video under DIR and
 // writes a JSONL manifest (default DIR/manifest.jsonl), keeping the captions of the manifest it
 // replaces. Files that cannot be read are listed on stderr, one line each, and skipped; a
-// summary goes to stdout. Exit status: 0 when at least one
-// video was indexed; 1 when none could be (or the manifest could not be written: a cubist::Error,
-// reported by main()); 2 on bad arguments (a UsageError: options, DIR, or the captions file).
+// summary goes to stdout. Exit status: 0 when at least one video was indexed; 1 when none could
+// be (or the manifest could not be written: a cubist::Error, reported by main()); 2 on bad
+// arguments (a UsageError: options, DIR, the captions file, or an --out that is not a manifest).
 // argv holds the arguments after `index`.
 #include <cstdio>
 #include <filesystem>
