@@ -118,8 +118,7 @@ void choose_size(VideoJob& job, const TextToVideoModel& m, const MediaPrompt& me
     r.width = VideoRequest{}.width, r.height = VideoRequest{}.height;
     return;
   }
-  CUBIST_CHECK(fs::exists(input), input, ": no such file");
-  const VideoInfo info = probe_video(input);
+  const VideoInfo info = probe_video(input);  // a missing file: "IN: no such file"
   std::tie(r.width, r.height) =
       nearest_size(m.dit->config(), m.vae->config(), info.width, info.height);
   job.notes.push_back("size " + std::to_string(r.width) + "x" + std::to_string(r.height) +
