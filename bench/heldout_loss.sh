@@ -18,7 +18,8 @@ cubist=build/cubist
   "$cubist" data shapes --out "$out/clips" --clips 256 --sizes 64x64,96x64,64x96 \
     --frames 1,9,17,17 --seed 10 --format png > /dev/null
 "$cubist" vae cache --data "$out/clips/manifest.jsonl" --out "$out/latents" \
-  --model models/shapes/vae.safetensors > /dev/null 2>&1
+  --model models/shapes/vae.safetensors > /dev/null 2> "$out/cache.log" ||
+  { echo "heldout_loss: caching the held-out clips failed; see $out/cache.log" >&2; exit 1; }
 run="$out/run_$(basename "$weights" .safetensors)"
 rm -rf "$run"
 sed -e 's#"steps": [0-9]*#"steps": 1#' -e 's#"lr": [0-9.e-]*#"lr": 1e-12#' \

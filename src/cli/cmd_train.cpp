@@ -103,12 +103,9 @@ int cmd_train(int argc, char** argv) {
   o.on_step = [&](const DiTRunStatus& s) {
     smoothed = smoothed < 0 ? s.loss : 0.98 * smoothed + 0.02 * s.loss;
     if (s.validation_loss >= 0) validation = s.validation_loss;
-    char info[128];
-    if (validation >= 0)
-      std::snprintf(info, sizeof info, "loss %.4f val %.4f %.0f tok/s", smoothed, validation,
-                    s.tokens_per_s);
-    else
-      std::snprintf(info, sizeof info, "loss %.4f %.0f tok/s", smoothed, s.tokens_per_s);
+    char val[32] = "", info[128];
+    if (validation >= 0) std::snprintf(val, sizeof val, " val %.4f", validation);
+    std::snprintf(info, sizeof info, "loss %.4f%s %.0f tok/s", smoothed, val, s.tokens_per_s);
     if (!s.sample.empty()) std::fprintf(stderr, "\ntrain: sample %s\n", s.sample.c_str());
     bar->update(s.step, info);
   };

@@ -220,6 +220,12 @@ class SampleWriter {
 struct Batch {
   std::vector<Tensor> latents;
   std::vector<std::string> captions;
+
+  // Clip e's latent, cropped to the patch, and its caption.
+  void add(const LatentEntry& e, PatchSize patch) {
+    latents.push_back(fit_to_patch(load_latent(e.latent).latent, patch, e.latent));
+    captions.push_back(e.caption);
+  }
 };
 
 // The held-out clips of data.validation (its first validation_clips) and validation.csv.
@@ -232,11 +238,7 @@ class Validator {
     CUBIST_CHECK(!entries.empty(), path, ": no held-out clips to validate on");
     check_channels(entries, o.config.model);
     entries.resize(std::min(entries.size(), static_cast<size_t>(c_.validation_clips)));
-    for (const LatentEntry& e : entries) {
-      clips_.latents.push_back(
-          fit_to_patch(load_latent(e.latent).latent, o.config.model.patch, e.latent));
-      clips_.captions.push_back(e.caption);
-    }
+    for (const LatentEntry& e : entries) clips_.add(e, o.config.model.patch);
     log_ = std::make_unique<MetricsLog>(o.out_dir + "/validation.csv",
                                         std::vector<std::string>{"step", "loss"}, start_step + 1);
   }
@@ -261,12 +263,9 @@ class Validator {
 Batch load_batch(const std::vector<LatentEntry>& entries, const DiTRunFile& c, int64_t step) {
   const int64_t clips = static_cast<int64_t>(entries.size());
   Batch b;
-  for (int64_t j = 0; j < c.train.batch; ++j) {
-    const LatentEntry& e =
-        entries[static_cast<size_t>(clip_of_run(c.train.seed, clips, step * c.train.batch + j))];
-    b.latents.push_back(fit_to_patch(load_latent(e.latent).latent, c.model.patch, e.latent));
-    b.captions.push_back(e.caption);
-  }
+  for (int64_t j = 0; j < c.train.batch; ++j)
+    b.add(entries[static_cast<size_t>(clip_of_run(c.train.seed, clips, step * c.train.batch + j))],
+          c.model.patch);
   return b;
 }
 
