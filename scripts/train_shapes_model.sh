@@ -47,10 +47,12 @@ cache() {
 }
 
 # A transformer stage: CONFIG (configs/dit/*.json) run with this recipe's folders: the latents
-# of LATENTS/, the output OUT/ and, when given, the weights INIT to start from.
+# of LATENTS/, the output OUT/ and, when given, the weights INIT to start from and the held-out
+# latents VALIDATION/ to measure the loss on.
 dit_stage() {
-  local config="$1" latents="$2" dir="$3" init="${4:-}"
+  local config="$1" latents="$2" dir="$3" init="${4:-}" validation="${5:-}"
   sed -e "s#\"latents\": \"[^\"]*\"#\"latents\": \"$latents/latents.jsonl\"#" \
+    -e "s#\"validation\": \"[^\"]*\"#\"validation\": \"$validation/latents.jsonl\"#" \
     -e "s#\"out\": \"[^\"]*\"#\"out\": \"$dir\"#" \
     -e "s#\"init\": \"[^\"]*\"#\"init\": \"$init\"#" "$config" > "$dir.json"
   "$cubist" train --config "$dir.json"
@@ -126,6 +128,19 @@ clips "$out/clips18" 16000 1,9,17,17 9
 cache "$out/clips18" "$out/latents5"
 dit_stage configs/dit/shapes_stage7.json "$out/latents5" "$out/dit5" "$out/dit4_bf16.safetensors"
 
-# 10. The bundle: the transformer in bf16 beside the autoencoder.
-"$cubist" export "$out/dit5/dit.safetensors" -o "$out/bundle/dit.safetensors" --bf16
+# 10. Stage 8: 16000 more new clips (seed 11) of the same kinds, and the transformer trained on
+#     from its stage-7 weights in bf16 for 22000 steps (1.5e-4 decaying to 1.5e-5), with more
+#     clips holding their last frames (loops, connections, backward extension: "tail" and "ends"
+#     masks in about 23% of clips, from 12%) and the loss on 64 held-out clips (seed 10, those of
+#     bench/heldout_loss.sh) every 1000 steps (configs/dit/shapes_stage8.json).
+bf16 "$out/dit5"
+clips "$out/clips19" 16000 1,9,17,17 11
+cache "$out/clips19" "$out/latents6"
+clips "$out/heldout" 256 1,9,17,17 10
+cache "$out/heldout" "$out/heldout_latents"
+dit_stage configs/dit/shapes_stage8.json "$out/latents6" "$out/dit6" "$out/dit5_bf16.safetensors" \
+  "$out/heldout_latents"
+
+# 11. The bundle: the transformer in bf16 beside the autoencoder.
+"$cubist" export "$out/dit6/dit.safetensors" -o "$out/bundle/dit.safetensors" --bf16
 echo "bundle in $out/bundle (copy to models/shapes/ to make it the default model)"

@@ -2,6 +2,7 @@
 // generated frames alone, known frames held exactly during sampling, and SDEdit's partial
 // schedule.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <set>
 
@@ -55,6 +56,25 @@ TEST(Condition, RandomMasksCoverEveryKindAndLeaveFramesToGenerate) {
   EXPECT_EQ(pattern(random_known_mask(1, 2, 2, gen)), "0");  // an image: nothing to condition on
   Generator a(9), b(9);
   EXPECT_EQ(random_known_mask(5, 2, 2, a).to_vector(), random_known_mask(5, 2, 2, b).to_vector());
+}
+
+TEST(Condition, MaskKindsFollowTheirWeights) {
+  // Uniform weights draw exactly as before the weights existed (one randint(5)).
+  Generator a(4), b(4);
+  for (int i = 0; i < 50; ++i)
+    EXPECT_EQ(pattern(random_known_mask(5, 1, 1, a)),
+              pattern(random_known_mask(5, 1, 1, b, {1, 1, 1, 1, 1})));
+  // Only "ends": a known first and last frame and a gap, every time.
+  Generator gen(5);
+  for (int i = 0; i < 200; ++i) {
+    const std::string p = pattern(random_known_mask(5, 1, 1, gen, {0, 0, 0, 1, 0}));
+    EXPECT_TRUE(p.front() == '1' && p.back() == '1' && p.find('0') != std::string::npos) << p;
+  }
+  // "tail" weighted 3 of 4 against "first": about three quarters end in a known frame.
+  int tails = 0;
+  for (int i = 0; i < 2000; ++i)
+    tails += pattern(random_known_mask(4, 1, 1, gen, {1, 0, 3, 0, 0})).back() == '1';
+  EXPECT_NEAR(tails / 2000.0, 0.75, 0.04);
 }
 
 TEST(Condition, HoldsFramesAndAddsTheMaskChannel) {
@@ -176,10 +196,27 @@ TEST(Condition, ConfigReadsAndChecksTheKeys) {
   EXPECT_TRUE(c.frame_conditioning);
   EXPECT_FLOAT_EQ(c.condition_rate, 0.3f);
   EXPECT_EQ(c.input_channels(), c.latent_channels + 1);
+  EXPECT_EQ(c.condition_masks, (std::array<int64_t, 5>{1, 1, 1, 1, 1}));
   const DiTConfig back = parse_dit_config(dit_config_json(c));
   EXPECT_TRUE(back.frame_conditioning);
   testing::expect_error([] { parse_dit_config(R"({"condition_rate": 2})"); }, "condition_rate",
                         "[0, 1]");
+  // Mask weights: the kinds named change, the others keep 1; the file's JSON round-trips them.
+  const DiTConfig w = parse_dit_config(R"({"condition_masks": {"tail": 2, "ends": 4}})");
+  EXPECT_EQ(w.condition_masks, (std::array<int64_t, 5>{1, 1, 2, 4, 1}));
+  EXPECT_EQ(parse_dit_config(dit_config_json(w)).condition_masks, w.condition_masks);
+  testing::expect_error([] { parse_dit_config(R"({"condition_masks": {"middle": 1}})"); },
+                        "unknown mask kind \"middle\"", "first, head, tail, ends, random");
+  testing::expect_error([] { parse_dit_config(R"({"condition_masks": {"ends": 0.5}})"); },
+                        "\"ends\"", "whole-number weight");
+  testing::expect_error([] { parse_dit_config(R"({"condition_masks": [1, 2]})"); },
+                        "condition_masks", "e.g. {\"ends\": 3}");
+  testing::expect_error(
+      [] {
+        parse_dit_config(
+            R"({"condition_masks": {"first": 0, "head": 0, "tail": 0, "ends": 0, "random": 0}})");
+      },
+      "condition_masks", "above 0");
 }
 
 TEST(LatentNormalization, InvertsAndSamplesInTheModelsSpace) {
@@ -187,7 +224,8 @@ TEST(LatentNormalization, InvertsAndSamplesInTheModelsSpace) {
   c.latent_mean = {0.5f, -1.0f, 2.0f, 0.0f};
   c.latent_std = {2.0f, 0.5f, 1.0f, 4.0f};
   const Tensor z = testing::randn({4, 2, 2, 2}, 3);
-  testing::expect_close(denormalize_latents(c, normalize_latents(c, z)), z, 1e-6f, 1e-6f, "round trip");
+  testing::expect_close(denormalize_latents(c, normalize_latents(c, z)), z, 1e-6f, 1e-6f,
+                        "round trip");
   EXPECT_NEAR(normalize_latents(c, Tensor::full({4, 1, 1, 1}, 0.5f)).to_vector()[0], 0.0f, 1e-7);
 
   // Sampling runs in the normalized space: a model with statistics gives the denormalized

@@ -8,11 +8,23 @@ namespace cubist {
 
 namespace {
 
-std::vector<bool> draw_known_frames(int64_t T, Generator& gen) {
+// One draw of randint(sum of weights), so that uniform weights draw as randint(5) always did.
+MaskKind draw_kind(const std::array<int64_t, 5>& weights, Generator& gen) {
+  int64_t total = 0;
+  for (int64_t w : weights) total += w;
+  CUBIST_CHECK(total > 0, "mask kinds: every weight is 0");
+  int64_t r = static_cast<int64_t>(gen.randint(static_cast<uint64_t>(total)));
+  size_t kind = 0;
+  while (r >= weights[kind]) r -= weights[kind++];
+  return static_cast<MaskKind>(kind);
+}
+
+std::vector<bool> draw_known_frames(int64_t T, Generator& gen,
+                                    const std::array<int64_t, 5>& weights) {
   std::vector<bool> known(static_cast<size_t>(T), false);
   if (T < 2) return known;
   const auto k = [&](int64_t most) { return 1 + static_cast<int64_t>(gen.randint(most)); };
-  switch (static_cast<MaskKind>(gen.randint(5))) {
+  switch (draw_kind(weights, gen)) {
     case MaskKind::kFirst:
       known[0] = true;
       break;
@@ -61,8 +73,9 @@ void check_mask(const Tensor& x, const Tensor& mask, const char* what) {
 
 }  // namespace
 
-Tensor random_known_mask(int64_t frames, int64_t height, int64_t width, Generator& gen) {
-  return mask_of(draw_known_frames(frames, gen), height, width);
+Tensor random_known_mask(int64_t frames, int64_t height, int64_t width, Generator& gen,
+                         const std::array<int64_t, 5>& weights) {
+  return mask_of(draw_known_frames(frames, gen, weights), height, width);
 }
 
 Tensor frame_mask(int64_t frames, int64_t height, int64_t width,

@@ -9,6 +9,7 @@
 // step, so they come out exactly as given (diffusion/dit_flow.h).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -18,7 +19,8 @@
 
 namespace cubist {
 
-// The kinds of known-frame masks that training draws, uniformly. `frames` below counts latent
+// The kinds of known-frame masks that training draws, in proportion to whole-number weights
+// (DiTConfig::condition_masks, uniform by default). `frames` below counts latent
 // frames; for a clip of T latent frames, k is drawn in [1, T - 1], so that something is always
 // left to generate.
 //   first:  frame 0 (an image to animate)
@@ -28,9 +30,12 @@ namespace cubist {
 //   random: each frame known with probability 1/2, at least one generated
 enum class MaskKind { kFirst, kHead, kTail, kEnds, kRandom };
 
-// [1, T, H, W] with 1 on the known latent frames. Clips of one latent frame (images) have nothing
-// to condition on and get an all-zero mask. Draws only from gen.
-Tensor random_known_mask(int64_t frames, int64_t height, int64_t width, Generator& gen);
+// [1, T, H, W] with 1 on the known latent frames, of a kind drawn with the given weights (in
+// MaskKind's order). Clips of one latent frame (images) have nothing to condition on and get an
+// all-zero mask. Draws only from gen; uniform weights draw exactly as gen.randint(5).
+inline constexpr std::array<int64_t, 5> kUniformMasks = {1, 1, 1, 1, 1};
+Tensor random_known_mask(int64_t frames, int64_t height, int64_t width, Generator& gen,
+                         const std::array<int64_t, 5>& weights = kUniformMasks);
 
 // [1, T, H, W] with 1 on the listed latent frames (each in [0, T); throws Error otherwise).
 Tensor frame_mask(int64_t frames, int64_t height, int64_t width,

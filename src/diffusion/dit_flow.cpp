@@ -42,9 +42,10 @@ FlowLoss flow_matching_loss(const DiT& model, const std::vector<Tensor>& latents
     Tensor input = flow::noisy(x0, noise, t);
     targets.emplace_back(flow::velocity_target(x0, noise));
     if (cfg.frame_conditioning) {
-      const Tensor mask = gen.uniform() < cfg.condition_rate
-                              ? random_known_mask(x0.size(1), x0.size(2), x0.size(3), gen)
-                              : Tensor::zeros({1, x0.size(1), x0.size(2), x0.size(3)});
+      const Tensor mask =
+          gen.uniform() < cfg.condition_rate
+              ? random_known_mask(x0.size(1), x0.size(2), x0.size(3), gen, cfg.condition_masks)
+              : Tensor::zeros({1, x0.size(1), x0.size(2), x0.size(3)});
       input = with_mask_channel(hold_frames(input, x0, mask), mask);
       weights.emplace_back(generated_weight(mask, x0.size(0)));
       out.known.push_back(static_cast<int64_t>(total(mask)) / (x0.size(2) * x0.size(3)));

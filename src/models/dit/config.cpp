@@ -1,5 +1,6 @@
 #include "models/dit/config.h"
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -26,6 +27,7 @@ const std::set<std::string> kKeys = {"latent_channels",
                                      "caption_dropout",
                                      "frame_conditioning",
                                      "condition_rate",
+                                     "condition_masks",
                                      "latent_mean",
                                      "latent_std",
                                      "logit_mean",
@@ -50,6 +52,24 @@ void check_keys(const Json& j, const std::set<std::string>& keys, const std::str
     std::string accepted;
     for (const std::string& a : keys) accepted += (accepted.empty() ? "" : ", ") + a;
     fail(where, ": unknown key \"", k, "\" (accepted: ", accepted, ")");
+  }
+}
+
+// {"tail": 2, "ends": 4}: the kinds named get their weights, the others keep theirs.
+void read_masks(const Json& j, std::array<int64_t, 5>& weights, const std::string& where) {
+  std::string names;
+  for (const char* n : kConditionMasks) names += std::string(names.empty() ? "" : ", ") + n;
+  CUBIST_CHECK(j.is_object(), where,
+               ": \"condition_masks\" is an object of whole-number weights by mask kind (", names,
+               "), e.g. {\"ends\": 3}");
+  for (const auto& [k, v] : j.items()) {
+    const auto* it = std::find_if(kConditionMasks.begin(), kConditionMasks.end(),
+                                  [&](const char* n) { return k == n; });
+    CUBIST_CHECK(it != kConditionMasks.end(), where, ": condition_masks: unknown mask kind \"", k,
+                 "\" (accepted: ", names, ")");
+    CUBIST_CHECK(v.is_number_integer() && v.get<int64_t>() >= 0, where, ": condition_masks: \"", k,
+                 "\" is a whole-number weight >= 0, got ", v.dump());
+    weights[static_cast<size_t>(it - kConditionMasks.begin())] = v.get<int64_t>();
   }
 }
 
@@ -85,6 +105,7 @@ DiTConfig parse_dit_config(const std::string& json_text, const std::string& wher
   read(j, "caption_dropout", c.caption_dropout, where);
   read(j, "frame_conditioning", c.frame_conditioning, where);
   read(j, "condition_rate", c.condition_rate, where);
+  if (j.contains("condition_masks")) read_masks(j["condition_masks"], c.condition_masks, where);
   read(j, "latent_mean", c.latent_mean, where);
   read(j, "latent_std", c.latent_std, where);
   read(j, "logit_mean", c.logit_mean, where);
@@ -135,6 +156,8 @@ std::string dit_config_json(const DiTConfig& c) {
   j["caption_dropout"] = c.caption_dropout;
   j["frame_conditioning"] = c.frame_conditioning;
   j["condition_rate"] = c.condition_rate;
+  for (size_t k = 0; k < kConditionMasks.size(); ++k)
+    j["condition_masks"][kConditionMasks[k]] = c.condition_masks[k];
   if (!c.latent_mean.empty()) {
     j["latent_mean"] = c.latent_mean;
     j["latent_std"] = c.latent_std;
@@ -172,6 +195,12 @@ void check_dit_config(const DiTConfig& c) {
     CUBIST_CHECK(sd > 0, "DiT config: latent_std must be positive, got ", sd);
   CUBIST_CHECK(c.condition_rate >= 0 && c.condition_rate <= 1,
                "DiT config: condition_rate is a share in [0, 1], got ", c.condition_rate);
+  int64_t masks = 0;
+  for (int64_t w : c.condition_masks) {
+    CUBIST_CHECK(w >= 0, "DiT config: condition_masks weights are >= 0, got ", w);
+    masks += w;
+  }
+  CUBIST_CHECK(masks > 0, "DiT config: condition_masks needs a weight above 0 for some kind");
   CUBIST_CHECK(
       c.logit_std > 0 && c.shift_base > 0 && c.shift_base_tokens > 0 && c.max_text_tokens > 0,
       "DiT config: logit_std, shift_base, shift_base_tokens and max_text_tokens must be "

@@ -2,6 +2,7 @@
 // (configs/dit/*.json), so that one code path serves a tiny CPU model and a large one.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -18,6 +19,11 @@ struct PatchSize {
   int64_t volume() const { return t * h * w; }
   bool operator==(const PatchSize&) const = default;
 };
+
+// The kinds of known-frame masks that training draws (diffusion/condition.h), in the order of
+// DiTConfig::condition_masks and of MaskKind.
+inline constexpr std::array<const char*, 5> kConditionMasks = {"first", "head", "tail", "ends",
+                                                               "random"};
 
 struct DiTConfig {
   int64_t latent_channels = 4;  // C of the VAE's latents [C, T, H, W]
@@ -38,6 +44,10 @@ struct DiTConfig {
   // this share of clips.
   bool frame_conditioning = false;
   float condition_rate = 0.5f;
+  // How often each kind of mask is drawn, as whole-number weights in the order of
+  // kConditionMasks (1 each by default: uniform). Loops, connections and backward extension hold
+  // last frames ("tail", "ends"); raising their weights trains for them more often.
+  std::array<int64_t, 5> condition_masks{1, 1, 1, 1, 1};
   // The autoencoder's latents per channel have these means and standard deviations (measured on
   // the training data when a run starts): the transformer models (z - mean) / std, so that data
   // and noise have one scale, as Stable Diffusion's latent scaling factor does. Empty: as they are.
