@@ -184,7 +184,8 @@ TEST_F(DiTRun, ResumedRunEqualsTheUninterruptedRun) {
 
 // train.init starts a new run from another run's weights (fine-tuning, e.g. after the autoencoder
 // was retrained): step 1 of the new run starts at those weights, with fresh optimizer state; the
-// latent normalization is the new run's own; another architecture or a missing file is refused.
+// latent normalization and the other training constants are the new run's own; another
+// architecture (each differing key named) or a missing file is refused.
 TEST_F(DiTRun, InitStartsANewRunFromAnotherRunsWeights) {
   const std::string latents = write_latents(path("data"));
   ASSERT_TRUE(train_dit(tiny_run(latents, path("a"))).finished);
@@ -193,6 +194,8 @@ TEST_F(DiTRun, InitStartsANewRunFromAnotherRunsWeights) {
   tune.config.train.steps = 1, tune.config.train.lr = 1e-12f, tune.config.train.ema = 0;
   tune.config.model.latent_mean = {0.5f, 0.f, 0.f, 0.f};  // as if another autoencoder's
   tune.config.model.latent_std = {2.f, 1.f, 1.f, 1.f};
+  tune.config.model.condition_rate = 0.9f, tune.config.model.condition_masks = {0, 1, 2, 3, 4};
+  tune.config.model.caption_dropout = 0.5f, tune.config.model.shift_base = 2.0f;
   ASSERT_TRUE(train_dit(tune).finished);
   const SafeTensors from = SafeTensors::open(path("a/dit.safetensors"));
   const SafeTensors tuned = SafeTensors::open(path("tune/checkpoint.safetensors"));
@@ -212,8 +215,12 @@ TEST_F(DiTRun, InitStartsANewRunFromAnotherRunsWeights) {
 
   DiTRunOptions other = tune;
   other.out_dir = path("other");
-  other.config.model.hidden = 2 * other.config.model.hidden;
-  testing::expect_error([&] { train_dit(other); }, "", "another architecture");
+  const int64_t hidden = other.config.model.hidden;
+  other.config.model.hidden = 2 * hidden;
+  other.config.model.depth += 1;
+  testing::expect_error([&] { train_dit(other); }, "another config",
+                        "hidden " + std::to_string(hidden) + " -> " + std::to_string(2 * hidden));
+  testing::expect_error([&] { train_dit(other); }, "depth", "may change caption_dropout");
   DiTRunOptions missing = tune;
   missing.out_dir = path("missing");
   missing.config.train.init = path("nowhere.safetensors");
@@ -401,6 +408,23 @@ TEST(DiTRunConfig, NamesWhatAResumedRunChanged) {
   EXPECT_EQ(changed_run_settings(old.dump(), json(g)),
             std::vector<std::string>{"train.validate_every 1000 -> 5"});
   EXPECT_EQ(changed_run_settings("", saved), std::vector<std::string>{});
+}
+
+// What a checkpoint's model config and a run's differ in, key by key; fine-tuning leaves out the
+// constants only training reads.
+TEST(DiTRunConfig, NamesHowTwoModelConfigsDiffer) {
+  DiTConfig a;
+  DiTConfig b = a;
+  b.depth = 3, b.condition_rate = 0.25f, b.condition_masks[3] = 4;
+  EXPECT_EQ(config_differences(dit_config_json(a), dit_config_json(b), true),
+            std::vector<std::string>{"depth 12 -> 3"});
+  EXPECT_EQ(config_differences(dit_config_json(a), dit_config_json(b), false),
+            (std::vector<std::string>{
+                "condition_masks {\"ends\":1,\"first\":1,\"head\":1,\"random\":1,\"tail\":1} -> "
+                "{\"ends\":4,\"first\":1,\"head\":1,\"random\":1,\"tail\":1}",
+                "condition_rate 0.5 -> 0.25", "depth 12 -> 3"}));
+  EXPECT_EQ(config_differences(dit_config_json(a), dit_config_json(a), false),
+            std::vector<std::string>{});
 }
 
 TEST(DiTRunConfig, DataOrderVisitsEveryClipOnceAnEpoch) {

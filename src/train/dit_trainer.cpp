@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <map>
+#include <nlohmann/json.hpp>
+#include <set>
 
 #include "autograd/var.h"
 #include "core/error.h"
@@ -46,6 +48,26 @@ const std::string& meta(const SafeTensors& f, const std::string& key) {
 }
 
 }  // namespace
+
+const std::set<std::string> kTrainingConstants = {
+    "caption_dropout", "condition_masks", "condition_rate", "latent_mean",      "latent_std",
+    "logit_mean",      "logit_std",       "shift_base",     "shift_base_tokens"};
+
+std::vector<std::string> config_differences(const std::string& was, const std::string& is,
+                                            bool skip_training_constants) {
+  const nlohmann::json a = nlohmann::json::parse(was), b = nlohmann::json::parse(is);
+  std::set<std::string> keys;
+  for (const nlohmann::json* j : {&a, &b})
+    for (const auto& item : j->items()) keys.insert(item.key());
+  std::vector<std::string> out;
+  for (const std::string& k : keys) {
+    if (skip_training_constants && kTrainingConstants.count(k)) continue;
+    const std::string before = a.contains(k) ? a[k].dump() : "(unset)",
+                      after = b.contains(k) ? b[k].dump() : "(unset)";
+    if (before != after) out.push_back(k + " " + before + " -> " + after);
+  }
+  return out;
+}
 
 DiTTrainer::DiTTrainer(const DiTConfig& config, text::Tokenizer tokenizer, DiTTrainConfig train,
                        uint64_t init_seed)
@@ -149,13 +171,18 @@ void DiTTrainer::save_weights(const std::string& path,
 }
 
 void DiTTrainer::check_same_model(const SafeTensors& f, const std::string& path,
-                                  bool any_latent_stats) const {
-  DiTConfig c = with_vocab(parse_dit_config(meta(f, "dit_config"), path), tokenizer_);
-  if (any_latent_stats) c.latent_mean = config_.latent_mean, c.latent_std = config_.latent_std;
-  CUBIST_CHECK(dit_config_json(c) == dit_config_json(config_), path,
-               ": another architecture or model config than this run's",
-               any_latent_stats ? " (fine-tuning needs the same one, latent statistics aside)" : "",
-               "; the file's:\n", meta(f, "dit_config"));
+                                  bool fine_tuning) const {
+  const DiTConfig c = with_vocab(parse_dit_config(meta(f, "dit_config"), path), tokenizer_);
+  const std::vector<std::string> differ =
+      config_differences(dit_config_json(c), dit_config_json(config_), fine_tuning);
+  std::string listed;
+  for (const std::string& d : differ) listed += "\n  " + d;
+  std::string free;
+  for (const std::string& k : kTrainingConstants) free += (free.empty() ? "" : ", ") + k;
+  CUBIST_CHECK(differ.empty(), path, ": a model of another config than this run's (the file's -> ",
+               "this run's):", listed,
+               fine_tuning ? "\n(fine-tuning keeps the architecture; it may change " + free + ")"
+                           : "\n(a resumed run keeps its model config)");
   CUBIST_CHECK(text::Tokenizer::from_json(meta(f, "tokenizer"), path).vocab() == tokenizer_.vocab(),
                path,
                ": trained with another tokenizer vocabulary than this run's captions give; "

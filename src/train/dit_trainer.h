@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -81,9 +82,10 @@ class DiTTrainer {
  private:
   std::map<std::string, std::string> metadata(
       const std::map<std::string, std::string>& extra) const;
-  // Throws unless the file holds this trainer's model: the same config (the latent normalization
-  // aside when `any_latent_stats`, as for fine-tuning) and the same tokenizer vocabulary.
-  void check_same_model(const SafeTensors& f, const std::string& path, bool any_latent_stats) const;
+  // Throws unless the file holds this trainer's model: the same config (when `fine_tuning`, the
+  // training constants aside) and the same tokenizer vocabulary; the error names each key that
+  // differs.
+  void check_same_model(const SafeTensors& f, const std::string& path, bool fine_tuning) const;
   void restart_ema();  // the moving average starts again from the current weights
 
   DiTConfig config_;
@@ -97,6 +99,15 @@ class DiTTrainer {
 };
 
 // Reads a model (weights, config, tokenizer) from a trainer checkpoint, for generation.
+// The keys of a model config (models/dit/config.h) that only training reads: the scaling of the
+// data, the draws of times, dropped captions and frame masks. Fine-tuning may change them.
+extern const std::set<std::string> kTrainingConstants;
+
+// "key before -> after" for each top-level key whose value differs between two model configs'
+// JSON (dit_config_json), the training constants left out when `skip_training_constants`.
+std::vector<std::string> config_differences(const std::string& was, const std::string& is,
+                                            bool skip_training_constants);
+
 struct LoadedDiT {
   std::unique_ptr<DiT> model;
   text::Tokenizer tokenizer;
