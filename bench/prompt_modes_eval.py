@@ -5,7 +5,8 @@
 - image-to-video: the first generated frame against the given image (PSNR), and against the
   image's autoencoder round trip; `cubist eval` on the clips;
 - loop: the seam (last frame -> first frame) against the frame-to-frame change inside the clip;
-- extension: the seam between the input and the extension against the change inside the input;
+- extension: the seam between the input and the extension against the change inside the input,
+  forward (new frames after the input's end) and backward (before its start);
 - edit: the true clip edited (--edit, --strength S) under its caption with the first object's
   colour changed to one the clip does not have; `cubist eval` on the edited clips against the new
   caption: how often the new colour is found, and how often every other attribute is kept.
@@ -62,7 +63,7 @@ def main():
         "--frames", "17", "--seed", "515151", "--format", "png")
     entries = [json.loads(l) for l in open(os.path.join(truth, "manifest.jsonl"))]
 
-    i2v, i2v_rt, loops, ext = [], [], [], []
+    i2v, i2v_rt, loops, ext, back = [], [], [], [], []
     manifest = open(os.path.join(a.out, "i2v.jsonl"), "w")
     edits = open(os.path.join(a.out, "edit.jsonl"), "w")
     for i, e in enumerate(entries):
@@ -100,6 +101,13 @@ def main():
         f = frames(out, w, h)
         inside = np.mean([rms(f[t], f[t + 1]) for t in range(16)])
         ext.append((rms(f[16], f[17]), inside))
+        # Backward: 8 new frames before the input's 17, which hold the new frames' last ones.
+        out = os.path.join(a.out, f"back_{i:03d}.mp4")
+        run("generate", e["caption"], "--no-expand", "--extend", src, "--direction", "backward",
+            "--frames", "8", "-o", out, *common)
+        f = frames(out, w, h)
+        inside = np.mean([rms(f[t], f[t + 1]) for t in range(8, 24)])
+        back.append((rms(f[7], f[8]), inside))
         # Edit of the true clip: the first object's colour changed in the prompt.
         caption = recolour_first(e["caption"])
         out = os.path.join(a.out, f"edit_{i:03d}.mp4")
@@ -120,6 +128,8 @@ def main():
         "loops_seam_within_inside": int(sum(s <= m for s, m in loops)),
         "extension_seam_rms": round(float(np.mean([s for s, _ in ext])), 2),
         "extension_inside_rms": round(float(np.mean([m for _, m in ext])), 2),
+        "backward_extension_seam_rms": round(float(np.mean([s for s, _ in back])), 2),
+        "backward_extension_inside_rms": round(float(np.mean([m for _, m in back])), 2),
         "edit_strength": float(a.strength),
         **edit_scores(os.path.join(a.out, "edit.jsonl")),
     }, indent=1))
