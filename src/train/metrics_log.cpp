@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "core/error.h"
@@ -19,6 +21,47 @@ std::vector<std::string> split_csv(const std::string& line) {
   while (std::getline(ss, cell, ',')) out.push_back(cell);
   return out;
 }
+
+// The numbers of one row, or nothing when the row is not `columns` numbers.
+std::optional<std::vector<double>> parse_row(const std::string& line, size_t columns) {
+  const std::vector<std::string> cells = split_csv(line);
+  if (cells.size() != columns) return std::nullopt;
+  std::vector<double> values;
+  for (const std::string& c : cells) {
+    double v = 0;
+    const auto [end, ec] = std::from_chars(c.data(), c.data() + c.size(), v);
+    if (ec != std::errc() || end != c.data() + c.size()) return std::nullopt;
+    values.push_back(v);
+  }
+  return values;
+}
+
+struct Row {
+  std::string text;
+  std::vector<double> values;
+};
+
+// The header and rows of a log. A last row that does not parse is a write that a kill cut
+// short, and is left out; any other is refused, naming the line, so that a log a person edited
+// is never silently shortened.
+std::pair<std::string, std::vector<Row>> read_rows(const std::string& path) {
+  std::ifstream in(path);
+  CUBIST_CHECK(in, "metrics log: cannot read ", path);
+  std::string header, line;
+  std::getline(in, header);
+  const size_t columns = split_csv(header).size();
+  std::vector<Row> rows;
+  std::optional<std::pair<size_t, std::string>> bad;  // a row that did not parse: its line
+  for (size_t number = 2; std::getline(in, line); ++number) {
+    CUBIST_CHECK(!bad, path, ": line ", bad->first, " (", bad->second, ") is not ", columns,
+                 " numbers as the header (", header, ") says; correct or delete that line");
+    if (auto values = parse_row(line, columns))
+      rows.push_back({line, std::move(*values)});
+    else
+      bad = {number, line};
+  }
+  return {header, rows};
+}
 }  // namespace
 
 MetricsLog::MetricsLog(const std::string& path, std::vector<std::string> columns, int64_t from_step)
@@ -27,15 +70,11 @@ MetricsLog::MetricsLog(const std::string& path, std::vector<std::string> columns
   for (const std::string& c : columns_) header += (header.empty() ? "" : ",") + c;
   std::vector<std::string> kept;
   if (std::filesystem::exists(path)) {
-    std::ifstream in(path);
-    std::string line;
-    std::getline(in, line);
-    CUBIST_CHECK(line == header, path, ": the log's columns (", line, ") differ from this run's (",
+    const auto [was, rows] = read_rows(path);
+    CUBIST_CHECK(was == header, path, ": the log's columns (", was, ") differ from this run's (",
                  header, "); move the old log away or use another output folder");
-    while (std::getline(in, line)) {
-      const auto cells = split_csv(line);
-      if (!cells.empty() && std::stoll(cells[0]) < from_step) kept.push_back(line);
-    }
+    for (const Row& r : rows)
+      if (r.values[0] < static_cast<double>(from_step)) kept.push_back(r.text);
   }
   f_ = std::fopen(path.c_str(), "w");
   CUBIST_CHECK(f_, "metrics log: cannot write ", path, ": ", std::strerror(errno));
@@ -57,19 +96,13 @@ void MetricsLog::write(const std::vector<double>& values) {
 }
 
 std::vector<double> MetricsLog::read_column(const std::string& path, const std::string& name) {
-  std::ifstream in(path);
-  CUBIST_CHECK(in, "metrics log: cannot read ", path);
-  std::string line;
-  std::getline(in, line);
-  const auto header = split_csv(line);
-  const auto it = std::find(header.begin(), header.end(), name);
-  CUBIST_CHECK(it != header.end(), path, ": no column '", name, "'");
-  const size_t col = static_cast<size_t>(it - header.begin());
+  const auto [header, rows] = read_rows(path);
+  const std::vector<std::string> names = split_csv(header);
+  const auto it = std::find(names.begin(), names.end(), name);
+  CUBIST_CHECK(it != names.end(), path, ": no column '", name, "'");
+  const size_t col = static_cast<size_t>(it - names.begin());
   std::vector<double> out;
-  while (std::getline(in, line)) {
-    const auto cells = split_csv(line);
-    if (col < cells.size()) out.push_back(std::stod(cells[col]));
-  }
+  for (const Row& r : rows) out.push_back(r.values[col]);
   return out;
 }
 
