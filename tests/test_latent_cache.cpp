@@ -67,6 +67,14 @@ TEST_F(LatentCache, ReusesItsLatentsAndRefusesThoseOfOtherWeights) {
       "holds the latents of another manifest", "000000.safetensors is " + path("clip0/"));
   EXPECT_EQ(std::filesystem::last_write_time(latent), written);
   EXPECT_EQ(read_latent_manifest(path("cache/latents.jsonl")).size(), 2u);
+  // A latent whose name is a number past any line (past size_t, too): no line of this manifest.
+  std::filesystem::create_directories(path("cache2/latents"));
+  std::filesystem::copy_file(latent, path("cache2/latents/123456789012345678901234.safetensors"));
+  testing::expect_error(
+      [&] {
+        cache_latents(*a, path("a.safetensors"), path("videos.jsonl"), path("cache2"), false);
+      },
+      "holds the latents of another manifest", "is missing");
 }
 
 // The latents depend on the encoder alone: a decoder fine-tuned on its own keeps a cache valid,

@@ -34,6 +34,30 @@ TEST(SafeTensors, RoundTripF32Bf16F16WithMetadata) {
   fs::remove(path);
 }
 
+// Numbers in the metadata (a checkpoint's step, a latent's fps) are read whole or refused by key.
+TEST(SafeTensors, MetadataNumbersAreReadWholeOrRefused) {
+  const std::string path = temp_path("meta.safetensors");
+  save_safetensors(path, {{"w", testing::randn({2}, 1)}},
+                   {{"step", "1200"}, {"fps", "29.97"}, {"bad", "12abc"}, {"huge", "1e999"}});
+  const SafeTensors f = SafeTensors::open(path);
+  EXPECT_EQ(f.metadata_int("step"), 1200);
+  EXPECT_EQ(f.metadata_number("fps"), 29.97);
+  EXPECT_EQ(f.metadata_int("missing", 0), 0);
+  EXPECT_EQ(f.metadata_number("missing", 2.5), 2.5);
+  EXPECT_THROW(f.metadata_int("missing"), Error);
+  EXPECT_THROW(f.metadata_int("fps"), Error);
+  EXPECT_THROW(f.metadata_number("huge"), Error);
+  try {
+    f.metadata_int("bad", 0);
+    FAIL() << "'12abc' was read as a number";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("\"bad\" is '12abc', not a whole number"),
+              std::string::npos)
+        << e.what();
+  }
+  fs::remove(path);
+}
+
 TEST(SafeTensors, TruncatedAndMalformedFilesAreClearErrors) {
   const std::string path = temp_path("bad.safetensors");
   save_safetensors(path, {{"w", testing::randn({64}, 3)}});

@@ -1,6 +1,7 @@
 #include "data/latent_cache.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -70,9 +71,11 @@ void check_folder(const std::string& out_dir, const CacheModel& model, const std
     const LatentFile f = load_latent(file.path().string());
     check_model(f, model, file.path().string());
     const std::string stem = file.path().stem().string();
-    const bool numbered =
-        !stem.empty() && stem.find_first_not_of("0123456789") == std::string::npos;
-    const size_t line = numbered ? std::stoul(stem) : entries.size();
+    size_t number = 0;
+    const auto [end, ec] = std::from_chars(stem.data(), stem.data() + stem.size(), number);
+    // A name that is not a line number ("7.safetensors" is line 8) matches no line.
+    const bool numbered = ec == std::errc() && end == stem.data() + stem.size();
+    const size_t line = numbered ? number : entries.size();
     CUBIST_CHECK(line < entries.size() && entries[line].path == f.source, out_dir,
                  " holds the latents of another manifest (", file.path().filename().string(),
                  " is ", f.source, ", where line ", line + 1, " of ", manifest, " is ",

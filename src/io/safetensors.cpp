@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -124,6 +125,31 @@ std::vector<std::string> SafeTensors::names() const {
   std::vector<std::string> out;
   for (auto& p : by_offset) out.push_back(p.second);
   return out;
+}
+
+namespace {
+// The metadata value `key` of `f` parsed whole as a T, `fallback` when absent.
+template <typename T>
+T metadata_as(const SafeTensors& f, const std::string& key, std::optional<T> fallback,
+              const char* kind) {
+  const auto it = f.metadata().find(key);
+  if (it == f.metadata().end() && fallback) return *fallback;
+  CUBIST_CHECK(it != f.metadata().end(), f.path(), ": no \"", key, "\" in the metadata");
+  const std::string& v = it->second;
+  T out{};
+  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  CUBIST_CHECK(ec == std::errc() && end == v.data() + v.size(), f.path(), ": the metadata \"", key,
+               "\" is '", v, "', not ", kind);
+  return out;
+}
+}  // namespace
+
+int64_t SafeTensors::metadata_int(const std::string& key, std::optional<int64_t> fallback) const {
+  return metadata_as(*this, key, fallback, "a whole number");
+}
+
+double SafeTensors::metadata_number(const std::string& key, std::optional<double> fallback) const {
+  return metadata_as(*this, key, fallback, "a number");
 }
 
 FileDType SafeTensors::file_dtype(const std::string& name) const {

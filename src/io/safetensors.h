@@ -30,6 +30,10 @@ class SafeTensors {
   Tensor get(const std::string& name) const;
   FileDType file_dtype(const std::string& name) const;
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
+  // A number in the metadata, or `fallback` when the key is absent; an error naming the file
+  // and the key when the value is not one (a checkpoint's "step", a latent's "fps").
+  int64_t metadata_int(const std::string& key, std::optional<int64_t> fallback = {}) const;
+  double metadata_number(const std::string& key, std::optional<double> fallback = {}) const;
 
  private:
   struct Entry {

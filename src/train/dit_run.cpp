@@ -527,7 +527,7 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
   if (data.stopped) {  // the cache resumes on the next run
     DiTRunResult r;
     if (fs::exists(ckpt))
-      r.start_step = r.end_step = std::stoll(metadata_or(SafeTensors::open(ckpt), "step", "0"));
+      r.start_step = r.end_step = SafeTensors::open(ckpt).metadata_int("step", 0);
     r.stopped_caching = true;
     return r;
   }
@@ -546,7 +546,7 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
     trainer.load(ckpt);
     result.start_step = trainer.steps();
     const SafeTensors saved = SafeTensors::open(ckpt);
-    elapsed = std::stod(metadata_or(saved, "elapsed_s", "0"));
+    elapsed = saved.metadata_number("elapsed_s", 0);
     changed = changed_run_settings(metadata_or(saved, "run_config", ""), run_json);
   } else if (!tc.init.empty()) {
     CUBIST_CHECK(fs::exists(tc.init), "train: train.init ", tc.init,

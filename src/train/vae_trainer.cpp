@@ -151,17 +151,6 @@ void write_plot(const std::string& dir) {
   write_svg_plot(dir + "/loss.svg", "VAE training", "step", {loss, val}, true);
 }
 
-int64_t parse_int(const std::map<std::string, std::string>& meta, const std::string& key,
-                  const std::string& path) {
-  const auto it = meta.find(key);
-  CUBIST_CHECK(it != meta.end(), path, ": checkpoint metadata has no \"", key, "\"");
-  try {
-    return std::stoll(it->second);
-  } catch (const std::exception&) {
-    fail(path, ": checkpoint metadata \"", key, "\" is not an integer: ", it->second);
-  }
-}
-
 // A run resumes with the parts it started with: the optimizer's moments are those parts'.
 void check_same_parts(const SafeTensors& file, const VaeTrainConfig& tc, const std::string& path) {
   const auto it = file.metadata().find("train_config");
@@ -330,10 +319,10 @@ VaeTrainResult train_vae(const VaeTrainOptions& o, const VaeTrainCallback& on_st
                  "); give another --out or the same config");
     check_same_parts(file, tc, ckpt);
     vae.load_state_dict(file);
-    result.start_step = parse_int(file.metadata(), "step", ckpt);
+    result.start_step = file.metadata_int("step");
     opt.load_state(file, result.start_step);
-    noise.set_offset(static_cast<uint64_t>(parse_int(file.metadata(), "rng_offset", ckpt)));
-    if (file.metadata().count("elapsed_s")) elapsed = std::stod(file.metadata().at("elapsed_s"));
+    noise.set_offset(static_cast<uint64_t>(file.metadata_int("rng_offset")));
+    elapsed = file.metadata_number("elapsed_s", 0);
   } else if (init_file) {
     vae.load_state_dict(*init_file);
   }

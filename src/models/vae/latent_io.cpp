@@ -18,15 +18,6 @@ std::string meta_value(const SafeTensors& f, const std::string& key) {
   return it->second;
 }
 
-int64_t meta_int(const SafeTensors& f, const std::string& key) {
-  const std::string v = meta_value(f, key);
-  try {
-    return std::stoll(v);
-  } catch (const std::exception&) {
-    fail(f.path(), ": latent file metadata \"", key, "\" is not a whole number: ", v);
-  }
-}
-
 }  // namespace
 
 void save_latent(const std::string& path, const LatentFile& f) {
@@ -61,10 +52,10 @@ LatentFile load_latent(const std::string& path) {
   }
   CUBIST_CHECK(file.contains("latent"), path, ": latent file has no tensor \"latent\"");
   f.latent = file.get("latent").clone();
-  f.frames = meta_int(file, "frames");
-  f.height = meta_int(file, "height");
-  f.width = meta_int(file, "width");
-  f.fps = std::stod(meta_value(file, "fps"));
+  f.frames = file.metadata_int("frames");
+  f.height = file.metadata_int("height");
+  f.width = file.metadata_int("width");
+  f.fps = file.metadata_number("fps");
   if (file.metadata().count("source")) f.source = file.metadata().at("source");
   if (file.metadata().count("caption")) f.caption = file.metadata().at("caption");
   if (file.metadata().count("vae")) f.vae = file.metadata().at("vae");
