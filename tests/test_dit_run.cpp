@@ -330,6 +330,47 @@ TEST_F(DiTRun, ValidatesOnHeldOutClips) {
   testing::expect_error([&] { train_dit(empty); }, "none.jsonl", "no held-out clips");
 }
 
+// --validate-only: the held-out loss of a run's checkpoint (or of train.init) as validation.csv
+// has it, with no step taken and nothing written.
+TEST_F(DiTRun, ValidateOnlyMeasuresTheWeightsWithoutTraining) {
+  const std::string latents = write_latents(path("data"));
+  DiTRunOptions o = tiny_run(latents, path("a"));
+  o.config.data.validation = write_latents(path("held"));
+  o.config.train.validate_every = 4, o.config.train.validation_clips = 3;
+  o.stop_after = 4;
+  o.config.train.steps = 6;
+  train_dit(o);  // validates at step 4 and stops there
+  const std::vector<double> logged = MetricsLog::read_column(path("a/validation.csv"), "loss");
+  ASSERT_EQ(logged.size(), 1u);
+
+  DiTRunOptions v = o;
+  v.validate_only = true;
+  const auto written = fs::last_write_time(path("a/checkpoint.safetensors"));
+  const DiTRunResult r = train_dit(v);
+  EXPECT_EQ(r.end_step, 4);
+  EXPECT_EQ(r.validated, path("a/checkpoint.safetensors"));
+  EXPECT_EQ(r.validation_clips, 3);
+  EXPECT_NEAR(r.validation_loss, logged[0], 1e-5 * logged[0]);  // the log keeps 6 digits
+  EXPECT_EQ(fs::last_write_time(path("a/checkpoint.safetensors")), written);
+  EXPECT_EQ(MetricsLog::read_column(path("a/validation.csv"), "loss"), logged);
+
+  // The run's exported EMA weights as another config's train.init: the same loss, no folder.
+  DiTRunOptions init = v;
+  init.out_dir = path("b");
+  init.config.train.init = path("a/dit.safetensors");
+  const DiTRunResult from_init = train_dit(init);
+  EXPECT_EQ(from_init.validated, path("a/dit.safetensors"));
+  EXPECT_NEAR(from_init.validation_loss, r.validation_loss, 1e-6 * r.validation_loss);
+  EXPECT_FALSE(fs::exists(path("b")));
+
+  DiTRunOptions nothing = v;
+  nothing.out_dir = path("c");
+  testing::expect_error([&] { train_dit(nothing); }, "--validate-only", "no weights to measure");
+  DiTRunOptions unvalidated = v;
+  unvalidated.config.data.validation.clear();
+  testing::expect_error([&] { train_dit(unvalidated); }, "--validate-only", "no data.validation");
+}
+
 TEST_F(DiTRun, RefusesSamplesTheModelCannotMake) {
   const std::string latents = write_latents(path("data"));
   testing::write_tiny_vae(path("vae.safetensors"));

@@ -14,7 +14,7 @@ namespace cubist::cli {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: cubist train --config FILE [--out DIR] [--steps N]\n"
+    "usage: cubist train --config FILE [--out DIR] [--steps N] [--validate-only]\n"
     "\n"
     "Trains the diffusion transformer on latents of video clips with their captions.\n"
     "FILE (JSON; configs/dit/shapes.json is a start):\n"
@@ -40,7 +40,12 @@ constexpr const char* kUsage =
     "validation.csv (step, loss of the EMA weights on the held-out clips, the same draws each\n"
     "time), loss.svg, config.json and samples/step_NNNNNN.mp4. Running the same command\n"
     "again resumes exactly where it stopped; Ctrl-C saves a checkpoint first. --steps N\n"
-    "overrides train.steps (to extend a finished run).\n";
+    "overrides train.steps (to extend a finished run).\n"
+    "\n"
+    "--validate-only measures the held-out loss (as validation.csv has it) of the weights the\n"
+    "run would go on from, DIR's checkpoint or else train.init, on the first validation_clips\n"
+    "of data.validation, prints it and stops: no step is taken and DIR is left as it is. Two\n"
+    "sets of weights measured with one config see the same draws, so their losses compare.\n";
 
 void print_start(const DiTRunInfo& info, const DiTRunOptions& o) {
   std::printf("train: %.2f M parameters, %lld clips (%s), %lld words; %lld steps of %lld clip(s)",
@@ -75,6 +80,7 @@ int cmd_train(int argc, char** argv) {
   const std::string config = args.required("--config");
   const std::string out = args.str("--out", "");
   const int64_t steps = args.integer("--steps", 0);
+  const bool validate_only = args.flag("--validate-only");
   if (!args.positional().empty()) throw UsageError("train takes no positional arguments");
   args.finish();
   if (args.has("--steps") && steps < 1) throw UsageError("--steps takes a number >= 1");
@@ -85,6 +91,18 @@ int cmd_train(int argc, char** argv) {
   o.out_dir = out.empty() ? o.config.train.out : out;
   if (o.out_dir.empty())
     throw UsageError("give the output folder: --out DIR, or \"out\" in the config's \"train\"");
+  o.validate_only = validate_only;
+  if (validate_only) {
+    const DiTRunResult r = train_dit(o);
+    std::printf("train: held-out loss %.6g on %lld clips of %s (the ", r.validation_loss,
+                static_cast<long long>(r.validation_clips), o.config.data.validation.c_str());
+    if (r.end_step > 0)
+      std::printf("EMA weights of %s at step %lld)\n", r.validated.c_str(),
+                  static_cast<long long>(r.end_step));
+    else
+      std::printf("weights of %s)\n", r.validated.c_str());
+    return 0;
+  }
   o.stop = stop_on_signals();
 
   std::unique_ptr<Progress> cache_bar, bar;

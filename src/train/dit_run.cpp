@@ -228,17 +228,31 @@ struct Batch {
   }
 };
 
-// The held-out clips of data.validation (its first validation_clips) and validation.csv.
+// The held-out clips of data.validation: its first validation_clips.
+Batch load_validation_clips(const DiTRunOptions& o) {
+  const std::string& path = o.config.data.validation;
+  std::vector<LatentEntry> entries = read_latent_manifest(path);
+  CUBIST_CHECK(!entries.empty(), path, ": no held-out clips to validate on");
+  check_channels(entries, o.config.model);
+  entries.resize(std::min(entries.size(), static_cast<size_t>(o.config.train.validation_clips)));
+  Batch clips;
+  for (const LatentEntry& e : entries) clips.add(e, o.config.model.patch);
+  return clips;
+}
+
+// The loss of the trainer's EMA weights on the held-out clips, with the same draws (times,
+// noise, dropped captions, frame masks) every time, so that steps and runs compare.
+double held_out_loss(const DiTTrainer& trainer, const Batch& clips, const DiTRunConfig& c) {
+  return trainer.validation_loss(clips.latents, clips.captions, c.batch,
+                                 c.seed ^ kValidationStream);
+}
+
+// The held-out loss every validate_every steps, into validation.csv.
 class Validator {
  public:
   Validator(const DiTRunOptions& o, int64_t start_step) : c_(o.config.train) {
-    const std::string& path = o.config.data.validation;
-    if (path.empty() || c_.validate_every == 0) return;
-    std::vector<LatentEntry> entries = read_latent_manifest(path);
-    CUBIST_CHECK(!entries.empty(), path, ": no held-out clips to validate on");
-    check_channels(entries, o.config.model);
-    entries.resize(std::min(entries.size(), static_cast<size_t>(c_.validation_clips)));
-    for (const LatentEntry& e : entries) clips_.add(e, o.config.model.patch);
+    if (o.config.data.validation.empty() || c_.validate_every == 0) return;
+    clips_ = load_validation_clips(o);
     log_ = std::make_unique<MetricsLog>(o.out_dir + "/validation.csv",
                                         std::vector<std::string>{"step", "loss"}, start_step + 1);
   }
@@ -247,8 +261,7 @@ class Validator {
     return log_ && (step % c_.validate_every == 0 || step == c_.steps);
   }
   double measure(const DiTTrainer& trainer, int64_t step) {
-    const double loss = trainer.validation_loss(clips_.latents, clips_.captions, c_.batch,
-                                                c_.seed ^ kValidationStream);
+    const double loss = held_out_loss(trainer, clips_, c_);
     log_->write({static_cast<double>(step), loss});
     return loss;
   }
@@ -519,7 +532,10 @@ DiTConfig model_config(DiTConfig c, const std::vector<LatentEntry>& entries,
 DiTRunResult train_dit(const DiTRunOptions& o) {
   const DiTRunConfig& tc = o.config.train;
   CUBIST_CHECK(!o.out_dir.empty(), "train: no output folder given");
-  fs::create_directories(o.out_dir);
+  CUBIST_CHECK(!o.validate_only || !o.config.data.validation.empty(),
+               "train --validate-only: the config has no data.validation (the latent manifest "
+               "of held-out clips, from `cubist vae cache`) to measure on");
+  if (!o.validate_only) fs::create_directories(o.out_dir);
   const std::string ckpt = o.out_dir + "/checkpoint.safetensors";
   const std::string weights = o.out_dir + "/dit.safetensors";
 
@@ -552,6 +568,16 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
     CUBIST_CHECK(fs::exists(tc.init), "train: train.init ", tc.init,
                  " does not exist (the weights to fine-tune: a dit.safetensors or a checkpoint)");
     trainer.load_weights(tc.init);
+  }
+  if (o.validate_only) {
+    CUBIST_CHECK(result.start_step > 0 || !tc.init.empty(), "train --validate-only: no weights to ",
+                 "measure: ", o.out_dir, " holds no checkpoint and the config has no train.init");
+    const Batch clips = load_validation_clips(o);
+    result.end_step = result.start_step;
+    result.validated = result.start_step > 0 ? ckpt : tc.init;
+    result.validation_clips = static_cast<int64_t>(clips.latents.size());
+    result.validation_loss = held_out_loss(trainer, clips, tc);
+    return result;
   }
   Validator validator(o, result.start_step);
   if (o.on_start)

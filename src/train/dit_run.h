@@ -124,12 +124,20 @@ struct DiTRunResult {
   int64_t start_step = 0, end_step = 0;
   bool finished = false;         // reached train.steps
   bool stopped_caching = false;  // stopped while encoding a manifest (no step taken)
+  // validate_only: the weights measured (the checkpoint, else train.init) and their loss.
+  std::string validated;
+  int64_t validation_clips = 0;
+  double validation_loss = -1;
 };
 
 struct DiTRunOptions {
   DiTRunFile config;
   std::string out_dir;     // the output folder (required)
   int64_t stop_after = 0;  // > 0: save and return after this many steps of this call
+  // Measure the held-out loss of the weights the run would go on from (its checkpoint, else
+  // train.init) on data.validation, as validation.csv would, and return: no step taken, nothing
+  // written but the latent cache that data.manifest needs.
+  bool validate_only = false;
   const std::atomic<bool>* stop = nullptr;             // set by a signal handler: save and return
   std::function<void(const CacheProgress&)> on_cache;  // encoding a manifest into the cache
   std::function<void(const DiTRunInfo&)> on_start;     // before the first step
