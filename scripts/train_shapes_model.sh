@@ -3,10 +3,10 @@
 # order, from nothing. Each step resumes if interrupted (run the script again). On 2 cores:
 # about 20 + 45 + 25 min for the autoencoder, 5-10 min for each latent cache, 35 min for the
 # transformer, 20 min for its fine-tuning, ~85 min for its fourth stage, ~70 min for the
-# autoencoder's decoder, ~105 min for the transformer's sixth stage and ~100 min for its last
-# (docs/QUALITY.md has the quality it reached).
+# autoencoder's decoder, ~105 min for the transformer's sixth stage, ~100 min for its seventh
+# and 80-110 min for its last (docs/QUALITY.md has the quality it reached).
 #
-# The bundle grew in seven stages, and the recipe keeps them all so that it makes the same model:
+# The bundle grew in eight stages, and the recipe keeps them all so that it makes the same model:
 # the transformer was trained on the latents of the autoencoder after 6000 steps; the autoencoder
 # trained on to 24000 steps and the transformer was fine-tuned (train.init) on its latents; the
 # autoencoder then trained on to 32000 steps with 17-frame clips in the mix, and the transformer
@@ -14,7 +14,8 @@
 # transformer trained on twice as many clips, encoded by the final autoencoder, with a decaying
 # rate; then the autoencoder's decoder alone was fine-tuned (its latents, and so the transformer,
 # unchanged); then the transformer trained on new clips, half of them 17 frames long, and last on
-# as many new clips of the same kinds at a lower rate.
+# as many new clips of the same kinds at a lower rate, twice, the second time with more clips
+# holding their last frames (for loops, connections and backward extension).
 #
 #   scripts/train_shapes_model.sh [OUT]     (default out/shapes_model; the bundle is OUT/bundle)
 set -euo pipefail
