@@ -358,6 +358,7 @@ TEST_F(DiTRun, ValidateOnlyMeasuresTheWeightsWithoutTraining) {
   DiTRunOptions init = v;
   init.out_dir = path("b");
   init.config.train.init = path("a/dit.safetensors");
+  init.config.train.sample_every = 1;  // samples are not made, so no autoencoder is looked for
   const DiTRunResult from_init = train_dit(init);
   EXPECT_EQ(from_init.validated, path("a/dit.safetensors"));
   EXPECT_NEAR(from_init.validation_loss, r.validation_loss, 1e-6 * r.validation_loss);

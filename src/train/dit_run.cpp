@@ -535,15 +535,18 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
   CUBIST_CHECK(!o.validate_only || !o.config.data.validation.empty(),
                "train --validate-only: the config has no data.validation (the latent manifest "
                "of held-out clips, from `cubist vae cache`) to measure on");
-  if (!o.validate_only) fs::create_directories(o.out_dir);
   const std::string ckpt = o.out_dir + "/checkpoint.safetensors";
   const std::string weights = o.out_dir + "/dit.safetensors";
+  const bool resuming = fs::exists(ckpt);
+  CUBIST_CHECK(!o.validate_only || resuming || !tc.init.empty(), "train --validate-only: no ",
+               "weights to measure: ", o.out_dir,
+               " holds no checkpoint and the config has no train.init");
+  if (!o.validate_only) fs::create_directories(o.out_dir);
 
   const RunData data = prepare_data(o);
   if (data.stopped) {  // the cache resumes on the next run
     DiTRunResult r;
-    if (fs::exists(ckpt))
-      r.start_step = r.end_step = SafeTensors::open(ckpt).metadata_int("step", 0);
+    if (resuming) r.start_step = r.end_step = SafeTensors::open(ckpt).metadata_int("step", 0);
     r.stopped_caching = true;
     return r;
   }
@@ -552,13 +555,12 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
   DiTTrainer trainer(model_config(o.config.model, data.entries, ckpt),
                      text::Tokenizer::from_captions(captions, o.config.model.max_text_tokens),
                      trainer_config(tc), tc.seed);
-  const SampleWriter samples(o, data.entries, trainer.tokenizer());
 
   DiTRunResult result;
   double elapsed = 0;  // seconds of steps and samples, over all sessions
   const std::string run_json = run_config_json(o.config);
   std::vector<std::string> changed;
-  if (fs::exists(ckpt)) {
+  if (resuming) {
     trainer.load(ckpt);
     result.start_step = trainer.steps();
     const SafeTensors saved = SafeTensors::open(ckpt);
@@ -570,15 +572,14 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
     trainer.load_weights(tc.init);
   }
   if (o.validate_only) {
-    CUBIST_CHECK(result.start_step > 0 || !tc.init.empty(), "train --validate-only: no weights to ",
-                 "measure: ", o.out_dir, " holds no checkpoint and the config has no train.init");
     const Batch clips = load_validation_clips(o);
     result.end_step = result.start_step;
-    result.validated = result.start_step > 0 ? ckpt : tc.init;
+    result.validated = resuming ? ckpt : tc.init;
     result.validation_clips = static_cast<int64_t>(clips.latents.size());
     result.validation_loss = held_out_loss(trainer, clips, tc);
     return result;
   }
+  const SampleWriter samples(o, data.entries, trainer.tokenizer());
   Validator validator(o, result.start_step);
   if (o.on_start)
     o.on_start({result.start_step, trainer.model().num_parameters(),
