@@ -203,17 +203,50 @@ TEST_F(VideoPrompts, ExtendBackwardPrependsAndKeepsTheInput) {
   EXPECT_TRUE(same_frames(more, 3, v, 0, 9));  // the first window is the same
 }
 
-TEST_F(VideoPrompts, LoopAppendsAPassageFromTheEndToTheStart) {
+// The loop as docs/DIT.md describes it, rebuilt from the library's parts: the clip's latent
+// frames a0 a1 a2 (window 0, the plain clip's), a passage window holding the clip's last 5
+// frames re-encoded and a1 a2 themselves, and the cycle Q = a1 a2 + the passage's one generated
+// latent frame decoded after a0 and one turn of Q.
+TEST_F(VideoPrompts, LoopIsTheCycleOfTheClipAndAPassageDecodedAsItPlaysRound) {
   MediaPrompt m;
   m.loop = true;
+  EXPECT_EQ(prepare(m, request(9)).overlap, 1);  // kDefaultLoopOverlap
+  EXPECT_EQ(prepare(m, request(9)).request.frames, 8 + 12);
+  m.overlap = 2;
   const VideoJob job = prepare(m, request(9));
-  EXPECT_EQ(job.overlap, 2);
   EXPECT_EQ(job.windows, (std::vector<int64_t>{3, 5}));
+  EXPECT_EQ(job.request.frames, 8 + 4);  // frames 1..8 and 4 (5 - 2 * 2) of the passage
   const Video v = run_video_job(model_, job);
-  EXPECT_EQ(v.frames, 9 + 4);  // 4 (5 - 2 * 2)
-  EXPECT_TRUE(same_frames(v, 0, run({}, request(9)), 0, 9));
-  m.overlap = 1;
-  EXPECT_EQ(run(m, request(9)).frames, 9 + 12);
+  ASSERT_EQ(v.frames, 12);
+
+  GenerateOptions g;
+  g.steps = job.request.steps;
+  g.guidance = job.request.guidance;
+  g.seed = job.request.seed;
+  const Dims clip_shape{4, 3, 4, 6}, window_shape{4, 5, 4, 6};
+  const Tensor a = generate_latents(*model_.dit, clip_shape, job.prompt.ids, g);
+  const Video clip = decode_latents(*model_.vae, a);
+  Tensor known = Tensor::zeros(window_shape);
+  known.slice(1, 0, 2).copy_(encode_video(*model_.vae, video_frames(clip, 4, 9)));
+  known.slice(1, 3, 5).copy_(a.slice(1, 1, 3));
+  const Tensor mask = frame_mask(5, 4, 6, {0, 1, 3, 4});
+  g.known = &known;
+  g.known_mask = &mask;
+  g.seed = window_seed(job.request.seed, 1);
+  const Tensor passage = generate_latents(*model_.dit, window_shape, job.prompt.ids, g);
+  Tensor chain = Tensor::zeros({4, 7, 4, 6});  // a0, Q, Q with Q = a1 a2 p
+  chain.slice(1, 0, 3).copy_(a);
+  chain.slice(1, 3, 4).copy_(passage.slice(1, 2, 3));
+  chain.slice(1, 4, 6).copy_(a.slice(1, 1, 3));
+  chain.slice(1, 6, 7).copy_(passage.slice(1, 2, 3));
+  const Video round = decode_latents(*model_.vae, chain);
+  EXPECT_TRUE(same_frames(v, 0, round, 13, 12));
+  EXPECT_FALSE(same_frames(v, 0, round, 1, 12));  // the second turn, not the first
+
+  EXPECT_EQ(run(m, request(25)).frames, 24 + 4);  // a clip of two windows
+  m.overlap.reset();
+  EXPECT_EQ(run(m, request(9)).frames, 8 + 12);
+  EXPECT_EQ(run(m, request(5)).frames, 4 + 12);
 }
 
 TEST_F(VideoPrompts, ConnectKeepsBothVideos) {
@@ -383,8 +416,13 @@ TEST_F(VideoPrompts, BadInputsSayWhatIsAccepted) {
   m = {};
   m.loop = true;
   m.overlap = 2;
-  expect_bad(m, request(1), "--loop of 1 frames",
-             "ask for 5 frames or more, or a smaller --overlap");
+  expect_bad(m, request(5), "--loop of 5 frames",
+             "holds the clip's last 5 frames and its frames 1 to 8 (an overlap of 2 latent "
+             "frames at each end), so ask for 9 frames or more, or a smaller --overlap");
+  m.overlap.reset();
+  expect_bad(m, request(1), "--loop of 1 frame;",
+             "holds the clip's last frame and its frames 1 to 4 (an overlap of 1 latent frame at "
+             "each end), so ask for 5 frames or more");
   // Images.
   m = {};
   m.image = input("first.png", 1);

@@ -27,6 +27,11 @@ constexpr const char* kNoFrameConditioning =
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+// "1 frame", "5 frames".
+std::string count(int64_t n, const std::string& noun) {
+  return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+}
+
 std::string base_name(const std::string& path) {
   std::string s = path;
   while (s.size() > 1 && s.back() == '/') s.pop_back();
@@ -142,7 +147,8 @@ void check_window(VideoJob& job, const TextToVideoModel& m, const MediaPrompt& m
                " latent frames) is too short to hold both ends and generate between them; give "
                "--window ",
                vae.video_frames(ceil_div(3, pt) * pt), " or more");
-  job.overlap = media.overlap.value_or(std::min(kDefaultOverlap, most));
+  const int64_t usual = job.mode == PromptMode::kLoop ? kDefaultLoopOverlap : kDefaultOverlap;
+  job.overlap = media.overlap.value_or(std::min(usual, most));
   CUBIST_CHECK(job.overlap >= 1 && job.overlap <= most, "generate: an overlap of ", job.overlap,
                " latent frames; with a window of ", W, " frames (", Lw, " latent frames) ",
                ends ? "--loop and --connect take" : "the overlap takes", " 1 to ", most,
@@ -267,10 +273,12 @@ VideoJob prepare_video_job(const TextToVideoModel& m, const VideoRequest& reques
         job.inputs.push_back(std::move(image));
       }
       if (job.mode == PromptMode::kLoop)
-        CUBIST_CHECK(N >= vae.video_frames(K), "generate: --loop of ", N,
-                     " frames; the passage holds the clip's last and first ", vae.video_frames(K),
-                     " frames (an overlap of ", K, " latent frames), so ask for ",
-                     vae.video_frames(K), " frames or more, or a smaller --overlap");
+        CUBIST_CHECK(N >= 1 + tf * K, "generate: --loop of ", count(N, "frame"),
+                     "; its passage holds the clip's last ",
+                     K == 1 ? "frame" : count(vae.video_frames(K), "frame"),
+                     " and its frames 1 to ", tf * K, " (an overlap of ", count(K, "latent frame"),
+                     " at each end), so ask for ", 1 + tf * K, " frames or more",
+                     K > 1 ? ", or a smaller --overlap" : "");
       const int64_t first = vae.latent_frames(std::min(N, W));
       job.windows = {first};
       for (int64_t L : extension_plan(N - vae.video_frames(first), K, Lw, tf, pt, false))
@@ -278,7 +286,7 @@ VideoJob prepare_video_job(const TextToVideoModel& m, const VideoRequest& reques
       job.request.frames = N;
       if (job.mode == PromptMode::kLoop) {
         job.windows.push_back(Lw);
-        job.request.frames = N + tf * (Lw - 2 * K);
+        job.request.frames = N - 1 + tf * (Lw - 2 * K);  // the cycle leaves out frame 0
       }
       break;
     }
@@ -338,9 +346,16 @@ class WindowRunner {
 
   Tensor encode(const Video& v) const { return encode_video(*m_.vae, v); }
 
+  Video decode(const Tensor& latents) const { return decode_latents(*m_.vae, latents, kFps); }
+
+  // run(), decoded.
+  Video run(int64_t latents, const Tensor& head, const Tensor& tail, const Tensor& init = {}) {
+    return decode(sample(latents, head, tail, init));
+  }
+
   // `latents` latent frames with `head` [C, a, h, w] held as the first ones and `tail`
   // [C, b, h, w] as the last (undefined: none); from `init` at job.strength when defined (SDEdit).
-  Video run(int64_t latents, const Tensor& head, const Tensor& tail, const Tensor& init = {}) {
+  Tensor sample(int64_t latents, const Tensor& head, const Tensor& tail, const Tensor& init = {}) {
     const int64_t sf = m_.vae->config().spatial_factor;
     const Dims shape{m_.dit->config().latent_channels, latents, job_.request.height / sf,
                      job_.request.width / sf};
@@ -374,7 +389,7 @@ class WindowRunner {
       g.strength = job_.strength;
     }
     ++index_;
-    return decode_latents(*m_.vae, generate_latents(*m_.dit, shape, job_.prompt.ids, g), kFps);
+    return generate_latents(*m_.dit, shape, job_.prompt.ids, g);
   }
 
  private:
@@ -384,18 +399,37 @@ class WindowRunner {
   int64_t index_ = 0;
 };
 
+// Latents [C, T_i, H, W] joined in time.
+Tensor join_latents(const std::vector<Tensor>& parts) {
+  Dims shape = parts.front().shape();
+  shape[1] = 0;
+  for (const Tensor& p : parts) shape[1] += p.size(1);
+  Tensor out = Tensor::zeros(shape);
+  int64_t t = 0;
+  for (const Tensor& p : parts) {
+    out.slice(1, t, t + p.size(1)).copy_(p);
+    t += p.size(1);
+  }
+  return out;
+}
+
 }  // namespace
 
 Video run_video_job(const TextToVideoModel& m, const VideoJob& job, const flow::StepFn& on_step) {
   WindowRunner runner(m, job, on_step);
   const int64_t tf = m.vae->config().temporal_factor(), K = job.overlap;
   const int64_t held = m.vae->config().video_frames(K);  // frames of K latent frames on their own
-  // Extends v forward through windows [from, to) until `add` more frames.
-  auto forward = [&](Video v, int64_t add, size_t from, size_t to) {
+  // Extends v forward through windows [from, to) until `add` more frames; the latent frames of
+  // the frames added go to `added` when given (whole latent frames: `add` a multiple of tf).
+  auto forward = [&](Video v, int64_t add, size_t from, size_t to,
+                     std::vector<Tensor>* added = nullptr) {
     for (size_t i = from; i < to; ++i) {
       const int64_t L = job.windows[i];
-      const Video w = runner.run(L, runner.encode(video_frames(v, v.frames - held, v.frames)), {});
+      const Tensor z =
+          runner.sample(L, runner.encode(video_frames(v, v.frames - held, v.frames)), {});
+      const Video w = runner.decode(z);
       const int64_t take = std::min(tf * (L - K), add);
+      if (added) added->push_back(z.slice(1, K, K + take / tf));
       const Video fresh = video_frames(w, held, held + take);  // the re-made overlap dropped
       v = join_videos({&v, &fresh});
       add -= take;
@@ -411,16 +445,32 @@ Video run_video_job(const TextToVideoModel& m, const VideoJob& job, const flow::
   };
   switch (job.mode) {
     case PromptMode::kText:
-    case PromptMode::kImage:
-    case PromptMode::kLoop: {
-      const bool loop = job.mode == PromptMode::kLoop;
+    case PromptMode::kImage: {
       const Tensor image = job.mode == PromptMode::kImage ? runner.encode(job.inputs[0]) : Tensor();
-      Video clip = runner.run(job.windows[0], image, {});
-      clip = forward(std::move(clip), job.clip_frames - clip.frames, 1,
-                     job.windows.size() - (loop ? 1 : 0));
-      if (!loop) return clip;
-      const Video round = passage(clip, clip, job.windows.back());
-      return join_videos({&clip, &round});
+      const Video clip = runner.run(job.windows[0], image, {});
+      return forward(clip, job.clip_frames - clip.frames, 1, job.windows.size());
+    }
+    case PromptMode::kLoop: {
+      // The clip's latent frames a0 a1 .. am, window by window; then a passage window whose
+      // first K latent frames are the clip's end (re-encoded, as an extension holds them) and
+      // whose last K are a1 .. aK themselves. The loop is the cycle Q = a1 .. am + the passage's
+      // generated frames, decoded after one turn of itself (a0 Q Q, the second Q kept): the
+      // causal decoder then draws the step from the passage back to a1 as it draws every other
+      // step, from the latents on both sides, where frames decoded apart would meet with each
+      // decoding's own errors (docs/QUALITY.md, "Loops").
+      std::vector<Tensor> parts{runner.sample(job.windows[0], {}, {})};
+      const Video first = runner.decode(parts[0]);
+      const Video clip =
+          forward(first, job.clip_frames - first.frames, 1, job.windows.size() - 1, &parts);
+      const Tensor clip_latents = join_latents(parts);
+      const int64_t L = job.windows.back();
+      const Tensor z =
+          runner.sample(L, runner.encode(video_frames(clip, clip.frames - held, clip.frames)),
+                        clip_latents.slice(1, 1, 1 + K));
+      const Tensor cycle =
+          join_latents({clip_latents.slice(1, 1, clip_latents.size(1)), z.slice(1, K, L - K)});
+      const Video round = runner.decode(join_latents({clip_latents.slice(1, 0, 1), cycle, cycle}));
+      return video_frames(round, round.frames - tf * cycle.size(1), round.frames);
     }
     case PromptMode::kExtend: {
       if (!job.backward) return forward(job.inputs[0], job.new_frames, 0, job.windows.size());

@@ -9,7 +9,8 @@
 //            window's first K latent frames; the new frames are appended to IN. Backward: IN's
 //            first frames are the window's last K latent frames; the new frames are prepended
 //   loop     a clip, then a passage whose first K latent frames are the clip's end and whose last
-//            K are its start: clip + passage plays round
+//            K are the clip's latent frames after frame 0: the clip (less frame 0) + passage,
+//            decoded as a cycle after one turn of itself, plays round
 //   connect  a passage from A's end to B's start: A + passage + B
 //   edit     SDEdit: IN encoded, noised to `strength`, denoised under the prompt
 //
@@ -35,6 +36,9 @@ const char* prompt_mode_name(PromptMode mode);  // "text", "image", "extend", ..
 
 inline constexpr int64_t kDefaultWindow = 17;  // frames, when the model records none
 inline constexpr int64_t kDefaultOverlap = 2;  // latent frames
+// A loop's passage holds one latent frame at each end: the more it generates between them, the
+// smaller its seam (docs/QUALITY.md, "Loops").
+inline constexpr int64_t kDefaultLoopOverlap = 1;
 inline constexpr float kDefaultStrength = 0.6f;
 
 // What the user gave beside the prompt, as the options of `cubist generate` (unset = not given).
