@@ -8,7 +8,8 @@
 //   backward  a window whose last 2 latent frames hold f0..f7 (encode_tail, as --extend
 //             --direction backward): the window's decoded frames w, where w[9+j] stands for fj.
 //             "decoded" is the step w8 -> w9 inside the window, "held" how far w9 is from f0,
-//             "output" the step w8 -> f0 that the output shows, "inside" the clip's mean step.
+//             "output" the step w8 -> f0 that the output shows, "inside" the clip's mean step;
+//             sampled without seam guidance, to show the seam that it closes (docs/DIT.md).
 //   tail      the same with the clip's last 2 latent frames held, as the whole clip's encoding
 //             has them and as encode_tail makes them from f9..f16: the step w8 -> f9 (the clip's
 //             own f8 -> f9 beside it). Equal seams say the held latents are not the problem.

@@ -249,6 +249,49 @@ TEST_F(VideoPrompts, LoopIsTheCycleOfTheClipAndAPassageDecodedAsItPlaysRound) {
   EXPECT_EQ(run(m, request(5)).frames, 4 + 12);
 }
 
+// Seam guidance (backward extension and connection, on by default): the guide sees the held
+// latent frames as given, the input is still kept byte for byte, 0 turns it off, and it is
+// recorded in the provenance.
+TEST_F(VideoPrompts, SeamGuidanceLeadsIntoTheInputAndKeepsIt) {
+  MediaPrompt m;
+  m.extend = input("in/", 5);
+  m.direction = "backward";
+  const Video in = read_video(m.extend);
+  const VideoJob job = prepare(m, request(4));
+  EXPECT_EQ(job.seam_guidance, kDefaultSeamGuidance);
+  EXPECT_EQ(job_provenance(model_, job, false)["seam_guidance"], kDefaultSeamGuidance);
+  const Video guided = run_video_job(model_, job);
+  EXPECT_TRUE(same_frames(guided, 4, in, 0, 5));
+  m.seam_guidance = 0.0f;
+  const VideoJob plain_job = prepare(m, request(4));
+  EXPECT_FALSE(job_provenance(model_, plain_job, false).contains("seam_guidance"));
+  const Video plain = run_video_job(model_, plain_job);
+  EXPECT_TRUE(same_frames(plain, 4, in, 0, 5));
+  EXPECT_FALSE(same_frames(plain, 0, guided, 0, 4));
+  m.direction.reset();
+  m.seam_guidance.reset();
+  EXPECT_EQ(prepare(m, request(4)).seam_guidance, 0.0f);  // forward: nothing to lead into
+
+  // The library hands the guide the held frames exactly as given.
+  GenerateOptions g;
+  g.steps = 2;
+  g.seed = 3;
+  const Dims shape{4, 3, 4, 6};
+  const Tensor known = testing::randn(shape, 4), mask = frame_mask(3, 4, 6, {2});
+  g.known = &known;
+  g.known_mask = &mask;
+  g.guide_scale = 1.0f;
+  float worst = 0.0f;
+  g.guide = [&](const Tensor& clean) {
+    const Tensor a = clean.slice(1, 2, 3).contiguous(), b = known.slice(1, 2, 3).contiguous();
+    for (int64_t i = 0; i < a.numel(); ++i)
+      worst = std::max(worst, std::abs(a.data<float>()[i] - b.data<float>()[i]));
+    return Tensor::zeros(shape);
+  };
+  generate_latents(*model_.dit, shape, {3, 4}, g);
+  EXPECT_LT(worst, 1e-5f);
+}
+
 TEST_F(VideoPrompts, ConnectKeepsBothVideos) {
   MediaPrompt m;
   m.connect_from = input("a/", 9);
@@ -419,7 +462,18 @@ TEST_F(VideoPrompts, BadInputsSayWhatIsAccepted) {
   expect_bad(m, request(5), "--loop of 5 frames",
              "holds the clip's last 5 frames and its frames 1 to 8 (an overlap of 2 latent "
              "frames at each end), so ask for 9 frames or more, or a smaller --overlap");
-  m.overlap.reset();
+  m.seam_guidance = 2.0f;
+  expect_bad(m, request(17),
+             "--seam-guidance applies to --extend IN --direction backward and to "
+             "--connect",
+             "");
+  m = {};
+  m.extend = input("in/", 5);
+  m.direction = "backward";
+  m.seam_guidance = -1.0f;
+  expect_bad(m, request(4), "--seam-guidance -1", "accepted: 0 (none) or more (default 3)");
+  m = {};
+  m.loop = true;
   expect_bad(m, request(1), "--loop of 1 frame;",
              "holds the clip's last frame and its frames 1 to 4 (an overlap of 1 latent frame at "
              "each end), so ask for 5 frames or more");

@@ -18,6 +18,29 @@ double total(const Tensor& t) {
   return s;
 }
 
+// v += scale * d loss / dx at the clean latents x - t v; the loss's gradient in the autoencoder's
+// scale is d loss / dx divided by each channel's std (z = x std + mean).
+// `known` is normalized, as x is; the clean estimate of held frames is the frames themselves.
+void move_along_guide(const DiTConfig& cfg, const Tensor& x, float t, const GenerateOptions& o,
+                      const Tensor& known, Tensor& v) {
+  const Tensor xc = x.contiguous();
+  Tensor clean = Tensor::empty(x.shape());
+  const float *px = xc.data<float>(), *pv = v.data<float>();
+  float* pc = clean.data<float>();
+  for (int64_t i = 0; i < clean.numel(); ++i) pc[i] = px[i] - t * pv[i];
+  if (o.known) clean = hold_frames(clean, known, *o.known_mask);
+  const Tensor g = o.guide(denormalize_latents(cfg, clean)).contiguous();
+  CUBIST_CHECK(g.shape() == x.shape(), "generate: the guide's gradient ", g.shape(),
+               " must have the latents' shape ", x.shape());
+  const int64_t C = x.size(0), n = x.numel() / C;
+  const float* pg = g.data<float>();
+  float* out = v.data<float>();
+  for (int64_t c = 0; c < C; ++c) {
+    const float s = o.guide_scale * (cfg.latent_std.empty() ? 1.0f : cfg.latent_std[c]);
+    for (int64_t i = 0; i < n; ++i) out[c * n + i] += s * pg[c * n + i];
+  }
+}
+
 }  // namespace
 
 FlowLoss flow_matching_loss(const DiT& model, const std::vector<Tensor>& latents,
@@ -115,7 +138,10 @@ Tensor generate_latents(const DiT& model, const Dims& shape, const std::vector<i
     const std::vector<float> times(prompts.size(), t);
     const std::vector<Var> v = unpack_clips(model.forward_tokens(tokens, layout, times, text),
                                             layout, cfg.patch, cfg.latent_channels);
-    return guided ? flow::guide(v[0].value(), v[1].value(), o.guidance) : v[0].value();
+    Tensor out =
+        (guided ? flow::guide(v[0].value(), v[1].value(), o.guidance) : v[0].value()).contiguous();
+    if (o.guide && o.guide_scale != 0.0f) move_along_guide(cfg, x, t, o, known, out);
+    return out;
   };
   Generator gen(o.seed);
   Tensor noise = Tensor::empty(shape);

@@ -3,6 +3,8 @@
 // and generation with guidance, deterministic from a seed.
 #pragma once
 
+#include <functional>
+
 #include <cstdint>
 #include <vector>
 
@@ -41,6 +43,12 @@ struct GenerateOptions {
   const Tensor* init = nullptr;
   float strength = 1.0f;
   flow::StepFn on_step = {};  // after each sampling step (a progress bar)
+  // Guidance by a loss on the clean latents that each velocity predicts (x - t v, in the
+  // autoencoder's scale): `guide` returns the loss's gradient there, and every velocity moves
+  // along it by guide_scale, so the sample is drawn towards a low loss while the transformer
+  // keeps denoising it. Unset or a scale of 0: none.
+  std::function<Tensor(const Tensor& clean)> guide = {};
+  float guide_scale = 0.0f;
 };
 
 // Latents of `shape` [C, T, H, W] for a prompt. With guidance, the conditional and the

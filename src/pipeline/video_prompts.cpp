@@ -7,6 +7,8 @@
 #include <sstream>
 #include <tuple>
 
+#include "autograd/basic.h"
+#include "autograd/loss.h"
 #include "core/error.h"
 #include "diffusion/condition.h"
 #include "diffusion/video_sampling.h"
@@ -208,6 +210,14 @@ PromptMode prompt_mode(const MediaPrompt& m) {
                m.strength.value_or(0.0f),
                " is outside (0, 1]; accepted: 0 < S <= 1 (small keeps more of the input, 1 "
                "ignores it)");
+  const bool held_end =
+      (mode == PromptMode::kExtend && m.direction == "backward") || mode == PromptMode::kConnect;
+  CUBIST_CHECK(!m.seam_guidance || held_end,
+               "generate: --seam-guidance applies to --extend IN --direction backward and to "
+               "--connect, whose new frames lead into an input's first frames");
+  CUBIST_CHECK(!m.seam_guidance || (std::isfinite(*m.seam_guidance) && *m.seam_guidance >= 0.0f),
+               "generate: --seam-guidance ", m.seam_guidance.value_or(0.0f),
+               "; accepted: 0 (none) or more (default ", kDefaultSeamGuidance, ")");
   CUBIST_CHECK(mode != PromptMode::kEdit || (!m.overlap && !m.window),
                "generate: --edit redoes the whole input in one pass; --overlap and --window do not "
                "apply to it");
@@ -234,6 +244,8 @@ VideoJob prepare_video_job(const TextToVideoModel& m, const VideoRequest& reques
   job.backward = media.direction.value_or("forward") == "backward";
   job.strength = media.strength.value_or(job.mode == PromptMode::kEdit ? kDefaultStrength : 1.0f);
   job.window = media.window.value_or(default_window(m));
+  if ((job.mode == PromptMode::kExtend && job.backward) || job.mode == PromptMode::kConnect)
+    job.seam_guidance = media.seam_guidance.value_or(kDefaultSeamGuidance);
   const VaeConfig& vae = m.vae->config();
   const int64_t tf = vae.temporal_factor(), pt = m.dit->config().patch.t;
   const bool clip_mode = job.mode == PromptMode::kText || job.mode == PromptMode::kImage ||
@@ -337,6 +349,34 @@ VideoJob prepare_video_job(const TextToVideoModel& m, const VideoRequest& reques
 
 namespace {
 
+// The direction in which latents `clean` [C, T, h, w] would decode their last frames more like
+// `target` [1, 3, n, H, W] (the gradient of the squared error, through the causal decoder), on
+// the latent frames before `held` (those at and after it are held), scaled to an RMS of 1 there
+// so that the guidance scale means the same for any size.
+Tensor seam_gradient(const Vae& vae, const Tensor& clean, const Tensor& target, int64_t held) {
+  EnableGrad enable;  // sampling runs under NoGrad
+  const Var z(clean.unsqueeze(0).contiguous(), true);
+  const Var x = vae.decode(z);
+  const int64_t T = x.size(2), n = target.size(2);
+  mse_loss(slice(x, 2, T - n, T), Var(target)).backward();
+  Tensor g = z.grad().squeeze(0).contiguous();
+  const int64_t C = g.size(0), per_frame = g.numel() / (C * g.size(1));
+  float* p = g.data<float>();
+  double sum = 0.0;
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t t = 0; t < g.size(1); ++t) {
+      float* f = p + (c * g.size(1) + t) * per_frame;
+      for (int64_t i = 0; i < per_frame; ++i) {
+        if (t >= held) f[i] = 0.0f;
+        sum += static_cast<double>(f[i]) * f[i];
+      }
+    }
+  const double rms = std::sqrt(sum / static_cast<double>(C * held * per_frame));
+  if (rms > 0.0)
+    for (int64_t i = 0; i < g.numel(); ++i) p[i] = static_cast<float>(p[i] / rms);
+  return g;
+}
+
 // The generations of one job: each window's latents sampled with its known frames held, then
 // decoded; the progress callback counts steps over every window.
 class WindowRunner {
@@ -355,7 +395,10 @@ class WindowRunner {
 
   // `latents` latent frames with `head` [C, a, h, w] held as the first ones and `tail`
   // [C, b, h, w] as the last (undefined: none); from `init` at job.strength when defined (SDEdit).
-  Tensor sample(int64_t latents, const Tensor& head, const Tensor& tail, const Tensor& init = {}) {
+  // With `tail_pixels`, the frames `tail` stands for, sampling is guided (job.seam_guidance)
+  // towards latents whose decoding draws them as given.
+  Tensor sample(int64_t latents, const Tensor& head, const Tensor& tail, const Tensor& init = {},
+                const Video* tail_pixels = nullptr) {
     const int64_t sf = m_.vae->config().spatial_factor;
     const Dims shape{m_.dit->config().latent_channels, latents, job_.request.height / sf,
                      job_.request.width / sf};
@@ -387,6 +430,13 @@ class WindowRunner {
     if (init.defined()) {
       g.init = &init;
       g.strength = job_.strength;
+    }
+    const Tensor target = tail_pixels ? video_to_tensor(*tail_pixels) : Tensor();
+    if (tail_pixels && job_.seam_guidance > 0.0f) {
+      g.guide = [&](const Tensor& clean) {
+        return seam_gradient(*m_.vae, clean, target, latents - tail.size(1));
+      };
+      g.guide_scale = job_.seam_guidance;
     }
     ++index_;
     return generate_latents(*m_.dit, shape, job_.prompt.ids, g);
@@ -440,7 +490,8 @@ Video run_video_job(const TextToVideoModel& m, const VideoJob& job, const flow::
   // a's re-made frames and the tf K frames that b's held latent frames stand for.
   auto passage = [&](const Video& a, const Video& b, int64_t L) {
     const Tensor head = runner.encode(video_frames(a, a.frames - held, a.frames));
-    const Video w = runner.run(L, head, encode_tail(*m.vae, b, K));
+    const Video target = tail_frames(b, tf * K);
+    const Video w = runner.decode(runner.sample(L, head, encode_tail(*m.vae, b, K), {}, &target));
     return video_frames(w, held, w.frames - tf * K);
   };
   switch (job.mode) {
@@ -477,7 +528,8 @@ Video run_video_job(const TextToVideoModel& m, const VideoJob& job, const flow::
       Video v = job.inputs[0];
       int64_t add = job.new_frames;
       for (const int64_t L : job.windows) {
-        const Video w = runner.run(L, {}, encode_tail(*m.vae, v, K));
+        const Video target = tail_frames(v, tf * K);
+        const Video w = runner.decode(runner.sample(L, {}, encode_tail(*m.vae, v, K), {}, &target));
         const int64_t before = w.frames - tf * K;  // frames ahead of the held latent frames
         const int64_t take = std::min(before, add);
         const Video fresh = video_frames(w, before - take, before);
@@ -512,6 +564,7 @@ nlohmann::ordered_json job_provenance(const TextToVideoModel& m, const VideoJob&
     j["direction"] = job.backward ? "backward" : "forward";
     j["new_frames"] = job.new_frames;
   }
+  if (job.seam_guidance > 0.0f) j["seam_guidance"] = job.seam_guidance;
   if (job.mode == PromptMode::kEdit) {
     j["strength"] = job.strength;
   } else {
@@ -540,16 +593,22 @@ Tensor encode_video(const Vae& vae, const Video& video) {
 }
 
 Tensor encode_tail(const Vae& vae, const Video& video, int64_t K) {
-  const int64_t n = vae.config().temporal_factor() * K;
   CUBIST_CHECK(K >= 1 && video.frames >= 1, "encode_tail: ", K, " latent frames of a video of ",
                video.frames, " frames");
   const Video first = video_frames(video, 0, 1);
+  const Video frames = tail_frames(video, vae.config().temporal_factor() * K);
+  const Tensor z = encode_video(vae, join_videos({&first, &frames}));
+  return z.slice(1, 1, K + 1).contiguous();
+}
+
+Video tail_frames(const Video& video, int64_t n) {
+  CUBIST_CHECK(n >= 1 && video.frames >= 1, "tail_frames: ", n, " frames of a video of ",
+               video.frames);
   const Video head = video_frames(video, 0, std::min(n, video.frames));
-  std::vector<const Video*> parts{&first, &head};
+  std::vector<const Video*> parts{&head};
   const Video last = video_frames(video, head.frames - 1, head.frames);
   for (int64_t i = head.frames; i < n; ++i) parts.push_back(&last);
-  const Tensor z = encode_video(vae, join_videos(parts));
-  return z.slice(1, 1, K + 1).contiguous();
+  return join_videos(parts);
 }
 
 Video decode_latents(const Vae& vae, const Tensor& latents, double fps) {

@@ -40,6 +40,9 @@ inline constexpr int64_t kDefaultOverlap = 2;  // latent frames
 // smaller its seam (docs/QUALITY.md, "Loops").
 inline constexpr int64_t kDefaultLoopOverlap = 1;
 inline constexpr float kDefaultStrength = 0.6f;
+// Backward extensions and connections: how hard sampling is pulled towards new frames whose
+// decoding draws the held input frames as the input has them (docs/DIT.md, "Seam guidance").
+inline constexpr float kDefaultSeamGuidance = 3.0f;
 
 // What the user gave beside the prompt, as the options of `cubist generate` (unset = not given).
 // At most one mode: image, extend, loop, connect (both files) or edit.
@@ -53,6 +56,7 @@ struct MediaPrompt {
   std::optional<float> strength;         // --strength S in (0, 1] (edit; kDefaultStrength)
   std::optional<int64_t> overlap;        // --overlap K latent frames (kDefaultOverlap)
   std::optional<int64_t> window;         // --window F frames (default_window)
+  std::optional<float> seam_guidance;    // --seam-guidance G >= 0 (backward, connect; 0: none)
 };
 
 // The mode a MediaPrompt asks for; two modes at once, or an option of another mode (--direction
@@ -73,6 +77,7 @@ struct VideoJob {
   bool backward = false;  // extend
   int64_t overlap = kDefaultOverlap, window = kDefaultWindow;
   float strength = 1.0f;
+  float seam_guidance = 0.0f;      // extend backward and connect: kDefaultSeamGuidance unless given
   int64_t clip_frames = 0;         // text, image, loop: the clip (the loop's passage comes after)
   int64_t new_frames = 0;          // extend: frames added
   std::vector<Video> inputs;       // at the request's size, 8 fps
@@ -127,6 +132,10 @@ Video decode_latents(const Vae& vae, const Tensor& latents, double fps = 8.0);
 // padded with copies of its last frame. Encoding the frames on their own would put a 1-frame
 // latent where the decoder, and the transformer in training, see a tf-frame one.
 Tensor encode_tail(const Vae& vae, const Video& video, int64_t K);
+
+// The frames that encode_tail's K latent frames stand for: the video's first tf K, padded with
+// copies of its last frame when it is shorter.
+Video tail_frames(const Video& video, int64_t n);
 
 // Frames [start, end) of a video, and videos joined in time (same size).
 Video video_frames(const Video& video, int64_t start, int64_t end);
