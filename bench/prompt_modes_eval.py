@@ -7,6 +7,8 @@
 - loop: the seam (last frame -> first frame) against the frame-to-frame change inside the clip;
 - extension: the seam between the input and the extension against the change inside the input,
   forward (new frames after the input's end) and backward (before its start);
+- connect: the true clip connected to itself (A = B): the seams out of A and into B against the
+  change inside B;
 - edit: the true clip edited (--edit, --strength S) under its caption with the first object's
   colour changed to one the clip does not have; `cubist eval` on the edited clips against the new
   caption: how often the new colour is found, and how often every other attribute is kept.
@@ -63,7 +65,7 @@ def main():
         "--frames", "17", "--seed", "515151", "--format", "png")
     entries = [json.loads(l) for l in open(os.path.join(truth, "manifest.jsonl"))]
 
-    i2v, i2v_rt, loops, ext, back = [], [], [], [], []
+    i2v, i2v_rt, loops, ext, back, connect = [], [], [], [], [], []
     manifest = open(os.path.join(a.out, "i2v.jsonl"), "w")
     edits = open(os.path.join(a.out, "edit.jsonl"), "w")
     for i, e in enumerate(entries):
@@ -108,6 +110,13 @@ def main():
         f = frames(out, w, h)
         inside = np.mean([rms(f[t], f[t + 1]) for t in range(8, 24)])
         back.append((rms(f[7], f[8]), inside))
+        # Connect the true clip to itself: a passage from its end to its start, then the clip.
+        out = os.path.join(a.out, f"connect_{i:03d}.mp4")
+        run("generate", e["caption"], "--no-expand", "--connect", src, src, "-o", out, *common)
+        f = frames(out, w, h)
+        n = len(f) - 17  # the second copy starts here
+        inside = np.mean([rms(f[t], f[t + 1]) for t in range(n, len(f) - 1)])
+        connect.append((rms(f[n - 1], f[n]), rms(f[16], f[17]), inside))
         # Edit of the true clip: the first object's colour changed in the prompt.
         caption = recolour_first(e["caption"])
         out = os.path.join(a.out, f"edit_{i:03d}.mp4")
@@ -130,6 +139,9 @@ def main():
         "extension_inside_rms": round(float(np.mean([m for _, m in ext])), 2),
         "backward_extension_seam_rms": round(float(np.mean([s for s, _ in back])), 2),
         "backward_extension_inside_rms": round(float(np.mean([m for _, m in back])), 2),
+        "connect_seam_into_b_rms": round(float(np.mean([s for s, _, _ in connect])), 2),
+        "connect_seam_out_of_a_rms": round(float(np.mean([s for _, s, _ in connect])), 2),
+        "connect_inside_rms": round(float(np.mean([m for _, _, m in connect])), 2),
         "edit_strength": float(a.strength),
         **edit_scores(os.path.join(a.out, "edit.jsonl")),
     }, indent=1))

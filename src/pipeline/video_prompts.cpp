@@ -351,9 +351,10 @@ namespace {
 
 // The direction in which latents `clean` [C, T, h, w] would decode their last frames more like
 // `target` [1, 3, n, H, W] (the gradient of the squared error, through the causal decoder), on
-// the latent frames before `held` (those at and after it are held), scaled to an RMS of 1 there
-// so that the guidance scale means the same for any size.
-Tensor seam_gradient(const Vae& vae, const Tensor& clean, const Tensor& target, int64_t held) {
+// the generated latent frames [from, to) (the others are held), scaled to an RMS of 1 there so
+// that the guidance scale means the same for any size.
+Tensor seam_gradient(const Vae& vae, const Tensor& clean, const Tensor& target, int64_t from,
+                     int64_t to) {
   EnableGrad enable;  // sampling runs under NoGrad
   const Var z(clean.unsqueeze(0).contiguous(), true);
   const Var x = vae.decode(z);
@@ -367,11 +368,11 @@ Tensor seam_gradient(const Vae& vae, const Tensor& clean, const Tensor& target, 
     for (int64_t t = 0; t < g.size(1); ++t) {
       float* f = p + (c * g.size(1) + t) * per_frame;
       for (int64_t i = 0; i < per_frame; ++i) {
-        if (t >= held) f[i] = 0.0f;
+        if (t < from || t >= to) f[i] = 0.0f;
         sum += static_cast<double>(f[i]) * f[i];
       }
     }
-  const double rms = std::sqrt(sum / static_cast<double>(C * held * per_frame));
+  const double rms = std::sqrt(sum / static_cast<double>(C * (to - from) * per_frame));
   if (rms > 0.0)
     for (int64_t i = 0; i < g.numel(); ++i) p[i] = static_cast<float>(p[i] / rms);
   return g;
@@ -434,7 +435,8 @@ class WindowRunner {
     const Tensor target = tail_pixels ? video_to_tensor(*tail_pixels) : Tensor();
     if (tail_pixels && job_.seam_guidance > 0.0f) {
       g.guide = [&](const Tensor& clean) {
-        return seam_gradient(*m_.vae, clean, target, latents - tail.size(1));
+        return seam_gradient(*m_.vae, clean, target, head.defined() ? head.size(1) : 0,
+                             latents - tail.size(1));
       };
       g.guide_scale = job_.seam_guidance;
     }
@@ -508,7 +510,7 @@ Video run_video_job(const TextToVideoModel& m, const VideoJob& job, const flow::
       // generated frames, decoded after one turn of itself (a0 Q Q, the second Q kept): the
       // causal decoder then draws the step from the passage back to a1 as it draws every other
       // step, from the latents on both sides, where frames decoded apart would meet with each
-      // decoding's own errors (docs/QUALITY.md, "Loops").
+      // decoding's own errors (docs/DIT.md, "Loops are decoded as a cycle").
       std::vector<Tensor> parts{runner.sample(job.windows[0], {}, {})};
       const Video first = runner.decode(parts[0]);
       const Video clip =
