@@ -47,20 +47,6 @@ double mean_step(const Video& v) {
   return s / static_cast<double>(v.frames - 1);
 }
 
-// Latents [C, T, H, W] joined in time.
-Tensor join(const std::vector<Tensor>& parts) {
-  Dims shape = parts.front().shape();
-  shape[1] = 0;
-  for (const Tensor& p : parts) shape[1] += p.size(1);
-  Tensor out = Tensor::zeros(shape);
-  int64_t t = 0;
-  for (const Tensor& p : parts) {
-    out.slice(1, t, t + p.size(1)).copy_(p);
-    t += p.size(1);
-  }
-  return out;
-}
-
 struct Probe {
   const TextToVideoModel& m;
   std::vector<int32_t> prompt;
@@ -118,8 +104,8 @@ void loop(const Probe& p, const Dims& shape) {
   // The cycle: the clip's own a1 held, and a0 a1..a4 g g g a1..a4 g g g decoded.
   held.slice(1, 4, 5).copy_(a.slice(1, 1, 2));
   const Tensor g = p.sample(shape, &held, {0, 4}, window_seed(p.seed, 1)).slice(1, 1, 4);
-  const Tensor cycle = join({a.slice(1, 1, 5), g});
-  const Video round = p.decode(join({a.slice(1, 0, 1), cycle, cycle}));
+  const Tensor cycle = join_latents({a.slice(1, 1, 5), g});
+  const Video round = p.decode(join_latents({a.slice(1, 0, 1), cycle, cycle}));
   const Video v = video_frames(round, round.frames - 4 * cycle.size(1), round.frames);
   std::printf("  loop      cut seam %5.1f inside %5.1f   cycle seam %5.1f inside %5.1f\n",
               step(cut, cut.frames - 1, cut, 0), mean_step(cut), step(v, v.frames - 1, v, 0),

@@ -119,13 +119,6 @@ std::optional<T> optional(Args& args, const std::string& name, Read read) {
   return given ? std::optional<T>(value) : std::nullopt;
 }
 
-// 3, 1.5: a float as a person writes it.
-std::string format_number(float x) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", static_cast<double>(x));
-  return buf;
-}
-
 MediaPrompt read_media(Args& args) {
   MediaPrompt m;
   m.image = args.str("--image", "");
@@ -208,16 +201,17 @@ int cmd_generate(int argc, char** argv) {
   for (const std::string& note : job.notes) std::printf("note: %s\n", note.c_str());
   if (job.mode == PromptMode::kEdit)
     std::printf("mode: edit, strength %g\n", static_cast<double>(job.strength));
-  else if (job.windows.size() > 1 || job.mode != PromptMode::kText)
-    std::printf(
-        "mode: %s, %zu window%s of at most %lld frames%s\n", prompt_mode_name(job.mode),
-        job.windows.size(), job.windows.size() > 1 ? "s" : "", static_cast<long long>(job.window),
-        job.mode == PromptMode::kImage && job.windows.size() == 1
-            ? ""
-            : (", overlap " + std::to_string(job.overlap) + " latent frames" +
-               (job.seam_guidance > 0.0f ? ", seam guidance " + format_number(job.seam_guidance)
-                                         : std::string()))
-                  .c_str());
+  else if (job.windows.size() > 1 || job.mode != PromptMode::kText) {
+    const bool one_image = job.mode == PromptMode::kImage && job.windows.size() == 1;
+    std::printf("mode: %s, %zu window%s of at most %lld frames", prompt_mode_name(job.mode),
+                job.windows.size(), job.windows.size() > 1 ? "s" : "",
+                static_cast<long long>(job.window));
+    if (!one_image)
+      std::printf(", overlap %lld latent frames", static_cast<long long>(job.overlap));
+    if (job.seam_guidance > 0.0f)
+      std::printf(", seam guidance %g", static_cast<double>(job.seam_guidance));
+    std::printf("\n");
+  }
   std::fflush(stdout);
   Progress bar("generate", r.steps * static_cast<int64_t>(job.windows.size()), "step");
   const Video video = run_video_job(model, job, [&](int done, int) { bar.update(done); });

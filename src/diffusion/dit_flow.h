@@ -3,9 +3,8 @@
 // and generation with guidance, deterministic from a seed.
 #pragma once
 
-#include <functional>
-
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "diffusion/flow.h"

@@ -34,6 +34,12 @@ std::string count(int64_t n, const std::string& noun) {
   return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
 }
 
+// Backward extensions and connections: their new frames lead into an input's first frames, held
+// at the window's end (where seam guidance applies).
+bool leads_into_input(PromptMode mode, bool backward) {
+  return (mode == PromptMode::kExtend && backward) || mode == PromptMode::kConnect;
+}
+
 std::string base_name(const std::string& path) {
   std::string s = path;
   while (s.size() > 1 && s.back() == '/') s.pop_back();
@@ -210,9 +216,7 @@ PromptMode prompt_mode(const MediaPrompt& m) {
                m.strength.value_or(0.0f),
                " is outside (0, 1]; accepted: 0 < S <= 1 (small keeps more of the input, 1 "
                "ignores it)");
-  const bool held_end =
-      (mode == PromptMode::kExtend && m.direction == "backward") || mode == PromptMode::kConnect;
-  CUBIST_CHECK(!m.seam_guidance || held_end,
+  CUBIST_CHECK(!m.seam_guidance || leads_into_input(mode, m.direction == "backward"),
                "generate: --seam-guidance applies to --extend IN --direction backward and to "
                "--connect, whose new frames lead into an input's first frames");
   CUBIST_CHECK(!m.seam_guidance || (std::isfinite(*m.seam_guidance) && *m.seam_guidance >= 0.0f),
@@ -244,7 +248,7 @@ VideoJob prepare_video_job(const TextToVideoModel& m, const VideoRequest& reques
   job.backward = media.direction.value_or("forward") == "backward";
   job.strength = media.strength.value_or(job.mode == PromptMode::kEdit ? kDefaultStrength : 1.0f);
   job.window = media.window.value_or(default_window(m));
-  if ((job.mode == PromptMode::kExtend && job.backward) || job.mode == PromptMode::kConnect)
+  if (leads_into_input(job.mode, job.backward))
     job.seam_guidance = media.seam_guidance.value_or(kDefaultSeamGuidance);
   const VaeConfig& vae = m.vae->config();
   const int64_t tf = vae.temporal_factor(), pt = m.dit->config().patch.t;
@@ -394,6 +398,14 @@ class WindowRunner {
     return decode(sample(latents, head, tail, init));
   }
 
+  // A window whose last K latent frames hold `next`'s first tf K frames (encode_tail), sampled
+  // to lead into them (seam guidance, when job.seam_guidance > 0), decoded.
+  Video lead_into(int64_t latents, const Tensor& head, const Video& next) {
+    const int64_t K = job_.overlap;
+    const Video frames = tail_frames(next, m_.vae->config().temporal_factor() * K);
+    return decode(sample(latents, head, encode_tail(*m_.vae, next, K), {}, &frames));
+  }
+
   // `latents` latent frames with `head` [C, a, h, w] held as the first ones and `tail`
   // [C, b, h, w] as the last (undefined: none); from `init` at job.strength when defined (SDEdit).
   // With `tail_pixels`, the frames `tail` stands for, sampling is guided (job.seam_guidance)
@@ -432,8 +444,9 @@ class WindowRunner {
       g.init = &init;
       g.strength = job_.strength;
     }
-    const Tensor target = tail_pixels ? video_to_tensor(*tail_pixels) : Tensor();
+    Tensor target;
     if (tail_pixels && job_.seam_guidance > 0.0f) {
+      target = video_to_tensor(*tail_pixels);
       g.guide = [&](const Tensor& clean) {
         return seam_gradient(*m_.vae, clean, target, head.defined() ? head.size(1) : 0,
                              latents - tail.size(1));
@@ -450,20 +463,6 @@ class WindowRunner {
   const flow::StepFn& on_step_;
   int64_t index_ = 0;
 };
-
-// Latents [C, T_i, H, W] joined in time.
-Tensor join_latents(const std::vector<Tensor>& parts) {
-  Dims shape = parts.front().shape();
-  shape[1] = 0;
-  for (const Tensor& p : parts) shape[1] += p.size(1);
-  Tensor out = Tensor::zeros(shape);
-  int64_t t = 0;
-  for (const Tensor& p : parts) {
-    out.slice(1, t, t + p.size(1)).copy_(p);
-    t += p.size(1);
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -492,8 +491,7 @@ Video run_video_job(const TextToVideoModel& m, const VideoJob& job, const flow::
   // a's re-made frames and the tf K frames that b's held latent frames stand for.
   auto passage = [&](const Video& a, const Video& b, int64_t L) {
     const Tensor head = runner.encode(video_frames(a, a.frames - held, a.frames));
-    const Video target = tail_frames(b, tf * K);
-    const Video w = runner.decode(runner.sample(L, head, encode_tail(*m.vae, b, K), {}, &target));
+    const Video w = runner.lead_into(L, head, b);
     return video_frames(w, held, w.frames - tf * K);
   };
   switch (job.mode) {
@@ -530,8 +528,7 @@ Video run_video_job(const TextToVideoModel& m, const VideoJob& job, const flow::
       Video v = job.inputs[0];
       int64_t add = job.new_frames;
       for (const int64_t L : job.windows) {
-        const Video target = tail_frames(v, tf * K);
-        const Video w = runner.decode(runner.sample(L, {}, encode_tail(*m.vae, v, K), {}, &target));
+        const Video w = runner.lead_into(L, {}, v);
         const int64_t before = w.frames - tf * K;  // frames ahead of the held latent frames
         const int64_t take = std::min(before, add);
         const Video fresh = video_frames(w, before - take, before);
@@ -622,6 +619,19 @@ Video video_frames(const Video& v, int64_t start, int64_t end) {
                end, ") of a video of ", v.frames);
   Video out(end - start, v.height, v.width, v.fps);
   std::copy(v.frame(start), v.frame(start) + out.rgb.size(), out.rgb.begin());
+  return out;
+}
+
+Tensor join_latents(const std::vector<Tensor>& parts) {
+  Dims shape = parts.front().shape();
+  shape[1] = 0;
+  for (const Tensor& p : parts) shape[1] += p.size(1);
+  Tensor out = Tensor::zeros(shape);
+  int64_t t = 0;
+  for (const Tensor& p : parts) {
+    out.slice(1, t, t + p.size(1)).copy_(p);
+    t += p.size(1);
+  }
   return out;
 }
 

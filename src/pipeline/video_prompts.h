@@ -137,8 +137,10 @@ Tensor encode_tail(const Vae& vae, const Video& video, int64_t K);
 // copies of its last frame when it is shorter.
 Video tail_frames(const Video& video, int64_t n);
 
-// Frames [start, end) of a video, and videos joined in time (same size).
+// Frames [start, end) of a video, videos joined in time (same size), and latents.
 Video video_frames(const Video& video, int64_t start, int64_t end);
 Video join_videos(const std::vector<const Video*>& parts);
+// Latents [C, T_i, H, W] (same C, H, W) joined in time.
+Tensor join_latents(const std::vector<Tensor>& parts);
 
 }  // namespace cubist
