@@ -10,11 +10,13 @@
 - connect: the true clip connected to itself (A = B): the seams out of A and into B against the
   change inside B;
 - edit: the true clip edited (--edit, --strength S) under its caption with the first object's
-  colour changed to one the clip does not have; `cubist eval` on the edited clips against the new
-  caption: how often the new colour is found, and how often every other attribute is kept.
+  colour changed to one the clip does not have, by FlowEdit (--source-prompt: the clip's own
+  caption) or SDEdit (--edit-method sdedit); `cubist eval` on the edited clips against the new
+  caption: how often the new colour is found, and how often every other attribute is kept
+  (bench/edit_eval.py measures edits alone, on more clips).
 
-    python3 bench/prompt_modes_eval.py [--model DIR] [--clips 10] [--strength 0.7]
-                                       [--out out/modes_eval]
+    python3 bench/prompt_modes_eval.py [--model DIR] [--clips 10] [--strength 0.9]
+                                       [--edit-method flowedit|sdedit] [--out out/modes_eval]
 
 Needs numpy and the ffmpeg command (frames are read as raw RGB)."""
 import argparse
@@ -26,7 +28,7 @@ import subprocess
 import numpy as np
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-CUBIST = os.path.join(ROOT, "build", "cubist")
+CUBIST = os.environ.get("CUBIST", os.path.join(ROOT, "build", "cubist"))  # $CUBIST: another build
 
 
 def frames(path, w, h):
@@ -54,7 +56,8 @@ def main():
     ap.add_argument("--clips", type=int, default=10)
     ap.add_argument("--out", default="out/modes_eval")
     ap.add_argument("--steps", default="30")
-    ap.add_argument("--strength", default="0.7")
+    ap.add_argument("--strength", default="0.9")
+    ap.add_argument("--edit-method", default="flowedit", choices=["flowedit", "sdedit"])
     a = ap.parse_args()
     model = ["--model", a.model] if a.model else []
     os.makedirs(a.out, exist_ok=True)
@@ -120,8 +123,9 @@ def main():
         # Edit of the true clip: the first object's colour changed in the prompt.
         caption = recolour_first(e["caption"])
         out = os.path.join(a.out, f"edit_{i:03d}.mp4")
-        run("generate", caption, "--no-expand", "--edit", src, "--strength", a.strength, "-o", out,
-            *common)
+        source = ["--source-prompt", e["caption"]] if a.edit_method == "flowedit" else []
+        run("generate", caption, "--no-expand", "--edit", src, "--strength", a.strength, *source,
+            "-o", out, *common)
         edits.write(json.dumps({"path": os.path.basename(out), "caption": caption}) + "\n")
     manifest.close()
     edits.close()
@@ -142,6 +146,7 @@ def main():
         "connect_seam_into_b_rms": round(float(np.mean([s for s, _, _ in connect])), 2),
         "connect_seam_out_of_a_rms": round(float(np.mean([s for _, s, _ in connect])), 2),
         "connect_inside_rms": round(float(np.mean([m for _, _, m in connect])), 2),
+        "edit_method": a.edit_method,
         "edit_strength": float(a.strength),
         **edit_scores(os.path.join(a.out, "edit.jsonl")),
     }, indent=1))

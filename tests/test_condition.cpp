@@ -191,6 +191,36 @@ TEST(Condition, EditStartsFromTheNoisedInput) {
   testing::expect_error([&] { generate_latents(model, shape, {3}, o); }, "strength", "(0, 1]");
 }
 
+// FlowEdit with the source prompt equal to the prompt: the two guided velocities are the same,
+// and the input comes back (the conditional and unconditional clips of both run in one packed
+// sequence, so only the float order of the batch can differ). Another source prompt moves it.
+TEST(Condition, FlowEditMovesTheInputOnlyByThePromptsDifference) {
+  Generator init(1);
+  const DiTConfig c = conditioned_config();
+  DiT model(c, init);
+  randomise(model, 90, 0.1f);
+  const Dims shape = {4, 2, 2, 2};
+  const Tensor input = testing::randn(shape, 8);
+  const std::vector<int32_t> prompt = {3, 4}, other = {5};
+  GenerateOptions o{.steps = 6, .guidance = 3.0f, .seed = 4};
+  o.init = &input;
+  o.strength = 0.9f;
+  o.source_prompt = &prompt;
+  testing::expect_close(generate_latents(model, shape, prompt, o), input, 1e-5f, 1e-5f, "same");
+  o.source_prompt = &other;
+  const Tensor moved = generate_latents(model, shape, prompt, o);
+  double far = 0.0;
+  const std::vector<float> m = moved.to_vector(), in = input.to_vector();
+  for (size_t i = 0; i < m.size(); ++i) far = std::max(far, std::abs(double{m[i]} - in[i]));
+  EXPECT_GT(far, 1e-3);
+  EXPECT_EQ(generate_latents(model, shape, prompt, o).to_vector(), m);  // deterministic
+  o.source_guidance = 1.0f;                                             // the source's own scale
+  EXPECT_NE(generate_latents(model, shape, prompt, o).to_vector(), m);
+  o.init = nullptr;
+  testing::expect_error([&] { generate_latents(model, shape, prompt, o); }, "source prompt",
+                        "give the input");
+}
+
 TEST(Condition, ConfigReadsAndChecksTheKeys) {
   const DiTConfig c = parse_dit_config(R"({"frame_conditioning": true, "condition_rate": 0.3})");
   EXPECT_TRUE(c.frame_conditioning);

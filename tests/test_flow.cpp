@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "diffusion/flow.h"
+#include "diffusion/flow_edit.h"
 #include "testing.h"
 
 namespace cubist {
@@ -104,6 +105,65 @@ TEST(Flow, ScheduleFromAStartTime) {
   EXPECT_NEAR(half[2], flow::shift_time(u0 / 2, shift), 1e-6f);
   EXPECT_THROW(flow::schedule(4, shift, 0.0f), Error);
   EXPECT_THROW(flow::schedule(4, shift, 1.5f), Error);
+}
+
+// The exact velocity of data at one point p: (x - p) / t.
+Tensor towards(const Tensor& point, const Tensor& x, float t) {
+  std::vector<float> out = x.to_vector();
+  const std::vector<float> p = point.to_vector();
+  for (size_t i = 0; i < out.size(); ++i) out[i] = (out[i] - p[i]) / t;
+  return Tensor::from_vector(x.shape(), out);
+}
+
+// Source data at a, target data at b: FlowEdit's path from a is then dz/dt = (z - b) / t, which
+// Euler steps follow exactly to b, whatever noise is drawn; the coordinate where a and b agree
+// never moves.
+TEST(FlowEdit, MapsOnePointToAnother) {
+  const Tensor a = Tensor::from_vector({3}, {0.5f, -1.0f, 2.0f});
+  const Tensor b = Tensor::from_vector({3}, {-1.5f, -1.0f, 0.25f});
+  auto difference = [&](const Tensor& target, const Tensor& source, float t) {
+    const std::vector<float> vt = towards(b, target, t).to_vector(),
+                             vs = towards(a, source, t).to_vector();
+    std::vector<float> d(vt.size());
+    for (size_t i = 0; i < d.size(); ++i) d[i] = vt[i] - vs[i];
+    return Tensor::from_vector({3}, d);
+  };
+  for (const float start : {1.0f, 0.6f}) {
+    Generator gen(5);
+    int calls = 0;
+    const Tensor z =
+        flow::edit(difference, a, flow::schedule(6, 2.0f, start), gen, [&](int done, int total) {
+          EXPECT_EQ(total, 6);
+          calls = done;
+        });
+    testing::expect_close(z, b, 1e-5f, 1e-5f, "FlowEdit");
+    EXPECT_EQ(z.to_vector()[1], -1.0f);
+    EXPECT_EQ(calls, 6);
+  }
+}
+
+// One velocity field for both prompts: the edit's noisy latents are the source's (z starts at
+// the source and carries the source's noise), so the difference is 0 and nothing moves (up to
+// float rounding: z + z_src - x_src is z_src to the last bit only in exact arithmetic). A field
+// that depends on x non-linearly tells a wrongly built z_tar from the right one.
+TEST(FlowEdit, OneFieldForBothKeepsTheSource) {
+  const Tensor a = testing::randn({2, 3}, 7);
+  std::vector<std::pair<std::vector<float>, std::vector<float>>> seen;
+  auto difference = [&](const Tensor& target, const Tensor& source, float) {
+    seen.emplace_back(target.to_vector(), source.to_vector());
+    std::vector<float> d = target.to_vector();
+    const std::vector<float> s = source.to_vector();
+    for (size_t i = 0; i < d.size(); ++i) d[i] = std::sin(3 * d[i]) - std::sin(3 * s[i]);
+    return Tensor::from_vector(target.shape(), d);
+  };
+  Generator gen(2);
+  const Tensor z = flow::edit(difference, a, flow::schedule(5, 1.0f, 0.8f), gen);
+  testing::expect_close(z, a, 1e-6f, 1e-6f, "kept");
+  ASSERT_EQ(seen.size(), 5u);
+  for (const auto& [target, source] : seen)
+    for (size_t i = 0; i < target.size(); ++i) EXPECT_NEAR(target[i], source[i], 1e-6f);
+  EXPECT_NE(seen[0].second, seen[1].second);  // fresh noise at every step
+  EXPECT_NE(seen[0].second, a.to_vector());   // noised
 }
 
 }  // namespace

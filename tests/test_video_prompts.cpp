@@ -320,6 +320,48 @@ TEST_F(VideoPrompts, EditRedoesTheInput) {
   EXPECT_EQ(run(m, request()).rgb, run({}, request(5)).rgb);
 }
 
+// With a source prompt the edit is FlowEdit: under the same prompt and seed expansion, the input
+// comes back as the autoencoder draws it, where SDEdit at that strength redraws it. Recorded.
+TEST_F(VideoPrompts, FlowEditKeepsWhatThePromptsAgreeOn) {
+  MediaPrompt m;
+  m.edit = input("in/", 5);
+  m.source = request().prompt;
+  const VideoJob job = prepare(m, request());
+  EXPECT_EQ(job.strength, kDefaultFlowEditStrength);
+  ASSERT_TRUE(job.source.has_value());
+  EXPECT_EQ(job.source->conditioned, job.prompt.conditioned);
+  const Video same = run_video_job(model_, job);
+  const Video round = decode_latents(*model_.vae, encode_video(*model_.vae, read_video(m.edit)));
+  ASSERT_EQ(same.rgb.size(), round.rgb.size());
+  auto worst = [&](const Video& v) {
+    int w = 0;
+    for (size_t i = 0; i < v.rgb.size(); ++i)
+      w = std::max(w, std::abs(int{v.rgb[i]} - int{round.rgb[i]}));
+    return w;
+  };
+  EXPECT_LE(worst(same), 1);
+  MediaPrompt sd = m;
+  sd.source.reset();
+  sd.strength = kDefaultFlowEditStrength;
+  EXPECT_GT(worst(run(sd, request())), 20);
+  m.source = "a blue square moving left on a gray background";
+
+  const nlohmann::ordered_json j = job_provenance(model_, prepare(m, request()), false);
+  EXPECT_EQ(j.at("edit"), "flowedit");
+  EXPECT_EQ(j.at("source_prompt"), "a blue square moving left on a gray background");
+  EXPECT_EQ(j.at("strength"), kDefaultFlowEditStrength);
+  m.source.reset();
+  EXPECT_EQ(job_provenance(model_, prepare(m, request()), false).at("edit"), "sdedit");
+
+  m.source = "  ";
+  expect_bad(m, request(), "--source-prompt is empty", "leave it out to edit by SDEdit");
+  m.source = "a purple ball";
+  expect_bad(m, request(), "--source-prompt: ", "unknown word \"purple\"");
+  MediaPrompt t;
+  t.source = "a red ball";
+  testing::expect_error([&] { prompt_mode(t); }, "--source-prompt applies to --edit only", "");
+}
+
 TEST_F(VideoPrompts, SameSeedSameBytesAndProvenance) {
   MediaPrompt m;
   m.extend = input("in/", 9);

@@ -4,6 +4,7 @@
 #include "autograd/loss.h"
 #include "core/error.h"
 #include "diffusion/condition.h"
+#include "diffusion/flow_edit.h"
 #include "models/text/tokenizer.h"
 
 namespace cubist {
@@ -39,6 +40,63 @@ void move_along_guide(const DiTConfig& cfg, const Tensor& x, float t, const Gene
     const float s = o.guide_scale * (cfg.latent_std.empty() ? 1.0f : cfg.latent_std[c]);
     for (int64_t i = 0; i < n; ++i) out[c * n + i] += s * pg[c * n + i];
   }
+}
+
+// The velocities of several latents at one time, latent i under prompt i with guidance scale i:
+// with classifier-free guidance each clip runs beside its unconditional twin (the empty prompt),
+// all of them clips of one packed sequence, so one forward pass serves every prompt.
+class GuidedVelocities {
+ public:
+  GuidedVelocities(const DiT& model, const PatchGrid& grid, const Prompts& prompts,
+                   std::vector<float> scales)
+      : model_(model), scales_(std::move(scales)) {
+    for (const float s : scales_) guided_ = guided_ || s != 1.0f;
+    Prompts packed;
+    for (const auto& p : prompts) {
+      packed.push_back(p);
+      if (guided_) packed.push_back({text::kEmpty});
+    }
+    layout_ = pack_layout(std::vector<PatchGrid>(packed.size(), grid));
+    text_ = model.encode_text(packed);
+    clips_ = packed.size();
+  }
+
+  std::vector<Tensor> operator()(const std::vector<Tensor>& inputs, float t) const {
+    const DiTConfig& cfg = model_.config();
+    std::vector<Var> clips;
+    for (const Tensor& x : inputs) {
+      clips.emplace_back(x);
+      if (guided_) clips.emplace_back(x);
+    }
+    const Var tokens =
+        clips.size() == 1 ? patchify(clips[0], cfg.patch) : pack_clips(clips, cfg.patch, nullptr);
+    const std::vector<Var> v =
+        unpack_clips(model_.forward_tokens(tokens, layout_, std::vector<float>(clips_, t), text_),
+                     layout_, cfg.patch, cfg.latent_channels);
+    std::vector<Tensor> out;
+    for (size_t i = 0; i < inputs.size(); ++i)
+      out.push_back(
+          guided_ ? flow::guide(v[2 * i].value(), v[2 * i + 1].value(), scales_[i]).contiguous()
+                  : v[i].value().contiguous());
+    return out;
+  }
+
+ private:
+  const DiT& model_;
+  std::vector<float> scales_;
+  bool guided_ = false;
+  PackLayout layout_;
+  EncodedText text_;
+  size_t clips_ = 0;
+};
+
+Tensor subtract(const Tensor& a, const Tensor& b) {
+  const Tensor ac = a.contiguous(), bc = b.contiguous();
+  Tensor out = Tensor::empty(a.shape());
+  const float *pa = ac.data<float>(), *pb = bc.data<float>();
+  float* po = out.data<float>();
+  for (int64_t i = 0; i < out.numel(); ++i) po[i] = pa[i] - pb[i];
+  return out;
 }
 
 }  // namespace
@@ -104,7 +162,6 @@ Tensor generate_latents(const DiT& model, const Dims& shape, const std::vector<i
   const float shift =
       o.shift > 0.0f ? o.shift
                      : flow::resolution_shift(grid.tokens(), cfg.shift_base_tokens, cfg.shift_base);
-  const bool guided = o.guidance != 1.0f;
   CUBIST_CHECK(!o.known == !o.known_mask, "generate: known latents need their mask and back");
   CUBIST_CHECK(!o.known || cfg.frame_conditioning,
                "generate: this model was trained without frame conditioning, so it cannot take "
@@ -116,6 +173,10 @@ Tensor generate_latents(const DiT& model, const Dims& shape, const std::vector<i
                " is outside (0, 1]");
   CUBIST_CHECK(!o.init || o.init->shape() == shape, "generate: the input to edit ",
                o.init ? o.init->shape() : shape, " must have the shape of the latents ", shape);
+  CUBIST_CHECK(!o.source_prompt || o.init,
+               "generate: a source prompt describes an input to edit; give the input (init)");
+  CUBIST_CHECK(!o.source_prompt || !o.guide,
+               "generate: guidance by a loss is for generation, not for FlowEdit");
   const Tensor no_mask = Tensor::zeros({1, shape[1], shape[2], shape[3]});
   // The caller's latents are the autoencoder's; the model's are normalized (models/dit/config.h).
   const Tensor known = o.known ? normalize_latents(cfg, *o.known) : Tensor();
@@ -126,24 +187,29 @@ Tensor generate_latents(const DiT& model, const Dims& shape, const std::vector<i
     return o.known ? with_mask_channel(hold_frames(x, known, *o.known_mask), *o.known_mask)
                    : with_mask_channel(x, no_mask);
   };
-  // Conditional and unconditional clips side by side in one packed sequence.
-  const PackLayout layout =
-      pack_layout(guided ? std::vector<PatchGrid>{grid, grid} : std::vector<PatchGrid>{grid});
-  const Prompts prompts = guided ? Prompts{prompt, {text::kEmpty}} : Prompts{prompt};
   NoGrad no_grad;
-  const EncodedText text = model.encode_text(prompts);
+  Generator gen(o.seed);
+  if (o.source_prompt) {
+    // FlowEdit: the target prompt's velocity at the edit against the source prompt's at the
+    // source, both guided, as four clips of one packed sequence.
+    const float source_guidance = o.source_guidance > 0.0f ? o.source_guidance : o.guidance;
+    const GuidedVelocities velocities(model, grid, {prompt, *o.source_prompt},
+                                      {o.guidance, source_guidance});
+    auto difference = [&](const Tensor& target, const Tensor& source, float t) {
+      const std::vector<Tensor> v = velocities({model_input(target), model_input(source)}, t);
+      return subtract(v[0], v[1]);
+    };
+    const Tensor x0 =
+        flow::edit(difference, init, flow::schedule(o.steps, shift, o.strength), gen, o.on_step);
+    const Tensor z = denormalize_latents(cfg, x0);
+    return o.known ? hold_frames(z, *o.known, *o.known_mask) : z;
+  }
+  const GuidedVelocities velocities(model, grid, {prompt}, {o.guidance});
   auto velocity = [&](const Tensor& x, float t) {
-    const Var xv(model_input(x));
-    const Var tokens = guided ? pack_clips({xv, xv}, cfg.patch, nullptr) : patchify(xv, cfg.patch);
-    const std::vector<float> times(prompts.size(), t);
-    const std::vector<Var> v = unpack_clips(model.forward_tokens(tokens, layout, times, text),
-                                            layout, cfg.patch, cfg.latent_channels);
-    Tensor out =
-        (guided ? flow::guide(v[0].value(), v[1].value(), o.guidance) : v[0].value()).contiguous();
+    Tensor out = velocities({model_input(x)}, t)[0];
     if (o.guide && o.guide_scale != 0.0f) move_along_guide(cfg, x, t, o, known, out);
     return out;
   };
-  Generator gen(o.seed);
   Tensor noise = Tensor::empty(shape);
   gen.normal_(noise);
   const float start = o.init ? o.strength : 1.0f;

@@ -41,6 +41,12 @@ struct GenerateOptions {
   // pure noise (strength 1 ignores the input; small strengths keep more of it).
   const Tensor* init = nullptr;
   float strength = 1.0f;
+  // With `init`: FlowEdit instead (diffusion/flow_edit.h), from the input under this prompt (what
+  // the input shows) to the prompt given, by Euler steps whatever `sampler` says. The input is
+  // changed only where the two prompts disagree. source_guidance is the source velocity's
+  // classifier-free guidance scale (0: the same as `guidance`).
+  const std::vector<int32_t>* source_prompt = nullptr;
+  float source_guidance = 0.0f;
   flow::StepFn on_step = {};  // after each sampling step (a progress bar)
   // Guidance by a loss on the clean latents that each velocity predicts (x - t v, in the
   // autoencoder's scale): `guide` returns the loss's gradient there, and every velocity moves

@@ -216,6 +216,8 @@ PromptMode prompt_mode(const MediaPrompt& m) {
                m.strength.value_or(0.0f),
                " is outside (0, 1]; accepted: 0 < S <= 1 (small keeps more of the input, 1 "
                "ignores it)");
+  CUBIST_CHECK(!m.source || mode == PromptMode::kEdit,
+               "generate: --source-prompt applies to --edit only (what the video to edit shows)");
   CUBIST_CHECK(!m.seam_guidance || leads_into_input(mode, m.direction == "backward"),
                "generate: --seam-guidance applies to --extend IN --direction backward and to "
                "--connect, whose new frames lead into an input's first frames");
@@ -246,7 +248,8 @@ VideoJob prepare_video_job(const TextToVideoModel& m, const VideoRequest& reques
   job.mode = prompt_mode(media);
   job.request = request;
   job.backward = media.direction.value_or("forward") == "backward";
-  job.strength = media.strength.value_or(job.mode == PromptMode::kEdit ? kDefaultStrength : 1.0f);
+  const float edit_strength = media.source ? kDefaultFlowEditStrength : kDefaultStrength;
+  job.strength = media.strength.value_or(job.mode == PromptMode::kEdit ? edit_strength : 1.0f);
   job.window = media.window.value_or(default_window(m));
   if (leads_into_input(job.mode, job.backward))
     job.seam_guidance = media.seam_guidance.value_or(kDefaultSeamGuidance);
@@ -266,6 +269,19 @@ VideoJob prepare_video_job(const TextToVideoModel& m, const VideoRequest& reques
   if (clip_mode && sampled.frames == 0) sampled.frames = job.window;
   if (!clip_mode) sampled.frames = job.mode == PromptMode::kEdit ? 1 : job.window;
   job.prompt = prepare_request(m, sampled);
+  if (media.source) {
+    CUBIST_CHECK(media.source->find_first_not_of(" \t\n") != std::string::npos,
+                 "generate: --source-prompt is empty; give what the video to edit shows (\"a red "
+                 "circle moving left on a gray background\"), or leave it out to edit by SDEdit");
+    VideoRequest source = sampled;
+    source.prompt = *media.source;
+    try {
+      job.source = prepare_request(m, source);
+    } catch (const Error& e) {
+      fail("--source-prompt: ", e.what());
+    }
+    job.source_prompt = *media.source;
+  }
 
   const int64_t W = job.window, Lw = vae.latent_frames(W), K = job.overlap;
   switch (job.mode) {
@@ -443,6 +459,7 @@ class WindowRunner {
     if (init.defined()) {
       g.init = &init;
       g.strength = job_.strength;
+      if (job_.source) g.source_prompt = &job_.source->ids;
     }
     Tensor target;
     if (tail_pixels && job_.seam_guidance > 0.0f) {
@@ -565,7 +582,13 @@ nlohmann::ordered_json job_provenance(const TextToVideoModel& m, const VideoJob&
   }
   if (job.seam_guidance > 0.0f) j["seam_guidance"] = job.seam_guidance;
   if (job.mode == PromptMode::kEdit) {
+    j["edit"] = job.source ? "flowedit" : "sdedit";
     j["strength"] = job.strength;
+    if (job.source) {
+      j["source_prompt"] = job.source_prompt;
+      j["source_expanded_prompt"] = job.source->conditioned;
+      if (!job.source->filled.empty()) j["source_filled"] = job.source->filled;
+    }
   } else {
     j["overlap"] = job.overlap;
     j["window"] = job.window;

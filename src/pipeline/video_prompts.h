@@ -12,7 +12,9 @@
 //            K are the clip's latent frames after frame 0: the clip (less frame 0) + passage,
 //            decoded as a cycle after one turn of itself, plays round
 //   connect  a passage from A's end to B's start: A + passage + B
-//   edit     SDEdit: IN encoded, noised to `strength`, denoised under the prompt
+//   edit     SDEdit: IN encoded, noised to `strength`, denoised under the prompt; or, given
+//            what IN shows (a source prompt), FlowEdit: IN moved from the source prompt towards
+//            the prompt, changed only where the two disagree (diffusion/flow_edit.h)
 //
 // (tf the autoencoder's temporal factor, 4; K the overlap in latent frames.) Inputs are read at
 // 8 fps and resized to the requested size (each adaptation is a note); a request without a size
@@ -40,6 +42,9 @@ inline constexpr int64_t kDefaultOverlap = 2;  // latent frames
 // smaller its seam (docs/QUALITY.md, "Loops").
 inline constexpr int64_t kDefaultLoopOverlap = 1;
 inline constexpr float kDefaultStrength = 0.6f;
+// FlowEdit changes only what the prompts disagree on, so it can reach further into the noise
+// (docs/QUALITY.md, "Edits": 0.9 found the new colour most often).
+inline constexpr float kDefaultFlowEditStrength = 0.9f;
 // Backward extensions and connections: how hard sampling is pulled towards new frames whose
 // decoding draws the held input frames as the input has them (docs/DIT.md, "Seam guidance").
 inline constexpr float kDefaultSeamGuidance = 3.0f;
@@ -53,7 +58,8 @@ struct MediaPrompt {
   bool loop = false;                     // --loop
   std::string connect_from, connect_to;  // --connect A B
   std::string edit;                      // --edit IN
-  std::optional<float> strength;         // --strength S in (0, 1] (edit; kDefaultStrength)
+  std::optional<float> strength;         // --strength S in (0, 1] (edit; kDefault*Strength)
+  std::optional<std::string> source;     // --source-prompt TEXT (edit: what IN shows; FlowEdit)
   std::optional<int64_t> overlap;        // --overlap K latent frames (kDefaultOverlap)
   std::optional<int64_t> window;         // --window F frames (default_window)
   std::optional<float> seam_guidance;    // --seam-guidance G >= 0 (backward, connect; 0: none)
@@ -77,6 +83,8 @@ struct VideoJob {
   bool backward = false;  // extend
   int64_t overlap = kDefaultOverlap, window = kDefaultWindow;
   float strength = 1.0f;
+  std::string source_prompt;             // edit by FlowEdit: what IN shows, as given
+  std::optional<PreparedPrompt> source;  // and as prepared (expanded, in tokens)
   float seam_guidance = 0.0f;      // extend backward and connect: kDefaultSeamGuidance unless given
   int64_t clip_frames = 0;         // text, image, loop: the clip (the loop's passage comes after)
   int64_t new_frames = 0;          // extend: frames added
