@@ -270,6 +270,14 @@ TEST(DiT, GuidanceByALossOnTheCleanLatentsPullsTheSampleTowardsItsMinimum) {
   const Tensor pulled = generate_latents(model, shape, {3, 4}, o);
   EXPECT_EQ(calls, 6);  // one velocity a step with Euler
   EXPECT_LT(distance(pulled), 0.5 * distance(plain));
+  // Heun: the guide moves the predictor's velocity alone, once a step.
+  o.sampler = flow::Sampler::kHeun;
+  o.guide_scale = 0.0f;
+  const Tensor heun = generate_latents(model, shape, {3, 4}, o);
+  calls = 0;
+  o.guide_scale = 1.0f;
+  EXPECT_LT(distance(generate_latents(model, shape, {3, 4}, o)), 0.5 * distance(heun));
+  EXPECT_EQ(calls, 6);
 }
 
 TEST(DiT, BadInputSaysWhatIsAccepted) {

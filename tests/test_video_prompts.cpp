@@ -513,7 +513,7 @@ TEST_F(VideoPrompts, BadInputsSayWhatIsAccepted) {
   m.extend = input("in/", 5);
   m.direction = "backward";
   m.seam_guidance = -1.0f;
-  expect_bad(m, request(4), "--seam-guidance -1", "accepted: 0 (none) or more (default 3)");
+  expect_bad(m, request(4), "--seam-guidance -1", "accepted: 0 (none) or more (default 4)");
   m = {};
   m.loop = true;
   expect_bad(m, request(1), "--loop of 1 frame;",

@@ -205,9 +205,16 @@ Tensor generate_latents(const DiT& model, const Dims& shape, const std::vector<i
     return o.known ? hold_frames(z, *o.known, *o.known_mask) : z;
   }
   const GuidedVelocities velocities(model, grid, {prompt}, {o.guidance});
+  // The guide moves the first velocity of each step, at the sample itself: with Heun, the
+  // corrector's evaluation (every second call of flow::sample) starts from the guided
+  // prediction and is left as the transformer gives it, which halves the guide's cost (a decode
+  // and its gradient) and measured no worse (docs/QUALITY.md, "Seam guidance").
+  int64_t evaluations = 0;
   auto velocity = [&](const Tensor& x, float t) {
     Tensor out = velocities({model_input(x)}, t)[0];
-    if (o.guide && o.guide_scale != 0.0f) move_along_guide(cfg, x, t, o, known, out);
+    const bool first_of_step = o.sampler != flow::Sampler::kHeun || evaluations++ % 2 == 0;
+    if (o.guide && o.guide_scale != 0.0f && first_of_step)
+      move_along_guide(cfg, x, t, o, known, out);
     return out;
   };
   Tensor noise = Tensor::empty(shape);

@@ -48,10 +48,11 @@ struct GenerateOptions {
   const std::vector<int32_t>* source_prompt = nullptr;
   float source_guidance = 0.0f;
   flow::StepFn on_step = {};  // after each sampling step (a progress bar)
-  // Guidance by a loss on the clean latents that each velocity predicts (x - t v, in the
-  // autoencoder's scale): `guide` returns the loss's gradient there, and every velocity moves
-  // along it by guide_scale, so the sample is drawn towards a low loss while the transformer
-  // keeps denoising it. Unset or a scale of 0: none.
+  // Guidance by a loss on the clean latents that a velocity predicts (x - t v, in the
+  // autoencoder's scale): `guide` returns the loss's gradient there, and the first velocity of
+  // each step (Heun's predictor; every one with Euler) moves along it by guide_scale, so the
+  // sample is drawn towards a low loss while the transformer keeps denoising it. Unset or a
+  // scale of 0: none.
   std::function<Tensor(const Tensor& clean)> guide = {};
   float guide_scale = 0.0f;
 };

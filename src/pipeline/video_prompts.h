@@ -47,7 +47,7 @@ inline constexpr float kDefaultStrength = 0.6f;
 inline constexpr float kDefaultFlowEditStrength = 0.9f;
 // Backward extensions and connections: how hard sampling is pulled towards new frames whose
 // decoding draws the held input frames as the input has them (docs/DIT.md, "Seam guidance").
-inline constexpr float kDefaultSeamGuidance = 3.0f;
+inline constexpr float kDefaultSeamGuidance = 4.0f;
 
 // What the user gave beside the prompt, as the options of `cubist generate` (unset = not given).
 // At most one mode: image, extend, loop, connect (both files) or edit.

@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""The seams of backward extensions and connections alone (the measures of
+bench/prompt_modes_eval.py, on more clips and faster): held-out Shapes World clips (seed 515151,
+64x64, 17 frames; those of prompt_modes_eval.py and edit_eval.py), each extended backward by 8
+frames and connected to itself, under its own caption, 30 Heun steps, seed = clip index. Prints
+the RMS change (0-255) at the seam against the mean change inside the input, per clip and on
+average. Arguments after `--` go to `cubist generate` (--seam-guidance 0); $CUBIST names another
+build to compare.
+
+    python3 bench/seam_eval.py [--clips 10] [--modes back,connect] [--out out/seam_eval] [-- ARGS]
+
+Needs numpy and the ffmpeg command."""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from prompt_modes_eval import CUBIST, frames, rms
+
+
+def main():
+    argv = sys.argv[1:]
+    extra = argv[argv.index("--") + 1:] if "--" in argv else []
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--clips", type=int, default=10)
+    ap.add_argument("--modes", default="back,connect")
+    ap.add_argument("--out", default="out/seam_eval")
+    a = ap.parse_args(argv[:argv.index("--")] if "--" in argv else argv)
+    truth = os.path.join(a.out, "truth")
+    if not os.path.exists(os.path.join(truth, "manifest.jsonl")):
+        subprocess.run([CUBIST, "data", "shapes", "--out", truth, "--clips", str(a.clips),
+                        "--sizes", "64x64", "--frames", "17", "--seed", "515151", "--format",
+                        "png"], check=True, capture_output=True)
+    entries = [json.loads(l) for l in open(os.path.join(truth, "manifest.jsonl"))][:a.clips]
+    for mode in a.modes.split(","):
+        seams, inside = [], []
+        began = time.time()
+        for i, e in enumerate(entries):
+            src = os.path.join(a.out, f"src_{i:03d}.mp4")
+            if not os.path.exists(src):
+                subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-framerate", "8", "-i",
+                                os.path.join(truth, e["path"], "%06d.png"), "-c:v", "libx264",
+                                "-crf", "8", "-pix_fmt", "yuv444p", src], check=True)
+            out = os.path.join(a.out, f"{mode}_{i:03d}.mp4")
+            how = (["--extend", src, "--direction", "backward", "--frames", "8"]
+                   if mode == "back" else ["--connect", src, src])
+            subprocess.run([CUBIST, "generate", e["caption"], "--no-expand", *how, "--size",
+                            "64x64", "--steps", "30", "--seed", str(i), "-o", out, *extra],
+                           check=True, capture_output=True)
+            f = frames(out, 64, 64)
+            k = 8 if mode == "back" else len(f) - 17  # the input (B) starts here
+            seams.append(rms(f[k - 1], f[k]))
+            inside.append(float(np.mean([rms(f[t], f[t + 1]) for t in range(k, k + 16)])))
+        print(json.dumps({"mode": mode, "args": extra, "seam": round(float(np.mean(seams)), 2),
+                          "inside": round(float(np.mean(inside)), 2),
+                          "within": f"{sum(s <= m for s, m in zip(seams, inside))}/{len(seams)}",
+                          "per_clip": [round(s, 1) for s in seams],
+                          "s_per_clip": round((time.time() - began) / len(entries), 1)}),
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
