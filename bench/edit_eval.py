@@ -29,9 +29,7 @@ MOTIONS = ["moving left", "moving right", "moving up", "moving down", "bouncing"
 
 def remotion_first(caption):
     """The caption with its first object's motion replaced by the next motion it can have."""
-    first = next(i for i, (m, _) in enumerate(motion_spans(caption)))
-    spans = motion_spans(caption)
-    motion, (start, end) = spans[first]
+    motion, (start, end) = motion_spans(caption)[0]
     words = caption[:start].split(" ")
     is_circle = "circle" in words[-4:]
     k = MOTIONS.index(motion)
