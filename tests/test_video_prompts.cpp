@@ -97,6 +97,7 @@ TEST_F(VideoPrompts, TextInOneWindowIsPlainGeneration) {
 TEST_F(VideoPrompts, LongVideosChainForwardExtensions) {
   MediaPrompt m;
   m.window = 9;  // 3 latent frames; an overlap of 2 leaves one new latent frame (4 frames) each
+  m.overlap = 2;
   const VideoJob job = prepare(m, request(21));
   EXPECT_EQ(job.windows, (std::vector<int64_t>{3, 3, 3, 3}));
   int last = 0;
@@ -111,9 +112,42 @@ TEST_F(VideoPrompts, LongVideosChainForwardExtensions) {
   EXPECT_EQ(v.height, 16);
   // The first window is the 9-frame clip of the same seed: later windows only append.
   EXPECT_TRUE(same_frames(v, 0, run({}, request(9)), 0, 9));
-  m.overlap = 1;  // 2 new latent frames (8 frames) a window
+  m.overlap.reset();  // the default, 1: 2 new latent frames (8 frames) a window
   EXPECT_EQ(prepare(m, request(25)).windows, (std::vector<int64_t>{3, 3, 3}));
   EXPECT_EQ(run(m, request(25)).frames, 25);
+}
+
+// A clip longer than a window, rebuilt from the library's parts: window 0 is the plain clip
+// a0 a1 a2; window 1 holds the clip's last frame (decoded, encoded alone) and generates b1 b2;
+// the video is a0 a1 a2 b1 b2 decoded in one pass, so that the decoder draws the step from one
+// window into the next as it draws every other step.
+TEST_F(VideoPrompts, ChainedWindowsAreDecodedAsOneSequence) {
+  MediaPrompt m;
+  m.window = 9;
+  const VideoJob job = prepare(m, request(17));
+  ASSERT_EQ(job.windows, (std::vector<int64_t>{3, 3}));
+  const Video v = run_video_job(model_, job);
+  GenerateOptions g;
+  g.steps = job.request.steps;
+  g.guidance = job.request.guidance;
+  g.seed = job.request.seed;
+  const Dims shape{4, 3, 4, 6};
+  const Tensor a = generate_latents(*model_.dit, shape, job.prompt.ids, g);
+  const Video clip = decode_latents(*model_.vae, a);
+  Tensor known = Tensor::zeros(shape);
+  known.slice(1, 0, 1).copy_(encode_video(*model_.vae, video_frames(clip, 8, 9)));
+  const Tensor mask = frame_mask(3, 4, 6, {0});
+  g.known = &known;
+  g.known_mask = &mask;
+  g.seed = window_seed(job.request.seed, 1);
+  const Tensor b = generate_latents(*model_.dit, shape, job.prompt.ids, g);
+  const Video whole = decode_latents(*model_.vae, join_latents({a, b.slice(1, 1, 3)}));
+  ASSERT_EQ(v.frames, 17);
+  EXPECT_EQ(v.rgb, whole.rgb);
+  // Decoded window by window instead, the second window's frames differ.
+  const Video apart = decode_latents(*model_.vae, b);
+  EXPECT_FALSE(same_frames(v, 9, apart, 1, 8));
+  EXPECT_TRUE(same_frames(v, 0, clip, 0, 9));  // the first window is the plain clip
 }
 
 TEST_F(VideoPrompts, ImageIsFrameZeroAsTheAutoencoderMakesIt) {
@@ -172,11 +206,12 @@ TEST_F(VideoPrompts, ExtendForwardKeepsTheInput) {
   MediaPrompt m;
   m.extend = input("in/", 9);
   const Video in = read_video(m.extend);
-  const Video v = run(m, request());  // one window's new frames: 4 (5 - 2 latent frames) = 12
-  EXPECT_EQ(v.frames, 9 + 12);
+  const Video v = run(m, request());  // one window's new frames: 4 (5 - 1 latent frames) = 16
+  EXPECT_EQ(v.frames, 9 + 16);
   EXPECT_TRUE(same_frames(v, 0, in, 0, 9));
   // Any number of new frames: the surplus of the last window is dropped.
   m.window = 9;
+  m.overlap = 2;
   const VideoJob job = prepare(m, request(10));
   EXPECT_EQ(job.windows, (std::vector<int64_t>{3, 3, 3}));
   const Video longer = run_video_job(model_, job);
@@ -184,12 +219,45 @@ TEST_F(VideoPrompts, ExtendForwardKeepsTheInput) {
   EXPECT_TRUE(same_frames(longer, 0, in, 0, 9));
   EXPECT_EQ(longer.width, 24);
   EXPECT_EQ(longer.height, 16);
+
+  // Rebuilt from the library's parts (one latent frame of overlap, two windows): the new frames
+  // are the first window's held latent frame and every window's new ones, decoded as one
+  // sequence, less the held frame and the surplus.
+  m.overlap.reset();
+  const VideoJob two = prepare(m, request(10));
+  ASSERT_EQ(two.windows, (std::vector<int64_t>{3, 2}));  // the last as long as it needs
+  const Video chained = run_video_job(model_, two);
+  ASSERT_EQ(chained.frames, 19);
+  GenerateOptions g;
+  g.steps = two.request.steps;
+  g.guidance = two.request.guidance;
+  auto window = [&](const Video& past, int64_t i, int64_t L) {
+    const Dims shape{4, L, 4, 6};
+    Tensor known = Tensor::zeros(shape);
+    known.slice(1, 0, 1).copy_(
+        encode_video(*model_.vae, video_frames(past, past.frames - 1, past.frames)));
+    const Tensor mask = frame_mask(L, 4, 6, {0});
+    g.known = &known;
+    g.known_mask = &mask;
+    g.seed = window_seed(two.request.seed, i);
+    return generate_latents(*model_.dit, shape, two.prompt.ids, g);
+  };
+  const Tensor z0 = window(in, 0, 3);
+  const Video w0 = decode_latents(*model_.vae, z0);
+  const Video first_new = video_frames(w0, 1, 9);
+  const Video so_far = join_videos({&in, &first_new});
+  const Tensor z1 = window(so_far, 1, 2);
+  const Video whole =
+      decode_latents(*model_.vae, join_latents({z0, z1.slice(1, 1, 2)}));  // 4 latent frames
+  EXPECT_TRUE(same_frames(chained, 0, in, 0, 9));
+  EXPECT_TRUE(same_frames(chained, 9, whole, 1, 10));
 }
 
 TEST_F(VideoPrompts, ExtendBackwardPrependsAndKeepsTheInput) {
   MediaPrompt m;
   m.extend = input("in/", 5);
   m.direction = "backward";
+  m.overlap = 2;
   const VideoJob job = prepare(m, request());
   EXPECT_TRUE(job.backward);
   EXPECT_EQ(job.new_frames, 9);  // 1 + 4 (5 - 2 - 1): the held latent frames stand for 8 frames
@@ -210,7 +278,7 @@ TEST_F(VideoPrompts, ExtendBackwardPrependsAndKeepsTheInput) {
 TEST_F(VideoPrompts, LoopIsTheCycleOfTheClipAndAPassageDecodedAsItPlaysRound) {
   MediaPrompt m;
   m.loop = true;
-  EXPECT_EQ(prepare(m, request(9)).overlap, 1);  // kDefaultLoopOverlap
+  EXPECT_EQ(prepare(m, request(9)).overlap, kDefaultOverlap);
   EXPECT_EQ(prepare(m, request(9)).request.frames, 8 + 12);
   m.overlap = 2;
   const VideoJob job = prepare(m, request(9));
@@ -298,9 +366,13 @@ TEST_F(VideoPrompts, ConnectKeepsBothVideos) {
   m.connect_to = input("b.mp4", 5);
   const Video a = read_video(m.connect_from), b = read_video(m.connect_to);
   const Video v = run(m, request());
-  EXPECT_EQ(v.frames, 9 + 4 + 5);
+  EXPECT_EQ(v.frames, 9 + 12 + 5);  // a passage of 4 (5 - 2 * 1) new frames
   EXPECT_TRUE(same_frames(v, 0, a, 0, 9));
-  EXPECT_TRUE(same_frames(v, 13, b, 0, 5));
+  EXPECT_TRUE(same_frames(v, 21, b, 0, 5));
+  m.overlap = 2;
+  const Video shorter = run(m, request());
+  EXPECT_EQ(shorter.frames, 9 + 4 + 5);
+  EXPECT_TRUE(same_frames(shorter, 13, b, 0, 5));
 }
 
 TEST_F(VideoPrompts, EditRedoesTheInput) {
@@ -382,7 +454,7 @@ TEST_F(VideoPrompts, SameSeedSameBytesAndProvenance) {
   const nlohmann::json j = nlohmann::json::parse(in);
   EXPECT_EQ(j.at("mode"), "extend");
   EXPECT_EQ(j.at("direction"), "forward");
-  EXPECT_EQ(j.at("overlap"), 2);
+  EXPECT_EQ(j.at("overlap"), kDefaultOverlap);
   EXPECT_EQ(j.at("window"), 9);
   EXPECT_EQ(j.at("new_frames"), 6);
   EXPECT_EQ(j.at("frames"), 15);
@@ -528,6 +600,7 @@ TEST_F(VideoPrompts, BadInputsSayWhatIsAccepted) {
   // Videos too short for the overlap.
   m = {};
   m.extend = input("short/", 3);
+  m.overlap = 2;
   expect_bad(m, request(), "has 3 frames; an overlap of 2 latent frames holds its last 5 frames",
              "a smaller --overlap (1 needs one frame)");
   m.direction = "backward";
@@ -542,6 +615,7 @@ TEST_F(VideoPrompts, BadInputsSayWhatIsAccepted) {
   m = {};
   m.connect_from = input("a/", 5);
   m.connect_to = path("short/");
+  m.overlap = 2;
   expect_bad(m, request(), "short/ has 3 frames", "holds its first 5");
   expect_bad(m, request(9), "--connect makes one window's passage (4 frames", "--window");
   // Edit: frames the autoencoder takes, and no --frames.

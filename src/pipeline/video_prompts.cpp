@@ -155,8 +155,7 @@ void check_window(VideoJob& job, const TextToVideoModel& m, const MediaPrompt& m
                " latent frames) is too short to hold both ends and generate between them; give "
                "--window ",
                vae.video_frames(ceil_div(3, pt) * pt), " or more");
-  const int64_t usual = job.mode == PromptMode::kLoop ? kDefaultLoopOverlap : kDefaultOverlap;
-  job.overlap = media.overlap.value_or(std::min(usual, most));
+  job.overlap = media.overlap.value_or(std::min(kDefaultOverlap, most));
   CUBIST_CHECK(job.overlap >= 1 && job.overlap <= most, "generate: an overlap of ", job.overlap,
                " latent frames; with a window of ", W, " frames (", Lw, " latent frames) ",
                ends ? "--loop and --connect take" : "the overlap takes", " 1 to ", most,
@@ -488,7 +487,8 @@ Video run_video_job(const TextToVideoModel& m, const VideoJob& job, const flow::
   const int64_t tf = m.vae->config().temporal_factor(), K = job.overlap;
   const int64_t held = m.vae->config().video_frames(K);  // frames of K latent frames on their own
   // Extends v forward through windows [from, to) until `add` more frames; the latent frames of
-  // the frames added go to `added` when given (whole latent frames: `add` a multiple of tf).
+  // the frames added go to `added` when given (the last one whole, where `add` is not a
+  // multiple of tf).
   auto forward = [&](Video v, int64_t add, size_t from, size_t to,
                      std::vector<Tensor>* added = nullptr) {
     for (size_t i = from; i < to; ++i) {
@@ -497,7 +497,7 @@ Video run_video_job(const TextToVideoModel& m, const VideoJob& job, const flow::
           runner.sample(L, runner.encode(video_frames(v, v.frames - held, v.frames)), {});
       const Video w = runner.decode(z);
       const int64_t take = std::min(tf * (L - K), add);
-      if (added) added->push_back(z.slice(1, K, K + take / tf));
+      if (added) added->push_back(z.slice(1, K, K + ceil_div(take, tf)));
       const Video fresh = video_frames(w, held, held + take);  // the re-made overlap dropped
       v = join_videos({&v, &fresh});
       add -= take;
@@ -515,8 +515,11 @@ Video run_video_job(const TextToVideoModel& m, const VideoJob& job, const flow::
     case PromptMode::kText:
     case PromptMode::kImage: {
       const Tensor image = job.mode == PromptMode::kImage ? runner.encode(job.inputs[0]) : Tensor();
-      const Video clip = runner.run(job.windows[0], image, {});
-      return forward(clip, job.clip_frames - clip.frames, 1, job.windows.size());
+      std::vector<Tensor> parts{runner.sample(job.windows[0], image, {})};
+      const Video first = runner.decode(parts[0]);
+      if (job.windows.size() == 1) return first;
+      forward(first, job.clip_frames - first.frames, 1, job.windows.size(), &parts);
+      return runner.decode(join_latents(parts));
     }
     case PromptMode::kLoop: {
       // The clip's latent frames a0 a1 .. am, window by window; then a passage window whose
@@ -541,7 +544,17 @@ Video run_video_job(const TextToVideoModel& m, const VideoJob& job, const flow::
       return video_frames(round, round.frames - tf * cycle.size(1), round.frames);
     }
     case PromptMode::kExtend: {
-      if (!job.backward) return forward(job.inputs[0], job.new_frames, 0, job.windows.size());
+      if (!job.backward) {
+        // The input, then the new frames of every window decoded as one sequence after the
+        // first window's held latent frames (as chained text windows are).
+        const Video& in = job.inputs[0];
+        std::vector<Tensor> parts{runner.encode(video_frames(in, in.frames - held, in.frames))};
+        if (job.windows.size() == 1) return forward(in, job.new_frames, 0, 1);
+        forward(in, job.new_frames, 0, job.windows.size(), &parts);
+        const Video whole = runner.decode(join_latents(parts));
+        const Video fresh = video_frames(whole, held, held + job.new_frames);
+        return join_videos({&in, &fresh});
+      }
       Video v = job.inputs[0];
       int64_t add = job.new_frames;
       for (const int64_t L : job.windows) {

@@ -37,10 +37,10 @@ enum class PromptMode { kText, kImage, kExtend, kLoop, kConnect, kEdit };
 const char* prompt_mode_name(PromptMode mode);  // "text", "image", "extend", ...
 
 inline constexpr int64_t kDefaultWindow = 17;  // frames, when the model records none
-inline constexpr int64_t kDefaultOverlap = 2;  // latent frames
-// A loop's passage holds one latent frame at each end: the more it generates between them, the
-// smaller its seam (docs/QUALITY.md, "Loops").
-inline constexpr int64_t kDefaultLoopOverlap = 1;
+// Latent frames held from a video to continue it: one (its last or first frame). The more a
+// window generates after it, the smaller every seam measured: loops, extensions both ways,
+// connections and chained windows (docs/QUALITY.md, "One latent frame of overlap").
+inline constexpr int64_t kDefaultOverlap = 1;
 inline constexpr float kDefaultStrength = 0.6f;
 // FlowEdit changes only what the prompts disagree on, so it can reach further into the noise
 // (docs/QUALITY.md, "Edits": 0.9 found the new colour most often).
