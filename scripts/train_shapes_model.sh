@@ -3,10 +3,10 @@
 # order, from nothing. Each step resumes if interrupted (run the script again). On 2 cores:
 # about 20 + 45 + 25 min for the autoencoder, 5-10 min for each latent cache, 35 min for the
 # transformer, 20 min for its fine-tuning, ~85 min for its fourth stage, ~70 min for the
-# autoencoder's decoder, ~105 min for the transformer's sixth stage, ~100 min for its seventh
-# and 80-110 min for its last (docs/QUALITY.md has the quality it reached).
+# autoencoder's decoder, ~105 min for the transformer's sixth stage, ~100 min for its seventh,
+# 80-110 min for its eighth and ~95 min for its last (docs/QUALITY.md has the quality it reached).
 #
-# The bundle grew in eight stages, and the recipe keeps them all so that it makes the same model:
+# The bundle grew in nine stages, and the recipe keeps them all so that it makes the same model:
 # the transformer was trained on the latents of the autoencoder after 6000 steps; the autoencoder
 # trained on to 24000 steps and the transformer was fine-tuned (train.init) on its latents; the
 # autoencoder then trained on to 32000 steps with 17-frame clips in the mix, and the transformer
@@ -14,8 +14,8 @@
 # transformer trained on twice as many clips, encoded by the final autoencoder, with a decaying
 # rate; then the autoencoder's decoder alone was fine-tuned (its latents, and so the transformer,
 # unchanged); then the transformer trained on new clips, half of them 17 frames long, and last on
-# as many new clips of the same kinds at a lower rate, twice, the second time with more clips
-# holding their last frames (for loops, connections and backward extension).
+# as many new clips of the same kinds at a lower rate, three times, the second time with more
+# clips holding their last frames (for loops, connections and backward extension).
 #
 #   scripts/train_shapes_model.sh [OUT]     (default out/shapes_model; the bundle is OUT/bundle)
 set -euo pipefail
@@ -142,6 +142,15 @@ cache "$out/heldout" "$out/heldout_latents"
 dit_stage configs/dit/shapes_stage8.json "$out/latents6" "$out/dit6" "$out/dit5_bf16.safetensors" \
   "$out/heldout_latents"
 
-# 11. The bundle: the transformer in bf16 beside the autoencoder.
-"$cubist" export "$out/dit6/dit.safetensors" -o "$out/bundle/dit.safetensors" --bf16
+# 11. Stage 9: 16000 more new clips (seed 12) of the same kinds, and the transformer trained on
+#     from its stage-8 weights in bf16 for 14000 steps (1.2e-4 decaying to 1.2e-5; seed 8;
+#     configs/dit/shapes_stage9.json).
+bf16 "$out/dit6"
+clips "$out/clips20" 16000 1,9,17,17 12
+cache "$out/clips20" "$out/latents7"
+dit_stage configs/dit/shapes_stage9.json "$out/latents7" "$out/dit7" "$out/dit6_bf16.safetensors" \
+  "$out/heldout_latents"
+
+# 12. The bundle: the transformer in bf16 beside the autoencoder.
+"$cubist" export "$out/dit7/dit.safetensors" -o "$out/bundle/dit.safetensors" --bf16
 echo "bundle in $out/bundle (copy to models/shapes/ to make it the default model)"
