@@ -421,7 +421,7 @@ TEST_F(VideoPrompts, FlowEditKeepsWhatThePromptsAgreeOn) {
   const nlohmann::ordered_json j = job_provenance(model_, prepare(m, request()), false);
   EXPECT_EQ(j.at("edit"), "flowedit");
   EXPECT_EQ(j.at("source_prompt"), "a blue square moving left on a gray background");
-  EXPECT_EQ(j.at("strength"), kDefaultFlowEditStrength);
+  EXPECT_EQ(j.at("strength"), 0.9);  // as typed, not the float's double
   m.source.reset();
   EXPECT_EQ(job_provenance(model_, prepare(m, request()), false).at("edit"), "sdedit");
 

@@ -220,7 +220,8 @@ int cmd_generate(int argc, char** argv) {
                 job.windows.size(), job.windows.size() > 1 ? "s" : "",
                 static_cast<long long>(job.window));
     if (!one_image)
-      std::printf(", overlap %lld latent frames", static_cast<long long>(job.overlap));
+      std::printf(", overlap %lld latent frame%s", static_cast<long long>(job.overlap),
+                  job.overlap == 1 ? "" : "s");
     if (job.seam_guidance > 0.0f)
       std::printf(", seam guidance %g", static_cast<double>(job.seam_guidance));
     std::printf("\n");

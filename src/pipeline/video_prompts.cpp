@@ -579,6 +579,12 @@ Video run_video_job(const TextToVideoModel& m, const VideoJob& job, const flow::
   fail("generate: unknown mode");
 }
 
+namespace {
+// A float setting as the user typed it (0.9, not the 0.8999999761581421 of its float's double),
+// for the record.
+double as_given(float v) { return std::round(static_cast<double>(v) * 1e6) / 1e6; }
+}  // namespace
+
 nlohmann::ordered_json job_provenance(const TextToVideoModel& m, const VideoJob& job,
                                       bool with_time) {
   nlohmann::ordered_json j = provenance(m, job.request, job.prompt, with_time);
@@ -593,10 +599,10 @@ nlohmann::ordered_json job_provenance(const TextToVideoModel& m, const VideoJob&
     j["direction"] = job.backward ? "backward" : "forward";
     j["new_frames"] = job.new_frames;
   }
-  if (job.seam_guidance > 0.0f) j["seam_guidance"] = job.seam_guidance;
+  if (job.seam_guidance > 0.0f) j["seam_guidance"] = as_given(job.seam_guidance);
   if (job.mode == PromptMode::kEdit) {
     j["edit"] = job.source ? "flowedit" : "sdedit";
-    j["strength"] = job.strength;
+    j["strength"] = as_given(job.strength);
     if (job.source) {
       j["source_prompt"] = job.source_prompt;
       j["source_expanded_prompt"] = job.source->conditioned;
