@@ -6,6 +6,7 @@
 #include "diffusion/condition.h"
 #include "diffusion/flow_edit.h"
 #include "models/text/tokenizer.h"
+#include "ops/elementwise.h"
 
 namespace cubist {
 
@@ -58,7 +59,6 @@ class GuidedVelocities {
     }
     layout_ = pack_layout(std::vector<PatchGrid>(packed.size(), grid));
     text_ = model.encode_text(packed);
-    clips_ = packed.size();
   }
 
   std::vector<Tensor> operator()(const std::vector<Tensor>& inputs, float t) const {
@@ -70,9 +70,9 @@ class GuidedVelocities {
     }
     const Var tokens =
         clips.size() == 1 ? patchify(clips[0], cfg.patch) : pack_clips(clips, cfg.patch, nullptr);
-    const std::vector<Var> v =
-        unpack_clips(model_.forward_tokens(tokens, layout_, std::vector<float>(clips_, t), text_),
-                     layout_, cfg.patch, cfg.latent_channels);
+    const std::vector<Var> v = unpack_clips(
+        model_.forward_tokens(tokens, layout_, std::vector<float>(layout_.grids.size(), t), text_),
+        layout_, cfg.patch, cfg.latent_channels);
     std::vector<Tensor> out;
     for (size_t i = 0; i < inputs.size(); ++i)
       out.push_back(
@@ -87,17 +87,7 @@ class GuidedVelocities {
   bool guided_ = false;
   PackLayout layout_;
   EncodedText text_;
-  size_t clips_ = 0;
 };
-
-Tensor subtract(const Tensor& a, const Tensor& b) {
-  const Tensor ac = a.contiguous(), bc = b.contiguous();
-  Tensor out = Tensor::empty(a.shape());
-  const float *pa = ac.data<float>(), *pb = bc.data<float>();
-  float* po = out.data<float>();
-  for (int64_t i = 0; i < out.numel(); ++i) po[i] = pa[i] - pb[i];
-  return out;
-}
 
 }  // namespace
 
@@ -189,6 +179,7 @@ Tensor generate_latents(const DiT& model, const Dims& shape, const std::vector<i
   };
   NoGrad no_grad;
   Generator gen(o.seed);
+  Tensor x0;
   if (o.source_prompt) {
     // FlowEdit: the target prompt's velocity at the edit against the source prompt's at the
     // source, both guided, as four clips of one packed sequence.
@@ -197,32 +188,29 @@ Tensor generate_latents(const DiT& model, const Dims& shape, const std::vector<i
                                       {o.guidance, source_guidance});
     auto difference = [&](const Tensor& target, const Tensor& source, float t) {
       const std::vector<Tensor> v = velocities({model_input(target), model_input(source)}, t);
-      return subtract(v[0], v[1]);
+      return ops::sub(v[0], v[1]);
     };
-    const Tensor x0 =
-        flow::edit(difference, init, flow::schedule(o.steps, shift, o.strength), gen, o.on_step);
-    const Tensor z = denormalize_latents(cfg, x0);
-    return o.known ? hold_frames(z, *o.known, *o.known_mask) : z;
+    x0 = flow::edit(difference, init, flow::schedule(o.steps, shift, o.strength), gen, o.on_step);
+  } else {
+    const GuidedVelocities velocities(model, grid, {prompt}, {o.guidance});
+    // The guide moves the first velocity of each step, at the sample itself: with Heun, the
+    // corrector's evaluation (every second call of flow::sample) starts from the guided
+    // prediction and is left as the transformer gives it, which halves the guide's cost (a
+    // decode and its gradient) and measured no worse (docs/QUALITY.md, "Seam guidance").
+    int64_t evaluations = 0;
+    auto velocity = [&](const Tensor& x, float t) {
+      Tensor out = velocities({model_input(x)}, t)[0];
+      const bool first_of_step = o.sampler != flow::Sampler::kHeun || evaluations++ % 2 == 0;
+      if (o.guide && o.guide_scale != 0.0f && first_of_step)
+        move_along_guide(cfg, x, t, o, known, out);
+      return out;
+    };
+    Tensor noise = Tensor::empty(shape);
+    gen.normal_(noise);
+    const float start = o.init ? o.strength : 1.0f;
+    const Tensor x1 = o.init ? flow::noisy(init, noise, start) : noise;
+    x0 = flow::sample(velocity, x1, flow::schedule(o.steps, shift, start), o.sampler, o.on_step);
   }
-  const GuidedVelocities velocities(model, grid, {prompt}, {o.guidance});
-  // The guide moves the first velocity of each step, at the sample itself: with Heun, the
-  // corrector's evaluation (every second call of flow::sample) starts from the guided
-  // prediction and is left as the transformer gives it, which halves the guide's cost (a decode
-  // and its gradient) and measured no worse (docs/QUALITY.md, "Seam guidance").
-  int64_t evaluations = 0;
-  auto velocity = [&](const Tensor& x, float t) {
-    Tensor out = velocities({model_input(x)}, t)[0];
-    const bool first_of_step = o.sampler != flow::Sampler::kHeun || evaluations++ % 2 == 0;
-    if (o.guide && o.guide_scale != 0.0f && first_of_step)
-      move_along_guide(cfg, x, t, o, known, out);
-    return out;
-  };
-  Tensor noise = Tensor::empty(shape);
-  gen.normal_(noise);
-  const float start = o.init ? o.strength : 1.0f;
-  const Tensor x1 = o.init ? flow::noisy(init, noise, start) : noise;
-  const Tensor x0 =
-      flow::sample(velocity, x1, flow::schedule(o.steps, shift, start), o.sampler, o.on_step);
   const Tensor z = denormalize_latents(cfg, x0);
   return o.known ? hold_frames(z, *o.known, *o.known_mask) : z;  // exactly the given frames
 }

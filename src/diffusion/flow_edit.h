@@ -10,7 +10,7 @@
 //     z    += (t' - t) (v_tar(z_tar, t) - v_src(z_src, t))
 //
 // For two point-mass distributions a (source) and b (target) it maps a to b exactly, and with
-// equal velocity fields it returns x_src unchanged (tests/test_flow_edit.cpp).
+// equal velocity fields it returns x_src unchanged (tests/test_flow.cpp, "FlowEdit").
 #pragma once
 
 #include <functional>

@@ -13,6 +13,7 @@
 #include "diffusion/condition.h"
 #include "diffusion/video_sampling.h"
 #include "io/sha256.h"
+#include "ops/elementwise.h"
 
 namespace cubist {
 
@@ -380,20 +381,11 @@ Tensor seam_gradient(const Vae& vae, const Tensor& clean, const Tensor& target, 
   const int64_t T = x.size(2), n = target.size(2);
   mse_loss(slice(x, 2, T - n, T), Var(target)).backward();
   Tensor g = z.grad().squeeze(0).contiguous();
-  const int64_t C = g.size(0), per_frame = g.numel() / (C * g.size(1));
-  float* p = g.data<float>();
-  double sum = 0.0;
-  for (int64_t c = 0; c < C; ++c)
-    for (int64_t t = 0; t < g.size(1); ++t) {
-      float* f = p + (c * g.size(1) + t) * per_frame;
-      for (int64_t i = 0; i < per_frame; ++i) {
-        if (t < from || t >= to) f[i] = 0.0f;
-        sum += static_cast<double>(f[i]) * f[i];
-      }
-    }
-  const double rms = std::sqrt(sum / static_cast<double>(C * (to - from) * per_frame));
-  if (rms > 0.0)
-    for (int64_t i = 0; i < g.numel(); ++i) p[i] = static_cast<float>(p[i] / rms);
+  g.slice(1, 0, from).zero_();
+  g.slice(1, to, g.size(1)).zero_();
+  const double generated = static_cast<double>(g.numel() / g.size(1) * (to - from));
+  const double rms = std::sqrt(ops::sum_squares(g) / generated);
+  if (rms > 0.0) ops::scale_(g, static_cast<float>(1.0 / rms));
   return g;
 }
 
