@@ -17,11 +17,10 @@ Needs numpy and the ffmpeg command."""
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import time
 
-from prompt_modes_eval import CUBIST, recolour_first
+from prompt_modes_eval import CUBIST, held_out_clips, recolour_first, run, source_mp4
 
 MOTIONS = ["moving left", "moving right", "moving up", "moving down", "bouncing", "spinning",
            "standing still"]
@@ -73,11 +72,7 @@ def main():
     a = ap.parse_args()
     model = ["--model", a.model] if a.model else []
     os.makedirs(a.out, exist_ok=True)
-    truth = os.path.join(a.out, "truth")
-    if not os.path.exists(os.path.join(truth, "manifest.jsonl")):
-        run("data", "shapes", "--out", truth, "--clips", str(a.clips), "--sizes", "64x64",
-            "--frames", "17", "--seed", "515151", "--format", "png")
-    entries = [json.loads(l) for l in open(os.path.join(truth, "manifest.jsonl"))][:a.clips]
+    truth, entries = held_out_clips(a.out, a.clips)
     change = {"colour": recolour_first, "motion": remotion_first, "none": lambda c: c}[a.change]
     changed = {"colour": "object 1 colour", "motion": "object 1 motion", "none": ""}[a.change]
     results = {}
@@ -88,11 +83,7 @@ def main():
         began = time.time()
         with open(manifest, "w") as m:
             for i, e in enumerate(entries):
-                src = os.path.join(a.out, f"src_{i:03d}.mp4")
-                if not os.path.exists(src):
-                    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-framerate", "8", "-i",
-                                    os.path.join(truth, e["path"], "%06d.png"), "-c:v", "libx264",
-                                    "-crf", "8", "-pix_fmt", "yuv444p", src], check=True)
+                src = source_mp4(truth, e, os.path.join(a.out, f"src_{i:03d}.mp4"))
                 caption = change(e["caption"])
                 out = os.path.join(a.out, f"{a.change}_{tag}_{i:03d}.mp4")
                 extra = []
@@ -105,10 +96,6 @@ def main():
                            "s_per_clip": round((time.time() - began) / len(entries), 2)}
         print(method, json.dumps(results[method]), flush=True)
     print(json.dumps({"change": a.change, "results": results}, indent=1))
-
-
-def run(*args):
-    subprocess.run([CUBIST, *args], check=True, capture_output=True)
 
 
 if __name__ == "__main__":

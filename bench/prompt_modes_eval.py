@@ -50,6 +50,28 @@ def run(*args):
     subprocess.run([CUBIST, *args], check=True, capture_output=True)
 
 
+def held_out_clips(out, n):
+    """The first n held-out clips of the benchmarks (seed 515151, 64x64, 17 frames, PNG frames
+    under OUT/truth): (the truth folder, their manifest entries). Clip i is a function of (seed,
+    i), so a folder holding at least n of them is used as it is."""
+    truth = os.path.join(out, "truth")
+    manifest = os.path.join(truth, "manifest.jsonl")
+    if not os.path.exists(manifest) or sum(1 for _ in open(manifest)) < n:
+        shutil.rmtree(truth, ignore_errors=True)
+        run("data", "shapes", "--out", truth, "--clips", str(n), "--sizes", "64x64", "--frames",
+            "17", "--seed", "515151", "--format", "png")
+    return truth, [json.loads(l) for l in open(manifest)][:n]
+
+
+def source_mp4(truth, entry, path):
+    """A held-out clip as the video the modes take (H.264 at CRF 8, 4:4:4), written once."""
+    if not os.path.exists(path):
+        subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-framerate", "8", "-i",
+                        os.path.join(truth, entry["path"], "%06d.png"), "-c:v", "libx264",
+                        "-crf", "8", "-pix_fmt", "yuv444p", path], check=True)
+    return path
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="")
@@ -62,11 +84,7 @@ def main():
     model = ["--model", a.model] if a.model else []
     os.makedirs(a.out, exist_ok=True)
     w = h = 64
-    truth = os.path.join(a.out, "truth")
-    shutil.rmtree(truth, ignore_errors=True)  # this benchmark's own clips of an earlier run
-    run("data", "shapes", "--out", truth, "--clips", str(a.clips), "--sizes", "64x64",
-        "--frames", "17", "--seed", "515151", "--format", "png")
-    entries = [json.loads(l) for l in open(os.path.join(truth, "manifest.jsonl"))]
+    truth, entries = held_out_clips(a.out, a.clips)
 
     i2v, i2v_rt, loops, ext, back, connect = [], [], [], [], [], []
     manifest = open(os.path.join(a.out, "i2v.jsonl"), "w")
@@ -96,10 +114,7 @@ def main():
         inside = np.mean([rms(f[t], f[t + 1]) for t in range(len(f) - 1)])
         loops.append((rms(f[-1], f[0]), inside))
         # Extension of the true clip: the seam against the changes inside the input.
-        src = os.path.join(a.out, f"src_{i:03d}.mp4")
-        subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-framerate", "8", "-i",
-                        os.path.join(clip, "%06d.png"), "-c:v", "libx264", "-crf", "8",
-                        "-pix_fmt", "yuv444p", src], check=True)
+        src = source_mp4(truth, e, os.path.join(a.out, f"src_{i:03d}.mp4"))
         out = os.path.join(a.out, f"ext_{i:03d}.mp4")
         run("generate", e["caption"], "--no-expand", "--extend", src, "--frames", "8", "-o", out,
             *common)

@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from prompt_modes_eval import CUBIST, frames, rms
+from prompt_modes_eval import CUBIST, frames, held_out_clips, rms, source_mp4
 
 
 def main():
@@ -32,21 +32,13 @@ def main():
     ap.add_argument("--modes", default="back,connect,forward")
     ap.add_argument("--out", default="out/seam_eval")
     a = ap.parse_args(argv[:argv.index("--")] if "--" in argv else argv)
-    truth = os.path.join(a.out, "truth")
-    if not os.path.exists(os.path.join(truth, "manifest.jsonl")):
-        subprocess.run([CUBIST, "data", "shapes", "--out", truth, "--clips", str(a.clips),
-                        "--sizes", "64x64", "--frames", "17", "--seed", "515151", "--format",
-                        "png"], check=True, capture_output=True)
-    entries = [json.loads(l) for l in open(os.path.join(truth, "manifest.jsonl"))][:a.clips]
+    os.makedirs(a.out, exist_ok=True)
+    truth, entries = held_out_clips(a.out, a.clips)
     for mode in a.modes.split(","):
         seams, inside = [], []
         began = time.time()
         for i, e in enumerate(entries):
-            src = os.path.join(a.out, f"src_{i:03d}.mp4")
-            if not os.path.exists(src):
-                subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-framerate", "8", "-i",
-                                os.path.join(truth, e["path"], "%06d.png"), "-c:v", "libx264",
-                                "-crf", "8", "-pix_fmt", "yuv444p", src], check=True)
+            src = source_mp4(truth, e, os.path.join(a.out, f"src_{i:03d}.mp4"))
             out = os.path.join(a.out, f"{mode}_{i:03d}.mp4")
             how = {"back": ["--extend", src, "--direction", "backward", "--frames", "8"],
                    "forward": ["--extend", src, "--frames", "8"],
