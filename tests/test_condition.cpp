@@ -1,6 +1,6 @@
 // Prompting with images and videos: random known-frame masks for training, the loss over the
-// generated frames alone, known frames held exactly during sampling, and SDEdit's partial
-// schedule.
+// generated frames alone, known frames held exactly during sampling, and edits (SDEdit's partial
+// schedule, FlowEdit).
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -169,55 +169,55 @@ TEST(Condition, SamplingKeepsKnownFramesAndReadsThem) {
       "trained without frame conditioning", "\"frame_conditioning\": true");
 }
 
-TEST(Condition, EditStartsFromTheNoisedInput) {
-  Generator init(1);
-  const DiTConfig c = conditioned_config();
-  DiT model(c, init);
-  randomise(model, 90, 0.1f);
-  const Dims shape = {4, 2, 2, 2};
-  const Tensor input = testing::randn(shape, 8);
+// Edits of one input by a frame-conditioned model with random weights.
+class Edit : public ::testing::Test {
+ protected:
+  Edit() : init_(1), model_(conditioned_config(), init_) { randomise(model_, 90, 0.1f); }
+  // The largest distance of an element of z from the input's.
+  double farthest(const Tensor& z) const {
+    const std::vector<float> a = z.to_vector(), b = input_.to_vector();
+    double far = 0.0;
+    for (size_t i = 0; i < a.size(); ++i) far = std::max(far, std::abs(double{a[i]} - b[i]));
+    return far;
+  }
+
+  Generator init_;
+  DiT model_;
+  const Dims shape_ = {4, 2, 2, 2};
+  const Tensor input_ = testing::randn(shape_, 8);
+};
+
+TEST_F(Edit, SDEditStartsFromTheNoisedInput) {
   GenerateOptions o{.steps = 6, .guidance = 1.0f, .seed = 4};
-  const Tensor plain = generate_latents(model, shape, {3}, o);
-  o.init = &input;
+  const Tensor plain = generate_latents(model_, shape_, {3}, o);
+  o.init = &input_;
   o.strength = 1.0f;  // noised all the way: the input is gone
-  EXPECT_EQ(generate_latents(model, shape, {3}, o).to_vector(), plain.to_vector());
+  EXPECT_EQ(generate_latents(model_, shape_, {3}, o).to_vector(), plain.to_vector());
   o.strength = 0.02f;  // barely noised: the result stays near the input
-  const std::vector<float> e = generate_latents(model, shape, {3}, o).to_vector(),
-                           in = input.to_vector();
-  double far = 0.0;
-  for (size_t i = 0; i < e.size(); ++i) far = std::max(far, std::abs(double{e[i]} - in[i]));
-  EXPECT_LT(far, 0.2);
+  EXPECT_LT(farthest(generate_latents(model_, shape_, {3}, o)), 0.2);
   o.strength = 1.5f;
-  testing::expect_error([&] { generate_latents(model, shape, {3}, o); }, "strength", "(0, 1]");
+  testing::expect_error([&] { generate_latents(model_, shape_, {3}, o); }, "strength", "(0, 1]");
 }
 
 // FlowEdit with the source prompt equal to the prompt: the two guided velocities are the same,
 // and the input comes back (the conditional and unconditional clips of both run in one packed
 // sequence, so only the float order of the batch can differ). Another source prompt moves it.
-TEST(Condition, FlowEditMovesTheInputOnlyByThePromptsDifference) {
-  Generator init(1);
-  const DiTConfig c = conditioned_config();
-  DiT model(c, init);
-  randomise(model, 90, 0.1f);
-  const Dims shape = {4, 2, 2, 2};
-  const Tensor input = testing::randn(shape, 8);
+TEST_F(Edit, FlowEditMovesTheInputOnlyByThePromptsDifference) {
   const std::vector<int32_t> prompt = {3, 4}, other = {5};
   GenerateOptions o{.steps = 6, .guidance = 3.0f, .seed = 4};
-  o.init = &input;
+  o.init = &input_;
   o.strength = 0.9f;
   o.source_prompt = &prompt;
-  testing::expect_close(generate_latents(model, shape, prompt, o), input, 1e-5f, 1e-5f, "same");
+  testing::expect_close(generate_latents(model_, shape_, prompt, o), input_, 1e-5f, 1e-5f, "same");
   o.source_prompt = &other;
-  const Tensor moved = generate_latents(model, shape, prompt, o);
-  double far = 0.0;
-  const std::vector<float> m = moved.to_vector(), in = input.to_vector();
-  for (size_t i = 0; i < m.size(); ++i) far = std::max(far, std::abs(double{m[i]} - in[i]));
-  EXPECT_GT(far, 1e-3);
-  EXPECT_EQ(generate_latents(model, shape, prompt, o).to_vector(), m);  // deterministic
-  o.source_guidance = 1.0f;                                             // the source's own scale
-  EXPECT_NE(generate_latents(model, shape, prompt, o).to_vector(), m);
+  const Tensor moved = generate_latents(model_, shape_, prompt, o);
+  EXPECT_GT(farthest(moved), 1e-3);
+  EXPECT_EQ(generate_latents(model_, shape_, prompt, o).to_vector(),
+            moved.to_vector());  // deterministic
+  o.source_guidance = 1.0f;      // the source's own scale
+  EXPECT_NE(generate_latents(model_, shape_, prompt, o).to_vector(), moved.to_vector());
   o.init = nullptr;
-  testing::expect_error([&] { generate_latents(model, shape, prompt, o); }, "source prompt",
+  testing::expect_error([&] { generate_latents(model_, shape_, prompt, o); }, "source prompt",
                         "give the input");
 }
 
