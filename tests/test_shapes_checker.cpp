@@ -290,6 +290,43 @@ TEST(ShapesChecker, JsonAndScore) {
   EXPECT_EQ(js["attributes"]["shape"]["checked"], 2 * static_cast<int>(clip.scene.objects.size()));
 }
 
+TEST(ShapesChecker, TracksFollowTheObjects) {
+  SceneSpec spec{Background::kNavy,
+                 {{Size::kLarge, Colour::kRed, Shape::kSquare, Motion::kRight},
+                  {Size::kSmall, Colour::kYellow, Shape::kCircle, Motion::kBouncing}}};
+  Generator gen(11);
+  const Scene scene = place_scene(spec, 64, 64, 17, gen);
+  const ClipCheck c = check_video(render(scene), spec);
+  ASSERT_TRUE(c.ok) << failures(c);
+  ASSERT_EQ(c.tracks.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    ASSERT_EQ(c.tracks[i].size(), 17u);
+    for (int t = 0; t < 17; ++t) {
+      const TrackPoint& p = c.tracks[i][static_cast<size_t>(t)];
+      const Pose truth = pose_at(scene, scene.objects[i], t);
+      EXPECT_EQ(p.frame, t);
+      // The centroid of the covered pixels: within half a pixel of the true centre.
+      EXPECT_NEAR(p.x, truth.cx, 0.5) << "object " << i + 1 << " frame " << t;
+      EXPECT_NEAR(p.y, truth.cy, 0.5) << "object " << i + 1 << " frame " << t;
+      EXPECT_GT(p.area, 0.0);
+    }
+  }
+  // The square moves right by m/64 = 1 px a frame.
+  EXPECT_NEAR(c.tracks[0].back().x - c.tracks[0].front().x, 16.0, 1.0);
+  EXPECT_FALSE(to_json(c).contains("tracks"));
+  const nlohmann::ordered_json j = to_json(c, true);
+  ASSERT_EQ(j["tracks"].size(), 2u);
+  EXPECT_EQ(j["tracks"][1]["object"], 2);
+  EXPECT_EQ(j["tracks"][1]["frame"].size(), 17u);
+  EXPECT_NEAR(j["tracks"][0]["x"][5].get<double>(), c.tracks[0][5].x, 0.005);
+  // An object the video does not show has an empty track.
+  SceneSpec other = spec;
+  other.objects[1].colour = Colour::kGreen;
+  const ClipCheck missing = check_video(render(scene), other);
+  EXPECT_EQ(missing.tracks[0].size(), 17u);
+  EXPECT_TRUE(missing.tracks[1].empty());
+}
+
 TEST(ShapesChecker, BadCaptionsThrow) {
   Video v(5, 32, 32);
   EXPECT_THROW(check_video(v, "a purple circle bouncing on a navy background"), Error);

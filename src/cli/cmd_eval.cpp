@@ -16,13 +16,16 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: cubist eval --video V --caption \"a small red circle bouncing on a navy background\"\n"
-    "       cubist eval --manifest M [--quiet]\n"
+    "                   [--tracks]\n"
+    "       cubist eval --manifest M [--quiet] [--tracks]\n"
     "Checks each video against its canonical Shapes World caption attribute by attribute\n"
     "(background; colour, shape, size, motion of every object; no extra objects) and prints\n"
     "JSON: one object per clip, and for a manifest a final {\"summary\": ...} with the share of\n"
-    "clips fully right and the accuracy per attribute. --quiet prints only the summary.\n";
+    "clips fully right and the accuracy per attribute. --quiet prints only the summary.\n"
+    "--tracks adds where each object was seen: per caption object, the frames that show it and\n"
+    "its centroid (x right, y down, pixels) and area on each.\n";
 
-int eval_one(const std::string& path, const std::string& caption) {
+int eval_one(const std::string& path, const std::string& caption, bool tracks) {
   cubist::Video v;
   try {
     v = cubist::read_video(path);
@@ -31,7 +34,8 @@ int eval_one(const std::string& path, const std::string& caption) {
     return 1;
   }
   try {
-    nlohmann::ordered_json j = cubist::shapes::to_json(cubist::shapes::check_video(v, caption));
+    nlohmann::ordered_json j =
+        cubist::shapes::to_json(cubist::shapes::check_video(v, caption), tracks);
     std::printf("%s\n", j.dump().c_str());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cubist eval: %s\n", e.what());
@@ -40,7 +44,7 @@ int eval_one(const std::string& path, const std::string& caption) {
   return 0;
 }
 
-int eval_manifest(const std::string& manifest, bool quiet) {
+int eval_manifest(const std::string& manifest, bool quiet, bool tracks) {
   std::ifstream in(manifest);
   if (!in) {
     std::fprintf(stderr, "cubist eval: cannot open manifest %s\n", manifest.c_str());
@@ -69,7 +73,7 @@ int eval_manifest(const std::string& manifest, bool quiet) {
       if (!quiet) {
         nlohmann::ordered_json j;
         j["path"] = path;
-        const nlohmann::ordered_json result = cubist::shapes::to_json(c);
+        const nlohmann::ordered_json result = cubist::shapes::to_json(c, tracks);
         for (const auto& [k, val] : result.items()) j[k] = val;
         std::printf("%s\n", j.dump().c_str());
       }
@@ -102,10 +106,12 @@ int cmd_eval(int argc, char** argv) {
   }
   const std::string video = args.str("--video", ""), caption = args.str("--caption", "");
   const std::string manifest = args.str("--manifest", "");
-  const bool quiet = args.flag("--quiet");
+  const bool quiet = args.flag("--quiet"), tracks = args.flag("--tracks");
   args.finish();
-  if (!manifest.empty() && video.empty() && caption.empty()) return eval_manifest(manifest, quiet);
-  if (manifest.empty() && !video.empty() && !caption.empty()) return eval_one(video, caption);
+  if (!manifest.empty() && video.empty() && caption.empty())
+    return eval_manifest(manifest, quiet, tracks);
+  if (manifest.empty() && !video.empty() && !caption.empty())
+    return eval_one(video, caption, tracks);
   throw UsageError("give either --video and --caption, or --manifest");
 }
 

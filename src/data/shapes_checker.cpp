@@ -623,12 +623,16 @@ ClipCheck check_video(const Video& video, const SceneSpec& spec, const CheckerOp
   }
   out.attributes.push_back(attr("extra objects", "none", extras.empty() ? "none" : extras));
 
+  for (const std::vector<Sighting>& tr : tracks) {
+    std::vector<TrackPoint>& points = out.tracks.emplace_back();
+    for (const Sighting& s : tr) points.push_back({s.t, s.cx, s.cy, s.area});
+  }
   out.ok = std::all_of(out.attributes.begin(), out.attributes.end(),
                        [](const AttributeCheck& a) { return a.ok; });
   return out;
 }
 
-nlohmann::ordered_json to_json(const ClipCheck& c) {
+nlohmann::ordered_json to_json(const ClipCheck& c, bool tracks) {
   nlohmann::ordered_json j;
   j["caption"] = c.caption;
   j["ok"] = c.ok;
@@ -642,6 +646,21 @@ nlohmann::ordered_json to_json(const ClipCheck& c) {
     if (!a.checkable) ja["checkable"] = false;
     if (!a.detail.empty()) ja["detail"] = a.detail;
     j["attributes"].push_back(ja);
+  }
+  if (!tracks) return j;
+  const auto centi = [](double v) { return std::round(v * 100.0) / 100.0; };
+  j["tracks"] = nlohmann::ordered_json::array();
+  for (size_t i = 0; i < c.tracks.size(); ++i) {
+    nlohmann::ordered_json jt;
+    jt["object"] = i + 1;
+    for (const char* key : {"frame", "x", "y", "area"}) jt[key] = nlohmann::ordered_json::array();
+    for (const TrackPoint& p : c.tracks[i]) {
+      jt["frame"].push_back(p.frame);
+      jt["x"].push_back(centi(p.x));
+      jt["y"].push_back(centi(p.y));
+      jt["area"].push_back(p.area);
+    }
+    j["tracks"].push_back(jt);
   }
   return j;
 }

@@ -48,10 +48,20 @@ struct AttributeCheck {
   std::string detail;     // measurements behind `found`
 };
 
+// Where the checker saw one of the caption's objects on one frame: the centroid of its region
+// (pixels, x right, y down, the world's axes) and its area in pixels.
+struct TrackPoint {
+  int frame = 0;
+  double x = 0, y = 0, area = 0;
+};
+
 struct ClipCheck {
   std::string caption;
   bool ok = false;
   std::vector<AttributeCheck> attributes;
+  // One track per caption object, in caption order: the frames that show it (its colour's
+  // largest region), in order. What motion is judged from; benchmarks measure seams with it.
+  std::vector<std::vector<TrackPoint>> tracks;
 };
 
 // Throws cubist::Error when the caption is outside the grammar or breaks a world rule (two
@@ -60,8 +70,9 @@ ClipCheck check_video(const Video& video, std::string_view caption, const Checke
 ClipCheck check_video(const Video& video, const SceneSpec& spec, const CheckerOptions& opt = {});
 
 // {"caption": ..., "ok": ..., "attributes": [{"name", "expected", "found", "ok"[, "checkable",
-// "detail"]}, ...]}
-nlohmann::ordered_json to_json(const ClipCheck& check);
+// "detail"]}, ...]}, and with `tracks` also "tracks": [{"object": 1, "frame": [...], "x": [...],
+// "y": [...], "area": [...]}, ...] (positions to 0.01 px).
+nlohmann::ordered_json to_json(const ClipCheck& check, bool tracks = false);
 
 // "object 2 shape" -> "shape"; "background" -> "background".
 std::string attribute_kind(const std::string& name);
