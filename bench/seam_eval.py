@@ -1,15 +1,26 @@
 #!/usr/bin/env python3
-"""The seams of extensions and connections alone (the measures of bench/prompt_modes_eval.py, on
-more clips and faster): held-out Shapes World clips (seed 515151, 64x64, 17 frames; those of
-prompt_modes_eval.py and edit_eval.py), each extended backward (`back`) or forward (`forward`)
-by 8 frames and connected to itself (`connect`), or made from its caption alone as a 65-frame
-clip, 17-frame windows chained (`long`), 30 Heun steps, seed = clip index. Prints the RMS change
-(0-255) at the seam against the mean change inside the input (`long`: at the steps from one
-window into the next against every other step), per clip and on average. Arguments after `--` go to `cubist generate` (--seam-guidance 0); $CUBIST names another
-build to compare.
+"""The seams of extensions, connections and loops alone (the measures of
+bench/prompt_modes_eval.py, on more clips and faster): held-out Shapes World clips (seed 515151,
+64x64, 17 frames; those of prompt_modes_eval.py and edit_eval.py), each extended backward
+(`back`) or forward (`forward`) by 8 frames and connected to itself (`connect`), or made from its
+caption alone as a 65-frame clip, 17-frame windows chained (`long`), or as a 17-frame loop
+(`loop`), 30 Heun steps, seed = clip index. Arguments after `--` go to `cubist generate`
+(--seam-guidance 0); $CUBIST names another build to compare. Prints, per mode:
 
-    python3 bench/seam_eval.py [--clips 10] [--modes back,connect,forward,long] [--out out/seam_eval]
-                               [-- ARGS]
+- seam / inside: the RMS change (0-255) at the seam against the mean change inside the input
+  (`long`: at the steps from one window into the next against every other step; `loop`: last
+  frame to first against the clip's steps), on average and per clip;
+- the motion across the seam, from where `cubist eval --tracks` sees each caption object: a line
+  fitted to its centre over the 4 frames before the seam and one over the 4 frames from it;
+  `jump` is how far (px) the first frame after the seam is from where the line before puts it,
+  `dv` how much the velocity changes (px/frame; objects move 1 px/frame at 64x64, a bounce
+  changes the velocity by 1/4 px/frame each frame), and `continues` the share of objects with
+  jump <= 1.5 px and dv <= 0.5 px/frame (an object not seen on all 8 frames does not). The same at
+  a cut inside the input (8 frames into it; `long`: 8 frames before each seam) is the tracker's
+  own baseline. Not for loops: a moving object cannot continue from a loop's end to its start.
+
+    python3 bench/seam_eval.py [--clips 10] [--modes back,connect,forward,long,loop]
+                               [--out out/seam_eval] [-- ARGS]
 
 Needs numpy and the ffmpeg command."""
 import argparse
@@ -24,6 +35,37 @@ import numpy as np
 from prompt_modes_eval import CUBIST, frames, held_out_clips, rms, source_mp4
 
 
+def tracks(video, caption):
+    """Per caption object, {frame: (x, y)} where `cubist eval --tracks` sees it."""
+    out = subprocess.run([CUBIST, "eval", "--video", video, "--caption", caption, "--tracks"],
+                         check=True, capture_output=True, text=True).stdout
+    return [{f: (x, y) for f, x, y in zip(t["frame"], t["x"], t["y"])}
+            for t in json.loads(out)["tracks"]]
+
+
+def motion_across(track, cut):
+    """(jump px, velocity change px/frame) of one object's track across the cut before frame
+    `cut`, or None when it is not seen on all of frames cut-4 .. cut+3."""
+    if any(f not in track for f in range(cut - 4, cut + 4)):
+        return None
+    p = np.array([track[f] for f in range(cut - 4, cut + 4)])
+    t = np.arange(-4, 4, dtype=np.float64)
+    before = [np.polyfit(t[:4], p[:4, d], 1) for d in range(2)]  # (velocity, intercept) in x, y
+    after = [np.polyfit(t[4:], p[4:, d], 1) for d in range(2)]
+    jump = np.hypot(*(p[4, d] - np.polyval(before[d], 0.0) for d in range(2)))
+    dv = np.hypot(*(after[d][0] - before[d][0] for d in range(2)))
+    return float(jump), float(dv)
+
+
+def motion_summary(measures):
+    """Means over the objects followed, and the share that continues (lost objects count)."""
+    seen = [m for m in measures if m is not None]
+    ok = sum(m[0] <= 1.5 and m[1] <= 0.5 for m in seen)
+    return {"jump": round(float(np.mean([m[0] for m in seen])), 2) if seen else None,
+            "dv": round(float(np.mean([m[1] for m in seen])), 2) if seen else None,
+            "continues": f"{ok}/{len(measures)}"}
+
+
 def main():
     argv = sys.argv[1:]
     extra = argv[argv.index("--") + 1:] if "--" in argv else []
@@ -35,34 +77,47 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     truth, entries = held_out_clips(a.out, a.clips)
     for mode in a.modes.split(","):
-        seams, inside = [], []
+        seams, inside, at_seam, at_inside = [], [], [], []
         began = time.time()
         for i, e in enumerate(entries):
             src = source_mp4(truth, e, os.path.join(a.out, f"src_{i:03d}.mp4"))
             out = os.path.join(a.out, f"{mode}_{i:03d}.mp4")
             how = {"back": ["--extend", src, "--direction", "backward", "--frames", "8"],
                    "forward": ["--extend", src, "--frames", "8"],
-                   "connect": ["--connect", src, src], "long": ["--frames", "65"]}[mode]
+                   "connect": ["--connect", src, src], "long": ["--frames", "65"],
+                   "loop": ["--loop", "--frames", "17"]}[mode]
             subprocess.run([CUBIST, "generate", e["caption"], "--no-expand", *how, "--size",
                             "64x64", "--steps", "30", "--seed", str(i), "-o", out, *extra],
                            check=True, capture_output=True)
             f = frames(out, 64, 64)
             steps = [rms(f[t], f[t + 1]) for t in range(len(f) - 1)]
+            if mode == "loop":
+                seams.append(rms(f[-1], f[0]))
+                inside.append(float(np.mean(steps)))
+                continue
+            tr = tracks(out, e["caption"])
             if mode == "long":  # windows of 5 latent frames: each adds 4 (5 - K) frames
                 K = int(extra[extra.index("--overlap") + 1]) if "--overlap" in extra else 1
                 cuts = set(range(16, len(f) - 1, 4 * (5 - K)))
                 seams.append(float(np.mean([steps[t] for t in cuts])))
                 inside.append(float(np.mean([s for t, s in enumerate(steps) if t not in cuts])))
+                for t in sorted(cuts):
+                    at_seam += [motion_across(o, t + 1) for o in tr]
+                    at_inside += [motion_across(o, t + 1 - 8) for o in tr]
                 continue
             # The input (B) starts at frame k; forward, the new frames start at 17.
             k = {"back": 8, "forward": 17, "connect": len(f) - 17}[mode]
             seams.append(steps[k - 1])
             first = 0 if mode == "forward" else k
             inside.append(float(np.mean(steps[first:first + 16])))
+            at_seam += [motion_across(o, k) for o in tr]
+            at_inside += [motion_across(o, first + 8) for o in tr]
         print(json.dumps({"mode": mode, "args": extra, "seam": round(float(np.mean(seams)), 2),
                           "inside": round(float(np.mean(inside)), 2),
                           "within": f"{sum(s <= m for s, m in zip(seams, inside))}/{len(seams)}",
                           "per_clip": [round(s, 1) for s in seams],
+                          **({"motion_at_seam": motion_summary(at_seam),
+                              "motion_inside": motion_summary(at_inside)} if at_seam else {}),
                           "s_per_clip": round((time.time() - began) / len(entries), 1)}),
               flush=True)
 
