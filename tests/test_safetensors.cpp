@@ -38,7 +38,11 @@ TEST(SafeTensors, RoundTripF32Bf16F16WithMetadata) {
 TEST(SafeTensors, MetadataNumbersAreReadWholeOrRefused) {
   const std::string path = temp_path("meta.safetensors");
   save_safetensors(path, {{"w", testing::randn({2}, 1)}},
-                   {{"step", "1200"}, {"fps", "29.97"}, {"bad", "12abc"}, {"huge", "1e999"}});
+                   {{"step", "1200"},
+                    {"fps", "29.97"},
+                    {"bad", "12abc"},
+                    {"huge", "1e999"},
+                    {"rng_offset", "18446744073709551615"}});
   const SafeTensors f = SafeTensors::open(path);
   EXPECT_EQ(f.metadata_int("step"), 1200);
   EXPECT_EQ(f.metadata_number("fps"), 29.97);
@@ -47,6 +51,10 @@ TEST(SafeTensors, MetadataNumbersAreReadWholeOrRefused) {
   EXPECT_THROW(f.metadata_int("missing"), Error);
   EXPECT_THROW(f.metadata_int("fps"), Error);
   EXPECT_THROW(f.metadata_number("huge"), Error);
+  // A generator position past 2^63 is read whole, not refused as too large for int64.
+  EXPECT_EQ(f.metadata_uint("rng_offset"), UINT64_MAX);
+  EXPECT_THROW(f.metadata_int("rng_offset"), Error);
+  EXPECT_THROW(f.metadata_uint("missing"), Error);
   try {
     f.metadata_int("bad", 0);
     FAIL() << "'12abc' was read as a number";

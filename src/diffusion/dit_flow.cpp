@@ -12,14 +12,6 @@ namespace cubist {
 
 namespace {
 
-double total(const Tensor& t) {
-  const Tensor c = t.contiguous();
-  const float* p = c.data<float>();
-  double s = 0.0;
-  for (int64_t i = 0; i < c.numel(); ++i) s += p[i];
-  return s;
-}
-
 // v += scale * d loss / dx at the clean latents x - t v; the loss's gradient in the autoencoder's
 // scale is d loss / dx divided by each channel's std (z = x std + mean).
 // `known` is normalized, as x is; the clean estimate of held frames is the frames themselves.
@@ -119,7 +111,8 @@ FlowLoss flow_matching_loss(const DiT& model, const std::vector<Tensor>& latents
               : Tensor::zeros({1, x0.size(1), x0.size(2), x0.size(3)});
       input = with_mask_channel(hold_frames(input, x0, mask), mask);
       weights.emplace_back(generated_weight(mask, x0.size(0)));
-      out.known.push_back(static_cast<int64_t>(total(mask)) / (x0.size(2) * x0.size(3)));
+      out.known.push_back(static_cast<int64_t>(ops::sum(mask.contiguous())) /
+                          (x0.size(2) * x0.size(3)));
     }
     inputs.emplace_back(input);
     out.times.push_back(t);
@@ -136,7 +129,7 @@ FlowLoss flow_matching_loss(const DiT& model, const std::vector<Tensor>& latents
   // Known frames carry no noise to predict: their errors are zeroed, and the mean is over the
   // generated elements alone.
   const Var w = pack_clips(weights, cfg.patch, nullptr);
-  const double generated = total(w.value());
+  const double generated = ops::sum(w.value().contiguous());
   CUBIST_CHECK(generated > 0, "flow loss: every latent frame of the batch is known");
   out.loss = scale(mse_loss(mul(pred, w), mul(target, w)),
                    static_cast<float>(static_cast<double>(w.value().numel()) / generated));

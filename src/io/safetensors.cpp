@@ -148,6 +148,11 @@ int64_t SafeTensors::metadata_int(const std::string& key, std::optional<int64_t>
   return metadata_as(*this, key, fallback, "a whole number");
 }
 
+uint64_t SafeTensors::metadata_uint(const std::string& key,
+                                    std::optional<uint64_t> fallback) const {
+  return metadata_as(*this, key, fallback, "a whole number of at least 0");
+}
+
 double SafeTensors::metadata_number(const std::string& key, std::optional<double> fallback) const {
   return metadata_as(*this, key, fallback, "a number");
 }

@@ -33,6 +33,8 @@ class SafeTensors {
   // A number in the metadata, or `fallback` when the key is absent; an error naming the file
   // and the key when the value is not one (a checkpoint's "step", a latent's "fps").
   int64_t metadata_int(const std::string& key, std::optional<int64_t> fallback = {}) const;
+  // A generator's position ("rng_offset") spans all 64 bits.
+  uint64_t metadata_uint(const std::string& key, std::optional<uint64_t> fallback = {}) const;
   double metadata_number(const std::string& key, std::optional<double> fallback = {}) const;
 
  private:

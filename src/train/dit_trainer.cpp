@@ -200,7 +200,7 @@ void DiTTrainer::load(const std::string& path) {
   load_model(*model_, f);
   const int64_t step = f.metadata_int("step");
   opt_->load_state(f, step);
-  gen_.set_offset(static_cast<uint64_t>(f.metadata_int("rng_offset")));
+  gen_.set_offset(f.metadata_uint("rng_offset"));
   if (ema_ && f.contains("ema." + model_->parameters().front().name))
     ema_->load_state(f, step);
   else  // a run that had no EMA: the average starts from the loaded weights

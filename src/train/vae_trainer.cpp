@@ -321,7 +321,7 @@ VaeTrainResult train_vae(const VaeTrainOptions& o, const VaeTrainCallback& on_st
     vae.load_state_dict(file);
     result.start_step = file.metadata_int("step");
     opt.load_state(file, result.start_step);
-    noise.set_offset(static_cast<uint64_t>(file.metadata_int("rng_offset")));
+    noise.set_offset(file.metadata_uint("rng_offset"));
     elapsed = file.metadata_number("elapsed_s", 0);
   } else if (init_file) {
     vae.load_state_dict(*init_file);
