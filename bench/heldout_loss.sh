@@ -27,4 +27,7 @@ sed -e 's#"warmup": \([0-9]*\)#"warmup": \1, "validation_clips": 256#' \
   configs/dit/shapes_stage7.json > "$run.json"
 loss=$("$cubist" train --config "$run.json" --validate-only) ||
   { echo "heldout_loss: measuring failed; see $cubist train --config $run.json --validate-only" >&2; exit 1; }
-echo "$weights: held-out loss $(echo "$loss" | awk '{print $4}') (256 clips)"
+# The number after "held-out loss" in train's line, wherever the line puts it.
+value=$(echo "$loss" | sed -n 's/.*held-out loss \([^ ]*\) .*/\1/p')
+[[ -n "$value" ]] || { echo "heldout_loss: no held-out loss in train's output: $loss" >&2; exit 1; }
+echo "$weights: held-out loss $value (256 clips)"
