@@ -4,9 +4,10 @@
 # about 20 + 45 + 25 min for the autoencoder, 5-10 min for each latent cache, 35 min for the
 # transformer, 20 min for its fine-tuning, ~85 min for its fourth stage, ~70 min for the
 # autoencoder's decoder, ~105 min for the transformer's sixth stage, ~100 min for its seventh,
-# 80-110 min for its eighth and ~95 min for its last (docs/QUALITY.md has the quality it reached).
+# 80-110 min for its eighth, ~95 min for its ninth and ~80 min for its last (docs/QUALITY.md has
+# the quality it reached).
 #
-# The bundle grew in nine stages, and the recipe keeps them all so that it makes the same model:
+# The bundle grew in ten stages, and the recipe keeps them all so that it makes the same model:
 # the transformer was trained on the latents of the autoencoder after 6000 steps; the autoencoder
 # trained on to 24000 steps and the transformer was fine-tuned (train.init) on its latents; the
 # autoencoder then trained on to 32000 steps with 17-frame clips in the mix, and the transformer
@@ -14,8 +15,10 @@
 # transformer trained on twice as many clips, encoded by the final autoencoder, with a decaying
 # rate; then the autoencoder's decoder alone was fine-tuned (its latents, and so the transformer,
 # unchanged); then the transformer trained on new clips, half of them 17 frames long, and last on
-# as many new clips of the same kinds at a lower rate, three times, the second time with more
-# clips holding their last frames (for loops, connections and backward extension).
+# as many new clips of the same kinds at a lower rate, four times, the second time with more
+# clips holding their last frames (for loops, connections and backward extension), the last
+# time with its training times drawn nearer the noise (where the direction of a motion is
+# decided).
 #
 #   scripts/train_shapes_model.sh [OUT]     (default out/shapes_model; the bundle is OUT/bundle)
 set -euo pipefail
@@ -151,6 +154,17 @@ cache "$out/clips20" "$out/latents7"
 dit_stage configs/dit/shapes_stage9.json "$out/latents7" "$out/dit7" "$out/dit6_bf16.safetensors" \
   "$out/heldout_latents"
 
-# 12. The bundle: the transformer in bf16 beside the autoencoder.
-"$cubist" export "$out/dit7/dit.safetensors" -o "$out/bundle/dit.safetensors" --bf16
+# 12. Stage 10: 16000 more new clips (seed 13) of the same kinds, and the transformer trained on
+#     from its stage-9 weights in bf16 for 12000 steps (1e-4 decaying to 1e-5; seed 9) with its
+#     training times drawn nearer the noise (logit_mean 0.8, where every stage before drew them
+#     around the middle: the direction of a motion is decided early in sampling and was barely
+#     learned; configs/dit/shapes_stage10.json).
+bf16 "$out/dit7"
+clips "$out/clips21" 16000 1,9,17,17 13
+cache "$out/clips21" "$out/latents8"
+dit_stage configs/dit/shapes_stage10.json "$out/latents8" "$out/dit8" "$out/dit7_bf16.safetensors" \
+  "$out/heldout_latents"
+
+# 13. The bundle: the transformer in bf16 beside the autoencoder.
+"$cubist" export "$out/dit8/dit.safetensors" -o "$out/bundle/dit.safetensors" --bf16
 echo "bundle in $out/bundle (copy to models/shapes/ to make it the default model)"
