@@ -4,10 +4,10 @@
 # about 20 + 45 + 25 min for the autoencoder, 5-10 min for each latent cache, 35 min for the
 # transformer, 20 min for its fine-tuning, ~85 min for its fourth stage, ~70 min for the
 # autoencoder's decoder, ~105 min for the transformer's sixth stage, ~100 min for its seventh,
-# 80-110 min for its eighth, ~95 min for its ninth and ~80 min for its last (docs/QUALITY.md has
-# the quality it reached).
+# 80-110 min for its eighth, ~95 min for its ninth, ~80 min for its tenth and ~35 min for its
+# last (docs/QUALITY.md has the quality it reached).
 #
-# The bundle grew in ten stages, and the recipe keeps them all so that it makes the same model:
+# The bundle grew in eleven stages, and the recipe keeps them all so that it makes the same model:
 # the transformer was trained on the latents of the autoencoder after 6000 steps; the autoencoder
 # trained on to 24000 steps and the transformer was fine-tuned (train.init) on its latents; the
 # autoencoder then trained on to 32000 steps with 17-frame clips in the mix, and the transformer
@@ -18,7 +18,7 @@
 # as many new clips of the same kinds at a lower rate, four times, the second time with more
 # clips holding their last frames (for loops, connections and backward extension), the last
 # time with its training times drawn nearer the noise (where the direction of a motion is
-# decided).
+# decided), and once more nearer still, on the clips of the stage before that.
 #
 #   scripts/train_shapes_model.sh [OUT]     (default out/shapes_model; the bundle is OUT/bundle)
 set -euo pipefail
@@ -165,6 +165,13 @@ cache "$out/clips21" "$out/latents8"
 dit_stage configs/dit/shapes_stage10.json "$out/latents8" "$out/dit8" "$out/dit7_bf16.safetensors" \
   "$out/heldout_latents"
 
-# 13. The bundle: the transformer in bf16 beside the autoencoder.
-"$cubist" export "$out/dit8/dit.safetensors" -o "$out/bundle/dit.safetensors" --bf16
+# 13. Stage 11: the transformer trained on from its stage-10 weights in bf16 for 5000 steps on
+#     stage 9's clips again (8e-5 decaying to 8e-6; seed 11) with its times nearer the noise
+#     still (logit_mean 1.2; configs/dit/shapes_stage11.json).
+bf16 "$out/dit8"
+dit_stage configs/dit/shapes_stage11.json "$out/latents7" "$out/dit9" "$out/dit8_bf16.safetensors" \
+  "$out/heldout_latents"
+
+# 14. The bundle: the transformer in bf16 beside the autoencoder.
+"$cubist" export "$out/dit9/dit.safetensors" -o "$out/bundle/dit.safetensors" --bf16
 echo "bundle in $out/bundle (copy to models/shapes/ to make it the default model)"
