@@ -124,6 +124,8 @@ Video generate(const TextToVideoModel& m, const VideoRequest& r, const PreparedP
   return generate_video(*m.dit, *m.vae, p.ids, r.frames, r.width, r.height, g, kFps);
 }
 
+double as_given(float v) { return std::round(static_cast<double>(v) * 1e6) / 1e6; }
+
 nlohmann::ordered_json provenance(const TextToVideoModel& m, const VideoRequest& r,
                                   const PreparedPrompt& p, bool with_time) {
   nlohmann::ordered_json j;
@@ -136,9 +138,9 @@ nlohmann::ordered_json provenance(const TextToVideoModel& m, const VideoRequest&
   j["filled"] = p.filled;
   j["seed"] = r.seed;
   j["steps"] = r.steps;
-  j["guidance"] = r.guidance;
+  j["guidance"] = as_given(r.guidance);
   j["sampler"] = sampler_name(r.sampler);
-  if (r.shift > 0) j["shift"] = r.shift;  // else the model's own
+  if (r.shift > 0) j["shift"] = as_given(r.shift);  // else the model's own
   j["width"] = r.width;
   j["height"] = r.height;
   j["frames"] = r.frames;

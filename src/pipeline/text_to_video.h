@@ -64,6 +64,10 @@ PreparedPrompt prepare_request(const TextToVideoModel& model, const VideoRequest
 Video generate(const TextToVideoModel& model, const VideoRequest& request,
                const PreparedPrompt& prompt, const flow::StepFn& on_step = {});
 
+// A float setting as the user typed it (0.9, not the 0.8999999761581421 of its float's double),
+// for provenance records.
+double as_given(float v);
+
 // The provenance record: prompt, expanded prompt, filled, seed, steps, guidance, sampler, size,
 // frames, fps, the model files' names and SHA-256, the Cubist version, "ai_generated": true, and
 // (with_time) the UTC time of writing. Without the time it is a pure function of the request

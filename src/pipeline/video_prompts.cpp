@@ -571,12 +571,6 @@ Video run_video_job(const TextToVideoModel& m, const VideoJob& job, const flow::
   fail("generate: unknown mode");
 }
 
-namespace {
-// A float setting as the user typed it (0.9, not the 0.8999999761581421 of its float's double),
-// for the record.
-double as_given(float v) { return std::round(static_cast<double>(v) * 1e6) / 1e6; }
-}  // namespace
-
 nlohmann::ordered_json job_provenance(const TextToVideoModel& m, const VideoJob& job,
                                       bool with_time) {
   nlohmann::ordered_json j = provenance(m, job.request, job.prompt, with_time);
