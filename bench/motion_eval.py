@@ -26,16 +26,9 @@ import sys
 from collections import Counter
 
 from prompt_modes_eval import CUBIST
-from seam_eval import tracks
+from seam_eval import check, tracks
 
 DIRECTIONS = {"left": (0, -1), "right": (0, 1), "up": (1, -1), "down": (1, 1)}  # (axis, sign)
-
-
-def verdict(video, caption):
-    """`cubist eval`'s found motion of the clip's one object."""
-    out = subprocess.run([CUBIST, "eval", "--video", video, "--caption", caption],
-                         check=True, capture_output=True, text=True).stdout
-    return next(a["found"] for a in json.loads(out)["attributes"] if a["name"].endswith("motion"))
 
 
 def travel(track):
@@ -75,8 +68,10 @@ def main():
                             "--frames", "17", "--seed", str(i), "-o", video,
                             *(["--model", a.model] if a.model else []), *extra],
                            check=True, capture_output=True)
-            confusion[(f"moving {word}", verdict(video, caption))] += 1
-            d = travel(tracks(video, caption)[0])
+            checked = check(video, caption)
+            found = next(a["found"] for a in checked["attributes"] if a["name"].endswith("motion"))
+            confusion[(f"moving {word}", found)] += 1
+            d = travel(tracks(checked)[0])
             # Along the axis: travel on it at least 8 px (half the world's 16) and twice the other.
             if d and abs(d[axis]) >= 8 and abs(d[axis]) >= 2 * abs(d[1 - axis]):
                 on_axis += 1

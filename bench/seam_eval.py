@@ -35,12 +35,17 @@ import numpy as np
 from prompt_modes_eval import CUBIST, frames, held_out_clips, rms, source_mp4
 
 
-def tracks(video, caption):
-    """Per caption object, {frame: (x, y)} where `cubist eval --tracks` sees it."""
-    out = subprocess.run([CUBIST, "eval", "--video", video, "--caption", caption, "--tracks"],
-                         check=True, capture_output=True, text=True).stdout
+def check(video, caption):
+    """`cubist eval --tracks` of the video against the caption: its verdicts and tracks (JSON)."""
+    return json.loads(subprocess.run([CUBIST, "eval", "--video", video, "--caption", caption,
+                                      "--tracks"], check=True, capture_output=True,
+                                     text=True).stdout)
+
+
+def tracks(checked):
+    """Per caption object of a check(), {frame: (x, y)} where the checker saw it."""
     return [{f: (x, y) for f, x, y in zip(t["frame"], t["x"], t["y"])}
-            for t in json.loads(out)["tracks"]]
+            for t in checked["tracks"]]
 
 
 def motion_across(track, cut):
@@ -95,7 +100,7 @@ def main():
                 seams.append(rms(f[-1], f[0]))
                 inside.append(float(np.mean(steps)))
                 continue
-            tr = tracks(out, e["caption"])
+            tr = tracks(check(out, e["caption"]))
             if mode == "long":  # windows of 5 latent frames: each adds 4 (5 - K) frames
                 K = int(extra[extra.index("--overlap") + 1]) if "--overlap" in extra else 1
                 cuts = set(range(16, len(f) - 1, 4 * (5 - K)))
