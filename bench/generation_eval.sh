@@ -12,14 +12,15 @@
 # in the clip attributes go wrong. Motion cannot be judged on one frame.
 #
 #   bench/generation_eval.sh [--model DIR] [--clips N] [--size WxH] [--frames T] [--steps S]
-#                            [--guidance G] [--shift S] [--overlap K] [--out DIR] [--round-trip]
+#                            [--guidance G] [--guidance-rule cfg|projected] [--shift S]
+#                            [--overlap K] [--out DIR] [--round-trip]
 #                            [--first-frames N,...]
 # Defaults: the bundled model, 200 clips, 64x64, 17 frames, 30 steps, guidance 5, the model's
-# own time shift, out/gen_eval.
+# own time shift, out/gen_eval; $CUBIST names another build of cubist.
 set -euo pipefail
 
-cubist="$(dirname "$0")/../build/cubist"
-model="" time_shift="" overlap="" clips=200 size=64x64 frames=17 steps=30 guidance=5 out=out/gen_eval seed=424242
+cubist="${CUBIST:-$(dirname "$0")/../build/cubist}"  # $CUBIST: another build to compare
+model="" time_shift="" overlap="" rule="" clips=200 size=64x64 frames=17 steps=30 guidance=5 out=out/gen_eval seed=424242
 round_trip="" made=generated first_frames=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -29,6 +30,7 @@ while [[ $# -gt 0 ]]; do
     --frames) frames="$2"; shift 2 ;;
     --steps) steps="$2"; shift 2 ;;
     --guidance) guidance="$2"; shift 2 ;;
+    --guidance-rule) rule="$2"; shift 2 ;;
     --shift) time_shift="$2"; shift 2 ;;
     --overlap) overlap="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
@@ -64,7 +66,7 @@ while IFS= read -r line; do
       >> "$out/generate.log" 2>&1 || { tail -n 5 "$out/generate.log" >&2; exit 1; }
   else
     "$cubist" generate "$caption" --no-expand --size "$size" --frames "$frames" --steps "$steps" \
-      --guidance "$guidance" --seed "$i" ${model:+--model "$model"} \
+      --guidance "$guidance" ${rule:+--guidance-rule "$rule"} --seed "$i" ${model:+--model "$model"} \
       ${time_shift:+--shift "$time_shift"} ${overlap:+--overlap "$overlap"} -o "$video" \
       >> "$out/generate.log" 2>&1 || { tail -n 5 "$out/generate.log" >&2; exit 1; }
   fi

@@ -156,6 +156,13 @@ TEST(Condition, SamplingKeepsKnownFramesAndReadsThem) {
   o.known = &other;  // another first frame: the generated frames follow it
   const Tensor b = generate_latents(model, shape, {3, 4}, o);
   EXPECT_NE(a.slice(1, 1, 3).contiguous().to_vector(), b.slice(1, 1, 3).contiguous().to_vector());
+  // Projected guidance projects the sample's latents, not the mask channel beside them.
+  o.guidance_rule = flow::GuidanceRule::kProjected;
+  const Tensor p = generate_latents(model, shape, {3, 4}, o);
+  EXPECT_EQ(p.slice(1, 0, 1).contiguous().to_vector(),
+            other.slice(1, 0, 1).contiguous().to_vector());
+  EXPECT_NE(p.slice(1, 1, 3).contiguous().to_vector(), b.slice(1, 1, 3).contiguous().to_vector());
+  o.guidance_rule = flow::GuidanceRule::kClassifierFree;
 
   DiTConfig plain = c;
   plain.frame_conditioning = false;

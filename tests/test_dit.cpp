@@ -238,6 +238,26 @@ TEST(DiT, SamplingIsDeterministicFromTheSeed) {
   EXPECT_NE(generate_latents(model, shape, {3, 4}, o2).to_vector(), a.to_vector());
 }
 
+// The guidance rule reaches sampling: projected guidance changes a guided sample, is
+// deterministic, and is nothing at guidance 1 (one evaluation, no unconditional prediction).
+TEST(DiT, SamplingTakesTheGuidanceRule) {
+  Generator gen(1);
+  const DiTConfig c = tiny_config();
+  DiT model(c, gen);
+  randomise(model, 100, 0.1f);
+  const Dims shape = {4, 2, 4, 4};
+  GenerateOptions o{.steps = 3, .guidance = 3.0f, .seed = 5};
+  const Tensor cfg = generate_latents(model, shape, {3, 4}, o);
+  o.guidance_rule = flow::GuidanceRule::kProjected;
+  const Tensor projected = generate_latents(model, shape, {3, 4}, o);
+  EXPECT_NE(projected.to_vector(), cfg.to_vector());
+  EXPECT_EQ(generate_latents(model, shape, {3, 4}, o).to_vector(), projected.to_vector());
+  o.guidance = 1.0f;
+  const Tensor plain = generate_latents(model, shape, {3, 4}, o);
+  o.guidance_rule = flow::GuidanceRule::kClassifierFree;
+  EXPECT_EQ(generate_latents(model, shape, {3, 4}, o).to_vector(), plain.to_vector());
+}
+
 // A guide whose loss is the squared distance of the clean estimate to a target pulls the sample
 // towards it; a scale of 0 is no guidance at all.
 TEST(DiT, GuidanceByALossOnTheCleanLatentsPullsTheSampleTowardsItsMinimum) {

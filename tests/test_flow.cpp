@@ -91,6 +91,59 @@ TEST(Flow, Guidance) {
   EXPECT_EQ(flow::guide(c, u, 3.0f).to_vector(), (std::vector<float>{3.0f, 4.0f}));
 }
 
+// Projected guidance removes the part of the guidance along the conditional clean prediction:
+// what is left moves x0 = x - t v orthogonally to x0_cond, and scale 1 gives v_cond.
+TEST(Flow, ProjectedGuidance) {
+  const Tensor x = testing::randn({4, 3, 2, 2}, 1), c = testing::randn({4, 3, 2, 2}, 2),
+               u = testing::randn({4, 3, 2, 2}, 3);
+  const float t = 0.6f, scale = 5.0f;
+  EXPECT_EQ(flow::guide_projected(x, t, c, u, 1.0f).to_vector(), c.to_vector());
+  const Tensor v = flow::guide_projected(x, t, c, u, scale);
+  const std::vector<float> xv = x.to_vector(), cv = c.to_vector(), vv = v.to_vector(),
+                           cfg = flow::guide(c, u, scale).to_vector();
+  double along = 0.0, norm = 0.0, changed = 0.0;
+  for (size_t i = 0; i < xv.size(); ++i) {
+    const double x0c = xv[i] - t * cv[i], moved = -t * (vv[i] - cv[i]);  // x0 - x0_cond
+    along += moved * x0c;
+    norm += moved * moved;
+    changed += std::abs(vv[i] - cfg[i]);
+  }
+  EXPECT_LT(std::abs(along), 1e-3 * norm) << "the guidance keeps a part along x0_cond";
+  EXPECT_GT(changed, 0.1) << "no different from classifier-free guidance";
+  // Guidance already orthogonal to x0_cond is left as classifier-free guidance gives it.
+  const Tensor side = Tensor::from_vector({2}, {0.0f, 1.0f});
+  EXPECT_EQ(flow::guide_projected(Tensor::from_vector({2}, {1.0f, 0.0f}), t,
+                                  Tensor::from_vector({2}, {0.0f, 0.0f}), side, scale)
+                .to_vector(),
+            flow::guide(Tensor::from_vector({2}, {0.0f, 0.0f}), side, scale).to_vector());
+  EXPECT_EQ(flow::guide(flow::GuidanceRule::kClassifierFree, x, t, c, u, scale).to_vector(), cfg);
+  EXPECT_EQ(flow::guide(flow::GuidanceRule::kProjected, x, t, c, u, scale).to_vector(), vv);
+}
+
+TEST(Flow, ProjectedGuidanceMatchesPyTorch) {
+  const Tensor x = testing::randn({16, 2, 4, 4}, 4), c = testing::randn({16, 2, 4, 4}, 5),
+               u = testing::randn({16, 2, 4, 4}, 6);
+  auto ref = testing::torch_reference("guide_projected", {{"x", x}, {"v_cond", c}, {"v_uncond", u}},
+                                      {{"t", "0.35"}, {"scale", "4.5"}});
+  TORCH_OR_SKIP(ref);
+  testing::expect_close(flow::guide_projected(x, 0.35f, c, u, 4.5f), ref->at("v"), 1e-5f, 1e-5f,
+                        "v");
+}
+
+TEST(Flow, GuidanceRules) {
+  EXPECT_EQ(flow::guidance_rule_named("cfg"), flow::GuidanceRule::kClassifierFree);
+  EXPECT_EQ(flow::guidance_rule_named("projected"), flow::GuidanceRule::kProjected);
+  EXPECT_STREQ(flow::guidance_rule_name(flow::GuidanceRule::kProjected), "projected");
+  EXPECT_STREQ(flow::guidance_rule_name(flow::GuidanceRule::kClassifierFree), "cfg");
+  testing::expect_error([] { flow::guidance_rule_named("apg"); }, "flow",
+                        "accepted: cfg, projected");
+  testing::expect_error(
+      [] {
+        flow::guide_projected(Tensor::zeros({2}), 0.5f, Tensor::zeros({3}), Tensor::zeros({3}), 2);
+      },
+      "guide_projected", "one shape");
+}
+
 TEST(Flow, ScheduleFromAStartTime) {
   // From 1: the plain schedule. From s < 1 (SDEdit): starts at s exactly, ends at 0, decreasing,
   // and is the tail of the full schedule's spacing (evenly spaced before the shift).

@@ -107,6 +107,7 @@ TEST_F(Generate, WritesProvenance) {
   EXPECT_EQ(j.at("seed"), 3);
   EXPECT_EQ(j.at("steps"), 3);
   EXPECT_EQ(j.at("guidance"), 5.0);
+  EXPECT_EQ(j.at("guidance_rule"), "cfg");
   // Float settings are recorded as typed, not as their float's double (0.30000001192...).
   EXPECT_EQ(as_given(0.3f), 0.3);
   EXPECT_EQ(as_given(7.5f), 7.5);

@@ -20,7 +20,8 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: cubist generate \"PROMPT\" -o OUT [--size WxH] [--frames N] [--steps 30]\n"
-    "                       [--guidance 5] [--shift S] [--seed 1] [--sampler heun|euler]\n"
+    "                       [--guidance 5] [--guidance-rule cfg|projected] [--shift S]\n"
+    "                       [--seed 1] [--sampler heun|euler]\n"
     "                       [--no-expand] [--model DIR] [--window F] [--overlap K]\n"
     "                       [--image FILE | --extend IN [--direction forward|backward] |\n"
     "                        --loop | --connect A B |\n"
@@ -47,6 +48,9 @@ constexpr const char* kUsage =
     "              With --extend: the frames to add (any number; default one window's)\n"
     "--steps N     sampling steps per window (Heun takes two model evaluations a step)\n"
     "--guidance G  classifier-free guidance scale, >= 1 (1 = none)\n"
+    "--guidance-rule R  cfg (default): classifier-free guidance; projected: the guidance\n"
+    "              less its part along the clean prediction (Sadat et al. 2024), which\n"
+    "              over-saturates less (docs/DIT.md)\n"
     "--shift S     the sampling schedule's time shift, > 0: above 1 spends more of the steps\n"
     "              at high noise (layout, motion), below 1 at low noise (detail); default:\n"
     "              the model's own for the clip's size (docs/DIT.md)\n"
@@ -176,6 +180,7 @@ int cmd_generate(int argc, char** argv) {
   r.shift = static_cast<float>(args.number("--shift", r.shift));
   r.seed = static_cast<uint64_t>(args.integer("--seed", static_cast<int64_t>(r.seed)));
   const std::string sampler = args.str("--sampler", "heun");
+  const std::string rule = args.str("--guidance-rule", "cfg");
   r.expand = !args.flag("--no-expand");
   const std::string model_dir = args.str("--model", "");
   const MediaPrompt media = read_media(args);
@@ -188,11 +193,14 @@ int cmd_generate(int argc, char** argv) {
     throw UsageError("give the video to write with -o OUT (.mp4, .webm, .gif, .png, DIR/)");
   if (sampler != "heun" && sampler != "euler")
     throw UsageError("--sampler takes heun or euler, not '" + sampler + "'");
+  if (rule != "cfg" && rule != "projected")
+    throw UsageError("--guidance-rule takes cfg or projected, not '" + rule + "'");
   if (steps > 100000) throw UsageError("--steps takes at most 100000");
   if (frames_given && (r.frames < 1 || r.frames > 100000))
     throw UsageError("--frames takes 1 to 100000, not " + std::to_string(r.frames));
   r.steps = static_cast<int>(std::max<int64_t>(steps, -1));  // < 1: the library says why
   r.sampler = flow::sampler_named(sampler);
+  r.guidance_rule = flow::guidance_rule_named(rule);
   r.prompt = pos[0];
   prompt_mode(media);         // conflicting options fail before the model loads
   check_output_path(out, 1);  // an output form that cannot be written fails before sampling

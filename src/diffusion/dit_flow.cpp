@@ -41,8 +41,8 @@ void move_along_guide(const DiTConfig& cfg, const Tensor& x, float t, const Gene
 class GuidedVelocities {
  public:
   GuidedVelocities(const DiT& model, const PatchGrid& grid, const Prompts& prompts,
-                   std::vector<float> scales)
-      : model_(model), scales_(std::move(scales)) {
+                   std::vector<float> scales, flow::GuidanceRule rule)
+      : model_(model), scales_(std::move(scales)), rule_(rule) {
     for (const float s : scales_) guided_ = guided_ || s != 1.0f;
     Prompts packed;
     for (const auto& p : prompts) {
@@ -66,16 +66,23 @@ class GuidedVelocities {
         model_.forward_tokens(tokens, layout_, std::vector<float>(layout_.grids.size(), t), text_),
         layout_, cfg.patch, cfg.latent_channels);
     std::vector<Tensor> out;
-    for (size_t i = 0; i < inputs.size(); ++i)
-      out.push_back(
-          guided_ ? flow::guide(v[2 * i].value(), v[2 * i + 1].value(), scales_[i]).contiguous()
-                  : v[i].value().contiguous());
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (!guided_) {
+        out.push_back(v[i].value().contiguous());
+        continue;
+      }
+      // The sample itself, without the mask channel of a frame-conditioned model's input.
+      const Tensor x = inputs[i].slice(0, 0, cfg.latent_channels);
+      out.push_back(flow::guide(rule_, x, t, v[2 * i].value(), v[2 * i + 1].value(), scales_[i])
+                        .contiguous());
+    }
     return out;
   }
 
  private:
   const DiT& model_;
   std::vector<float> scales_;
+  flow::GuidanceRule rule_;
   bool guided_ = false;
   PackLayout layout_;
   EncodedText text_;
@@ -178,14 +185,14 @@ Tensor generate_latents(const DiT& model, const Dims& shape, const std::vector<i
     // source, both guided, as four clips of one packed sequence.
     const float source_guidance = o.source_guidance > 0.0f ? o.source_guidance : o.guidance;
     const GuidedVelocities velocities(model, grid, {prompt, *o.source_prompt},
-                                      {o.guidance, source_guidance});
+                                      {o.guidance, source_guidance}, o.guidance_rule);
     auto difference = [&](const Tensor& target, const Tensor& source, float t) {
       const std::vector<Tensor> v = velocities({model_input(target), model_input(source)}, t);
       return ops::sub(v[0], v[1]);
     };
     x0 = flow::edit(difference, init, flow::schedule(o.steps, shift, o.strength), gen, o.on_step);
   } else {
-    const GuidedVelocities velocities(model, grid, {prompt}, {o.guidance});
+    const GuidedVelocities velocities(model, grid, {prompt}, {o.guidance}, o.guidance_rule);
     // The guide moves the first velocity of each step, at the sample itself: with Heun, the
     // corrector's evaluation (every second call of flow::sample) starts from the guided
     // prediction and is left as the transformer gives it, which halves the guide's cost (a

@@ -31,6 +31,8 @@ struct GenerateOptions {
   int steps = 30;
   flow::Sampler sampler = flow::Sampler::kHeun;
   float guidance = 4.0f;  // 1 = no guidance (one evaluation per velocity)
+  // How the conditional and unconditional velocities combine (diffusion/flow.h).
+  flow::GuidanceRule guidance_rule = flow::GuidanceRule::kClassifierFree;
   uint64_t seed = 0;
   float shift = 0.0f;  // 0 = the config's resolution-dependent shift for this size
   // Image and video prompts (a frame-conditioned model): latents [C, T, H, W] whose frames under

@@ -93,4 +93,44 @@ Tensor guide(const Tensor& v_cond, const Tensor& v_uncond, float scale) {
   return axpby(scale, v_cond, 1.0f - scale, v_uncond);
 }
 
+Tensor guide_projected(const Tensor& x, float t, const Tensor& v_cond, const Tensor& v_uncond,
+                       float scale) {
+  CUBIST_CHECK(x.shape() == v_cond.shape() && v_cond.shape() == v_uncond.shape(),
+               "guide_projected: x ", x.shape(), ", v_cond ", v_cond.shape(), " and v_uncond ",
+               v_uncond.shape(), " must have one shape");
+  const Tensor xc = x.contiguous(), c = v_cond.contiguous(), u = v_uncond.contiguous();
+  const float *px = xc.data<float>(), *pc = c.data<float>(), *pu = u.data<float>();
+  const int64_t n = x.numel();
+  // <d, x0c> and <x0c, x0c> in double: sums over a whole clip.
+  double dot = 0.0, norm = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    const double x0 = static_cast<double>(px[i]) - static_cast<double>(t) * pc[i];
+    dot += (static_cast<double>(pc[i]) - pu[i]) * x0;
+    norm += x0 * x0;
+  }
+  Tensor out = guide(c, u, scale).contiguous();
+  if (norm == 0.0) return out;  // no direction to project out
+  const double k = (static_cast<double>(scale) - 1.0) * dot / norm;
+  float* po = out.data<float>();
+  for (int64_t i = 0; i < n; ++i)
+    po[i] -= static_cast<float>(k * (static_cast<double>(px[i]) - static_cast<double>(t) * pc[i]));
+  return out;
+}
+
+GuidanceRule guidance_rule_named(std::string_view name) {
+  if (name == "cfg") return GuidanceRule::kClassifierFree;
+  if (name == "projected") return GuidanceRule::kProjected;
+  fail("flow: unknown guidance rule \"", std::string(name), "\" (accepted: cfg, projected)");
+}
+
+const char* guidance_rule_name(GuidanceRule rule) {
+  return rule == GuidanceRule::kProjected ? "projected" : "cfg";
+}
+
+Tensor guide(GuidanceRule rule, const Tensor& x, float t, const Tensor& v_cond,
+             const Tensor& v_uncond, float scale) {
+  return rule == GuidanceRule::kProjected ? guide_projected(x, t, v_cond, v_uncond, scale)
+                                          : guide(v_cond, v_uncond, scale);
+}
+
 }  // namespace cubist::flow

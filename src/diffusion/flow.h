@@ -53,4 +53,23 @@ Tensor sample(const VelocityFn& velocity, const Tensor& start, const std::vector
 // Classifier-free guidance: v_uncond + scale (v_cond - v_uncond).
 Tensor guide(const Tensor& v_cond, const Tensor& v_uncond, float scale);
 
+// Projected guidance (the projection of Sadat et al. 2024's adaptive projected guidance, without
+// its momentum and norm threshold): guidance applied to the clean prediction x0 = x - t v, with
+// the part of the guidance x0_cond - x0_uncond that lies along x0_cond removed, over the whole
+// clip. That part mostly scales the prediction up (over-saturated colours, stray bright blobs at
+// high scales); the orthogonal rest moves it towards the prompt. In velocities:
+//   v = guide(v_cond, v_uncond, scale) - (scale - 1) (<d, x0c> / <x0c, x0c>) x0c,
+//   d = v_cond - v_uncond, x0c = x - t v_cond.
+// x, v_cond, v_uncond: one clip each, of one shape; scale 1 gives v_cond, as guide() does.
+Tensor guide_projected(const Tensor& x, float t, const Tensor& v_cond, const Tensor& v_uncond,
+                       float scale);
+
+enum class GuidanceRule { kClassifierFree, kProjected };
+GuidanceRule guidance_rule_named(std::string_view name);  // "cfg" or "projected"; else throws
+const char* guidance_rule_name(GuidanceRule rule);
+
+// The guided velocity under `rule` (x and t are used by kProjected alone).
+Tensor guide(GuidanceRule rule, const Tensor& x, float t, const Tensor& v_cond,
+             const Tensor& v_uncond, float scale);
+
 }  // namespace cubist::flow

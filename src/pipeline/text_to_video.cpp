@@ -118,6 +118,7 @@ Video generate(const TextToVideoModel& m, const VideoRequest& r, const PreparedP
   g.steps = r.steps;
   g.sampler = r.sampler;
   g.guidance = r.guidance;
+  g.guidance_rule = r.guidance_rule;
   g.shift = r.shift;
   g.seed = r.seed;
   g.on_step = on_step;
@@ -139,6 +140,7 @@ nlohmann::ordered_json provenance(const TextToVideoModel& m, const VideoRequest&
   j["seed"] = r.seed;
   j["steps"] = r.steps;
   j["guidance"] = as_given(r.guidance);
+  j["guidance_rule"] = flow::guidance_rule_name(r.guidance_rule);
   j["sampler"] = sampler_name(r.sampler);
   if (r.shift > 0) j["shift"] = as_given(r.shift);  // else the model's own
   j["width"] = r.width;

@@ -42,8 +42,9 @@ struct VideoRequest {
   int64_t width = 96, height = 64, frames = 17;
   int steps = 30;
   float guidance = 5.0f;  // classifier-free guidance scale; 1 = none
-  float shift = 0.0f;     // the sampling schedule's time shift; 0 = the model's for the size
-  uint64_t seed = 1;      // the expansion and the initial noise
+  flow::GuidanceRule guidance_rule = flow::GuidanceRule::kClassifierFree;
+  float shift = 0.0f;  // the sampling schedule's time shift; 0 = the model's for the size
+  uint64_t seed = 1;   // the expansion and the initial noise
   flow::Sampler sampler = flow::Sampler::kHeun;
 };
 
@@ -68,10 +69,11 @@ Video generate(const TextToVideoModel& model, const VideoRequest& request,
 // for provenance records.
 double as_given(float v);
 
-// The provenance record: prompt, expanded prompt, filled, seed, steps, guidance, sampler, size,
-// frames, fps, the model files' names and SHA-256, the Cubist version, "ai_generated": true, and
-// (with_time) the UTC time of writing. Without the time it is a pure function of the request
-// and the model files, which keeps a video's bytes the same for the same seed.
+// The provenance record: prompt, expanded prompt, filled, seed, steps, guidance and its rule,
+// sampler, size, frames, fps, the model files' names and SHA-256, the Cubist version,
+// "ai_generated": true, and (with_time) the UTC time of writing. Without the time it is a pure
+// function of the request and the model files, which keeps a video's bytes the same for the same
+// seed.
 nlohmann::ordered_json provenance(const TextToVideoModel& model, const VideoRequest& request,
                                   const PreparedPrompt& prompt, bool with_time = true);
 

@@ -426,6 +426,7 @@ class WindowRunner {
     g.steps = job_.request.steps;
     g.sampler = job_.request.sampler;
     g.guidance = job_.request.guidance;
+    g.guidance_rule = job_.request.guidance_rule;
     g.shift = job_.request.shift;
     g.seed = window_seed(job_.request.seed, index_);
     const int before = static_cast<int>(index_) * g.steps;

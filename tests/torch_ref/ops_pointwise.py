@@ -1,6 +1,6 @@
 """References for the row-wise and pointwise ops of a DiT: norms, adaLN modulation, activations,
-softmax, embedding and the MSE loss. Each returns the forward output and the gradients of every
-input, computed in float64."""
+softmax, embedding, the MSE loss, and projected guidance. Each returns the forward output and the
+gradients of every input (where it has a backward), computed in float64."""
 import torch
 import torch.nn.functional as F
 
@@ -101,3 +101,18 @@ def mse_loss(t, attrs):
     v = _leaves(t, ["pred", "target"])
     loss = F.mse_loss(v["pred"], v["target"])
     return {"loss": loss, **grads(loss, t["gy"].double().reshape(()), v)}
+
+
+@op("guide_projected")
+def guide_projected(t, attrs):
+    """Projected guidance as Sadat et al. (2024) write it, on the clean predictions
+    x0 = x - t v: the guidance x0_cond - x0_uncond less its projection on x0_cond, then back to
+    a velocity, v = (x - x0) / t. Cubist works in velocities directly."""
+    x, vc, vu = (t[k].double() for k in ("x", "v_cond", "v_uncond"))
+    time, scale = float(attrs["t"]), float(attrs["scale"])
+    x0c, x0u = x - time * vc, x - time * vu
+    diff = x0c - x0u
+    unit = x0c.flatten() / x0c.flatten().norm()
+    orthogonal = diff - (diff.flatten() @ unit) * unit.reshape(diff.shape)
+    x0 = x0c + (scale - 1.0) * orthogonal
+    return {"v": (x - x0) / time}
