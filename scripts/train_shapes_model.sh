@@ -4,10 +4,10 @@
 # about 20 + 45 + 25 min for the autoencoder, 5-10 min for each latent cache, 35 min for the
 # transformer, 20 min for its fine-tuning, ~85 min for its fourth stage, ~70 min for the
 # autoencoder's decoder, ~105 min for the transformer's sixth stage, ~100 min for its seventh,
-# 80-110 min for its eighth, ~95 min for its ninth, ~80 min for its tenth and ~35 min for its
-# last (docs/QUALITY.md has the quality it reached).
+# 80-110 min for its eighth, ~95 min for its ninth, ~80 min for its tenth, ~35 min for its
+# eleventh and ~95 min for its last (docs/QUALITY.md has the quality it reached).
 #
-# The bundle grew in eleven stages, and the recipe keeps them all so that it makes the same model:
+# The bundle grew in twelve stages, and the recipe keeps them all so that it makes the same model:
 # the transformer was trained on the latents of the autoencoder after 6000 steps; the autoencoder
 # trained on to 24000 steps and the transformer was fine-tuned (train.init) on its latents; the
 # autoencoder then trained on to 32000 steps with 17-frame clips in the mix, and the transformer
@@ -18,7 +18,7 @@
 # as many new clips of the same kinds at a lower rate, four times, the second time with more
 # clips holding their last frames (for loops, connections and backward extension), the last
 # time with its training times drawn nearer the noise (where the direction of a motion is
-# decided), and once more nearer still, on the clips of the stage before that.
+# decided), and twice more nearer still, on the clips of the two stages before.
 #
 #   scripts/train_shapes_model.sh [OUT]     (default out/shapes_model; the bundle is OUT/bundle)
 set -euo pipefail
@@ -172,6 +172,13 @@ bf16 "$out/dit8"
 dit_stage configs/dit/shapes_stage11.json "$out/latents7" "$out/dit9" "$out/dit8_bf16.safetensors" \
   "$out/heldout_latents"
 
-# 14. The bundle: the transformer in bf16 beside the autoencoder.
-"$cubist" export "$out/dit9/dit.safetensors" -o "$out/bundle/dit.safetensors" --bf16
+# 14. Stage 12: the transformer trained on from its stage-11 weights in bf16 for 15000 steps on
+#     stage 10's clips again (8e-5 decaying to 8e-6; seed 12), its times as stage 11's
+#     (logit_mean 1.2; configs/dit/shapes_stage12.json).
+bf16 "$out/dit9"
+dit_stage configs/dit/shapes_stage12.json "$out/latents8" "$out/dit10" "$out/dit9_bf16.safetensors" \
+  "$out/heldout_latents"
+
+# 15. The bundle: the transformer in bf16 beside the autoencoder.
+"$cubist" export "$out/dit10/dit.safetensors" -o "$out/bundle/dit.safetensors" --bf16
 echo "bundle in $out/bundle (copy to models/shapes/ to make it the default model)"
