@@ -18,6 +18,11 @@ caption alone as a 65-frame clip, 17-frame windows chained (`long`), or as a 17-
   jump <= 1.5 px and dv <= 0.5 px/frame (an object not seen on all 8 frames does not). The same at
   a cut inside the input (8 frames into it; `long`: 8 frames before each seam) is the tracker's
   own baseline. Not for loops: a moving object cannot continue from a loop's end to its start.
+  `straight` is the same share among the objects whose truth is a straight line across the seam:
+  not those bouncing (a bounce turns the velocity round, and the line fits cannot follow it) and
+  not those whose line, carried over the new frames next to the seam, leaves the frame (Shapes
+  World keeps every object inside, so such a continuation does not exist and the model, which
+  learned that, turns the object round); `bounces` and `leaves` count those left out.
 
     python3 bench/seam_eval.py [--clips 10] [--modes back,connect,forward,long,loop]
                                [--out out/seam_eval] [-- ARGS]
@@ -62,13 +67,50 @@ def motion_across(track, cut):
     return float(jump), float(dv)
 
 
-def motion_summary(measures):
-    """Means over the objects followed, and the share that continues (lost objects count)."""
+# Shapes World's motions as unit directions (x right, y down); sizes as fractions of min(W, H).
+DIRECTIONS = {"moving left": (-1, 0), "moving right": (1, 0), "moving up": (0, -1),
+              "moving down": (0, 1)}
+SIZES = {"small": 0.18, "large": 0.32}
+
+
+def objects(checked):
+    """Per caption object of a check(), (motion, size) as the caption asks them."""
+    asked = {a["name"]: a["expected"] for a in checked["attributes"]}
+    return [(asked[f"object {t['object']} motion"], asked[f"object {t['object']} size"])
+            for t in checked["tracks"]]
+
+
+def kind(obj, track, seam, frames, side=64):
+    """Whether an object's truth across the seam before frame `seam` is a straight line:
+    "bounces", "leaves" (its line, carried `frames` frames away from the seam into the new
+    frames, takes it out of a side x side frame; negative: the new frames precede the seam) or
+    "straight". Objects move side/64 px a frame."""
+    motion, size = obj
+    if motion == "bouncing":
+        return "bounces"
+    at = seam - 1 if frames > 0 else seam  # the last frame on the given side of the seam
+    if motion not in DIRECTIONS or at not in track or frames == 0:
+        return "straight"
+    half = round(SIZES[size] * side) / 2
+    x, y = (c + d * frames * side / 64 for c, d in zip(track[at], DIRECTIONS[motion]))
+    inside = half <= x <= side - half and half <= y <= side - half
+    return "straight" if inside else "leaves"
+
+
+def continues(m):
+    return m is not None and m[0] <= 1.5 and m[1] <= 0.5
+
+
+def motion_summary(measures, kinds):
+    """Means over the objects followed, the share that continues (lost objects count) and the
+    share among those whose truth is a straight line (kinds, per measure)."""
     seen = [m for m in measures if m is not None]
-    ok = sum(m[0] <= 1.5 and m[1] <= 0.5 for m in seen)
+    straight = [m for m, k in zip(measures, kinds) if k == "straight"]
     return {"jump": round(float(np.mean([m[0] for m in seen])), 2) if seen else None,
             "dv": round(float(np.mean([m[1] for m in seen])), 2) if seen else None,
-            "continues": f"{ok}/{len(measures)}"}
+            "continues": f"{sum(map(continues, measures))}/{len(measures)}",
+            "straight": f"{sum(map(continues, straight))}/{len(straight)}",
+            "bounces": kinds.count("bounces"), "leaves": kinds.count("leaves")}
 
 
 def main():
@@ -82,7 +124,7 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     truth, entries = held_out_clips(a.out, a.clips)
     for mode in a.modes.split(","):
-        seams, inside, at_seam, at_inside = [], [], [], []
+        seams, inside, at_seam, at_inside, seam_kinds, inside_kinds = [], [], [], [], [], []
         began = time.time()
         for i, e in enumerate(entries):
             src = source_mp4(truth, e, os.path.join(a.out, f"src_{i:03d}.mp4"))
@@ -100,7 +142,8 @@ def main():
                 seams.append(rms(f[-1], f[0]))
                 inside.append(float(np.mean(steps)))
                 continue
-            tr = tracks(check(out, e["caption"]))
+            checked = check(out, e["caption"])
+            tr, objs = tracks(checked), objects(checked)
             if mode == "long":  # windows of 5 latent frames: each adds 4 (5 - K) frames
                 K = int(extra[extra.index("--overlap") + 1]) if "--overlap" in extra else 1
                 cuts = set(range(16, len(f) - 1, 4 * (5 - K)))
@@ -109,6 +152,8 @@ def main():
                 for t in sorted(cuts):
                     at_seam += [motion_across(o, t + 1) for o in tr]
                     at_inside += [motion_across(o, t + 1 - 8) for o in tr]
+                    seam_kinds += [kind(b, o, t + 1, 4 * (5 - K)) for b, o in zip(objs, tr)]
+                    inside_kinds += [kind(b, o, t + 1 - 8, 0) for b, o in zip(objs, tr)]
                 continue
             # The input (B) starts at frame k; forward, the new frames start at 17.
             k = {"back": 8, "forward": 17, "connect": len(f) - 17}[mode]
@@ -117,12 +162,17 @@ def main():
             inside.append(float(np.mean(steps[first:first + 16])))
             at_seam += [motion_across(o, k) for o in tr]
             at_inside += [motion_across(o, first + 8) for o in tr]
+            # The new frames next to the seam: forward the 8 after it, else the ones before it.
+            new = {"forward": 8, "back": -8, "connect": -(k - 17)}[mode]
+            seam_kinds += [kind(b, o, k, new) for b, o in zip(objs, tr)]
+            inside_kinds += [kind(b, o, first + 8, 0) for b, o in zip(objs, tr)]
         print(json.dumps({"mode": mode, "args": extra, "seam": round(float(np.mean(seams)), 2),
                           "inside": round(float(np.mean(inside)), 2),
                           "within": f"{sum(s <= m for s, m in zip(seams, inside))}/{len(seams)}",
                           "per_clip": [round(s, 1) for s in seams],
-                          **({"motion_at_seam": motion_summary(at_seam),
-                              "motion_inside": motion_summary(at_inside)} if at_seam else {}),
+                          **({"motion_at_seam": motion_summary(at_seam, seam_kinds),
+                              "motion_inside": motion_summary(at_inside, inside_kinds)}
+                             if at_seam else {}),
                           "s_per_clip": round((time.time() - began) / len(entries), 1)}),
               flush=True)
 
