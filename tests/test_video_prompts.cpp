@@ -281,6 +281,7 @@ TEST_F(VideoPrompts, LoopIsTheCycleOfTheClipAndAPassageDecodedAsItPlaysRound) {
   EXPECT_EQ(prepare(m, request(9)).overlap, kDefaultOverlap);
   EXPECT_EQ(prepare(m, request(9)).request.frames, 8 + 12);
   m.overlap = 2;
+  m.seam_guidance = 0.0f;  // rebuilt below without it (SeamGuidanceLeadsIntoTheInputAndKeepsIt)
   const VideoJob job = prepare(m, request(9));
   EXPECT_EQ(job.windows, (std::vector<int64_t>{3, 5}));
   EXPECT_EQ(job.request.frames, 8 + 4);  // frames 1..8 and 4 (5 - 2 * 2) of the passage
@@ -317,8 +318,8 @@ TEST_F(VideoPrompts, LoopIsTheCycleOfTheClipAndAPassageDecodedAsItPlaysRound) {
   EXPECT_EQ(run(m, request(5)).frames, 4 + 12);
 }
 
-// Seam guidance (backward extension and connection, on by default): the guide sees the held
-// latent frames as given, the input is still kept byte for byte, 0 turns it off, and it is
+// Seam guidance (backward extension, connection and loop, on by default): the guide sees the
+// held latent frames as given, the input is still kept byte for byte, 0 turns it off, and it is
 // recorded in the provenance.
 TEST_F(VideoPrompts, SeamGuidanceLeadsIntoTheInputAndKeepsIt) {
   MediaPrompt m;
@@ -339,6 +340,13 @@ TEST_F(VideoPrompts, SeamGuidanceLeadsIntoTheInputAndKeepsIt) {
   m.direction.reset();
   m.seam_guidance.reset();
   EXPECT_EQ(prepare(m, request(4)).seam_guidance, 0.0f);  // forward: nothing to lead into
+  m = {};
+  m.loop = true;  // a loop's passage leads into the clip's own first frames
+  const VideoJob loop_job = prepare(m, request(9));
+  EXPECT_EQ(loop_job.seam_guidance, kDefaultSeamGuidance);
+  m.seam_guidance = 0.0f;
+  const Video loop_plain = run_video_job(model_, prepare(m, request(9)));
+  EXPECT_FALSE(same_frames(run_video_job(model_, loop_job), 0, loop_plain, 0, loop_plain.frames));
 
   // The library hands the guide the held frames exactly as given.
   GenerateOptions g;
@@ -576,10 +584,11 @@ TEST_F(VideoPrompts, BadInputsSayWhatIsAccepted) {
   expect_bad(m, request(5), "--loop of 5 frames",
              "holds the clip's last 5 frames and its frames 1 to 8 (an overlap of 2 latent "
              "frames at each end), so ask for 9 frames or more, or a smaller --overlap");
+  m = {};
   m.seam_guidance = 2.0f;
   expect_bad(m, request(17),
-             "--seam-guidance applies to --extend IN --direction backward and to "
-             "--connect",
+             "--seam-guidance applies to --extend IN --direction backward, --connect and "
+             "--loop",
              "");
   m = {};
   m.extend = input("in/", 5);

@@ -38,7 +38,8 @@ std::string count(int64_t n, const std::string& noun) {
 // Backward extensions and connections: their new frames lead into an input's first frames, held
 // at the window's end (where seam guidance applies).
 bool leads_into_input(PromptMode mode, bool backward) {
-  return (mode == PromptMode::kExtend && backward) || mode == PromptMode::kConnect;
+  return (mode == PromptMode::kExtend && backward) || mode == PromptMode::kConnect ||
+         mode == PromptMode::kLoop;
 }
 
 std::string base_name(const std::string& path) {
@@ -219,8 +220,8 @@ PromptMode prompt_mode(const MediaPrompt& m) {
   CUBIST_CHECK(!m.source || mode == PromptMode::kEdit,
                "generate: --source-prompt applies to --edit only (what the video to edit shows)");
   CUBIST_CHECK(!m.seam_guidance || leads_into_input(mode, m.direction == "backward"),
-               "generate: --seam-guidance applies to --extend IN --direction backward and to "
-               "--connect, whose new frames lead into an input's first frames");
+               "generate: --seam-guidance applies to --extend IN --direction backward, "
+               "--connect and --loop, whose new frames lead into frames already there");
   CUBIST_CHECK(!m.seam_guidance || (std::isfinite(*m.seam_guidance) && *m.seam_guidance >= 0.0f),
                "generate: --seam-guidance ", m.seam_guidance.value_or(0.0f),
                "; accepted: 0 (none) or more (default ", kDefaultSeamGuidance, ")");
@@ -528,9 +529,10 @@ Video run_video_job(const TextToVideoModel& m, const VideoJob& job, const flow::
           forward(first, job.clip_frames - first.frames, 1, job.windows.size() - 1, &parts);
       const Tensor clip_latents = join_latents(parts);
       const int64_t L = job.windows.back();
+      const Video lead = video_frames(clip, 1, 1 + tf * K);  // what a1 .. aK decode to
       const Tensor z =
           runner.sample(L, runner.encode(video_frames(clip, clip.frames - held, clip.frames)),
-                        clip_latents.slice(1, 1, 1 + K));
+                        clip_latents.slice(1, 1, 1 + K), {}, &lead);
       const Tensor cycle =
           join_latents({clip_latents.slice(1, 1, clip_latents.size(1)), z.slice(1, K, L - K)});
       const Video round = runner.decode(join_latents({clip_latents.slice(1, 0, 1), cycle, cycle}));
