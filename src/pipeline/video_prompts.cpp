@@ -35,9 +35,9 @@ std::string count(int64_t n, const std::string& noun) {
   return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
 }
 
-// Backward extensions and connections: their new frames lead into an input's first frames, held
-// at the window's end (where seam guidance applies).
-bool leads_into_input(PromptMode mode, bool backward) {
+// Backward extensions, connections and loops: their new frames lead into frames held at the
+// window's end (an input's first frames; a loop's own), where seam guidance applies.
+bool leads_into_held_frames(PromptMode mode, bool backward) {
   return (mode == PromptMode::kExtend && backward) || mode == PromptMode::kConnect ||
          mode == PromptMode::kLoop;
 }
@@ -219,7 +219,7 @@ PromptMode prompt_mode(const MediaPrompt& m) {
                "ignores it)");
   CUBIST_CHECK(!m.source || mode == PromptMode::kEdit,
                "generate: --source-prompt applies to --edit only (what the video to edit shows)");
-  CUBIST_CHECK(!m.seam_guidance || leads_into_input(mode, m.direction == "backward"),
+  CUBIST_CHECK(!m.seam_guidance || leads_into_held_frames(mode, m.direction == "backward"),
                "generate: --seam-guidance applies to --extend IN --direction backward, "
                "--connect and --loop, whose new frames lead into frames already there");
   CUBIST_CHECK(!m.seam_guidance || (std::isfinite(*m.seam_guidance) && *m.seam_guidance >= 0.0f),
@@ -252,7 +252,7 @@ VideoJob prepare_video_job(const TextToVideoModel& m, const VideoRequest& reques
   const float edit_strength = media.source ? kDefaultFlowEditStrength : kDefaultStrength;
   job.strength = media.strength.value_or(job.mode == PromptMode::kEdit ? edit_strength : 1.0f);
   job.window = media.window.value_or(default_window(m));
-  if (leads_into_input(job.mode, job.backward))
+  if (leads_into_held_frames(job.mode, job.backward))
     job.seam_guidance = media.seam_guidance.value_or(kDefaultSeamGuidance);
   const VaeConfig& vae = m.vae->config();
   const int64_t tf = vae.temporal_factor(), pt = m.dit->config().patch.t;

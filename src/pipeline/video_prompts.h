@@ -62,7 +62,7 @@ struct MediaPrompt {
   std::optional<std::string> source;     // --source-prompt TEXT (edit: what IN shows; FlowEdit)
   std::optional<int64_t> overlap;        // --overlap K latent frames (kDefaultOverlap)
   std::optional<int64_t> window;         // --window F frames (default_window)
-  std::optional<float> seam_guidance;    // --seam-guidance G >= 0 (backward, connect; 0: none)
+  std::optional<float> seam_guidance;  // --seam-guidance G >= 0 (backward, connect, loop; 0: none)
 };
 
 // The mode a MediaPrompt asks for; two modes at once, or an option of another mode (--direction
@@ -85,10 +85,10 @@ struct VideoJob {
   float strength = 1.0f;
   std::string source_prompt;             // edit by FlowEdit: what IN shows, as given
   std::optional<PreparedPrompt> source;  // and as prepared (expanded, in tokens)
-  float seam_guidance = 0.0f;      // extend backward and connect: kDefaultSeamGuidance unless given
-  int64_t clip_frames = 0;         // text, image, loop: the clip (the loop's passage comes after)
-  int64_t new_frames = 0;          // extend: frames added
-  std::vector<Video> inputs;       // at the request's size, 8 fps
+  float seam_guidance = 0.0f;  // extend backward, connect, loop: kDefaultSeamGuidance unless given
+  int64_t clip_frames = 0;     // text, image, loop: the clip (the loop's passage comes after)
+  int64_t new_frames = 0;      // extend: frames added
+  std::vector<Video> inputs;   // at the request's size, 8 fps
   std::vector<std::string> notes;  // what was adapted ("in.mp4: 128x96, resized to 96x64")
   nlohmann::ordered_json input_record = nlohmann::ordered_json::array();  // file, sha256, role
   std::vector<int64_t> windows;  // latent frames of each generation, in order
