@@ -288,6 +288,14 @@ TEST(ShapesChecker, JsonAndScore) {
   EXPECT_DOUBLE_EQ(s.clip_accuracy(), 0.5);
   const nlohmann::ordered_json js = to_json(s);
   EXPECT_EQ(js["attributes"]["shape"]["checked"], 2 * static_cast<int>(clip.scene.objects.size()));
+  // By number of objects: the rendered clip finds all of its objects, the black one none.
+  const int n = static_cast<int>(clip.scene.objects.size());
+  const nlohmann::ordered_json& by = js["by_objects"][std::to_string(n)];
+  EXPECT_EQ(by["clips"], 2);
+  EXPECT_EQ(by["clips_ok"], 1);
+  EXPECT_EQ(by["objects"], 2 * n);
+  EXPECT_EQ(by["objects_missing"], n);
+  EXPECT_EQ(js["by_objects"].size(), 1u);
 }
 
 TEST(ShapesChecker, TracksFollowTheObjects) {

@@ -21,7 +21,9 @@ constexpr const char* kUsage =
     "Checks each video against its canonical Shapes World caption attribute by attribute\n"
     "(background; colour, shape, size, motion of every object; no extra objects) and prints\n"
     "JSON: one object per clip, and for a manifest a final {\"summary\": ...} with the share of\n"
-    "clips fully right and the accuracy per attribute. --quiet prints only the summary.\n"
+    "clips fully right, the accuracy per attribute and, by the caption's number of objects,\n"
+    "the clips fully right and the objects missing (not seen on 90% of the frames).\n"
+    "--quiet prints only the summary.\n"
     "--tracks adds where each object was seen: per caption object, the frames that show it and\n"
     "its centroid (x right, y down, pixels) and area on each.\n";
 

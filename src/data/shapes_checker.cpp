@@ -676,8 +676,16 @@ std::string attribute_kind(const std::string& attribute) {
 void ScoreSummary::add(const ClipCheck& c) {
   ++clips;
   clips_ok += c.ok;
+  ByObjects& b = by_objects[static_cast<int>(c.tracks.size())];
+  ++b.clips;
+  b.clips_ok += c.ok;
   for (const AttributeCheck& a : c.attributes) {
-    Count& k = attributes[attribute_kind(a.name)];
+    const std::string kind = attribute_kind(a.name);
+    if (kind == "colour") {  // one colour attribute per caption object
+      ++b.objects;
+      b.objects_missing += a.found == "missing";
+    }
+    Count& k = attributes[kind];
     if (!a.checkable) {
       ++k.not_checkable;
       continue;
@@ -703,6 +711,17 @@ nlohmann::ordered_json to_json(const ScoreSummary& s) {
     a[kind] = e;
   }
   j["attributes"] = a;
+  nlohmann::ordered_json by = nlohmann::ordered_json::object();
+  for (const auto& [n, b] : s.by_objects) {
+    nlohmann::ordered_json e;
+    e["clips"] = b.clips;
+    e["clips_ok"] = b.clips_ok;
+    e["clip_accuracy"] = b.clips ? static_cast<double>(b.clips_ok) / b.clips : 0.0;
+    e["objects"] = b.objects;
+    e["objects_missing"] = b.objects_missing;
+    by[std::to_string(n)] = e;
+  }
+  j["by_objects"] = by;
   return j;
 }
 

@@ -77,15 +77,22 @@ nlohmann::ordered_json to_json(const ClipCheck& check, bool tracks = false);
 // "object 2 shape" -> "shape"; "background" -> "background".
 std::string attribute_kind(const std::string& name);
 
-// Scores over many clips: the share of clips with every attribute right, and per kind of
-// attribute the share right among the checkable ones.
+// Scores over many clips: the share of clips with every attribute right, per kind of attribute
+// the share right among the checkable ones, and both by the caption's number of objects (where
+// a model fails as scenes fill: objects it leaves out, counted apart from objects drawn wrong).
 struct ScoreSummary {
   struct Count {
     int64_t right = 0, checked = 0, not_checkable = 0;
   };
+  struct ByObjects {
+    int64_t clips = 0, clips_ok = 0;
+    int64_t objects = 0,
+            objects_missing = 0;  // caption objects, and those not seen on enough frames
+  };
   int64_t clips = 0, clips_ok = 0;  // clips checked, and those with every attribute right
   int64_t errors = 0;               // clips that could not be read or checked
   std::map<std::string, Count> attributes;
+  std::map<int, ByObjects> by_objects;  // keyed by the caption's number of objects
   void add(const ClipCheck& check);
   // Clips that could not be checked count as wrong.
   double clip_accuracy() const {
