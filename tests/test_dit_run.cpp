@@ -29,8 +29,9 @@ const std::vector<std::string> kCaptions = {
     "background",
     "a large yellow circle moving up on a brown background"};
 
-// Four latent clips of different sizes (as the tiny autoencoder would make) and their manifest.
-std::string write_latents(const std::string& dir) {
+// Four latent clips of different sizes (as the tiny autoencoder would make) and their manifest;
+// `encoder` is the encoder fingerprint the files record ("" for none).
+std::string write_latents(const std::string& dir, const std::string& encoder = "") {
   const std::vector<Dims> shapes = {{4, 1, 4, 4}, {4, 2, 4, 6}, {4, 2, 2, 2}, {4, 1, 6, 4}};
   fs::create_directories(fs::path(dir) / "latents");
   std::ofstream m(dir + "/latents.jsonl");
@@ -41,6 +42,7 @@ std::string write_latents(const std::string& dir) {
     f.frames = f.config.video_frames(shapes[i][1]);
     f.height = shapes[i][2] * 4, f.width = shapes[i][3] * 4;
     f.caption = kCaptions[i];
+    f.vae_encoder = encoder;
     const std::string name = "latents/" + std::to_string(i) + ".safetensors";
     save_latent(dir + "/" + name, f);
     m << nlohmann::json{{"latent", name},
@@ -59,7 +61,7 @@ DiTRunOptions tiny_run(const std::string& latents, const std::string& out) {
   t.steps = 4, t.batch = 2, t.lr = 1e-3f, t.warmup = 1, t.ema = 0.9f, t.seed = 3;
   t.min_lr_ratio = 0.5f;
   t.checkpoint_every = 100, t.sample_every = 0;
-  o.config.data.latents = latents;
+  o.config.data.latents = {latents};
   o.out_dir = out;
   return o;
 }
@@ -227,6 +229,42 @@ TEST_F(DiTRun, InitStartsANewRunFromAnotherRunsWeights) {
   testing::expect_error([&] { train_dit(missing); }, "train.init", "does not exist");
 }
 
+// Several latent manifests train as one: the run equals a run on one manifest that lists their
+// clips in the same order. Latents of other encoder weights are refused.
+TEST_F(DiTRun, TrainsOnSeveralLatentManifestsAsOne) {
+  const std::string a = write_latents(path("a"), "enc1"), b = write_latents(path("b"), "enc1");
+  {
+    std::ofstream both(path("both.jsonl"));
+    for (const std::string& m : {a, b}) {
+      std::ifstream in(m);
+      for (std::string line; std::getline(in, line);) {
+        nlohmann::json j = nlohmann::json::parse(line);
+        j["latent"] = (fs::path(m).parent_path() / j["latent"].get<std::string>()).string();
+        both << j.dump() << "\n";
+      }
+    }
+  }
+  DiTRunOptions two = tiny_run(a, path("two"));
+  two.config.data.latents = {a, b};
+  int64_t clips = 0;
+  std::string named;
+  two.on_start = [&](const DiTRunInfo& info) { clips = info.clips, named = info.latents; };
+  ASSERT_TRUE(train_dit(two).finished);
+  EXPECT_EQ(clips, 8);
+  EXPECT_EQ(named, a + ", " + b);
+  ASSERT_TRUE(train_dit(tiny_run(path("both.jsonl"), path("one"))).finished);
+  const SafeTensors x = SafeTensors::open(path("two/dit.safetensors"));
+  const SafeTensors y = SafeTensors::open(path("one/dit.safetensors"));
+  for (const std::string& name : x.names())
+    EXPECT_EQ(x.get(name).to_vector(), y.get(name).to_vector()) << name;
+
+  DiTRunOptions mixed = tiny_run(a, path("mixed"));
+  mixed.config.data.latents = {a, write_latents(path("c"), "enc2")};
+  testing::expect_error([&] { train_dit(mixed); }, "c/latents.jsonl",
+                        "other encoder weights (enc2) than");
+  EXPECT_FALSE(fs::exists(path("mixed/checkpoint.safetensors")));
+}
+
 // A manifest of videos is encoded into OUT/cache with data.vae; samples are decoded by it; a run
 // on that cache alone finds the autoencoder it records.
 TEST_F(DiTRun, EncodesAManifestAndWritesSamples) {
@@ -240,7 +278,7 @@ TEST_F(DiTRun, EncodesAManifestAndWritesSamples) {
   testing::write_tiny_vae(path("vae.safetensors"));
 
   DiTRunOptions o = tiny_run("", path("run"));
-  o.config.data = {.latents = "",
+  o.config.data = {.latents = {},
                    .manifest = path("videos.jsonl"),
                    .vae = path("vae.safetensors"),
                    .validation = ""};
@@ -391,8 +429,9 @@ TEST(DiTRunConfig, ReadsTheShapesConfig) {
   EXPECT_EQ(f.model.latent_channels, 16);
   EXPECT_EQ(f.model.patch, (PatchSize{1, 2, 2}));
   EXPECT_EQ(f.train.sample_prompts.size(), 2u);
-  EXPECT_TRUE(fs::path(f.data.latents).is_absolute());  // resolved against the working directory
-  EXPECT_EQ(f.data.latents,
+  ASSERT_EQ(f.data.latents.size(), 1u);
+  EXPECT_TRUE(fs::path(f.data.latents[0]).is_absolute());  // resolved against the working dir
+  EXPECT_EQ(f.data.latents[0],
             (fs::current_path() / "out/shapes_latents/latents.jsonl").lexically_normal().string());
   EXPECT_EQ(load_dit_config(path).hidden, f.model.hidden);  // the model section alone
   for (const std::string& p : f.train.sample_prompts)
@@ -419,6 +458,8 @@ TEST(DiTRunConfig, NamesBadKeysAndValues) {
       "train.validation_clips must be >= 1");
   bad("{" + model + R"("data": {"latents": "a", "manifest": "b"}})", "one of \"latents\"");
   bad("{" + model + R"("data": {"latent": "a"}})", "unknown key \"latent\"");
+  bad("{" + model + R"("data": {"latents": []}})", "data.latents is a latent manifest");
+  bad("{" + model + R"("data": {"latents": ["a", 2]}})", "or a list of them");
   bad(R"({"model": {"hiden": 3}, )" + data + "}", "unknown key \"hiden\"");
   bad("{" + data + "}", "no \"model\"");
   bad("{" + model + data + R"(, "extra": 1})",
@@ -430,7 +471,7 @@ TEST(DiTRunConfig, NamesBadKeysAndValues) {
 
 TEST(DiTRunConfig, NamesWhatAResumedRunChanged) {
   DiTRunFile f;
-  f.data.latents = "/data/latents.jsonl";
+  f.data.latents = {"/data/latents.jsonl"};
   const auto json = [](const DiTRunFile& r) {
     return nlohmann::ordered_json{{"train", r.train.to_json()}, {"data", r.data.to_json()}}.dump();
   };

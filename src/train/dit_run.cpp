@@ -113,13 +113,43 @@ void check_channels(const std::vector<LatentEntry>& entries, const DiTConfig& mo
 }
 
 struct RunData {
-  std::string latents;  // the latent manifest
+  std::vector<std::string> latents;  // the latent manifests
   std::vector<LatentEntry> entries;
   int64_t cache_failed = 0;
   bool stopped = false;  // asked to stop while encoding
 };
 
-// The latent manifest to train on: data.latents, or data.manifest encoded into out/cache.
+// The encoder that made a manifest's latents, as its first latent file records it.
+struct LatentSource {
+  VaeConfig config;
+  std::string encoder;  // the encoder's fingerprint ("" in files from before fingerprints)
+};
+LatentSource latent_source(const LatentEntry& e) {
+  const LatentFile f = load_latent(e.latent);
+  return {f.config, f.vae_encoder};
+}
+
+// Several manifests train together only when one encoder made them all: latents of another
+// encoder are another space, and the normalization and the model would mix the two.
+void check_one_encoder(const std::vector<std::string>& manifests, const std::vector<size_t>& firsts,
+                       const std::vector<LatentEntry>& entries) {
+  const LatentSource a = latent_source(entries[firsts[0]]);
+  for (size_t m = 1; m < manifests.size(); ++m) {
+    const LatentSource b = latent_source(entries[firsts[m]]);
+    CUBIST_CHECK(a.config == b.config, "data.latents: ", manifests[m],
+                 " holds latents of another autoencoder (", b.config.summary(), ") than ",
+                 manifests[0], " (", a.config.summary(),
+                 "); a run trains on the latents of one autoencoder");
+    CUBIST_CHECK(a.encoder.empty() || b.encoder.empty() || a.encoder == b.encoder,
+                 "data.latents: ", manifests[m], " was encoded by other encoder weights (",
+                 b.encoder, ") than ", manifests[0], " (", a.encoder,
+                 "); a run trains on the latents of one encoder: cache both with the same "
+                 "autoencoder");
+  }
+}
+
+// The latent clips to train on: data.latents (every manifest's clips, in the order listed), or
+// data.manifest encoded into out/cache.
 RunData prepare_data(const DiTRunOptions& o) {
   const DiTDataConfig& d = o.config.data;
   RunData r;
@@ -134,12 +164,19 @@ RunData prepare_data(const DiTRunOptions& o) {
     const CacheResult c =
         cache_latents(*vae, vae_path, d.manifest, (fs::path(o.out_dir) / "cache").string(), true,
                       o.on_cache, o.stop);
-    r.latents = c.manifest;
+    r.latents = {c.manifest};
     r.cache_failed = c.failed;
     if ((r.stopped = c.stopped)) return r;
   }
-  r.entries = read_latent_manifest(r.latents);
-  CUBIST_CHECK(!r.entries.empty(), r.latents, ": no clips to train on");
+  std::vector<size_t> firsts;  // where each manifest's clips start
+  for (const std::string& m : r.latents) {
+    std::vector<LatentEntry> e = read_latent_manifest(m);
+    CUBIST_CHECK(!e.empty(), m, ": no clips to train on");
+    firsts.push_back(r.entries.size());
+    r.entries.insert(r.entries.end(), std::make_move_iterator(e.begin()),
+                     std::make_move_iterator(e.end()));
+  }
+  if (r.latents.size() > 1) check_one_encoder(r.latents, firsts, r.entries);
   check_channels(r.entries, o.config.model);
   return r;
 }
@@ -410,11 +447,26 @@ DiTDataConfig DiTDataConfig::from_json(const Json& j, std::vector<std::string>& 
     return d;
   }
   check_keys(j, kDataKeys, "data.", p);
-  field(j, "latents", d.latents, "data.", p);
+  if (j.contains("latents")) {  // one manifest, or a list of them
+    const Json& l = j["latents"];
+    const bool strings =
+        l.is_string() ||
+        (l.is_array() && !l.empty() &&
+         std::all_of(l.begin(), l.end(), [](const Json& x) { return x.is_string(); }));
+    if (!strings)
+      p.push_back(
+          "data.latents is a latent manifest (\"DIR/latents.jsonl\") or a list of them "
+          "([\"A/latents.jsonl\", \"B/latents.jsonl\"]), not " +
+          l.dump());
+    else if (l.is_string())
+      d.latents = {l.get<std::string>()};
+    else
+      d.latents = l.get<std::vector<std::string>>();
+  }
   field(j, "manifest", d.manifest, "data.", p);
   field(j, "vae", d.vae, "data.", p);
   field(j, "validation", d.validation, "data.", p);
-  if (d.latents.empty() == d.manifest.empty())
+  if (j.contains("latents") == j.contains("manifest"))
     p.push_back(
         "data takes one of \"latents\" (a latent manifest from `cubist vae cache`) or "
         "\"manifest\" (videos, encoded with data.vae first)");
@@ -423,7 +475,8 @@ DiTDataConfig DiTDataConfig::from_json(const Json& j, std::vector<std::string>& 
 
 nlohmann::ordered_json DiTDataConfig::to_json() const {
   nlohmann::ordered_json j;
-  if (!latents.empty()) j["latents"] = latents;
+  if (latents.size() == 1) j["latents"] = latents[0];  // as one manifest was always written
+  if (latents.size() > 1) j["latents"] = latents;
   if (!manifest.empty()) j["manifest"] = manifest;
   if (!vae.empty()) j["vae"] = vae;
   if (!validation.empty()) j["validation"] = validation;
@@ -458,7 +511,7 @@ DiTRunFile parse_dit_run_config(const std::string& json_text, const std::string&
     for (size_t i = 0; i < p.size(); ++i) os << (i ? "; " : "") << p[i];
     fail(where, ": ", os.str());
   }
-  f.data.latents = absolute_path(f.data.latents);
+  for (std::string& l : f.data.latents) l = absolute_path(l);
   f.data.manifest = absolute_path(f.data.manifest);
   f.data.vae = absolute_path(f.data.vae);
   f.data.validation = absolute_path(f.data.validation);
@@ -584,7 +637,7 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
   if (o.on_start)
     o.on_start({result.start_step, trainer.model().num_parameters(),
                 static_cast<int64_t>(data.entries.size()), trainer.tokenizer().vocab_size(),
-                data.latents, samples.vae_path(), data.cache_failed, changed});
+                joined(data.latents), samples.vae_path(), data.cache_failed, changed});
   MetricsLog log(o.out_dir + "/log.csv",
                  {"step", "loss", "lr", "grad_norm", "tokens_per_s", "elapsed_s"},
                  result.start_step + 1);
@@ -593,8 +646,9 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
     cfg << run_json << "\n";
   }
   auto save = [&] {
-    const std::map<std::string, std::string> meta = {
-        {"run_config", run_json}, {"elapsed_s", std::to_string(elapsed)}, {"data", data.latents}};
+    const std::map<std::string, std::string> meta = {{"run_config", run_json},
+                                                     {"elapsed_s", std::to_string(elapsed)},
+                                                     {"data", joined(data.latents)}};
     trainer.save(ckpt, meta);
     trainer.save_weights(weights, meta);
     write_plot(o.out_dir);

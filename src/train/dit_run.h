@@ -7,7 +7,8 @@
 // Config file (JSON): {"model": {...}, "train": {...}, "data": {...}}
 //   model  a DiT config, as configs/dit/*.json (models/dit/config.h)
 //   train  the keys of DiTRunConfig below
-//   data   {"latents": "DIR/latents.jsonl"} (written by `cubist vae cache`), or
+//   data   {"latents": "DIR/latents.jsonl"} (written by `cubist vae cache`; a list of them trains
+//          on their clips together, which one autoencoder's encoder must have made), or
 //          {"manifest": "VIDEOS.jsonl", "vae": "VAE.safetensors"} (encoded into OUT/cache first,
 //          resuming an interrupted cache); "vae" may also accompany "latents" (for samples);
 //          "validation": "HELD_OUT/latents.jsonl", a latent cache of clips not trained on
@@ -74,10 +75,10 @@ struct DiTRunConfig {
 };
 
 struct DiTDataConfig {
-  std::string latents;     // a latent manifest (DIR/latents.jsonl)
-  std::string manifest;    // or a manifest of videos, encoded with `vae` first
-  std::string vae;         // the autoencoder (needed with a manifest; decodes samples)
-  std::string validation;  // held-out clips: a latent manifest ("" = no validation)
+  std::vector<std::string> latents;  // latent manifests (DIR/latents.jsonl), trained on together
+  std::string manifest;              // or a manifest of videos, encoded with `vae` first
+  std::string vae;                   // the autoencoder (needed with a manifest; decodes samples)
+  std::string validation;            // held-out clips: a latent manifest ("" = no validation)
 
   static DiTDataConfig from_json(const nlohmann::json& j, std::vector<std::string>& problems);
   nlohmann::ordered_json to_json() const;
@@ -102,7 +103,7 @@ struct DiTRunInfo {
   int64_t parameters = 0;
   int64_t clips = 0;         // latent clips trained on
   int64_t vocab = 0;         // tokenizer words, from the captions
-  std::string latents;       // the latent manifest trained on
+  std::string latents;       // the latent manifests trained on (", " between them)
   std::string sample_vae;    // the autoencoder that decodes samples ("" without samples)
   int64_t cache_failed = 0;  // manifest clips that could not be encoded (left out)
   // Resuming: the training and data settings that differ from the checkpoint's run, as
