@@ -681,10 +681,7 @@ void ScoreSummary::add(const ClipCheck& c) {
   b.clips_ok += c.ok;
   for (const AttributeCheck& a : c.attributes) {
     const std::string kind = attribute_kind(a.name);
-    if (kind == "colour") {  // one colour attribute per caption object
-      ++b.objects;
-      b.objects_missing += a.found == "missing";
-    }
+    if (kind == "colour") b.objects_missing += a.found == "missing";  // one per caption object
     Count& k = attributes[kind];
     if (!a.checkable) {
       ++k.not_checkable;
@@ -717,7 +714,7 @@ nlohmann::ordered_json to_json(const ScoreSummary& s) {
     e["clips"] = b.clips;
     e["clips_ok"] = b.clips_ok;
     e["clip_accuracy"] = b.clips ? static_cast<double>(b.clips_ok) / b.clips : 0.0;
-    e["objects"] = b.objects;
+    e["objects"] = b.clips * n;
     e["objects_missing"] = b.objects_missing;
     by[std::to_string(n)] = e;
   }

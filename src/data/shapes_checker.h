@@ -86,8 +86,7 @@ struct ScoreSummary {
   };
   struct ByObjects {
     int64_t clips = 0, clips_ok = 0;
-    int64_t objects = 0,
-            objects_missing = 0;  // caption objects, and those not seen on enough frames
+    int64_t objects_missing = 0;  // caption objects not seen on enough frames
   };
   int64_t clips = 0, clips_ok = 0;  // clips checked, and those with every attribute right
   int64_t errors = 0;               // clips that could not be read or checked

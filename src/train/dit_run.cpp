@@ -131,21 +131,16 @@ LatentSource latent_source(const LatentEntry& e) {
 
 // Several manifests train together only when one encoder made them all: latents of another
 // encoder are another space, and the normalization and the model would mix the two.
-void check_one_encoder(const std::vector<std::string>& manifests, const std::vector<size_t>& firsts,
-                       const std::vector<LatentEntry>& entries) {
-  const LatentSource a = latent_source(entries[firsts[0]]);
-  for (size_t m = 1; m < manifests.size(); ++m) {
-    const LatentSource b = latent_source(entries[firsts[m]]);
-    CUBIST_CHECK(a.config == b.config, "data.latents: ", manifests[m],
-                 " holds latents of another autoencoder (", b.config.summary(), ") than ",
-                 manifests[0], " (", a.config.summary(),
-                 "); a run trains on the latents of one autoencoder");
-    CUBIST_CHECK(a.encoder.empty() || b.encoder.empty() || a.encoder == b.encoder,
-                 "data.latents: ", manifests[m], " was encoded by other encoder weights (",
-                 b.encoder, ") than ", manifests[0], " (", a.encoder,
-                 "); a run trains on the latents of one encoder: cache both with the same "
-                 "autoencoder");
-  }
+void check_same_encoder(const std::string& first, const LatentSource& a, const std::string& other,
+                        const LatentSource& b) {
+  CUBIST_CHECK(a.config == b.config, "data.latents: ", other,
+               " holds latents of another autoencoder (", b.config.summary(), ") than ", first,
+               " (", a.config.summary(), "); a run trains on the latents of one autoencoder");
+  CUBIST_CHECK(a.encoder.empty() || b.encoder.empty() || a.encoder == b.encoder,
+               "data.latents: ", other, " was encoded by other encoder weights (", b.encoder,
+               ") than ", first, " (", a.encoder,
+               "); a run trains on the latents of one encoder: cache both with the same "
+               "autoencoder");
 }
 
 // The latent clips to train on: data.latents (every manifest's clips, in the order listed), or
@@ -168,15 +163,20 @@ RunData prepare_data(const DiTRunOptions& o) {
     r.cache_failed = c.failed;
     if ((r.stopped = c.stopped)) return r;
   }
-  std::vector<size_t> firsts;  // where each manifest's clips start
+  std::optional<LatentSource> first;  // of the first manifest, when there are several
   for (const std::string& m : r.latents) {
     std::vector<LatentEntry> e = read_latent_manifest(m);
     CUBIST_CHECK(!e.empty(), m, ": no clips to train on");
-    firsts.push_back(r.entries.size());
+    if (r.latents.size() > 1) {
+      const LatentSource here = latent_source(e.front());
+      if (first)
+        check_same_encoder(r.latents.front(), *first, m, here);
+      else
+        first = here;
+    }
     r.entries.insert(r.entries.end(), std::make_move_iterator(e.begin()),
                      std::make_move_iterator(e.end()));
   }
-  if (r.latents.size() > 1) check_one_encoder(r.latents, firsts, r.entries);
   check_channels(r.entries, o.config.model);
   return r;
 }
