@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "diffusion/video_sampling.h"
 #include "io/json_field.h"
+#include "io/output_folder.h"
 #include "io/plot.h"
 #include "models/model_files.h"
 #include "models/vae/latent_io.h"
@@ -594,7 +595,8 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
   CUBIST_CHECK(!o.validate_only || resuming || !tc.init.empty(), "train --validate-only: no ",
                "weights to measure: ", o.out_dir,
                " holds no checkpoint and the config has no train.init");
-  if (!o.validate_only) fs::create_directories(o.out_dir);
+  std::optional<OutputFolder> folder;
+  if (!o.validate_only) folder.emplace(o.out_dir);
 
   const RunData data = prepare_data(o);
   if (data.stopped) {  // the cache resumes on the next run

@@ -15,6 +15,7 @@
 #include "data/shapes_dataset.h"
 #include "data/shapes_raster.h"
 #include "io/json_field.h"
+#include "io/output_folder.h"
 #include "io/plot.h"
 #include "io/safetensors.h"
 #include "models/vae/vae.h"
@@ -283,7 +284,7 @@ VaeTrainResult train_vae(const VaeTrainOptions& o, const VaeTrainCallback& on_st
   const std::string weights = o.out_dir + "/vae.safetensors";
   std::optional<SafeTensors> init_file;  // a checkpoint in the folder resumes instead
   if (!tc.init.empty() && !fs::exists(ckpt)) init_file = open_init(tc.init, o.model);
-  fs::create_directories(o.out_dir);
+  const OutputFolder folder(o.out_dir);
 
   if (o.manifest.empty())  // every Shapes World clip size and length must suit the model
     for (const shapes::ClipSize& size : shapes::parse_sizes(tc.sizes))

@@ -1,0 +1,40 @@
+#include "io/output_folder.h"
+
+#include <exception>
+#include <filesystem>
+#include <system_error>
+
+namespace fs = std::filesystem;
+
+namespace cubist {
+
+namespace {
+
+// True when the folder holds no files at any depth (only empty folders, such as a cache's).
+bool holds_no_files(const fs::path& p) {
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(p, ec), end; !ec && it != end; it.increment(ec))
+    if (!it->is_directory(ec)) return false;
+  return !ec;
+}
+
+}  // namespace
+
+OutputFolder::OutputFolder(const std::string& path) : exceptions_(std::uncaught_exceptions()) {
+  fs::path p = fs::absolute(path).lexically_normal();
+  if (!p.has_filename()) p = p.parent_path();  // "out/" names the folder "out"
+  for (fs::path q = p; !q.empty() && !fs::exists(q); q = q.parent_path()) {
+    top_made_ = q.string();
+    if (q == q.parent_path()) break;
+  }
+  fs::create_directories(p);
+}
+
+OutputFolder::~OutputFolder() {
+  if (top_made_.empty() || std::uncaught_exceptions() <= exceptions_) return;
+  std::error_code ec;  // a failure to tidy up must not hide the run's own error
+  const fs::path top(top_made_);
+  if (holds_no_files(top)) fs::remove_all(top, ec);
+}
+
+}  // namespace cubist

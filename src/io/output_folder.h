@@ -1,0 +1,23 @@
+// A run's output folder. Runs make their folder before they read their data (a latent cache is
+// written into it); should a run then fail before writing anything there, the folders it made
+// go again, so a bad config or a missing manifest leaves no empty folder behind. A folder that
+// holds anything, made by this run or there before, is never touched.
+#pragma once
+
+#include <string>
+
+namespace cubist {
+
+class OutputFolder {
+ public:
+  explicit OutputFolder(const std::string& path);  // makes the folder and any missing parents
+  ~OutputFolder();  // when an exception ends the run: removes what it made if it holds no files
+  OutputFolder(const OutputFolder&) = delete;
+  OutputFolder& operator=(const OutputFolder&) = delete;
+
+ private:
+  std::string top_made_;  // the highest folder this made ("" if it was there)
+  int exceptions_ = 0;    // in flight when made: more on destruction means failure
+};
+
+}  // namespace cubist

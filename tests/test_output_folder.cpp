@@ -1,0 +1,59 @@
+// Tests of io/output_folder.h: a failed run takes away only the empty folders it made.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <stdexcept>
+
+#include "io/output_folder.h"
+#include "video_testing.h"
+
+namespace cubist {
+namespace {
+
+namespace fs = std::filesystem;
+using OutputFolderTest = testing::VideoTest;
+
+// A run that makes `folder`, lets `work` act in it, then fails.
+void failing_run(
+    const std::string& folder, const std::function<void()>& work = [] {}) {
+  try {
+    const OutputFolder f(folder);
+    EXPECT_TRUE(fs::is_directory(folder));
+    work();
+    throw std::runtime_error("the run failed");
+  } catch (const std::runtime_error&) {
+  }
+}
+
+TEST_F(OutputFolderTest, KeepsTheFolderOfARunThatDidNotFail) {
+  { const OutputFolder f(path("a/b")); }
+  EXPECT_TRUE(fs::is_directory(path("a/b")));
+}
+
+TEST_F(OutputFolderTest, AFailedRunTakesAwayTheEmptyFoldersItMade) {
+  failing_run(path("a/b/c/"), [&] { fs::create_directories(path("a/b/c/cache/latents")); });
+  EXPECT_FALSE(fs::exists(path("a")));
+  EXPECT_TRUE(fs::is_directory(dir()));  // the folder above, there before, stays
+
+  fs::create_directories(path("x"));
+  failing_run(path("x/y/z"));
+  EXPECT_TRUE(fs::is_directory(path("x")));
+  EXPECT_FALSE(fs::exists(path("x/y")));
+}
+
+TEST_F(OutputFolderTest, NeverTouchesAFolderThatWasThereOrHoldsAFile) {
+  fs::create_directories(path("old"));
+  failing_run(path("old"));
+  EXPECT_TRUE(fs::is_directory(path("old")));
+
+  failing_run(path("new/run"), [&] {
+    fs::create_directories(path("new/run/cache"));
+    std::ofstream(path("new/run/cache/log.csv")) << "step,loss\n";
+  });
+  EXPECT_TRUE(fs::exists(path("new/run/cache/log.csv")));
+}
+
+}  // namespace
+}  // namespace cubist
