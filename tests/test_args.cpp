@@ -53,9 +53,36 @@ TEST(Args, RefusesAnOptionGivenTwice) {
   Args s = args_of({"--loop", "--loop"});
   EXPECT_EQ(usage_error([&] { s.flag("--loop"); }), "option --loop is given twice; give it once");
   // A longer option that starts with the same letters is another option.
-  Args c = args_of({"--connect", "a.mp4", "--connect-to", "b.mp4"});
-  EXPECT_EQ(c.str("--connect", ""), "a.mp4");
-  EXPECT_EQ(c.str("--connect-to", ""), "b.mp4");
+  Args c = args_of({"--image", "a.png", "--image-strength", "0.5"});
+  EXPECT_EQ(c.str("--image", ""), "a.png");
+  EXPECT_EQ(c.str("--image-strength", ""), "0.5");
+}
+
+TEST(Args, ReadsAnOptionOfSeveralValues) {
+  const std::string usage = "--connect A.mp4 B.mp4";
+  for (const std::vector<std::string>& tokens :
+       {std::vector<std::string>{"p", "--connect", "a.mp4", "b.mp4", "-o", "x.mp4"},
+        std::vector<std::string>{"p", "--connect=a.mp4", "b.mp4", "-o", "x.mp4"}}) {
+    Args a = args_of(tokens);
+    EXPECT_EQ(a.values("--connect", 2, usage), (std::vector<std::string>{"a.mp4", "b.mp4"}));
+    EXPECT_EQ(a.str("-o", ""), "x.mp4");
+    EXPECT_EQ(a.positional(), std::vector<std::string>{"p"});
+    EXPECT_NO_THROW(a.finish());
+  }
+  Args none = args_of({"p"});
+  EXPECT_TRUE(none.values("--connect", 2, usage).empty());
+  // Too few values: the next option is never taken for one.
+  for (const std::vector<std::string>& tokens :
+       {std::vector<std::string>{"--connect", "a.mp4", "-o", "x.mp4"},
+        std::vector<std::string>{"--connect", "-o", "x.mp4"}, std::vector<std::string>{"--connect"},
+        std::vector<std::string>{"--connect=a.mp4"}}) {
+    Args a = args_of(tokens);
+    EXPECT_EQ(usage_error([&] { a.values("--connect", 2, usage); }),
+              "option --connect takes 2 values: --connect A.mp4 B.mp4");
+  }
+  Args twice = args_of({"--connect", "a", "b", "--connect", "c", "d"});
+  EXPECT_EQ(usage_error([&] { twice.values("--connect", 2, usage); }),
+            "option --connect is given twice; give it once");
 }
 
 TEST(Args, NamesWhatIsWrong) {

@@ -84,6 +84,25 @@ bool Args::flag(const std::string& name) {
   return true;
 }
 
+std::vector<std::string> Args::values(const std::string& name, size_t n, const std::string& usage) {
+  known_.push_back(name);
+  const int i = find(name);
+  if (i < 0) return {};
+  const size_t at = static_cast<size_t>(i);
+  used_[at] = true;
+  once(name);
+  std::vector<std::string> out;
+  if (tokens_[at].size() > name.size()) out.push_back(tokens_[at].substr(name.size() + 1));
+  for (size_t v = at + 1; out.size() < n && v < tokens_.size() && !used_[v] && tokens_[v][0] != '-';
+       ++v) {
+    used_[v] = true;
+    out.push_back(tokens_[v]);
+  }
+  if (out.size() < n)
+    throw UsageError("option " + name + " takes " + std::to_string(n) + " values: " + usage);
+  return out;
+}
+
 std::vector<std::string> Args::positional() {
   std::vector<std::string> out;
   for (size_t i = 0; i < tokens_.size(); ++i)

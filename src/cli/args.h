@@ -26,6 +26,10 @@ class Args {
   int64_t integer(const std::string& name, int64_t fallback);
   double number(const std::string& name, double fallback);
   bool flag(const std::string& name);  // a switch without a value
+  // An option of `n` values, `--name A B` or `--name=A B` (none if not given); `usage` shows
+  // its form in the error when values are missing. A token that starts with '-' is an option,
+  // never a value.
+  std::vector<std::string> values(const std::string& name, size_t n, const std::string& usage);
   bool has(const std::string& name) const;
   // Arguments that are not options, in order. Call after reading every option.
   std::vector<std::string> positional();
