@@ -123,6 +123,16 @@ TEST_F(LatentCache, ADecoderChangedAloneKeepsTheCache) {
       "000000.safetensors", "encoded by other weights of this autoencoder");
 }
 
+// A video, or a safetensors file that is not a latent, given where a latent belongs.
+TEST_F(LatentCache, NamesWhatALatentFileIs) {
+  write_video(path("clip.mp4"), testing::smooth_video(5, 16, 16, 8));
+  testing::expect_error([&] { load_latent(path("clip.mp4")); }, "clip.mp4",
+                        "a latent file is the .safetensors that `cubist vae encode` writes");
+  testing::write_tiny_vae(path("vae.safetensors"), 1);
+  testing::expect_error([&] { load_latent(path("vae.safetensors")); }, "vae.safetensors",
+                        "not a Cubist latent file");
+}
+
 TEST(ModuleFingerprint, ChangesWithAnyWeight) {
   Generator gen(1);
   Vae vae(testing::tiny_vae_config(), gen);

@@ -18,6 +18,15 @@ std::string meta_value(const SafeTensors& f, const std::string& key) {
   return it->second;
 }
 
+// A video or another file given where a latent belongs fails as safetensors; say what belongs.
+SafeTensors open_latent_file(const std::string& path) {
+  try {
+    return SafeTensors::open(path);
+  } catch (const Error& e) {
+    fail(e.what(), "; a latent file is the .safetensors that `cubist vae encode` writes");
+  }
+}
+
 }  // namespace
 
 void save_latent(const std::string& path, const LatentFile& f) {
@@ -39,7 +48,7 @@ void save_latent(const std::string& path, const LatentFile& f) {
 }
 
 LatentFile load_latent(const std::string& path) {
-  const SafeTensors file = SafeTensors::open(path);
+  const SafeTensors file = open_latent_file(path);
   const auto format = file.metadata().find("format");
   CUBIST_CHECK(format != file.metadata().end() && format->second == kLatentFormat, path,
                ": not a Cubist latent file (expected metadata \"format\": \"", kLatentFormat,
