@@ -2,7 +2,7 @@
 # The text-to-video quality bar (docs/QUALITY.md): N canonical Shapes World captions drawn fresh
 # from the grammar (a seed no training run uses), one clip generated for each, and `cubist eval`
 # on the clips. Prints the summary: the share of clips with every attribute right, and the
-# accuracy per attribute.
+# accuracy per attribute; OUT/eval.jsonl keeps the verdict on every clip.
 #
 # --round-trip measures the autoencoder's ceiling instead: the captions' true clips through the
 # autoencoder alone (`cubist vae encode`, then `cubist vae decode` to MP4, as `generate` writes),
@@ -77,7 +77,10 @@ while IFS= read -r line; do
   printf '\r%s %d/%d (%ds)' "$made" "$i" "$clips" $(( $(date +%s) - start )) >&2
 done < "$out/truth/manifest.jsonl"
 echo >&2
-"$cubist" eval --manifest "$manifest" --quiet
+# Every clip's verdict in eval.jsonl (bench/paired_eval.py compares two runs clip by clip); the
+# summary, its last line, printed.
+"$cubist" eval --manifest "$manifest" > "$out/eval.jsonl"
+tail -n 1 "$out/eval.jsonl"
 # The same clips cut to their first N frames, judged against the same captions.
 for n in ${first_frames//,/ }; do
   mkdir -p "$out/first_$n"
