@@ -23,12 +23,18 @@ void Args::once(const std::string& name) const {
   if (find(name) >= 0) throw UsageError("option " + name + " is given twice; give it once");
 }
 
-const std::string* Args::value(const std::string& name) {
+int Args::claim(const std::string& name) {
   known_.push_back(name);
   const int i = find(name);
-  if (i < 0) return nullptr;
+  if (i < 0) return -1;
   used_[static_cast<size_t>(i)] = true;
   once(name);
+  return i;
+}
+
+const std::string* Args::value(const std::string& name) {
+  const int i = claim(name);
+  if (i < 0) return nullptr;
   const std::string& t = tokens_[static_cast<size_t>(i)];
   if (t.size() > name.size()) {  // --name=value
     tokens_[static_cast<size_t>(i)] = t.substr(name.size() + 1);
@@ -85,12 +91,9 @@ bool Args::flag(const std::string& name) {
 }
 
 std::vector<std::string> Args::values(const std::string& name, size_t n, const std::string& usage) {
-  known_.push_back(name);
-  const int i = find(name);
+  const int i = claim(name);
   if (i < 0) return {};
   const size_t at = static_cast<size_t>(i);
-  used_[at] = true;
-  once(name);
   std::vector<std::string> out;
   if (tokens_[at].size() > name.size()) out.push_back(tokens_[at].substr(name.size() + 1));
   for (size_t v = at + 1; out.size() < n && v < tokens_.size() && !used_[v] && tokens_[v][0] != '-';

@@ -42,6 +42,8 @@ class Args {
   std::vector<std::string> known_;
   int find(const std::string& name) const;
   void once(const std::string& name) const;  // throws UsageError if `name` is left unread
+  // Marks the option known and its token read (refusing a second copy): its index, -1 if absent.
+  int claim(const std::string& name);
   const std::string* value(const std::string& name);
 };
 

@@ -23,10 +23,7 @@ bool holds_no_files(const fs::path& p) {
 OutputFolder::OutputFolder(const std::string& path) : exceptions_(std::uncaught_exceptions()) {
   fs::path p = fs::absolute(path).lexically_normal();
   if (!p.has_filename()) p = p.parent_path();  // "out/" names the folder "out"
-  for (fs::path q = p; !q.empty() && !fs::exists(q); q = q.parent_path()) {
-    top_made_ = q.string();
-    if (q == q.parent_path()) break;
-  }
+  for (fs::path q = p; !fs::exists(q); q = q.parent_path()) top_made_ = q.string();  // "/" exists
   fs::create_directories(p);
 }
 
