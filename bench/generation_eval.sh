@@ -78,11 +78,11 @@ if ((jobs > 1)); then export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"; fi
 start=$(date +%s)
 i=0 running=0 finished=0
 videos=()
-progress() { printf '\r%s %d/%d (%ds)' "$made" "$finished" "$clips" $(( $(date +%s) - start )) >&2; }
+# Waits for one clip to finish (a failed one stops the run) and shows the count done.
 wait_one() {
   wait -n || { kill $(jobs -p) 2>/dev/null; wait; exit 1; }
   running=$((running - 1)) finished=$((finished + 1))
-  progress
+  printf '\r%s %d/%d (%ds)' "$made" "$finished" "$clips" $(( $(date +%s) - start )) >&2
 }
 while IFS= read -r line; do
   caption=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["caption"])' "$line")
