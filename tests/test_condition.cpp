@@ -176,6 +176,75 @@ TEST(Condition, SamplingKeepsKnownFramesAndReadsThem) {
       "trained without frame conditioning", "\"frame_conditioning\": true");
 }
 
+// A loop's cycle (GenerateOptions::cycle_window): one Euler step from t = 1 is x1 - v, where each
+// latent frame's v is the mean of the velocities of the windows that hold it after their first
+// frame. At step 0, window j holds frames -1 + j (L - 1) + i (mod M): with M = 5 and L = 3, the
+// windows {4, 0, 1}, {1, 2, 3} and {3, 4, 0}, so frame 0 takes two windows' velocities.
+TEST(Condition, ACycleTakesEachFramesMeanVelocityOverTheWindowsRoundIt) {
+  Generator init(1);
+  const DiTConfig c = conditioned_config();
+  DiT model(c, init);
+  randomise(model, 71, 0.1f);
+  const int64_t M = 5, L = 3, C = 4, hw = 4;
+  const Dims shape = {C, M, 2, 2};
+  GenerateOptions o{.steps = 1, .sampler = flow::Sampler::kEuler, .guidance = 1.0f, .seed = 9};
+  o.cycle_window = L;
+  const Tensor z = generate_latents(model, shape, {3, 4}, o);
+
+  Generator gen(9);  // generate_latents' start noise
+  Tensor x1 = Tensor::empty(shape);
+  gen.normal_(x1);
+  const std::vector<std::vector<int64_t>> windows = {{4, 0, 1}, {1, 2, 3}, {3, 4, 0}};
+  std::vector<float> v(x1.numel(), 0.0f), takers(M, 0.0f);
+  for (const std::vector<int64_t>& frames : windows) {
+    Tensor w = Tensor::empty({C, L, 2, 2});
+    for (int64_t i = 0; i < L; ++i)
+      w.slice(1, i, i + 1).copy_(x1.slice(1, frames[i], frames[i] + 1));
+    const Tensor in = with_mask_channel(w, Tensor::zeros({1, L, 2, 2}));
+    const std::vector<float> wv =
+        model.forward({Var(in)}, {1.0f}, {{3, 4}})[0].value().contiguous().to_vector();
+    for (int64_t i = 1; i < L; ++i) {
+      ++takers[frames[i]];
+      for (int64_t ch = 0; ch < C; ++ch)
+        for (int64_t k = 0; k < hw; ++k)
+          v[(ch * M + frames[i]) * hw + k] += wv[(ch * L + i) * hw + k];
+    }
+  }
+  EXPECT_EQ(takers, (std::vector<float>{2, 1, 1, 1, 1}));
+  Tensor expected = x1.clone();
+  float* pe = expected.data<float>();
+  for (int64_t ch = 0; ch < C; ++ch)
+    for (int64_t f = 0; f < M; ++f)
+      for (int64_t k = 0; k < hw; ++k)
+        pe[(ch * M + f) * hw + k] -= v[(ch * M + f) * hw + k] / takers[f];
+  testing::expect_close(z, denormalize_latents(c, expected), 1e-5f, 1e-5f, "cycle");
+
+  // The cuts move on each step: two steps differ from the plain clip's, and repeat exactly.
+  o.steps = 2;
+  const Tensor a = generate_latents(model, shape, {3, 4}, o);
+  EXPECT_EQ(a.to_vector(), generate_latents(model, shape, {3, 4}, o).to_vector());
+  GenerateOptions plain = o;
+  plain.cycle_window = 0;
+  EXPECT_NE(a.to_vector(), generate_latents(model, shape, {3, 4}, plain).to_vector());
+  // What a cycle cannot take.
+  o.cycle_window = 6;
+  testing::expect_error(
+      [&] {
+        generate_latents(model, shape, {3, 4}, o);
+      },
+      "a cycle of 5 latent frames cannot be sampled through windows of 6",
+      "2 to the cycle's length");
+  o.cycle_window = L;
+  const Tensor known = Tensor::zeros(shape), mask = frame_mask(M, 2, 2, {0});
+  o.known = &known;
+  o.known_mask = &mask;
+  testing::expect_error(
+      [&] {
+        generate_latents(model, shape, {3, 4}, o);
+      },
+      "a cycle is generated whole", "without known frames");
+}
+
 // Edits of one input by a frame-conditioned model with random weights.
 class Edit : public ::testing::Test {
  protected:

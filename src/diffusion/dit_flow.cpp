@@ -88,6 +88,46 @@ class GuidedVelocities {
   EncodedText text_;
 };
 
+// The velocity of a cycle x [C, M, h, w] at time t, from windows of L latent frames cut round it
+// (GenerateOptions::cycle_window). At step s, window j holds the frames s - 1 + j (L - 1) + i,
+// i < L, all mod M: the cuts move on one frame a step. The transformer reads a window's first
+// frame as a clip's lone first frame (the autoencoder's frame 0 stands for one video frame, the
+// others for several), so that frame is context only; the other L - 1 take the window's
+// velocities, and a frame that two windows take gets their mean.
+int64_t cycle_windows(int64_t M, int64_t L) { return (M + L - 2) / (L - 1); }
+
+Tensor cycle_velocity(const GuidedVelocities& velocities, const Tensor& x, float t, int64_t L,
+                      int64_t step, bool mask_channel) {
+  const int64_t C = x.size(0), M = x.size(1), h = x.size(2), w = x.size(3), hw = h * w;
+  const int64_t windows = cycle_windows(M, L);
+  auto frame = [&](int64_t j, int64_t i) { return (step - 1 + j * (L - 1) + i + M) % M; };
+  std::vector<Tensor> inputs;
+  for (int64_t j = 0; j < windows; ++j) {
+    Tensor window = Tensor::empty({C, L, h, w});
+    for (int64_t i = 0; i < L; ++i)
+      window.slice(1, i, i + 1).copy_(x.slice(1, frame(j, i), frame(j, i) + 1));
+    inputs.push_back(mask_channel ? with_mask_channel(window, Tensor::zeros({1, L, h, w}))
+                                  : window);
+  }
+  const std::vector<Tensor> v = velocities(inputs, t);
+  Tensor out = Tensor::zeros(x.shape());
+  std::vector<int64_t> takers(M, 0);
+  float* po = out.data<float>();
+  for (int64_t j = 0; j < windows; ++j) {
+    const float* pv = v[j].data<float>();  // [C, L, h, w], contiguous
+    for (int64_t i = 1; i < L; ++i) {
+      const int64_t f = frame(j, i);
+      ++takers[f];
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t k = 0; k < hw; ++k) po[(c * M + f) * hw + k] += pv[(c * L + i) * hw + k];
+    }
+  }
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t f = 0; f < M; ++f)
+      for (int64_t k = 0; k < hw; ++k) po[(c * M + f) * hw + k] /= static_cast<float>(takers[f]);
+  return out;
+}
+
 }  // namespace
 
 FlowLoss flow_matching_loss(const DiT& model, const std::vector<Tensor>& latents,
@@ -148,7 +188,15 @@ Tensor generate_latents(const DiT& model, const Dims& shape, const std::vector<i
   const DiTConfig& cfg = model.config();
   CUBIST_CHECK(shape.size() == 4 && shape[0] == cfg.latent_channels, "generate: latents must be [",
                cfg.latent_channels, ", T, H, W], got ", shape);
-  const PatchGrid grid = patch_grid(shape, cfg.patch);
+  const int64_t L = o.cycle_window;
+  CUBIST_CHECK(L == 0 || (L >= 2 && L <= shape[1]), "generate: a cycle of ", shape[1],
+               " latent frames cannot be sampled through windows of ", L,
+               " (2 to the cycle's length)");
+  CUBIST_CHECK(L == 0 || (!o.known && !o.init && !o.guide),
+               "generate: a cycle is generated whole, without known frames, input or guide");
+  // The model sees windows of a cycle, so their size decides the grid and the time shift.
+  const PatchGrid grid =
+      patch_grid(L > 0 ? Dims{shape[0], L, shape[2], shape[3]} : shape, cfg.patch);
   const float shift =
       o.shift > 0.0f ? o.shift
                      : flow::resolution_shift(grid.tokens(), cfg.shift_base_tokens, cfg.shift_base);
@@ -192,15 +240,21 @@ Tensor generate_latents(const DiT& model, const Dims& shape, const std::vector<i
     };
     x0 = flow::edit(difference, init, flow::schedule(o.steps, shift, o.strength), gen, o.on_step);
   } else {
-    const GuidedVelocities velocities(model, grid, {prompt}, {o.guidance}, o.guidance_rule);
+    const size_t clips = L > 0 ? static_cast<size_t>(cycle_windows(shape[1], L)) : 1;
+    const GuidedVelocities velocities(model, grid, Prompts(clips, prompt),
+                                      std::vector<float>(clips, o.guidance), o.guidance_rule);
     // The guide moves the first velocity of each step, at the sample itself: with Heun, the
     // corrector's evaluation (every second call of flow::sample) starts from the guided
     // prediction and is left as the transformer gives it, which halves the guide's cost (a
     // decode and its gradient) and measured no worse (docs/QUALITY.md, "Seam guidance").
     int64_t evaluations = 0;
     auto velocity = [&](const Tensor& x, float t) {
-      Tensor out = velocities({model_input(x)}, t)[0];
-      const bool first_of_step = o.sampler != flow::Sampler::kHeun || evaluations++ % 2 == 0;
+      const int64_t call = evaluations++;
+      const bool heun = o.sampler == flow::Sampler::kHeun;  // two calls a step
+      const int64_t step = heun ? call / 2 : call;
+      const bool first_of_step = !heun || call % 2 == 0;
+      Tensor out = L > 0 ? cycle_velocity(velocities, x, t, L, step, cfg.frame_conditioning)
+                         : velocities({model_input(x)}, t)[0];
       if (o.guide && o.guide_scale != 0.0f && first_of_step)
         move_along_guide(cfg, x, t, o, known, out);
       return out;

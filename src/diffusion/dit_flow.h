@@ -57,6 +57,11 @@ struct GenerateOptions {
   // scale of 0: none.
   std::function<Tensor(const Tensor& clean)> guide = {};
   float guide_scale = 0.0f;
+  // Loops: with L > 0, the latents [C, M, H, W] are a cycle (frame M - 1 runs on into frame 0),
+  // sampled through windows of L latent frames cut round it at places that move every step, so
+  // that no place of the cycle is a window's edge for long and the cycle has no seam. M >= L; not
+  // with known frames, `init` or `guide`.
+  int64_t cycle_window = 0;
 };
 
 // Latents of `shape` [C, T, H, W] for a prompt. With guidance, the conditional and the
