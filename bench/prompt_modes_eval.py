@@ -108,7 +108,7 @@ def main():
         manifest.write(json.dumps({"path": os.path.basename(out), "caption": e["caption"]}) + "\n")
         # Loop: the seam against the changes inside the clip.
         out = os.path.join(a.out, f"loop_{i:03d}.mp4")
-        run("generate", e["caption"], "--no-expand", "--loop", "--frames", "17", "-o", out,
+        run("generate", e["caption"], "--no-expand", "--loop", "--frames", "28", "-o", out,
             *common)
         f = frames(out, w, h)
         inside = np.mean([rms(f[t], f[t + 1]) for t in range(len(f) - 1)])

@@ -3,13 +3,14 @@
 bench/prompt_modes_eval.py, on more clips and faster): held-out Shapes World clips (seed 515151,
 64x64, 17 frames; those of prompt_modes_eval.py and edit_eval.py), each extended backward
 (`back`) or forward (`forward`) by 8 frames and connected to itself (`connect`), or made from its
-caption alone as a 65-frame clip, 17-frame windows chained (`long`), or as a 17-frame loop
+caption alone as a 65-frame clip, 17-frame windows chained (`long`), or as a 28-frame loop
 (`loop`), 30 Heun steps, seed = clip index. Arguments after `--` go to `cubist generate`
 (--seam-guidance 0); $CUBIST names another build to compare. Prints, per mode:
 
 - seam / inside: the RMS change (0-255) at the seam against the mean change inside the input
   (`long`: at the steps from one window into the next against every other step; `loop`: last
-  frame to first against the clip's steps), on average and per clip;
+  frame to first against the clip's steps; `largest_inside`: the mean of each loop's largest
+  step, where a join would show), on average and per clip;
 - the motion across the seam, from where `cubist eval --tracks` sees each caption object: a line
   fitted to its centre over the 4 frames before the seam and one over the 4 frames from it;
   `jump` is how far (px) the first frame after the seam is from where the line before puts it,
@@ -125,6 +126,7 @@ def main():
     truth, entries = held_out_clips(a.out, a.clips)
     for mode in a.modes.split(","):
         seams, inside, at_seam, at_inside, seam_kinds, inside_kinds = [], [], [], [], [], []
+        largest = []
         began = time.time()
         for i, e in enumerate(entries):
             src = source_mp4(truth, e, os.path.join(a.out, f"src_{i:03d}.mp4"))
@@ -132,7 +134,7 @@ def main():
             how = {"back": ["--extend", src, "--direction", "backward", "--frames", "8"],
                    "forward": ["--extend", src, "--frames", "8"],
                    "connect": ["--connect", src, src], "long": ["--frames", "65"],
-                   "loop": ["--loop", "--frames", "17"]}[mode]
+                   "loop": ["--loop", "--frames", "28"]}[mode]
             subprocess.run([CUBIST, "generate", e["caption"], "--no-expand", *how, "--size",
                             "64x64", "--steps", "30", "--seed", str(i), "-o", out, *extra],
                            check=True, capture_output=True)
@@ -141,6 +143,7 @@ def main():
             if mode == "loop":
                 seams.append(rms(f[-1], f[0]))
                 inside.append(float(np.mean(steps)))
+                largest.append(max(steps))
                 continue
             checked = check(out, e["caption"])
             tr, objs = tracks(checked), objects(checked)
@@ -170,6 +173,8 @@ def main():
                           "inside": round(float(np.mean(inside)), 2),
                           "within": f"{sum(s <= m for s, m in zip(seams, inside))}/{len(seams)}",
                           "per_clip": [round(s, 1) for s in seams],
+                          **({"largest_inside": round(float(np.mean(largest)), 2)}
+                             if largest else {}),
                           **({"motion_at_seam": motion_summary(at_seam, seam_kinds),
                               "motion_inside": motion_summary(at_inside, inside_kinds)}
                              if at_seam else {}),

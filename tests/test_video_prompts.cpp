@@ -271,54 +271,40 @@ TEST_F(VideoPrompts, ExtendBackwardPrependsAndKeepsTheInput) {
   EXPECT_TRUE(same_frames(more, 3, v, 0, 9));  // the first window is the same
 }
 
-// The loop as docs/DIT.md describes it, rebuilt from the library's parts: the clip's latent
-// frames a0 a1 a2 (window 0, the plain clip's), a passage window holding the clip's last 5
-// frames re-encoded and a1 a2 themselves, and the cycle Q = a1 a2 + the passage's one generated
-// latent frame decoded after a0 and one turn of Q.
-TEST_F(VideoPrompts, LoopIsTheCycleOfTheClipAndAPassageDecodedAsItPlaysRound) {
+// The loop as docs/DIT.md describes it, rebuilt from the library's parts: a cycle q of N / 4
+// latent frames sampled through windows of the model's length (5 latent frames; of the cycle's
+// own when shorter), decoded after q(M-1) and one turn of q, and cut 3 frames into a latent
+// frame's span.
+TEST_F(VideoPrompts, LoopIsACycleSampledWholeAndDecodedAsItPlaysRound) {
   MediaPrompt m;
   m.loop = true;
-  EXPECT_EQ(prepare(m, request(9)).overlap, kDefaultOverlap);
-  EXPECT_EQ(prepare(m, request(9)).request.frames, 8 + 12);
-  m.overlap = 2;
-  m.seam_guidance = 0.0f;  // rebuilt below without it (SeamGuidanceLeadsIntoTheInputAndKeepsIt)
-  const VideoJob job = prepare(m, request(9));
-  EXPECT_EQ(job.windows, (std::vector<int64_t>{3, 5}));
-  EXPECT_EQ(job.request.frames, 8 + 4);  // frames 1..8 and 4 (5 - 2 * 2) of the passage
-  const Video v = run_video_job(model_, job);
-  ASSERT_EQ(v.frames, 12);
+  EXPECT_EQ(prepare(m, request(0)).request.frames, 4 * kDefaultLoopLatentFrames);
+  for (const int64_t N : {24, 12}) {
+    const VideoJob job = prepare(m, request(N));
+    const int64_t M = N / 4;
+    EXPECT_EQ(job.windows, (std::vector<int64_t>{M}));
+    EXPECT_EQ(job.request.frames, N);
+    const Video v = run_video_job(model_, job);
+    ASSERT_EQ(v.frames, N);
 
-  GenerateOptions g;
-  g.steps = job.request.steps;
-  g.guidance = job.request.guidance;
-  g.seed = job.request.seed;
-  const Dims clip_shape{4, 3, 4, 6}, window_shape{4, 5, 4, 6};
-  const Tensor a = generate_latents(*model_.dit, clip_shape, job.prompt.ids, g);
-  const Video clip = decode_latents(*model_.vae, a);
-  Tensor known = Tensor::zeros(window_shape);
-  known.slice(1, 0, 2).copy_(encode_video(*model_.vae, video_frames(clip, 4, 9)));
-  known.slice(1, 3, 5).copy_(a.slice(1, 1, 3));
-  const Tensor mask = frame_mask(5, 4, 6, {0, 1, 3, 4});
-  g.known = &known;
-  g.known_mask = &mask;
-  g.seed = window_seed(job.request.seed, 1);
-  const Tensor passage = generate_latents(*model_.dit, window_shape, job.prompt.ids, g);
-  Tensor chain = Tensor::zeros({4, 7, 4, 6});  // a0, Q, Q with Q = a1 a2 p
-  chain.slice(1, 0, 3).copy_(a);
-  chain.slice(1, 3, 4).copy_(passage.slice(1, 2, 3));
-  chain.slice(1, 4, 6).copy_(a.slice(1, 1, 3));
-  chain.slice(1, 6, 7).copy_(passage.slice(1, 2, 3));
-  const Video round = decode_latents(*model_.vae, chain);
-  EXPECT_TRUE(same_frames(v, 0, round, 13, 12));
-  EXPECT_FALSE(same_frames(v, 0, round, 1, 12));  // the second turn, not the first
-
-  EXPECT_EQ(run(m, request(25)).frames, 24 + 4);  // a clip of two windows
-  m.overlap.reset();
-  EXPECT_EQ(run(m, request(9)).frames, 8 + 12);
-  EXPECT_EQ(run(m, request(5)).frames, 4 + 12);
+    GenerateOptions g;
+    g.steps = job.request.steps;
+    g.guidance = job.request.guidance;
+    g.seed = job.request.seed;
+    g.cycle_window = std::min<int64_t>(5, M);
+    const Tensor q = generate_latents(*model_.dit, {4, M, 4, 6}, job.prompt.ids, g);
+    Tensor chain = Tensor::zeros({4, 2 * M + 2, 4, 6});  // q(M-1), q, q, q0
+    chain.slice(1, 0, 1).copy_(q.slice(1, M - 1, M));
+    chain.slice(1, 1, M + 1).copy_(q);
+    chain.slice(1, M + 1, 2 * M + 1).copy_(q);
+    chain.slice(1, 2 * M + 1, 2 * M + 2).copy_(q.slice(1, 0, 1));
+    const Video round = decode_latents(*model_.vae, chain);
+    EXPECT_TRUE(same_frames(v, 0, round, 1 + N + 3, N));
+    EXPECT_FALSE(same_frames(v, 0, round, 1 + 3, N));  // the second turn, not the first
+  }
 }
 
-// Seam guidance (backward extension, connection and loop, on by default): the guide sees the
+// Seam guidance (backward extension and connection, on by default): the guide sees the
 // held latent frames as given, the input is still kept byte for byte, 0 turns it off, and it is
 // recorded in the provenance.
 TEST_F(VideoPrompts, SeamGuidanceLeadsIntoTheInputAndKeepsIt) {
@@ -341,12 +327,8 @@ TEST_F(VideoPrompts, SeamGuidanceLeadsIntoTheInputAndKeepsIt) {
   m.seam_guidance.reset();
   EXPECT_EQ(prepare(m, request(4)).seam_guidance, 0.0f);  // forward: nothing to lead into
   m = {};
-  m.loop = true;  // a loop's passage leads into the clip's own first frames
-  const VideoJob loop_job = prepare(m, request(9));
-  EXPECT_EQ(loop_job.seam_guidance, kDefaultSeamGuidance);
-  m.seam_guidance = 0.0f;
-  const Video loop_plain = run_video_job(model_, prepare(m, request(9)));
-  EXPECT_FALSE(same_frames(run_video_job(model_, loop_job), 0, loop_plain, 0, loop_plain.frames));
+  m.loop = true;  // a cycle: nothing held to lead into
+  EXPECT_EQ(prepare(m, request(28)).seam_guidance, 0.0f);
 
   // The library hands the guide the held frames exactly as given.
   GenerateOptions g;
@@ -572,24 +554,25 @@ TEST_F(VideoPrompts, BadInputsSayWhatIsAccepted) {
   m.overlap = 0;
   expect_bad(m, request(21), "an overlap of 0", "1 to 2");
   m = {};
-  m.loop = true;
+  m.connect_from = m.connect_to = input("in/", 5);
   m.overlap = 3;
-  expect_bad(m, request(17), "--loop and --connect take 1 to 2", "both ends are held");
+  expect_bad(m, request(0), "--connect takes 1 to 2", "both ends are held");
   m.window = 5;
   m.overlap.reset();
-  expect_bad(m, request(5), "too short to hold both ends", "--window 9 or more");
+  expect_bad(m, request(0), "too short to hold both ends", "--window 9 or more");
   m = {};
   m.loop = true;
   m.overlap = 2;
-  expect_bad(m, request(5), "--loop of 5 frames",
-             "holds the clip's last 5 frames and its frames 1 to 8 (an overlap of 2 latent "
-             "frames at each end), so ask for 9 frames or more, or a smaller --overlap");
+  expect_bad(m, request(28), "--loop samples the loop as one cycle, with no overlap",
+             "leave out --overlap");
+  m.overlap.reset();
+  m.seam_guidance = 2.0f;
+  expect_bad(m, request(28),
+             "--seam-guidance applies to --extend IN --direction backward and --connect", "");
   m = {};
   m.seam_guidance = 2.0f;
   expect_bad(m, request(17),
-             "--seam-guidance applies to --extend IN --direction backward, --connect and "
-             "--loop",
-             "");
+             "--seam-guidance applies to --extend IN --direction backward and --connect", "");
   m = {};
   m.extend = input("in/", 5);
   m.direction = "backward";
@@ -597,9 +580,10 @@ TEST_F(VideoPrompts, BadInputsSayWhatIsAccepted) {
   expect_bad(m, request(4), "--seam-guidance -1", "accepted: 0 (none) or more (default 4)");
   m = {};
   m.loop = true;
-  expect_bad(m, request(1), "--loop of 1 frame;",
-             "holds the clip's last frame and its frames 1 to 4 (an overlap of 1 latent frame at "
-             "each end), so ask for 5 frames or more");
+  expect_bad(m, request(17), "--loop of 17 frames;",
+             "a loop is a cycle of latent frames, 4 video frames each, so its length is a "
+             "multiple of 4, at least 8 (nearest: 16 or 20)");
+  expect_bad(m, request(4), "--loop of 4 frames;", "at least 8 (nearest: 8)");
   // Images.
   m = {};
   m.image = input("first.png", 1);
@@ -652,9 +636,8 @@ TEST_F(VideoPrompts, ModelWithoutFrameConditioningRefuses) {
   testing::expect_error([&] { prepare_video_job(plain, request(5), m); },
                         "trained without frame conditioning", "\"frame_conditioning\": true");
   m = {};
-  m.loop = true;
-  testing::expect_error([&] { prepare_video_job(plain, request(5), m); },
-                        "trained without frame conditioning", "");
+  m.loop = true;  // a cycle holds no frames: a text-only model makes loops
+  EXPECT_EQ(run_video_job(plain, prepare_video_job(plain, request(12), m)).frames, 12);
   testing::expect_error([&] { prepare_video_job(plain, request(21), {}); },
                         "trained without frame conditioning",
                         "a video longer than one window (17 frames) continues its first window "

@@ -45,7 +45,8 @@ constexpr const char* kUsage =
     "--frames N    1 + 4k frames for the Shapes World autoencoder (1 = an image), at 8 fps;\n"
     "              default one window. Longer than the window: the video is made window by\n"
     "              window, each extending the last forward over K latent frames of overlap.\n"
-    "              With --extend: the frames to add (any number; default one window's)\n"
+    "              With --extend: the frames to add (any number; default one window's).\n"
+    "              With --loop: the loop's length, a multiple of 4 of at least 8 (default 28)\n"
     "--steps N     sampling steps per window (Heun takes two model evaluations a step)\n"
     "--guidance G  classifier-free guidance scale, >= 1 (1 = none)\n"
     "--guidance-rule R  cfg (default): classifier-free guidance; projected: the guidance\n"
@@ -62,19 +63,19 @@ constexpr const char* kUsage =
     "              length the model's training run sampled at, else 17\n"
     "--overlap K   latent frames held from a video to continue it (each stands for 4 frames;\n"
     "              K of them, encoded alone, for the video's last or first 1 + 4(K-1) frames);\n"
-    "              1 to window's latent frames - 1 (--loop, --connect: both ends held, so at\n"
-    "              most half of them less one); default 1 (the last or first frame)\n"
+    "              1 to window's latent frames - 1 (--connect: both ends held, so at most\n"
+    "              half of them less one); default 1 (the last or first frame)\n"
     "\n"
-    "Prompting with images and videos (at most one; all but --edit need a model trained with\n"
-    "\"frame_conditioning\": true, as do videos longer than one window):\n"
+    "Prompting with images and videos (at most one; all but --loop and --edit need a model\n"
+    "trained with \"frame_conditioning\": true, as do videos longer than one window):\n"
     "--image FILE  animate an image: it is the first frame (as the autoencoder reproduces it)\n"
     "--extend IN   continue a video: --direction forward (default) appends new frames after\n"
     "              IN's end, backward puts them before its start; IN's frames are kept as they\n"
     "              are, and IN needs at least 1 + 4(K-1) frames\n"
-    "--loop        a clip of --frames that loops: a passage from its end back to its start is\n"
-    "              generated and the whole decoded as it plays round, so the last frame\n"
-    "              flows into the first (the clip's frames after frame 0 + the passage: 28\n"
-    "              frames for --frames 17 at the defaults)\n"
+    "--loop        a video of --frames that loops: it is sampled as a cycle, through windows\n"
+    "              cut round it at places that move every step, and decoded as it plays\n"
+    "              round, so the last frame flows into the first like any other two\n"
+    "              (docs/DIT.md)\n"
     "--connect A B a passage from video A's end to video B's start: A + passage + B; the\n"
     "              passage is one window long less the held ends (12 frames at the defaults)\n"
     "--edit IN     redo video IN under the prompt (SDEdit: IN noised, then denoised under\n"
@@ -86,10 +87,10 @@ constexpr const char* kUsage =
     "              prompts disagree (\"a red ball\" -> \"a blue ball\" keeps the motion and\n"
     "              the rest of the scene); expanded as the prompt is, under the same seed;\n"
     "              FlowEdit takes Euler steps whatever --sampler says\n"
-    "--seam-guidance G  backward --extend, --connect and --loop: how hard sampling is pulled\n"
-    "              towards new frames that lead into the frames after them as they are (an\n"
-    "              input's first frames; a loop's own first frames), the decoder's drawing of\n"
-    "              them checked at every step; default 4, 0 for none (about 5 times faster)\n"
+    "--seam-guidance G  backward --extend and --connect: how hard sampling is pulled\n"
+    "              towards new frames that lead into the input's first frames as they are,\n"
+    "              the decoder's drawing of them checked at every step; default 4, 0 for\n"
+    "              none (about 5 times faster)\n"
     "\n"
     "Provenance: OUT.json beside the output records the prompt, expanded prompt, what was\n"
     "filled in, seed, steps, guidance, sampler, size, frames, the model files with their\n"
@@ -202,6 +203,11 @@ int cmd_generate(int argc, char** argv) {
                 static_cast<double>(job.strength));
   } else if (job.mode == PromptMode::kEdit) {
     std::printf("mode: edit by SDEdit, strength %g\n", static_cast<double>(job.strength));
+  } else if (job.mode == PromptMode::kLoop) {
+    std::printf(
+        "mode: loop, a cycle of %lld latent frames sampled through windows of at most "
+        "%lld frames\n",
+        static_cast<long long>(job.windows[0]), static_cast<long long>(job.window));
   } else if (job.windows.size() > 1 || job.mode != PromptMode::kText) {
     const bool one_image = job.mode == PromptMode::kImage && job.windows.size() == 1;
     std::printf("mode: %s, %zu window%s of at most %lld frames", prompt_mode_name(job.mode),

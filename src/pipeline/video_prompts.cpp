@@ -35,11 +35,10 @@ std::string count(int64_t n, const std::string& noun) {
   return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
 }
 
-// Backward extensions, connections and loops: their new frames lead into frames held at the
-// window's end (an input's first frames; a loop's own), where seam guidance applies.
+// Backward extensions and connections: their new frames lead into an input's first frames, held
+// at the window's end, where seam guidance applies.
 bool leads_into_held_frames(PromptMode mode, bool backward) {
-  return (mode == PromptMode::kExtend && backward) || mode == PromptMode::kConnect ||
-         mode == PromptMode::kLoop;
+  return (mode == PromptMode::kExtend && backward) || mode == PromptMode::kConnect;
 }
 
 std::string base_name(const std::string& path) {
@@ -150,8 +149,9 @@ void check_window(VideoJob& job, const TextToVideoModel& m, const MediaPrompt& m
       "generate: a window of ", W, " frames; a window is a frame count this model takes, 1 + ", tf,
       "k, of at least 2 latent frames (", vae.video_frames(step), " frames or more; nearest: ",
       nearest_frame_counts(vae, pt, std::max(W, vae.video_frames(step))), ")");
+  if (job.mode == PromptMode::kLoop) return;  // a cycle, sampled whole: no overlap
   const int64_t Lw = vae.latent_frames(W);
-  const bool ends = job.mode == PromptMode::kLoop || job.mode == PromptMode::kConnect;
+  const bool ends = job.mode == PromptMode::kConnect;
   const int64_t most = ends ? (Lw - 1) / 2 : Lw - 1;
   CUBIST_CHECK(most >= 1, "generate: a window of ", W, " frames (", Lw,
                " latent frames) is too short to hold both ends and generate between them; give "
@@ -160,7 +160,7 @@ void check_window(VideoJob& job, const TextToVideoModel& m, const MediaPrompt& m
   job.overlap = media.overlap.value_or(std::min(kDefaultOverlap, most));
   CUBIST_CHECK(job.overlap >= 1 && job.overlap <= most, "generate: an overlap of ", job.overlap,
                " latent frames; with a window of ", W, " frames (", Lw, " latent frames) ",
-               ends ? "--loop and --connect take" : "the overlap takes", " 1 to ", most,
+               ends ? "--connect takes" : "the overlap takes", " 1 to ", most,
                ends ? " (both ends are held, and at least one latent frame is generated between "
                       "them)"
                     : " (at least one latent frame is generated)");
@@ -220,11 +220,14 @@ PromptMode prompt_mode(const MediaPrompt& m) {
   CUBIST_CHECK(!m.source || mode == PromptMode::kEdit,
                "generate: --source-prompt applies to --edit only (what the video to edit shows)");
   CUBIST_CHECK(!m.seam_guidance || leads_into_held_frames(mode, m.direction == "backward"),
-               "generate: --seam-guidance applies to --extend IN --direction backward, "
-               "--connect and --loop, whose new frames lead into frames already there");
+               "generate: --seam-guidance applies to --extend IN --direction backward and "
+               "--connect, whose new frames lead into an input's frames");
   CUBIST_CHECK(!m.seam_guidance || (std::isfinite(*m.seam_guidance) && *m.seam_guidance >= 0.0f),
                "generate: --seam-guidance ", m.seam_guidance.value_or(0.0f),
                "; accepted: 0 (none) or more (default ", kDefaultSeamGuidance, ")");
+  CUBIST_CHECK(mode != PromptMode::kLoop || !m.overlap,
+               "generate: --loop samples the loop as one cycle, with no overlap; leave out "
+               "--overlap (--window sets the windows the cycle is sampled through)");
   CUBIST_CHECK(mode != PromptMode::kEdit || (!m.overlap && !m.window),
                "generate: --edit redoes the whole input in one pass; --overlap and --window do not "
                "apply to it");
@@ -256,11 +259,10 @@ VideoJob prepare_video_job(const TextToVideoModel& m, const VideoRequest& reques
     job.seam_guidance = media.seam_guidance.value_or(kDefaultSeamGuidance);
   const VaeConfig& vae = m.vae->config();
   const int64_t tf = vae.temporal_factor(), pt = m.dit->config().patch.t;
-  const bool clip_mode = job.mode == PromptMode::kText || job.mode == PromptMode::kImage ||
-                         job.mode == PromptMode::kLoop;
-  // Every mode but text and edit holds known frames.
+  const bool clip_mode = job.mode == PromptMode::kText || job.mode == PromptMode::kImage;
+  // Every mode but text, loop and edit holds known frames.
   CUBIST_CHECK(m.dit->config().frame_conditioning || job.mode == PromptMode::kText ||
-                   job.mode == PromptMode::kEdit,
+                   job.mode == PromptMode::kLoop || job.mode == PromptMode::kEdit,
                kNoFrameConditioning);
   if (job.mode != PromptMode::kEdit) check_window(job, m, media);
   choose_size(job, m, media);
@@ -287,8 +289,7 @@ VideoJob prepare_video_job(const TextToVideoModel& m, const VideoRequest& reques
   const int64_t W = job.window, Lw = vae.latent_frames(W), K = job.overlap;
   switch (job.mode) {
     case PromptMode::kText:
-    case PromptMode::kImage:
-    case PromptMode::kLoop: {
+    case PromptMode::kImage: {
       const int64_t N = sampled.frames;
       job.clip_frames = N;
       if (job.mode == PromptMode::kImage) {
@@ -305,22 +306,29 @@ VideoJob prepare_video_job(const TextToVideoModel& m, const VideoRequest& reques
         add_input(job, "image", media.image);
         job.inputs.push_back(std::move(image));
       }
-      if (job.mode == PromptMode::kLoop)
-        CUBIST_CHECK(N >= 1 + tf * K, "generate: --loop of ", count(N, "frame"),
-                     "; its passage holds the clip's last ",
-                     K == 1 ? "frame" : count(vae.video_frames(K), "frame"),
-                     " and its frames 1 to ", tf * K, " (an overlap of ", count(K, "latent frame"),
-                     " at each end), so ask for ", 1 + tf * K, " frames or more",
-                     K > 1 ? ", or a smaller --overlap" : "");
       const int64_t first = vae.latent_frames(std::min(N, W));
       job.windows = {first};
       for (int64_t L : extension_plan(N - vae.video_frames(first), K, Lw, tf, pt, false))
         job.windows.push_back(L);
       job.request.frames = N;
-      if (job.mode == PromptMode::kLoop) {
-        job.windows.push_back(Lw);
-        job.request.frames = N - 1 + tf * (Lw - 2 * K);  // the cycle leaves out frame 0
-      }
+      break;
+    }
+    case PromptMode::kLoop: {
+      // A cycle of M latent frames, tf video frames each, sampled whole (run_video_job).
+      const int64_t N = request.frames > 0 ? request.frames : tf * kDefaultLoopLatentFrames;
+      const int64_t M = N / tf, L = std::min(Lw, M);
+      CUBIST_CHECK(N % tf == 0 && M >= 2, "generate: --loop of ", count(N, "frame"),
+                   "; a loop is a cycle of latent frames, ", tf,
+                   " video frames each, so its length is a multiple of ", tf, ", at least ", 2 * tf,
+                   " (nearest: ", std::max<int64_t>(2, M) * tf,
+                   N % tf != 0 && M >= 2 ? " or " + std::to_string((M + 1) * tf) : "", ")");
+      CUBIST_CHECK(L % pt == 0, "generate: --loop of ", count(N, "frame"),
+                   " is sampled through windows of ", L,
+                   " latent frames, which this model's temporal patch of ", pt,
+                   " does not divide; ask for a multiple of ", tf * pt, " frames");
+      job.windows = {M};
+      job.clip_frames = N;
+      job.request.frames = N;
       break;
     }
     case PromptMode::kExtend: {
@@ -420,19 +428,8 @@ class WindowRunner {
   // towards latents whose decoding draws them as given.
   Tensor sample(int64_t latents, const Tensor& head, const Tensor& tail, const Tensor& init = {},
                 const Video* tail_pixels = nullptr) {
-    const int64_t sf = m_.vae->config().spatial_factor;
-    const Dims shape{m_.dit->config().latent_channels, latents, job_.request.height / sf,
-                     job_.request.width / sf};
-    GenerateOptions g;
-    g.steps = job_.request.steps;
-    g.sampler = job_.request.sampler;
-    g.guidance = job_.request.guidance;
-    g.guidance_rule = job_.request.guidance_rule;
-    g.shift = job_.request.shift;
-    g.seed = window_seed(job_.request.seed, index_);
-    const int before = static_cast<int>(index_) * g.steps;
-    const int total = static_cast<int>(job_.windows.size()) * g.steps;
-    if (on_step_) g.on_step = [&](int done, int) { on_step_(before + done, total); };
+    const Dims shape = latent_shape(latents);
+    GenerateOptions g = options();
     Tensor known, mask;
     if (head.defined() || tail.defined()) {
       known = Tensor::zeros(shape);
@@ -463,11 +460,45 @@ class WindowRunner {
       };
       g.guide_scale = job_.seam_guidance;
     }
+    return generate(shape, g);
+  }
+
+  // A cycle of `latents` latent frames (a loop), sampled through windows of the job's length
+  // (of the cycle's, when shorter).
+  Tensor sample_cycle(int64_t latents) {
+    GenerateOptions g = options();
+    g.cycle_window = std::min(m_.vae->config().latent_frames(job_.window), latents);
+    return generate(latent_shape(latents), g);
+  }
+
+ private:
+  Dims latent_shape(int64_t latents) const {
+    const int64_t sf = m_.vae->config().spatial_factor;
+    return {m_.dit->config().latent_channels, latents, job_.request.height / sf,
+            job_.request.width / sf};
+  }
+
+  // The request's sampling settings, this window's seed, and progress counted over every window.
+  GenerateOptions options() {
+    GenerateOptions g;
+    g.steps = job_.request.steps;
+    g.sampler = job_.request.sampler;
+    g.guidance = job_.request.guidance;
+    g.guidance_rule = job_.request.guidance_rule;
+    g.shift = job_.request.shift;
+    g.seed = window_seed(job_.request.seed, index_);
+    const int before = static_cast<int>(index_) * g.steps;
+    const int total = static_cast<int>(job_.windows.size()) * g.steps;
+    if (on_step_)
+      g.on_step = [this, before, total](int done, int) { on_step_(before + done, total); };
+    return g;
+  }
+
+  Tensor generate(const Dims& shape, const GenerateOptions& g) {
     ++index_;
     return generate_latents(*m_.dit, shape, job_.prompt.ids, g);
   }
 
- private:
   const TextToVideoModel& m_;
   const VideoJob& job_;
   const flow::StepFn& on_step_;
@@ -516,27 +547,18 @@ Video run_video_job(const TextToVideoModel& m, const VideoJob& job, const flow::
       return runner.decode(join_latents(parts));
     }
     case PromptMode::kLoop: {
-      // The clip's latent frames a0 a1 .. am, window by window; then a passage window whose
-      // first K latent frames are the clip's end (re-encoded, as an extension holds them) and
-      // whose last K are a1 .. aK themselves. The loop is the cycle Q = a1 .. am + the passage's
-      // generated frames, decoded after one turn of itself (a0 Q Q, the second Q kept): the
-      // causal decoder then draws the step from the passage back to a1 as it draws every other
-      // step, from the latents on both sides, where frames decoded apart would meet with each
-      // decoding's own errors (docs/DIT.md, "Loops are decoded as a cycle").
-      std::vector<Tensor> parts{runner.sample(job.windows[0], {}, {})};
-      const Video first = runner.decode(parts[0]);
-      const Video clip =
-          forward(first, job.clip_frames - first.frames, 1, job.windows.size() - 1, &parts);
-      const Tensor clip_latents = join_latents(parts);
-      const int64_t L = job.windows.back();
-      const Video lead = video_frames(clip, 1, 1 + tf * K);  // what a1 .. aK decode to
-      const Tensor z =
-          runner.sample(L, runner.encode(video_frames(clip, clip.frames - held, clip.frames)),
-                        clip_latents.slice(1, 1, 1 + K), {}, &lead);
-      const Tensor cycle =
-          join_latents({clip_latents.slice(1, 1, clip_latents.size(1)), z.slice(1, K, L - K)});
-      const Video round = runner.decode(join_latents({clip_latents.slice(1, 0, 1), cycle, cycle}));
-      return video_frames(round, round.frames - tf * cycle.size(1), round.frames);
+      // The cycle q0 .. q(M-1), sampled whole (GenerateOptions::cycle_window), is decoded after
+      // one turn of itself, so that every frame is drawn in the causal context that precedes
+      // it as the loop plays round: q(M-1) (as the lone first latent frame), q, q, then q0 again
+      // for the cut. The file starts tf - 1 frames into a latent frame's span, so that its last
+      // frame leads into its first by a step inside a latent frame, where the decoder's steps
+      // are smallest (docs/DIT.md, "Loops are sampled and decoded as a cycle").
+      const int64_t M = job.windows[0];
+      const Tensor q = runner.sample_cycle(M);
+      const Video round =
+          runner.decode(join_latents({q.slice(1, M - 1, M), q, q, q.slice(1, 0, 1)}));
+      const int64_t from = 1 + tf * M + tf - 1;
+      return video_frames(round, from, from + tf * M);
     }
     case PromptMode::kExtend: {
       if (!job.backward) {
@@ -598,7 +620,7 @@ nlohmann::ordered_json job_provenance(const TextToVideoModel& m, const VideoJob&
       if (!job.source->filled.empty()) j["source_filled"] = job.source->filled;
     }
   } else {
-    j["overlap"] = job.overlap;
+    if (job.mode != PromptMode::kLoop) j["overlap"] = job.overlap;  // a cycle holds nothing
     j["window"] = job.window;
   }
   if (!job.notes.empty()) j["notes"] = job.notes;

@@ -1,16 +1,16 @@
 // Prompting with images and videos, the modes of `cubist generate` beyond text alone, as a
-// library (docs/DIT.md, "Prompting with images and videos"). Every mode is one mechanism, latent
-// frames held known while the rest is generated (diffusion/condition.h), over windows of the
-// length the model generates at once:
+// library (docs/DIT.md, "Prompting with images and videos"). Every mode but the loop is one
+// mechanism, latent frames held known while the rest is generated (diffusion/condition.h), over
+// windows of the length the model generates at once:
 //
 //   text     a clip from the prompt; longer than a window: forward extensions chained
 //   image    the image, encoded as a 1-frame video, is latent frame 0 of the clip
 //   extend   forward: IN's last 1 + tf (K - 1) frames, encoded as a clip of their own, are the
 //            window's first K latent frames; the new frames are appended to IN. Backward: IN's
 //            first frames are the window's last K latent frames; the new frames are prepended
-//   loop     a clip, then a passage whose first K latent frames are the clip's end and whose last
-//            K are the clip's latent frames after frame 0: the clip (less frame 0) + passage,
-//            decoded as a cycle after one turn of itself, plays round
+//   loop     a cycle of latent frames sampled whole, through windows cut round it at places
+//            that move every step (GenerateOptions::cycle_window), decoded after one turn of
+//            itself so that it plays round
 //   connect  a passage from A's end to B's start: A + passage + B
 //   edit     SDEdit: IN encoded, noised to `strength`, denoised under the prompt; or, given
 //            what IN shows (a source prompt), FlowEdit: IN moved from the source prompt towards
@@ -38,7 +38,7 @@ const char* prompt_mode_name(PromptMode mode);  // "text", "image", "extend", ..
 
 inline constexpr int64_t kDefaultWindow = 17;  // frames, when the model records none
 // Latent frames held from a video to continue it: one (its last or first frame). The more a
-// window generates after it, the smaller every seam measured: loops, extensions both ways,
+// window generates after it, the smaller every seam measured: extensions both ways,
 // connections and chained windows (docs/QUALITY.md, "One latent frame of overlap").
 inline constexpr int64_t kDefaultOverlap = 1;
 inline constexpr float kDefaultStrength = 0.6f;
@@ -48,6 +48,8 @@ inline constexpr float kDefaultFlowEditStrength = 0.9f;
 // Backward extensions and connections: how hard sampling is pulled towards new frames whose
 // decoding draws the held input frames as the input has them (docs/DIT.md, "Seam guidance").
 inline constexpr float kDefaultSeamGuidance = 4.0f;
+// A loop's length without --frames, in latent frames (28 video frames with tf = 4).
+inline constexpr int64_t kDefaultLoopLatentFrames = 7;
 
 // What the user gave beside the prompt, as the options of `cubist generate` (unset = not given).
 // At most one mode: image, extend, loop, connect (both files) or edit.
@@ -62,7 +64,7 @@ struct MediaPrompt {
   std::optional<std::string> source;     // --source-prompt TEXT (edit: what IN shows; FlowEdit)
   std::optional<int64_t> overlap;        // --overlap K latent frames (kDefaultOverlap)
   std::optional<int64_t> window;         // --window F frames (default_window)
-  std::optional<float> seam_guidance;  // --seam-guidance G >= 0 (backward, connect, loop; 0: none)
+  std::optional<float> seam_guidance;    // --seam-guidance G >= 0 (backward, connect; 0: none)
 };
 
 // The mode a MediaPrompt asks for; two modes at once, or an option of another mode (--direction
@@ -85,26 +87,27 @@ struct VideoJob {
   float strength = 1.0f;
   std::string source_prompt;             // edit by FlowEdit: what IN shows, as given
   std::optional<PreparedPrompt> source;  // and as prepared (expanded, in tokens)
-  float seam_guidance = 0.0f;  // extend backward, connect, loop: kDefaultSeamGuidance unless given
-  int64_t clip_frames = 0;     // text, image, loop: the clip (the loop's passage comes after)
-  int64_t new_frames = 0;      // extend: frames added
-  std::vector<Video> inputs;   // at the request's size, 8 fps
+  float seam_guidance = 0.0f;      // extend backward, connect: kDefaultSeamGuidance unless given
+  int64_t clip_frames = 0;         // text, image: the clip; loop: the loop
+  int64_t new_frames = 0;          // extend: frames added
+  std::vector<Video> inputs;       // at the request's size, 8 fps
   std::vector<std::string> notes;  // what was adapted ("in.mp4: 128x96, resized to 96x64")
   nlohmann::ordered_json input_record = nlohmann::ordered_json::array();  // file, sha256, role
-  std::vector<int64_t> windows;  // latent frames of each generation, in order
+  std::vector<int64_t> windows;  // latent frames of each generation, in order (loop: the cycle)
 };
 
 // Checks everything before any sampling and reads the inputs; every problem is an Error saying
-// what is accepted. request.frames means, by mode: text, image, loop: the clip's frames (1 + tf k;
-// longer than the window: chained forward extensions with `overlap` latent frames held); extend:
+// what is accepted. request.frames means, by mode: text, image: the clip's frames (1 + tf k;
+// longer than the window: chained forward extensions with `overlap` latent frames held); loop:
+// the loop's frames (tf k, k >= 2; 0: tf kDefaultLoopLatentFrames); extend:
 // the frames to add (any number >= 1; whole latent frames are made and the surplus at the far
 // end dropped); connect and edit: 0 (their lengths come from the window and the input). 0 takes
 // the default: one window (extend: one window's new frames). Checked besides prepare_request's
-// checks: overlap in [1, window's latent frames - 1] (loop, connect: at most half of them less
-// one), window 1 + tf k frames of at least 2 latent frames, strength in (0, 1], inputs readable,
-// long enough for the overlap (1 + tf (K - 1) frames) and, for edit, 1 + tf k frames. A request
-// of size 0x0 takes the size of the first input (the image, the video to extend or edit, A of
-// a connection) rounded to the nearest the model takes (diffusion/video_sampling.h), with a
+// checks: overlap in [1, window's latent frames - 1] (connect: at most half of them less one;
+// loop: none), window 1 + tf k frames of at least 2 latent frames, strength in (0, 1], inputs
+// readable, long enough for the overlap (1 + tf (K - 1) frames) and, for edit, 1 + tf k frames. A
+// request of size 0x0 takes the size of the first input (the image, the video to extend or edit, A
+// of a connection) rounded to the nearest the model takes (diffusion/video_sampling.h), with a
 // note; without inputs, VideoRequest's default.
 VideoJob prepare_video_job(const TextToVideoModel& model, const VideoRequest& request,
                            const MediaPrompt& media);
@@ -134,7 +137,7 @@ Tensor encode_video(const Vae& vae, const Video& video);
 Video decode_latents(const Vae& vae, const Tensor& latents, double fps = 8.0);
 
 // The K latent frames [C, K, H', W'] that stand for a video's first tf K frames when they are held
-// at the end of a window (loop, connect, backward extension): inside a window every latent frame
+// at the end of a window (connect, backward extension): inside a window every latent frame
 // is a group of tf frames, so the video is encoded behind a copy of its first frame (which takes
 // the causal encoder's lone first latent frame, then dropped). A video shorter than tf K frames is
 // padded with copies of its last frame. Encoding the frames on their own would put a 1-frame
