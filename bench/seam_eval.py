@@ -10,7 +10,9 @@ caption alone as a 65-frame clip, 17-frame windows chained (`long`), or as a 28-
 - seam / inside: the RMS change (0-255) at the seam against the mean change inside the input
   (`long`: at the steps from one window into the next against every other step; `loop`: last
   frame to first against the clip's steps; `largest_inside`: the mean of each loop's largest
-  step, where a join would show), on average and per clip;
+  step, where a join would show), on average and per clip; for `long` also
+  `other_latent_boundaries`, the mean step where one latent frame's frames meet the next's
+  elsewhere in the clip (the seams fall at such places, where the decoder's steps are larger);
 - the motion across the seam, from where `cubist eval --tracks` sees each caption object: a line
   fitted to its centre over the 4 frames before the seam and one over the 4 frames from it;
   `jump` is how far (px) the first frame after the seam is from where the line before puts it,
@@ -126,7 +128,7 @@ def main():
     truth, entries = held_out_clips(a.out, a.clips)
     for mode in a.modes.split(","):
         seams, inside, at_seam, at_inside, seam_kinds, inside_kinds = [], [], [], [], [], []
-        largest = []
+        largest, boundaries = [], []
         began = time.time()
         for i, e in enumerate(entries):
             src = source_mp4(truth, e, os.path.join(a.out, f"src_{i:03d}.mp4"))
@@ -152,6 +154,10 @@ def main():
                 cuts = set(range(16, len(f) - 1, 4 * (5 - K)))
                 seams.append(float(np.mean([steps[t] for t in cuts])))
                 inside.append(float(np.mean([s for t, s in enumerate(steps) if t not in cuts])))
+                # Window seams fall where one latent frame's 4 frames meet the next's, where
+                # the decoder's steps are larger anyway: the other such steps are their baseline.
+                boundaries.append(float(np.mean([s for t, s in enumerate(steps)
+                                                 if t % 4 == 0 and t > 0 and t not in cuts])))
                 for t in sorted(cuts):
                     at_seam += [motion_across(o, t + 1) for o in tr]
                     at_inside += [motion_across(o, t + 1 - 8) for o in tr]
@@ -175,6 +181,8 @@ def main():
                           "per_clip": [round(s, 1) for s in seams],
                           **({"largest_inside": round(float(np.mean(largest)), 2)}
                              if largest else {}),
+                          **({"other_latent_boundaries": round(float(np.mean(boundaries)), 2)}
+                             if boundaries else {}),
                           **({"motion_at_seam": motion_summary(at_seam, seam_kinds),
                               "motion_inside": motion_summary(at_inside, inside_kinds)}
                              if at_seam else {}),
