@@ -1,9 +1,14 @@
 // Tensor views, the caching allocator, the counter-based RNG and bf16 conversion.
+#include <array>
 #include <cmath>
+#include <set>
+#include <string>
+#include <vector>
 
 #include "core/allocator.h"
 #include "core/parallel.h"
 #include "core/rng.h"
+#include "core/strings.h"
 #include "core/tensor.h"
 #include "testing.h"
 
@@ -132,6 +137,15 @@ TEST(Rng, PhiloxKnownAnswer) {
   EXPECT_EQ(r[1], 0xe169c58du);
   EXPECT_EQ(r[2], 0xbc57ac4cu);
   EXPECT_EQ(r[3], 0x9b00dbd8u);
+}
+
+TEST(Strings, JoinPutsTheSeparatorBetweenEachTwoItems) {
+  EXPECT_EQ(join(std::vector<std::string>{"a", "b", "c"}, ", "), "a, b, c");
+  EXPECT_EQ(join(std::vector<std::string>{"only"}, ", "), "only");
+  EXPECT_EQ(join(std::vector<std::string>{}, ", "), "");
+  EXPECT_EQ(join(std::vector<std::string>{"", "b"}, "+"), "+b");  // an empty first item counts
+  EXPECT_EQ(join(std::set<std::string>{"b", "a"}, " and "), "a and b");
+  EXPECT_EQ(join(std::array<const char*, 2>{"x", "y"}, ","), "x,y");
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "core/strings.h"
+
 namespace cubist::cli {
 
 Args::Args(int argc, char** argv) : tokens_(argv, argv + argc), used_(tokens_.size(), false) {}
@@ -119,8 +121,7 @@ std::vector<std::string> Args::positional() {
 void Args::finish() {
   for (size_t i = 0; i < tokens_.size(); ++i) {
     if (used_[i]) continue;
-    std::string accepted;
-    for (const std::string& k : known_) accepted += (accepted.empty() ? "" : ", ") + k;
+    const std::string accepted = join(known_, ", ");
     if (tokens_[i].rfind("--", 0) == 0)
       throw UsageError(
           "unknown option " + tokens_[i] +

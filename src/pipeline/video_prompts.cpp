@@ -10,6 +10,7 @@
 #include "autograd/basic.h"
 #include "autograd/loss.h"
 #include "core/error.h"
+#include "core/strings.h"
 #include "diffusion/condition.h"
 #include "diffusion/video_sampling.h"
 #include "io/sha256.h"
@@ -195,9 +196,9 @@ PromptMode prompt_mode(const MediaPrompt& m) {
     given.emplace_back("--connect", PromptMode::kConnect);
   if (!m.edit.empty()) given.emplace_back("--edit", PromptMode::kEdit);
   if (given.size() > 1) {
-    std::string names;
-    for (const auto& g : given) names += (names.empty() ? "" : " and ") + g.first;
-    fail("generate: ", names,
+    std::vector<std::string> names;
+    for (const auto& g : given) names.push_back(g.first);
+    fail("generate: ", join(names, " and "),
          " ask for two modes at once; give at most one of --image, --extend, --loop, --connect, "
          "--edit (each makes its own kind of video)");
   }

@@ -12,6 +12,7 @@
 #include <tuple>
 
 #include "core/error.h"
+#include "core/strings.h"
 #include "diffusion/video_sampling.h"
 #include "io/json_field.h"
 #include "io/output_folder.h"
@@ -54,18 +55,13 @@ const std::vector<std::string> kTrainKeys = {"steps",
                                              "init"};
 const std::vector<std::string> kDataKeys = {"latents", "manifest", "vae", "validation"};
 
-std::string joined(const std::vector<std::string>& v) {
-  std::string out;
-  for (const std::string& s : v) out += (out.empty() ? "" : ", ") + s;
-  return out;
-}
-
 // Adds a problem for every key of j that is not in `keys`, saying which are accepted.
 void check_keys(const Json& j, const std::vector<std::string>& keys, const std::string& section,
                 std::vector<std::string>& problems) {
   for (const auto& [key, value] : j.items())
     if (std::find(keys.begin(), keys.end(), key) == keys.end())
-      problems.push_back(section + "unknown key \"" + key + "\" (accepted: " + joined(keys) + ")");
+      problems.push_back(section + "unknown key \"" + key + "\" (accepted: " + join(keys, ", ") +
+                         ")");
 }
 
 // Reads j[key] into out, recording a wrong type as "train.key has the wrong type".
@@ -367,7 +363,7 @@ DiTTrainConfig trainer_config(const DiTRunConfig& tc) {
 DiTRunConfig DiTRunConfig::from_json(const Json& j, std::vector<std::string>& p) {
   DiTRunConfig c;
   if (!j.is_object()) {
-    p.push_back("\"train\" must be an object {" + joined(kTrainKeys) + "}");
+    p.push_back("\"train\" must be an object {" + join(kTrainKeys, ", ") + "}");
     return c;
   }
   const std::string s = "train.";
@@ -491,7 +487,7 @@ DiTRunFile parse_dit_run_config(const std::string& json_text, const std::string&
   } catch (const Json::exception& e) {
     fail(where, ": not valid JSON: ", e.what());
   }
-  CUBIST_CHECK(j.is_object(), where, ": a training config is a JSON object {", joined(kTopKeys),
+  CUBIST_CHECK(j.is_object(), where, ": a training config is a JSON object {", join(kTopKeys, ", "),
                "}");
   std::vector<std::string> p;
   check_keys(j, kTopKeys, "", p);
@@ -639,7 +635,7 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
   if (o.on_start)
     o.on_start({result.start_step, trainer.model().num_parameters(),
                 static_cast<int64_t>(data.entries.size()), trainer.tokenizer().vocab_size(),
-                joined(data.latents), samples.vae_path(), data.cache_failed, changed});
+                join(data.latents, ", "), samples.vae_path(), data.cache_failed, changed});
   MetricsLog log(o.out_dir + "/log.csv",
                  {"step", "loss", "lr", "grad_norm", "tokens_per_s", "elapsed_s"},
                  result.start_step + 1);
@@ -650,7 +646,7 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
   auto save = [&] {
     const std::map<std::string, std::string> meta = {{"run_config", run_json},
                                                      {"elapsed_s", std::to_string(elapsed)},
-                                                     {"data", joined(data.latents)}};
+                                                     {"data", join(data.latents, ", ")}};
     trainer.save(ckpt, meta);
     trainer.save_weights(weights, meta);
     write_plot(o.out_dir);

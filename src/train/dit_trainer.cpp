@@ -7,6 +7,7 @@
 
 #include "autograd/var.h"
 #include "core/error.h"
+#include "core/strings.h"
 #include "diffusion/dit_flow.h"
 #include "train/lr_schedule.h"
 
@@ -177,8 +178,7 @@ void DiTTrainer::check_same_model(const SafeTensors& f, const std::string& path,
       config_differences(dit_config_json(c), dit_config_json(config_), fine_tuning);
   std::string listed;
   for (const std::string& d : differ) listed += "\n  " + d;
-  std::string free;
-  for (const std::string& k : kTrainingConstants) free += (free.empty() ? "" : ", ") + k;
+  const std::string free = join(kTrainingConstants, ", ");
   CUBIST_CHECK(differ.empty(), path, ": a model of another config than this run's (the file's -> ",
                "this run's):", listed,
                fine_tuning ? "\n(fine-tuning keeps the architecture; it may change " + free + ")"

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/strings.h"
 
 namespace cubist {
 
@@ -66,8 +67,7 @@ std::pair<std::string, std::vector<Row>> read_rows(const std::string& path) {
 
 MetricsLog::MetricsLog(const std::string& path, std::vector<std::string> columns, int64_t from_step)
     : columns_(std::move(columns)) {
-  std::string header;
-  for (const std::string& c : columns_) header += (header.empty() ? "" : ",") + c;
+  const std::string header = join(columns_, ",");
   std::vector<std::string> kept;
   if (std::filesystem::exists(path)) {
     const auto [was, rows] = read_rows(path);

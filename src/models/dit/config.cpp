@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/strings.h"
 
 namespace cubist {
 namespace {
@@ -49,16 +50,13 @@ void read(const Json& j, const char* key, T& out, const std::string& where) {
 void check_keys(const Json& j, const std::set<std::string>& keys, const std::string& where) {
   for (const auto& [k, v] : j.items()) {
     if (keys.count(k)) continue;
-    std::string accepted;
-    for (const std::string& a : keys) accepted += (accepted.empty() ? "" : ", ") + a;
-    fail(where, ": unknown key \"", k, "\" (accepted: ", accepted, ")");
+    fail(where, ": unknown key \"", k, "\" (accepted: ", join(keys, ", "), ")");
   }
 }
 
 // {"tail": 2, "ends": 4}: the kinds named get their weights, the others keep theirs.
 void read_masks(const Json& j, std::array<int64_t, 5>& weights, const std::string& where) {
-  std::string names;
-  for (const char* n : kConditionMasks) names += std::string(names.empty() ? "" : ", ") + n;
+  const std::string names = join(kConditionMasks, ", ");
   CUBIST_CHECK(j.is_object(), where,
                ": \"condition_masks\" is an object of whole-number weights by mask kind (", names,
                "), e.g. {\"ends\": 3}");

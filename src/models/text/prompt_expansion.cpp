@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "core/strings.h"
 #include "data/shapes_caption.h"
 #include "models/text/tokenizer.h"
 
@@ -117,9 +118,7 @@ bool contains(const std::vector<std::string>& list, std::string_view w) {
 int draw(Generator& gen, int n) { return static_cast<int>(gen.randint(static_cast<uint64_t>(n))); }
 
 [[noreturn]] void unknown(std::string_view prompt, const std::vector<std::string>& bad) {
-  std::string list, accepted;
-  for (const std::string& w : bad) list += (list.empty() ? "\"" : ", \"") + w + "\"";
-  for (const std::string& w : prompt_words()) accepted += (accepted.empty() ? "" : ", ") + w;
+  const std::string list = "\"" + join(bad, "\", \"") + "\"", accepted = join(prompt_words(), ", ");
   fail("prompt: unknown word", bad.size() > 1 ? "s " : " ", list, " in \"", prompt,
        "\". Shapes World prompts name up to 3 objects by colour, shape, size and motion, and a "
        "background; the words accepted are: ",
