@@ -45,7 +45,7 @@ struct DiTConfig {
   bool frame_conditioning = false;
   float condition_rate = 0.5f;
   // How often each kind of mask is drawn, as whole-number weights in the order of
-  // kConditionMasks (1 each by default: uniform). Loops, connections and backward extension hold
+  // kConditionMasks (1 each by default: uniform). Connections and backward extension hold
   // last frames ("tail", "ends"); raising their weights trains for them more often.
   std::array<int64_t, 5> condition_masks{1, 1, 1, 1, 1};
   // The autoencoder's latents per channel have these means and standard deviations (measured on
