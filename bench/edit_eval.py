@@ -6,9 +6,10 @@ against the new caption: how often the new attribute is found, and how often eve
 attribute is still right.
 
     python3 bench/edit_eval.py [--model DIR] [--clips 20] [--change colour|motion]
-                               [--methods sdedit:0.7,flowedit:0.9] [--out out/edit_eval]
+                               [--methods sdedit:0.7,flowedit:1] [--out out/edit_eval]
 
-A method is NAME:STRENGTH (sdedit:0.7, flowedit:0.9). The clips
+A method is NAME:STRENGTH (sdedit:0.7, flowedit:1; image:1 animates the clip's first frame
+under the new caption instead, `--image`, for comparison). The clips
 (seed 515151, 64x64, 17 frames) are those of bench/prompt_modes_eval.py. The change: `colour`
 gives the first object the next palette colour that no object of the clip has; `motion` gives
 it the next motion that it can have (circles do not spin); `none` keeps the caption, which
@@ -65,7 +66,7 @@ def main():
     ap.add_argument("--model", default="")
     ap.add_argument("--clips", type=int, default=20)
     ap.add_argument("--change", default="colour", choices=["colour", "motion", "none"])
-    ap.add_argument("--methods", default="sdedit:0.7,flowedit:0.9")
+    ap.add_argument("--methods", default="sdedit:0.7,flowedit:1")
     ap.add_argument("--steps", default="30")
     ap.add_argument("--guidance", default="5")
     ap.add_argument("--out", default="out/edit_eval")
@@ -86,11 +87,13 @@ def main():
                 src = source_mp4(truth, e, os.path.join(a.out, f"src_{i:03d}.mp4"))
                 caption = change(e["caption"])
                 out = os.path.join(a.out, f"{a.change}_{tag}_{i:03d}.mp4")
-                extra = []
+                how = ["--edit", src, "--strength", strength]
                 if name == "flowedit":
-                    extra = ["--source-prompt", e["caption"]]
-                run("generate", caption, "--no-expand", "--edit", src, "--strength", strength,
-                    "--steps", a.steps, "--guidance", a.guidance, "--seed", str(i), "-o", out, *extra, *model)
+                    how += ["--source-prompt", e["caption"]]
+                if name == "image":  # not an edit: the clip's first frame animated anew
+                    how = ["--image", src, "--frames", "17"]
+                run("generate", caption, "--no-expand", *how, "--steps", a.steps, "--guidance",
+                    a.guidance, "--seed", str(i), "-o", out, *model)
                 m.write(json.dumps({"path": os.path.basename(out), "caption": caption}) + "\n")
         results[method] = {**judge(manifest, changed),
                            "s_per_clip": round((time.time() - began) / len(entries), 2)}

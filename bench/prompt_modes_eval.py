@@ -15,7 +15,7 @@
   caption: how often the new colour is found, and how often every other attribute is kept
   (bench/edit_eval.py measures edits alone, on more clips).
 
-    python3 bench/prompt_modes_eval.py [--model DIR] [--clips 10] [--strength 0.9]
+    python3 bench/prompt_modes_eval.py [--model DIR] [--clips 10] [--strength 1]
                                        [--edit-method flowedit|sdedit] [--out out/modes_eval]
 
 Needs numpy and the ffmpeg command (frames are read as raw RGB)."""
@@ -78,7 +78,7 @@ def main():
     ap.add_argument("--clips", type=int, default=10)
     ap.add_argument("--out", default="out/modes_eval")
     ap.add_argument("--steps", default="30")
-    ap.add_argument("--strength", default="0.9")
+    ap.add_argument("--strength", default="1")
     ap.add_argument("--edit-method", default="flowedit", choices=["flowedit", "sdedit"])
     a = ap.parse_args()
     model = ["--model", a.model] if a.model else []

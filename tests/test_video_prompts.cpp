@@ -407,12 +407,14 @@ TEST_F(VideoPrompts, FlowEditKeepsWhatThePromptsAgreeOn) {
   sd.strength = kDefaultFlowEditStrength;
   EXPECT_GT(worst(run(sd, request())), 20);
   m.source = "a blue square moving left on a gray background";
+  m.strength = 0.9f;
 
   const nlohmann::ordered_json j = job_provenance(model_, prepare(m, request()), false);
   EXPECT_EQ(j.at("edit"), "flowedit");
   EXPECT_EQ(j.at("source_prompt"), "a blue square moving left on a gray background");
   EXPECT_EQ(j.at("strength"), 0.9);  // as typed, not the float's double
   m.source.reset();
+  m.strength.reset();
   EXPECT_EQ(job_provenance(model_, prepare(m, request()), false).at("edit"), "sdedit");
 
   m.source = "  ";

@@ -82,7 +82,7 @@ constexpr const char* kUsage =
     "--edit IN     redo video IN under the prompt (SDEdit: IN noised, then denoised under\n"
     "              the prompt); IN needs 1 + 4k frames\n"
     "--strength S  how much of IN is redone, in (0, 1] (default 0.6, with --source-prompt\n"
-    "              0.9; SDEdit at 1 ignores IN)\n"
+    "              1; SDEdit at 1 ignores IN)\n"
     "--source-prompt TEXT  with --edit: what IN shows; the edit then moves IN from this\n"
     "              prompt towards the prompt (FlowEdit), changing it only where the two\n"
     "              prompts disagree (\"a red ball\" -> \"a blue ball\" keeps the motion and\n"
