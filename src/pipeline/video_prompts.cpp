@@ -328,7 +328,6 @@ VideoJob prepare_video_job(const TextToVideoModel& m, const VideoRequest& reques
                    " latent frames, which this model's temporal patch of ", pt,
                    " does not divide; ask for a multiple of ", tf * pt, " frames");
       job.windows = {M};
-      job.clip_frames = N;
       job.request.frames = N;
       break;
     }

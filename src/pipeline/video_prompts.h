@@ -89,7 +89,7 @@ struct VideoJob {
   std::string source_prompt;             // edit by FlowEdit: what IN shows, as given
   std::optional<PreparedPrompt> source;  // and as prepared (expanded, in tokens)
   float seam_guidance = 0.0f;      // extend backward, connect: kDefaultSeamGuidance unless given
-  int64_t clip_frames = 0;         // text, image: the clip; loop: the loop
+  int64_t clip_frames = 0;         // text, image: the clip
   int64_t new_frames = 0;          // extend: frames added
   std::vector<Video> inputs;       // at the request's size, 8 fps
   std::vector<std::string> notes;  // what was adapted ("in.mp4: 128x96, resized to 96x64")
