@@ -12,6 +12,7 @@ packages=(
   nlohmann-json3-dev                 # safetensors headers, configs, manifests
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg   # video in and out
   python3-torch python3-numpy        # PyTorch reference values for the tests and benchmarks
+  libopenmpi-dev openmpi-bin         # data-parallel training (mpirun -np N cubist train)
 )
 
 missing=()

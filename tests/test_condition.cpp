@@ -97,8 +97,8 @@ TEST(Condition, HoldsFramesAndAddsTheMaskChannel) {
 }
 
 TEST(Condition, LossCoversOnlyTheGeneratedFrames) {
-  // The loss recomputed by hand, with the draws in their documented order: time, caption
-  // dropout, noise, whether to condition, the mask.
+  // The loss recomputed by hand, with each clip's draws from its own substream in their
+  // documented order: time, caption dropout, noise, whether to condition, the mask.
   Generator init(1);
   DiTConfig c = conditioned_config();
   c.condition_rate = 1.0f;
@@ -111,9 +111,9 @@ TEST(Condition, LossCoversOnlyTheGeneratedFrames) {
   Generator gen(11);
   const FlowLoss l = flow_matching_loss(model, clips, prompts, gen);
 
-  Generator again(11);
   double se = 0.0, count = 0.0;
   for (size_t i = 0; i < clips.size(); ++i) {
+    Generator again = Generator(11).substream(i);
     const Tensor& x0 = clips[i];
     const PatchGrid grid = patch_grid(x0.shape(), c.patch);
     const float s = flow::resolution_shift(grid.tokens(), c.shift_base_tokens, c.shift_base);
@@ -137,6 +137,7 @@ TEST(Condition, LossCoversOnlyTheGeneratedFrames) {
     }
   }
   EXPECT_NEAR(l.loss.item(), se / count, 1e-4 * se / count);
+  EXPECT_EQ(l.elements, count);
 }
 
 TEST(Condition, SamplingKeepsKnownFramesAndReadsThem) {

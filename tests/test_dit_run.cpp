@@ -12,6 +12,7 @@
 #include "model_testing.h"
 #include "models/vae/latent_io.h"
 #include "testing.h"
+#include "thread_group.h"
 #include "train/dit_run.h"
 #include "train/dit_trainer.h"
 #include "train/ema.h"
@@ -182,6 +183,59 @@ TEST_F(DiTRun, ResumedRunEqualsTheUninterruptedRun) {
   EXPECT_EQ(
       SafeTensors::open(path("b/dit.safetensors")).get("model.final.linear.weight").to_vector(),
       ck.get("ema.final.linear.weight").to_vector());
+}
+
+// Two processes (threads here) each take half of every step's clips: the run writes what one
+// process writes, within float sums' order; only rank 0 writes or calls back; an interrupted
+// data-parallel run resumes, and a batch smaller than the group is refused.
+TEST_F(DiTRun, DataParallelRunWritesWhatOneProcessWrites) {
+  const std::string latents = write_latents(path("data"));
+  EXPECT_TRUE(train_dit(tiny_run(latents, path("one"))).finished);
+  std::vector<int> started(2, 0);
+  int processes = 0;
+  testing::ThreadGroup::run(2, [&](ProcessGroup& g) {
+    DiTRunOptions first = tiny_run(latents, path("two"));
+    first.group = &g;
+    first.stop_after = g.rank() == 0 ? 1 : 3;  // they stop together, at the first to stop
+    first.on_start = [&](const DiTRunInfo& info) {
+      ++started[static_cast<size_t>(g.rank())];
+      processes = info.processes;
+    };
+    EXPECT_EQ(train_dit(first).end_step, 1);
+    g.barrier();  // rank 0 has written the checkpoint
+    DiTRunOptions rest = tiny_run(latents, path("two"));
+    rest.group = &g;
+    const DiTRunResult r = train_dit(rest);
+    EXPECT_EQ(r.start_step, 1);
+    EXPECT_TRUE(r.finished);
+  });
+  EXPECT_EQ(started, (std::vector<int>{1, 0}));
+  EXPECT_EQ(processes, 2);
+  const SafeTensors a = SafeTensors::open(path("one/dit.safetensors"));
+  const SafeTensors b = SafeTensors::open(path("two/dit.safetensors"));
+  ASSERT_EQ(a.names(), b.names());
+  for (const std::string& name : a.names()) {
+    const std::vector<float> x = a.get(name).to_vector(), y = b.get(name).to_vector();
+    for (size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(x[i], y[i], 1e-5f) << name << " " << i;
+  }
+  const std::vector<double> la = MetricsLog::read_column(path("one/log.csv"), "loss"),
+                            lb = MetricsLog::read_column(path("two/log.csv"), "loss");
+  ASSERT_EQ(la.size(), 4u);
+  ASSERT_EQ(lb.size(), 4u);
+  for (size_t i = 0; i < la.size(); ++i) EXPECT_NEAR(la[i], lb[i], 1e-5 * la[i]) << "step " << i;
+
+  testing::ThreadGroup::run(3, [&](ProcessGroup& g) {
+    DiTRunOptions o = tiny_run(latents, path("three"));  // batch 2
+    o.group = &g;
+    try {
+      train_dit(o);
+      ADD_FAILURE() << "a batch of 2 over 3 processes was accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("train.batch must be at least 3"), std::string::npos)
+          << e.what();
+    }
+  });
+  EXPECT_FALSE(fs::exists(path("three")));
 }
 
 // train.init starts a new run from another run's weights (fine-tuning, e.g. after the autoencoder

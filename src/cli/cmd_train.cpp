@@ -35,8 +35,8 @@ constexpr const char* kUsage =
     "Samples are decoded by data.vae, else by the autoencoder recorded in the latent cache, else\n"
     "by the default model's (vae.safetensors in $CUBIST_MODEL or models/shapes/).\n"
     "\n"
-    "DIR receives checkpoint.safetensors (weights, EMA, AdamW moments, step, random stream,\n"
-    "config: everything to resume), dit.safetensors (the EMA weights, config and tokenizer:\n"
+    "DIR receives checkpoint.safetensors (weights, EMA, AdamW moments, step, config:\n"
+    "everything to resume), dit.safetensors (the EMA weights, config and tokenizer:\n"
     "what `cubist generate` loads), log.csv (step, loss, lr, grad_norm, tokens/s, elapsed),\n"
     "validation.csv (step, loss of the EMA weights on the held-out clips, the same draws each\n"
     "time), loss.svg, config.json and samples/step_NNNNNN.mp4. Running the same command\n"
@@ -46,7 +46,13 @@ constexpr const char* kUsage =
     "--validate-only measures the held-out loss (as validation.csv has it) of the weights the\n"
     "run would go on from, DIR's checkpoint or else train.init, on the first validation_clips\n"
     "of data.validation, prints it and stops: no step is taken and DIR is left as it is. Two\n"
-    "sets of weights measured with one config see the same draws, so their losses compare.\n";
+    "sets of weights measured with one config see the same draws, so their losses compare.\n"
+    "\n"
+    "Data parallel: `mpirun -np N cubist train --config FILE` trains with N processes (on one\n"
+    "machine or several; `mpirun --hostfile`), each taking its share of every step's batch\n"
+    "clips; their gradients are summed, so the run takes the steps one process would with the\n"
+    "whole batch (train.batch must be at least N). Every process must see the data and DIR at\n"
+    "the same paths; process 0 writes DIR and prints.\n";
 
 void print_start(const DiTRunInfo& info, const DiTRunOptions& o) {
   std::printf("train: %.2f M parameters, %lld clips (%s), %lld words; %lld steps of %lld clip(s)",
@@ -54,6 +60,7 @@ void print_start(const DiTRunInfo& info, const DiTRunOptions& o) {
               info.latents.c_str(), static_cast<long long>(info.vocab),
               static_cast<long long>(o.config.train.steps),
               static_cast<long long>(o.config.train.batch));
+  if (info.processes > 1) std::printf(" over %d processes (data parallel)", info.processes);
   if (info.start_step > 0)
     std::printf("; resuming at step %lld", static_cast<long long>(info.start_step));
   else if (!o.config.train.init.empty())
@@ -93,8 +100,10 @@ int cmd_train(int argc, char** argv) {
   if (o.out_dir.empty())
     throw UsageError("give the output folder: --out DIR, or \"out\" in the config's \"train\"");
   o.validate_only = validate_only;
+  o.group = &world();
   if (validate_only) {
     const DiTRunResult r = train_dit(o);
+    if (o.group->rank() != 0) return 0;
     std::printf("train: held-out loss %.6g on %lld clips of %s (the ", r.validation_loss,
                 static_cast<long long>(r.validation_clips), o.config.data.validation.c_str());
     if (r.end_step > 0)
@@ -129,6 +138,7 @@ int cmd_train(int argc, char** argv) {
     bar->update(s.step, info);
   };
   const DiTRunResult r = train_dit(o);
+  if (o.group->rank() != 0) return 0;  // rank 0 reports for all
   if (r.finished) {
     if (bar) bar->finish();
     std::printf("train: done at step %lld; model in %s/dit.safetensors, log in %s/log.csv\n",

@@ -8,6 +8,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "core/error.h"
+#include "train/process_group.h"
 
 namespace {
 
@@ -15,6 +16,7 @@ struct Command {
   const char* name;
   int (*run)(int argc, char** argv);
   const char* summary;
+  bool data_parallel = false;  // runs as several processes under mpirun (train/process_group.h)
 };
 
 // `cubist data shapes|index ...`
@@ -35,7 +37,8 @@ constexpr Command kCommands[] = {
     {"bench", cubist::cli::cmd_bench, "benchmarks: `cubist bench block --tokens N`"},
     {"vae", cubist::cli::cmd_vae, "the video autoencoder: train, encode, decode, cache"},
     {"export", cubist::cli::cmd_export, "a weights file in bf16: `export IN -o OUT --bf16`"},
-    {"train", cubist::cli::cmd_train, "train the diffusion transformer: `train --config FILE`"},
+    {"train", cubist::cli::cmd_train, "train the diffusion transformer: `train --config FILE`",
+     true},
     {"generate", cubist::cli::cmd_generate, "a video from a prompt: `generate \"PROMPT\" -o OUT`"},
 };
 
@@ -52,20 +55,35 @@ int main(int argc, char** argv) {
     print_usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }
+  const int processes = cubist::launched_processes();
   for (const Command& c : kCommands) {
     if (std::strcmp(argv[1], c.name) != 0) continue;
+    // Under mpirun every process runs this; a job that one process does would be done N times
+    // into the same files.
+    if (processes > 1 && !c.data_parallel) {
+      std::fprintf(stderr,
+                   "cubist %s: a launcher (mpirun) started %d processes, but `cubist %s` runs in "
+                   "one; only `cubist train` trains across processes (mpirun -np N cubist train "
+                   "--config FILE)\n",
+                   c.name, processes, c.name);
+      return 2;
+    }
+    int code = 0;
     try {
       return c.run(argc - 2, argv + 2);
     } catch (const cubist::cli::UsageError& e) {
       std::fprintf(stderr, "cubist %s: %s\n(see `cubist %s --help`)\n", c.name, e.what(), c.name);
-      return 2;
+      code = 2;
     } catch (const cubist::Error& e) {
       std::fprintf(stderr, "cubist %s: error: %s\n", c.name, e.what());
-      return 1;
+      code = 1;
     } catch (const std::exception& e) {
       std::fprintf(stderr, "cubist %s: unexpected failure: %s\n", c.name, e.what());
-      return 1;
+      code = 1;
     }
+    // The other processes may be waiting for this one: end them all.
+    if (processes > 1) cubist::abort_processes(code);
+    return code;
   }
   std::fprintf(stderr, "cubist: unknown command '%s'\n\n", argv[1]);
   print_usage(stderr);

@@ -68,6 +68,15 @@ float Generator::uniform() { return u32_to_unit(philox4x32(seed_, stream_, offse
 
 float Generator::normal() { return box_muller(philox4x32(seed_, stream_, offset_++)); }
 
+Generator Generator::substream(uint64_t index) const {
+  // splitmix64's finalizer spreads (stream, index) over the 64-bit stream space, where the
+  // streams that callers name (small constants, shifted epochs) are unlikely to be hit.
+  uint64_t z = stream_ ^ (0x9E3779B97F4A7C15ull * (index + 1));
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return Generator(seed_, z ^ (z >> 31));
+}
+
 uint64_t Generator::randint(uint64_t n) {
   CUBIST_CHECK(n > 0, "randint: the range must not be empty");
   return next_u64() % n;

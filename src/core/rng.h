@@ -26,6 +26,10 @@ class Generator {
   uint64_t seed() const { return seed_; }
   uint64_t offset() const { return offset_; }
   void set_offset(uint64_t o) { offset_ = o; }  // for checkpoints: resumes the same sequence
+  // A generator of its own for item `index` of this one's work (a clip of a batch, a step of a
+  // run): its numbers depend on (seed, stream, index) alone, not on what was drawn before, so
+  // work split over processes draws as it would in one.
+  Generator substream(uint64_t index) const;
 
  private:
   uint64_t seed_, stream_, offset_ = 0;

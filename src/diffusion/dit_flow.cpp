@@ -131,7 +131,7 @@ Tensor cycle_velocity(const GuidedVelocities& velocities, const Tensor& x, float
 }  // namespace
 
 FlowLoss flow_matching_loss(const DiT& model, const std::vector<Tensor>& latents,
-                            const Prompts& prompts, Generator& gen) {
+                            const Prompts& prompts, const Generator& draws, int64_t first_clip) {
   const DiTConfig& cfg = model.config();
   CUBIST_CHECK(!latents.empty() && latents.size() == prompts.size(), "flow loss: ", latents.size(),
                " clips and ", prompts.size(),
@@ -141,6 +141,7 @@ FlowLoss flow_matching_loss(const DiT& model, const std::vector<Tensor>& latents
   Prompts used = prompts;
   std::vector<Var> inputs, targets, weights;
   for (size_t i = 0; i < latents.size(); ++i) {
+    Generator gen = draws.substream(static_cast<uint64_t>(first_clip) + i);
     const Tensor x0 = normalize_latents(cfg, latents[i]);
     const PatchGrid grid = patch_grid(x0.shape(), cfg.patch);
     const float s = flow::resolution_shift(grid.tokens(), cfg.shift_base_tokens, cfg.shift_base);
@@ -171,6 +172,7 @@ FlowLoss flow_matching_loss(const DiT& model, const std::vector<Tensor>& latents
   const Var pred = model.forward_tokens(x, layout, out.times, used);
   if (!cfg.frame_conditioning) {
     out.loss = mse_loss(pred, target);
+    out.elements = static_cast<double>(target.value().numel());
     return out;
   }
   // Known frames carry no noise to predict: their errors are zeroed, and the mean is over the
@@ -178,6 +180,7 @@ FlowLoss flow_matching_loss(const DiT& model, const std::vector<Tensor>& latents
   const Var w = pack_clips(weights, cfg.patch, nullptr);
   const double generated = ops::sum(w.value().contiguous());
   CUBIST_CHECK(generated > 0, "flow loss: every latent frame of the batch is known");
+  out.elements = generated;
   out.loss = scale(mse_loss(mul(pred, w), mul(target, w)),
                    static_cast<float>(static_cast<double>(w.value().numel()) / generated));
   return out;

@@ -14,18 +14,21 @@ namespace cubist {
 
 struct FlowLoss {
   Var loss;  // mean squared error of the velocity over every generated element of every clip
+  double elements = 0;         // how many elements that mean is over (to average over processes)
   std::vector<float> times;    // the time drawn for each clip
   std::vector<bool> dropped;   // whether the clip's prompt was replaced by the empty prompt
   std::vector<int64_t> known;  // latent frames held known in each clip (frame conditioning)
 };
 
-// Per clip, in this order from gen: t = shift_time(logit_normal), with the shift of the clip's
-// token count; whether its caption is dropped; its noise; with frame conditioning, whether it is
-// conditioned (condition_rate) and its random known-frame mask (diffusion/condition.h): known
-// frames enter clean, beside the mask channel, and are left out of the loss. Clips are packed
-// into one sequence.
+// Clip i draws from draws.substream(first_clip + i), in this order: t = shift_time(logit_normal),
+// with the shift of the clip's token count; whether its caption is dropped; its noise; with
+// frame conditioning, whether it is conditioned (condition_rate) and its random known-frame mask
+// (diffusion/condition.h): known frames enter clean, beside the mask channel, and are left out
+// of the loss. So a clip's draws depend on its place in the batch alone, and a batch split into
+// parts (first_clip = where each part starts) draws as it would whole. Clips are packed into one
+// sequence.
 FlowLoss flow_matching_loss(const DiT& model, const std::vector<Tensor>& latents,
-                            const Prompts& prompts, Generator& gen);
+                            const Prompts& prompts, const Generator& draws, int64_t first_clip = 0);
 
 struct GenerateOptions {
   int steps = 30;

@@ -142,7 +142,7 @@ void check_same_encoder(const std::string& first, const LatentSource& a, const s
 
 // The latent clips to train on: data.latents (every manifest's clips, in the order listed), or
 // data.manifest encoded into out/cache.
-RunData prepare_data(const DiTRunOptions& o) {
+RunData prepare_data(const DiTRunOptions& o, ProcessGroup& group) {
   const DiTDataConfig& d = o.config.data;
   RunData r;
   r.latents = d.latents;
@@ -152,13 +152,19 @@ RunData prepare_data(const DiTRunOptions& o) {
                                         "give data.vae, the autoencoder that encodes the "
                                         "manifest's videos (`cubist vae train` makes one)")
                       : d.vae;
-    const auto vae = load_vae(vae_path);
-    const CacheResult c =
-        cache_latents(*vae, vae_path, d.manifest, (fs::path(o.out_dir) / "cache").string(), true,
-                      o.on_cache, o.stop);
-    r.latents = {c.manifest};
-    r.cache_failed = c.failed;
-    if ((r.stopped = c.stopped)) return r;
+    const std::string cache_dir = (fs::path(o.out_dir) / "cache").string();
+    // One process encodes; the others wait, then read what it wrote.
+    double outcome[2] = {0, 0};  // stopped, failed
+    if (group.rank() == 0) {
+      const auto vae = load_vae(vae_path);
+      const CacheResult c =
+          cache_latents(*vae, vae_path, d.manifest, cache_dir, true, o.on_cache, o.stop);
+      outcome[0] = c.stopped, outcome[1] = static_cast<double>(c.failed);
+    }
+    group.all_reduce_sum(outcome, 2);
+    r.latents = {(fs::path(cache_dir) / "latents.jsonl").string()};
+    r.cache_failed = static_cast<int64_t>(outcome[1]);
+    if ((r.stopped = outcome[0] > 0)) return r;
   }
   std::optional<LatentSource> first;  // of the first manifest, when there are several
   for (const std::string& m : r.latents) {
@@ -190,10 +196,11 @@ std::string sample_vae_path(const DiTDataConfig& d, const LatentFile& first) {
 
 class SampleWriter {
  public:
+  // `writes` false (a process other than rank 0): never due.
   SampleWriter(const DiTRunOptions& o, const std::vector<LatentEntry>& entries,
-               const text::Tokenizer& tok)
+               const text::Tokenizer& tok, bool writes)
       : c_(o.config.train), dir_(fs::path(o.out_dir) / "samples") {
-    if (c_.sample_every <= 0) return;
+    if (c_.sample_every <= 0 || !writes) return;
     const LatentFile first = load_latent(entries.front().latent);
     vae_path_ = sample_vae_path(o.config.data, first);
     vae_ = load_vae(vae_path_);
@@ -284,8 +291,8 @@ double held_out_loss(const DiTTrainer& trainer, const Batch& clips, const DiTRun
 // The held-out loss every validate_every steps, into validation.csv.
 class Validator {
  public:
-  Validator(const DiTRunOptions& o, int64_t start_step) : c_(o.config.train) {
-    if (o.config.data.validation.empty() || c_.validate_every == 0) return;
+  Validator(const DiTRunOptions& o, int64_t start_step, bool writes) : c_(o.config.train) {
+    if (o.config.data.validation.empty() || c_.validate_every == 0 || !writes) return;
     clips_ = load_validation_clips(o);
     log_ = std::make_unique<MetricsLog>(o.out_dir + "/validation.csv",
                                         std::vector<std::string>{"step", "loss"}, start_step + 1);
@@ -306,11 +313,12 @@ class Validator {
   std::unique_ptr<MetricsLog> log_;
 };
 
-// The clips of step `step` (0-based) in the run's data order.
-Batch load_batch(const std::vector<LatentEntry>& entries, const DiTRunFile& c, int64_t step) {
+// Clips [share.begin, share.end) of step `step` (0-based) in the run's data order.
+Batch load_batch(const std::vector<LatentEntry>& entries, const DiTRunFile& c, int64_t step,
+                 Share share) {
   const int64_t clips = static_cast<int64_t>(entries.size());
   Batch b;
-  for (int64_t j = 0; j < c.train.batch; ++j)
+  for (int64_t j = share.begin; j < share.end; ++j)
     b.add(entries[static_cast<size_t>(clip_of_run(c.train.seed, clips, step * c.train.batch + j))],
           c.model.patch);
   return b;
@@ -581,10 +589,16 @@ DiTConfig model_config(DiTConfig c, const std::vector<LatentEntry>& entries,
 
 DiTRunResult train_dit(const DiTRunOptions& o) {
   const DiTRunConfig& tc = o.config.train;
+  SingleProcess alone;
+  ProcessGroup& group = o.group ? *o.group : alone;
+  const bool writer = group.rank() == 0;  // writes the folder and calls back
   CUBIST_CHECK(!o.out_dir.empty(), "train: no output folder given");
   CUBIST_CHECK(!o.validate_only || !o.config.data.validation.empty(),
                "train --validate-only: the config has no data.validation (the latent manifest "
                "of held-out clips, from `cubist vae cache`) to measure on");
+  CUBIST_CHECK(tc.batch >= group.size(), "train: ", group.size(),
+               " processes share each step's clips, so train.batch must be at least ", group.size(),
+               " (it is ", tc.batch, "); start fewer processes or raise it");
   const std::string ckpt = o.out_dir + "/checkpoint.safetensors";
   const std::string weights = o.out_dir + "/dit.safetensors";
   const bool resuming = fs::exists(ckpt);
@@ -592,9 +606,11 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
                "weights to measure: ", o.out_dir,
                " holds no checkpoint and the config has no train.init");
   std::optional<OutputFolder> folder;
-  if (!o.validate_only) folder.emplace(o.out_dir);
+  if (!o.validate_only && writer) folder.emplace(o.out_dir);
 
-  const RunData data = prepare_data(o);
+  DiTRunOptions here = o;  // the callbacks, on rank 0 only
+  if (!writer) here.on_cache = {}, here.on_start = {}, here.on_step = {};
+  const RunData data = prepare_data(here, group);
   if (data.stopped) {  // the cache resumes on the next run
     DiTRunResult r;
     if (resuming) r.start_step = r.end_step = SafeTensors::open(ckpt).metadata_int("step", 0);
@@ -623,27 +639,42 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
     trainer.load_weights(tc.init);
   }
   if (o.validate_only) {
-    const Batch clips = load_validation_clips(o);
     result.end_step = result.start_step;
+    if (!writer) return result;  // one process measures
+    const Batch clips = load_validation_clips(o);
     result.validated = resuming ? ckpt : tc.init;
     result.validation_clips = static_cast<int64_t>(clips.latents.size());
     result.validation_loss = held_out_loss(trainer, clips, tc);
     return result;
   }
-  const SampleWriter samples(o, data.entries, trainer.tokenizer());
-  Validator validator(o, result.start_step);
-  if (o.on_start)
+  CUBIST_CHECK(same_weights(trainer.model().parameters(), group), "train: the ", group.size(),
+               " processes start from different weights (each reads ",
+               resuming          ? ckpt
+               : tc.init.empty() ? "no file"
+                                 : tc.init,
+               "): every process must see the same files at the same paths");
+  const SampleWriter samples(o, data.entries, trainer.tokenizer(), writer);
+  Validator validator(o, result.start_step, writer);
+  if (writer && o.on_start)
     o.on_start({result.start_step, trainer.model().num_parameters(),
                 static_cast<int64_t>(data.entries.size()), trainer.tokenizer().vocab_size(),
-                join(data.latents, ", "), samples.vae_path(), data.cache_failed, changed});
-  MetricsLog log(o.out_dir + "/log.csv",
-                 {"step", "loss", "lr", "grad_norm", "tokens_per_s", "elapsed_s"},
-                 result.start_step + 1);
-  {
+                join(data.latents, ", "), samples.vae_path(), data.cache_failed, group.size(),
+                changed});
+  std::optional<MetricsLog> log;
+  if (writer) {
+    log.emplace(
+        o.out_dir + "/log.csv",
+        std::vector<std::string>{"step", "loss", "lr", "grad_norm", "tokens_per_s", "elapsed_s"},
+        result.start_step + 1);
     std::ofstream cfg(o.out_dir + "/config.json");
     cfg << run_json << "\n";
   }
-  auto save = [&] {
+  auto save = [&](int64_t step) {
+    CUBIST_CHECK(same_weights(trainer.model().parameters(), group), "train: at step ", step,
+                 " the ", group.size(),
+                 " processes hold different weights, so their steps went differently; the "
+                 "last checkpoint is kept");
+    if (!writer) return;
     const std::map<std::string, std::string> meta = {{"run_config", run_json},
                                                      {"elapsed_s", std::to_string(elapsed)},
                                                      {"data", join(data.latents, ", ")}};
@@ -652,11 +683,12 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
     write_plot(o.out_dir);
   };
 
+  const Share share = share_of(tc.batch, group.rank(), group.size());
   int64_t step = result.start_step, run_steps = 0;
   while (step < tc.steps) {
     const auto t0 = std::chrono::steady_clock::now();
-    const Batch batch = load_batch(data.entries, o.config, step);
-    const DiTTrainStats s = trainer.step(batch.latents, batch.captions);
+    const Batch batch = load_batch(data.entries, o.config, step, share);
+    const DiTTrainStats s = trainer.step(batch.latents, batch.captions, &group, share.begin);
     step = s.step, ++run_steps;
     const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     DiTRunStatus st;
@@ -667,14 +699,19 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
     if (validator.due(step)) st.validation_loss = validator.measure(trainer, step);
     elapsed += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     st.elapsed_s = elapsed;
-    log.write({static_cast<double>(step), st.loss, st.lr, st.grad_norm, st.tokens_per_s, elapsed});
-    const bool stopping =
+    if (log)
+      log->write(
+          {static_cast<double>(step), st.loss, st.lr, st.grad_norm, st.tokens_per_s, elapsed});
+    // A signal may reach the processes at different steps: they stop together.
+    double stop_votes =
         (o.stop_after > 0 && run_steps >= o.stop_after) || (o.stop && o.stop->load());
+    group.all_reduce_sum(&stop_votes, 1);
+    const bool stopping = stop_votes > 0;
     if (step % tc.checkpoint_every == 0 || step == tc.steps || stopping) {
-      save();
-      st.checkpoint = ckpt;
+      save(step);
+      if (writer) st.checkpoint = ckpt;
     }
-    if (o.on_step) o.on_step(st);
+    if (writer && o.on_step) o.on_step(st);
     if (stopping) break;
   }
   result.end_step = step;

@@ -17,7 +17,7 @@
 //
 // The output folder holds:
 //   checkpoint.safetensors  everything to resume: weights, EMA weights, AdamW moments; metadata
-//                           step, rng_offset, dit_config, tokenizer, run_config, elapsed_s
+//                           step, dit_config, tokenizer, run_config, elapsed_s
 //   dit.safetensors         the EMA weights (the last weights without EMA), the DiT config and
 //                           the tokenizer: what `cubist generate` loads
 //   log.csv                 step,loss,lr,grad_norm,tokens_per_s,elapsed_s
@@ -28,9 +28,16 @@
 //   config.json             the run's config as read (paths resolved)
 //   samples/step_NNNNNN.mp4 every sample_every steps: one panel per sample prompt, side by side
 //   cache/                  the latent cache, when the data is a manifest of videos
-// Running again on the same folder resumes from the checkpoint: clip i of the run is a pure
-// function of (seed, i) and the trainer's random stream is saved, so the resumed run continues
+// Running again on the same folder resumes from the checkpoint: clip i of the run, and the
+// draws of step s, are pure functions of (seed, i) and (seed, s), so the resumed run continues
 // with bitwise the same weights as an uninterrupted one (at a fixed thread count).
+//
+// Data parallel (`mpirun -np N cubist train ...`, train/process_group.h): every process holds
+// the model and takes its share of each step's train.batch clips; the gradients are summed over
+// the processes, so N processes take the steps that one would take with the whole batch. Rank 0
+// alone encodes a manifest, writes the folder and calls the callbacks; the others read the
+// data, and the checkpoint when resuming, from the same paths (a shared file system across
+// machines). The processes' weights are compared at every checkpoint.
 #pragma once
 
 #include <atomic>
@@ -44,6 +51,7 @@
 #include "data/latent_cache.h"
 #include "models/dit/config.h"
 #include "train/dit_trainer.h"
+#include "train/process_group.h"
 
 namespace cubist {
 
@@ -106,6 +114,7 @@ struct DiTRunInfo {
   std::string latents;       // the latent manifests trained on (", " between them)
   std::string sample_vae;    // the autoencoder that decodes samples ("" without samples)
   int64_t cache_failed = 0;  // manifest clips that could not be encoded (left out)
+  int processes = 1;         // training together (data parallel), each on its share of a batch
   // Resuming: the training and data settings that differ from the checkpoint's run, as
   // "train.lr 0.0003 -> 0.001" (train.steps aside: a longer run is how one is extended).
   std::vector<std::string> changed;
@@ -139,7 +148,9 @@ struct DiTRunOptions {
   // train.init) on data.validation, as validation.csv would, and return: no step taken, nothing
   // written but the latent cache that data.manifest needs.
   bool validate_only = false;
-  const std::atomic<bool>* stop = nullptr;             // set by a signal handler: save and return
+  const std::atomic<bool>* stop = nullptr;  // set by a signal handler: save and return
+  // The processes that train together (null: this one alone). Callbacks run on rank 0 only.
+  ProcessGroup* group = nullptr;
   std::function<void(const CacheProgress&)> on_cache;  // encoding a manifest into the cache
   std::function<void(const DiTRunInfo&)> on_start;     // before the first step
   std::function<void(const DiTRunStatus&)> on_step;    // after every step

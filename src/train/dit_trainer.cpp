@@ -72,10 +72,7 @@ std::vector<std::string> config_differences(const std::string& was, const std::s
 
 DiTTrainer::DiTTrainer(const DiTConfig& config, text::Tokenizer tokenizer, DiTTrainConfig train,
                        uint64_t init_seed)
-    : config_(with_vocab(config, tokenizer)),
-      tokenizer_(std::move(tokenizer)),
-      train_(train),
-      gen_(train.seed, kTrainStream) {
+    : config_(with_vocab(config, tokenizer)), tokenizer_(std::move(tokenizer)), train_(train) {
   CUBIST_CHECK(train.warmup_steps >= 0 && train.adam.lr > 0,
                "DiT trainer: needs lr > 0 and warmup_steps >= 0");
   CUBIST_CHECK(train.min_lr_ratio >= 0 && train.min_lr_ratio <= 1,
@@ -96,25 +93,38 @@ float DiTTrainer::lr_at(int64_t step) const {
 }
 
 DiTTrainStats DiTTrainer::step(const std::vector<Tensor>& latents,
-                               const std::vector<std::string>& captions) {
+                               const std::vector<std::string>& captions, ProcessGroup* group,
+                               int64_t first_clip) {
   CUBIST_CHECK(latents.size() == captions.size(), "DiT trainer: ", latents.size(), " clips but ",
                captions.size(), " captions");
   Prompts prompts;
   for (const std::string& c : captions)
     prompts.push_back(train_.lenient_captions ? tokenizer_.encode_lenient(c)
                                               : tokenizer_.encode(c));
-  DiTTrainStats s;
-  const FlowLoss l = flow_matching_loss(*model_, latents, prompts, gen_);
-  s.loss = l.loss.item();
+  const Generator draws =
+      Generator(train_.seed, kTrainStream).substream(static_cast<uint64_t>(opt_->steps()));
+  const FlowLoss l = flow_matching_loss(*model_, latents, prompts, draws, first_clip);
   l.loss.backward();
+  int64_t tokens = 0;
+  for (const Tensor& x : latents) tokens += patch_grid(x.shape(), config_.patch).tokens();
+  // The step's loss is the mean over every process's elements: sums travel, not means.
+  double totals[4] = {static_cast<double>(l.loss.item()) * l.elements, l.elements,
+                      static_cast<double>(tokens),
+                      static_cast<double>(std::count(l.dropped.begin(), l.dropped.end(), true))};
+  if (group && group->size() > 1) {
+    group->all_reduce_sum(totals, 4);
+    sum_gradients(opt_->params(), static_cast<float>(l.elements / totals[1]), *group);
+  }
+  DiTTrainStats s;
+  s.loss = static_cast<float>(totals[0] / totals[1]);
   s.grad_norm = clip_grad_norm(opt_->params(), train_.grad_clip);
   s.lr = lr_at(opt_->steps());
   opt_->step(s.lr);
   opt_->zero_grad();
   if (ema_) ema_->update();
   s.step = opt_->steps();
-  for (const Tensor& x : latents) s.tokens += patch_grid(x.shape(), config_.patch).tokens();
-  s.dropped = std::count(l.dropped.begin(), l.dropped.end(), true);
+  s.tokens = static_cast<int64_t>(totals[2]);
+  s.dropped = static_cast<int64_t>(totals[3]);
   return s;
 }
 
@@ -133,9 +143,10 @@ float DiTTrainer::validation_loss(const std::vector<Tensor>& latents,
     const std::vector<Tensor> clips(latents.begin() + start, latents.begin() + end);
     Prompts prompts;
     for (size_t i = start; i < end; ++i) prompts.push_back(tokenizer_.encode_lenient(captions[i]));
-    sum +=
-        static_cast<double>(flow_matching_loss(sampling_model(), clips, prompts, gen).loss.item()) *
-        static_cast<double>(end - start);
+    sum += static_cast<double>(flow_matching_loss(sampling_model(), clips, prompts, gen,
+                                                  static_cast<int64_t>(start))
+                                   .loss.item()) *
+           static_cast<double>(end - start);
   }
   return static_cast<float>(sum / static_cast<double>(n));
 }
@@ -159,7 +170,6 @@ void DiTTrainer::save(const std::string& path,
   const NamedTensors moments = opt_->state();
   t.insert(t.end(), moments.begin(), moments.end());
   std::map<std::string, std::string> meta = metadata(extra);
-  meta["rng_offset"] = std::to_string(gen_.offset());
   meta["ema_decay"] = std::to_string(train_.ema_decay);
   save_safetensors(path, t, meta);
 }
@@ -200,7 +210,6 @@ void DiTTrainer::load(const std::string& path) {
   load_model(*model_, f);
   const int64_t step = f.metadata_int("step");
   opt_->load_state(f, step);
-  gen_.set_offset(f.metadata_uint("rng_offset"));
   if (ema_ && f.contains("ema." + model_->parameters().front().name))
     ema_->load_state(f, step);
   else  // a run that had no EMA: the average starts from the loaded weights

@@ -18,6 +18,7 @@
 #include "models/text/tokenizer.h"
 #include "train/adamw.h"
 #include "train/ema.h"
+#include "train/process_group.h"
 
 namespace cubist {
 
@@ -46,18 +47,24 @@ class DiTTrainer {
              uint64_t init_seed = 0);
 
   // One optimisation step on clips latents[i] [C, T, H, W] (sizes may differ) with captions[i].
-  DiTTrainStats step(const std::vector<Tensor>& latents, const std::vector<std::string>& captions);
+  // The times, noise, dropped captions and frame masks of a clip are drawn from (seed, step,
+  // its place in the step's clips). Data parallel: each process of `group` passes its share of
+  // the step's clips, this one's from clip `first_clip` on; their gradients are summed,
+  // weighted by each share of the loss, so every process takes the step that one process would
+  // take on all the clips (up to the order of float sums), and the stats are the whole step's.
+  DiTTrainStats step(const std::vector<Tensor>& latents, const std::vector<std::string>& captions,
+                     ProcessGroup* group = nullptr, int64_t first_clip = 0);
   // The training objective of the sampling weights on held-out clips, `batch` clips to a packed
   // sequence, without a step: times, noise, dropped captions and frame masks are drawn from
   // `seed` alone, the same at every call, so that values at different steps compare. The mean of
-  // the batches' losses weighted by their clips. Changes neither the weights nor the training's
-  // random stream. Unknown caption words become <unk>.
+  // the batches' losses weighted by their clips. Changes no weights. Unknown caption words become
+  // <unk>.
   float validation_loss(const std::vector<Tensor>& latents,
                         const std::vector<std::string>& captions, int64_t batch,
                         uint64_t seed) const;
 
   // One file: "model.*" weights, "ema.*" averaged weights (with EMA), "adam.*" moments; metadata
-  // "step", "rng_offset", "dit_config", "tokenizer", "ema_decay", plus `extra`. load() checks
+  // "step", "dit_config", "tokenizer", "ema_decay", plus `extra`. load() checks
   // that the architecture and vocabulary match and resumes the same run (a checkpoint without
   // "ema.*" starts the average from its weights).
   void save(const std::string& path, const std::map<std::string, std::string>& extra = {}) const;
@@ -95,7 +102,6 @@ class DiTTrainer {
   std::unique_ptr<AdamW> opt_;
   std::unique_ptr<DiT> ema_model_;  // the averaged weights, when train.ema_decay > 0
   std::unique_ptr<Ema> ema_;
-  Generator gen_;
 };
 
 // Reads a model (weights, config, tokenizer) from a trainer checkpoint, for generation.

@@ -1,0 +1,105 @@
+#include "train/process_group.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "core/error.h"
+
+namespace cubist {
+
+// Built with MPI, world() lives in train/mpi_group.cpp.
+std::unique_ptr<ProcessGroup> mpi_world();
+
+int launched_processes() {
+  // Open MPI's mpirun, then the PMI of MPICH, Slurm's srun and others.
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "SLURM_NTASKS"}) {
+    const char* v = std::getenv(name);
+    if (v && *v) {
+      const int n = std::atoi(v);
+      if (n >= 1) return n;
+    }
+  }
+  return 1;
+}
+
+ProcessGroup& world() {
+  static const std::unique_ptr<ProcessGroup> group = [] {
+    std::unique_ptr<ProcessGroup> g = launched_processes() > 1 ? mpi_world() : nullptr;
+    return g ? std::move(g) : std::unique_ptr<ProcessGroup>(new SingleProcess);
+  }();
+  return *group;
+}
+
+Share share_of(int64_t batch, int rank, int size) {
+  CUBIST_CHECK(size >= 1 && rank >= 0 && rank < size, "share_of: rank ", rank, " of ", size);
+  return {batch * rank / size, batch * (rank + 1) / size};
+}
+
+void sum_gradients(const std::vector<NamedParam>& params, float weight, ProcessGroup& group) {
+  int64_t total = 0;
+  for (const NamedParam& p : params) total += p.var.value().numel();
+  // Kept from step to step: a fresh buffer of this size is fresh pages, whose faults cost more
+  // than the sum.
+  static thread_local std::vector<float> flat;
+  flat.assign(static_cast<size_t>(total), 0.0f);
+  int64_t at = 0;
+  for (const NamedParam& p : params) {
+    const int64_t n = p.var.value().numel();
+    if (p.var.grad().defined()) {
+      const Tensor g = p.var.grad().contiguous();
+      const float* src = g.data<float>();
+      for (int64_t i = 0; i < n; ++i) flat[static_cast<size_t>(at + i)] = weight * src[i];
+    }
+    at += n;
+  }
+  group.all_reduce_sum(flat.data(), total);
+  at = 0;
+  for (const NamedParam& p : params) {
+    Var v = p.var;
+    const int64_t n = v.value().numel();
+    if (!v.grad().defined() || !v.grad().is_contiguous())
+      v.grad() = Tensor::zeros(v.value().shape());
+    float* dst = v.grad().data<float>();
+    for (int64_t i = 0; i < n; ++i) dst[i] = flat[static_cast<size_t>(at + i)];
+    at += n;
+  }
+}
+
+bool same_weights(const std::vector<NamedParam>& params, ProcessGroup& group) {
+  if (group.size() == 1) return true;
+  // A hash of the weights' bits (FNV-1a over each float's 32 bits): any difference, down to one
+  // bit of one weight, changes it.
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (const NamedParam& p : params) {
+    const Tensor w = p.var.value().contiguous();
+    const float* x = w.data<float>();
+    for (int64_t i = 0; i < w.numel(); ++i) {
+      uint32_t bits;
+      std::memcpy(&bits, x + i, sizeof bits);
+      h = (h ^ bits) * 0x100000001b3ull;
+    }
+  }
+  // Each process puts its hash, in two 32-bit halves that a double holds exactly, in its own
+  // slots; after the sum every process holds every hash.
+  std::vector<double> slots(2 * static_cast<size_t>(group.size()), 0.0);
+  slots[2 * static_cast<size_t>(group.rank())] = static_cast<double>(h >> 32);
+  slots[2 * static_cast<size_t>(group.rank()) + 1] = static_cast<double>(h & 0xffffffffull);
+  group.all_reduce_sum(slots.data(), static_cast<int64_t>(slots.size()));
+  for (size_t r = 1; r < slots.size() / 2; ++r)
+    if (slots[2 * r] != slots[0] || slots[2 * r + 1] != slots[1]) return false;
+  return true;
+}
+
+#ifndef CUBIST_MPI
+void abort_processes(int code) { std::exit(code); }
+
+std::unique_ptr<ProcessGroup> mpi_world() {
+  throw Error("a launcher started " + std::to_string(launched_processes()) +
+              " processes, but this cubist was built without MPI, so they cannot train "
+              "together; install Open MPI (libopenmpi-dev, which scripts/setup.sh installs) and "
+              "build again, or run one process");
+}
+#endif
+
+}  // namespace cubist

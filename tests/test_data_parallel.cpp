@@ -1,0 +1,169 @@
+// Data parallelism (train/process_group.h): processes that each take a share of a step's clips
+// and sum their gradients take the step one process takes on all of them. Threads stand in for
+// processes (tests/thread_group.h); the Mpi tests run the same under mpirun, as ctest's
+// mpi_data_parallel does.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "diffusion/dit_flow.h"
+#include "model_testing.h"
+#include "testing.h"
+#include "thread_group.h"
+#include "train/dit_trainer.h"
+#include "train/process_group.h"
+
+namespace cubist {
+namespace {
+
+const std::vector<std::string> kCaptions = {
+    "a small red circle bouncing on a navy background",
+    "a large blue square moving left on a black background",
+    "a small green triangle spinning on a gray background",
+    "a large yellow circle moving up on a brown background",
+    "a small white square standing still on a black background"};
+
+// Clips of different sizes, so that the shares of a step hold different numbers of loss
+// elements and a plain mean of the processes' losses would be wrong.
+std::vector<Tensor> clips() {
+  return {testing::randn({4, 3, 4, 4}, 1), testing::randn({4, 2, 2, 6}, 2),
+          testing::randn({4, 1, 4, 2}, 3), testing::randn({4, 4, 2, 2}, 4),
+          testing::randn({4, 2, 4, 4}, 5)};
+}
+
+DiTTrainer new_trainer() {
+  DiTConfig c = testing::tiny_dit_config();
+  c.frame_conditioning = true;  // masks leave a share of each clip out of the loss
+  c.condition_rate = 0.7f;
+  c.caption_dropout = 0.2f;
+  return DiTTrainer(c, text::Tokenizer::from_captions(kCaptions),
+                    {.adam = {.lr = 3e-3f}, .warmup_steps = 0, .seed = 5, .ema_decay = 0.9f}, 7);
+}
+
+std::vector<float> weights(const DiTTrainer& t) {
+  std::vector<float> all;
+  for (const NamedParam& p : t.model().parameters()) {
+    const std::vector<float> v = p.var.value().to_vector();
+    all.insert(all.end(), v.begin(), v.end());
+  }
+  return all;
+}
+
+template <typename T>
+std::vector<T> part(const std::vector<T>& all, Share s) {
+  return std::vector<T>(all.begin() + s.begin, all.begin() + s.end);
+}
+
+// Trains `steps` steps on this process's share of the clips; returns its weights and losses.
+std::pair<std::vector<float>, std::vector<float>> train_share(ProcessGroup& g, int steps) {
+  DiTTrainer t = new_trainer();
+  const Share s = share_of(static_cast<int64_t>(kCaptions.size()), g.rank(), g.size());
+  std::vector<float> losses;
+  for (int i = 0; i < steps; ++i)
+    losses.push_back(t.step(part(clips(), s), part(kCaptions, s), &g, s.begin).loss);
+  EXPECT_TRUE(same_weights(t.model().parameters(), g));
+  return {weights(t), losses};
+}
+
+std::pair<std::vector<float>, std::vector<float>> train_whole(int steps) {
+  DiTTrainer t = new_trainer();
+  std::vector<float> losses;
+  for (int i = 0; i < steps; ++i) losses.push_back(t.step(clips(), kCaptions).loss);
+  return {weights(t), losses};
+}
+
+void expect_close(const std::vector<float>& a, const std::vector<float>& b, float tol,
+                  const char* what) {
+  ASSERT_EQ(a.size(), b.size()) << what;
+  float worst = 0;
+  for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(a[i] - b[i]));
+  EXPECT_LT(worst, tol) << what;
+}
+
+TEST(DataParallel, SharesCoverTheBatchInRankOrder) {
+  EXPECT_EQ(share_of(8, 0, 1).end, 8);
+  int64_t next = 0;
+  for (int r = 0; r < 3; ++r) {
+    const Share s = share_of(8, r, 3);
+    EXPECT_EQ(s.begin, next);
+    EXPECT_GE(s.end - s.begin, 2);
+    EXPECT_LE(s.end - s.begin, 3);
+    next = s.end;
+  }
+  EXPECT_EQ(next, 8);
+  EXPECT_THROW(share_of(8, 3, 3), Error);
+}
+
+TEST(DataParallel, ProcessesTakeTheStepOneProcessTakesOnTheWholeBatch) {
+  const auto [whole, whole_losses] = train_whole(3);
+  for (int size : {2, 3}) {
+    std::vector<std::vector<float>> got(static_cast<size_t>(size));
+    std::vector<float> losses;
+    testing::ThreadGroup::run(size, [&](ProcessGroup& g) {
+      auto [w, l] = train_share(g, 3);
+      got[static_cast<size_t>(g.rank())] = w;
+      if (g.rank() == 0) losses = l;
+    });
+    for (int r = 1; r < size; ++r)  // the same sums give every process the same step
+      EXPECT_EQ(got[static_cast<size_t>(r)], got[0]) << "rank " << r << " of " << size;
+    expect_close(losses, whole_losses, 1e-5f, "losses");
+    expect_close(got[0], whole, 2e-5f, "weights after 3 steps");
+  }
+}
+
+TEST(DataParallel, AClipDrawsTheSameWhateverShareItIsIn) {
+  // The draws of a clip depend on the step and its place in the batch alone.
+  DiTTrainer t = new_trainer();
+  Prompts prompts;
+  for (const std::string& c : kCaptions) prompts.push_back(t.tokenizer().encode(c));
+  const Generator draws(9);
+  const FlowLoss whole = flow_matching_loss(t.model(), clips(), prompts, draws);
+  const Share s{2, 5};
+  const FlowLoss tail = flow_matching_loss(t.model(), part(clips(), s), part(prompts, s), draws, 2);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(tail.times[i], whole.times[i + 2]);
+    EXPECT_EQ(tail.dropped[i], whole.dropped[i + 2]);
+    EXPECT_EQ(tail.known[i], whole.known[i + 2]);
+  }
+  const FlowLoss head =
+      flow_matching_loss(t.model(), part(clips(), {0, 2}), part(prompts, {0, 2}), draws, 0);
+  EXPECT_EQ(head.elements + tail.elements, whole.elements);
+  EXPECT_NEAR(head.loss.item() * head.elements + tail.loss.item() * tail.elements,
+              whole.loss.item() * whole.elements, 1e-4 * whole.loss.item() * whole.elements);
+}
+
+TEST(DataParallel, SameWeightsSeesOneWeightDiffer) {
+  testing::ThreadGroup::run(2, [](ProcessGroup& g) {
+    DiTTrainer t = new_trainer();
+    EXPECT_TRUE(same_weights(t.model().parameters(), g));
+    if (g.rank() == 1) {
+      Tensor w = t.model().parameters().back().var.value();
+      w.data<float>()[0] = std::nextafter(w.data<float>()[0], 1.0f);  // one ulp
+    }
+    EXPECT_FALSE(same_weights(t.model().parameters(), g));
+  });
+}
+
+TEST(DataParallel, SumsGradientsWeightedAndFillsMissingOnes) {
+  testing::ThreadGroup::run(2, [](ProcessGroup& g) {
+    Var a(Tensor::full({3}, 1.0f), true), b(Tensor::full({2}, 0.0f), true);
+    a.grad() = Tensor::full({3}, g.rank() == 0 ? 2.0f : 10.0f);
+    if (g.rank() == 1) b.grad() = Tensor::full({2}, 4.0f);  // rank 0 has none
+    sum_gradients({{"a", a}, {"b", b}}, g.rank() == 0 ? 0.25f : 0.75f, g);
+    EXPECT_EQ(a.grad().to_vector(), std::vector<float>(3, 0.25f * 2 + 0.75f * 10));
+    EXPECT_EQ(b.grad().to_vector(), std::vector<float>(2, 3.0f));
+  });
+}
+
+// Under mpirun (ctest's mpi_data_parallel: two processes), the same as the threads above.
+TEST(Mpi, ProcessesTakeTheStepOneProcessTakesOnTheWholeBatch) {
+  ProcessGroup& g = world();
+  if (g.size() == 1) GTEST_SKIP() << "one process: ctest runs this under mpirun";
+  const auto [whole, whole_losses] = train_whole(3);
+  const auto [mine, losses] = train_share(g, 3);
+  expect_close(losses, whole_losses, 1e-5f, "losses");
+  expect_close(mine, whole, 2e-5f, "weights after 3 steps");
+}
+
+}  // namespace
+}  // namespace cubist

@@ -1,0 +1,80 @@
+// Threads standing in for the processes of a data-parallel job (train/process_group.h), so that
+// the tests of data parallelism run without mpirun: ThreadGroup::run(n, fn) calls fn(group) on n
+// threads, each with its own rank, and their all-reduces meet in memory.
+#pragma once
+
+#include <condition_variable>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "train/process_group.h"
+
+namespace cubist::testing {
+
+class ThreadGroup final : public ProcessGroup {
+ public:
+  // Runs fn on `size` threads, one per rank; the first exception a thread throws is rethrown.
+  static void run(int size, const std::function<void(ProcessGroup&)>& fn) {
+    Shared shared(size);
+    std::vector<std::exception_ptr> errors(static_cast<size_t>(size));
+    std::vector<std::thread> threads;
+    for (int r = 0; r < size; ++r)
+      threads.emplace_back([&, r] {
+        ThreadGroup g(shared, r);
+        try {
+          fn(g);
+        } catch (...) {
+          errors[static_cast<size_t>(r)] = std::current_exception();
+        }
+      });
+    for (std::thread& t : threads) t.join();
+    for (const std::exception_ptr& e : errors)
+      if (e) std::rethrow_exception(e);
+  }
+
+  int rank() const override { return rank_; }
+  int size() const override { return shared_.size; }
+  void all_reduce_sum(float* data, int64_t n) override { reduce(data, n); }
+  void all_reduce_sum(double* data, int64_t n) override { reduce(data, n); }
+  void barrier() override { reduce(static_cast<double*>(nullptr), 0); }
+
+ private:
+  struct Shared {
+    explicit Shared(int n) : size(n) {}
+    int size;
+    std::mutex m;
+    std::condition_variable cv;
+    int arrived = 0;
+    long generation = 0;
+    std::vector<double> sum, result;
+  };
+  ThreadGroup(Shared& s, int rank) : shared_(s), rank_(rank) {}
+
+  // Every rank adds its buffer in; the last to arrive publishes the sum and wakes the others,
+  // who copy it out before any of them can start the next all-reduce.
+  template <typename T>
+  void reduce(T* data, int64_t n) {
+    std::unique_lock<std::mutex> lock(shared_.m);
+    if (shared_.arrived == 0) shared_.sum.assign(static_cast<size_t>(n), 0.0);
+    for (int64_t i = 0; i < n; ++i) shared_.sum[static_cast<size_t>(i)] += data[i];
+    const long generation = shared_.generation;
+    if (++shared_.arrived == shared_.size) {
+      shared_.result = shared_.sum;
+      shared_.arrived = 0;
+      ++shared_.generation;
+      shared_.cv.notify_all();
+    } else {
+      shared_.cv.wait(lock, [&] { return shared_.generation != generation; });
+    }
+    for (int64_t i = 0; i < n; ++i)
+      data[i] = static_cast<T>(shared_.result[static_cast<size_t>(i)]);
+  }
+
+  Shared& shared_;
+  int rank_;
+};
+
+}  // namespace cubist::testing
