@@ -1,6 +1,9 @@
 // Threads standing in for the processes of a data-parallel job (train/process_group.h), so that
 // the tests of data parallelism run without mpirun: ThreadGroup::run(n, fn) calls fn(group) on n
-// threads, each with its own rank, and their all-reduces meet in memory.
+// threads, each with its own rank, and their all-reduces meet in memory. Each runs its work on
+// one OpenMP thread, as `mpirun -np N` with OMP_NUM_THREADS=1 would: oneDNN's primitives, run
+// at once from several threads that each ask for an OpenMP team, can wait forever in their own
+// barriers when a team comes out smaller than they asked.
 #pragma once
 
 #include <condition_variable>
@@ -10,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/parallel.h"
 #include "train/process_group.h"
 
 namespace cubist::testing {
@@ -24,6 +28,7 @@ class ThreadGroup final : public ProcessGroup {
     for (int r = 0; r < size; ++r)
       threads.emplace_back([&, r] {
         ThreadGroup g(shared, r);
+        set_num_threads(1);
         try {
           fn(g);
         } catch (...) {

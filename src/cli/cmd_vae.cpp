@@ -21,6 +21,7 @@
 #include "models/model_files.h"
 #include "models/vae/latent_io.h"
 #include "models/vae/vae.h"
+#include "train/process_group.h"
 #include "train/vae_trainer.h"
 
 namespace cubist::cli {
@@ -103,17 +104,23 @@ int train(Args& args) {
   }
   if (steps > 0) o.train.steps = steps;
   o.stop = stop_on_signals();
+  o.group = &world();
+  const bool reports = o.group->rank() == 0;  // of several processes, rank 0 reports for all
 
-  std::printf("vae train: %s autoencoder, %s; %lld steps of %lld clip(s) into %s\n",
-              o.model.summary().c_str(), data.empty() ? "Shapes World in memory" : data.c_str(),
-              static_cast<long long>(o.train.steps), static_cast<long long>(o.train.batch),
-              out.c_str());
-  if (!o.train.init.empty())  // (a folder holding a checkpoint resumes it instead)
+  if (reports) {
+    std::printf("vae train: %s autoencoder, %s; %lld steps of %lld clip(s)",
+                o.model.summary().c_str(), data.empty() ? "Shapes World in memory" : data.c_str(),
+                static_cast<long long>(o.train.steps), static_cast<long long>(o.train.batch));
+    if (o.group->size() > 1) std::printf(" over %d processes (data parallel)", o.group->size());
+    std::printf(" into %s\n", out.c_str());
+  }
+  if (reports && !o.train.init.empty())  // (a folder holding a checkpoint resumes it instead)
     std::printf("vae train: fine-tuning %s from %s\n",
                 o.train.freeze_encoder ? "the decoder alone" : "every weight",
                 o.train.init.c_str());
   std::fflush(stdout);
-  Progress bar("vae train", o.train.steps, "step");
+  std::optional<Progress> bar;
+  if (reports) bar.emplace("vae train", o.train.steps, "step");
   double smoothed = -1;
   const VaeTrainResult r = train_vae(o, [&](const VaeTrainStatus& s) {
     smoothed = smoothed < 0 ? s.psnr : 0.95 * smoothed + 0.05 * s.psnr;
@@ -126,10 +133,11 @@ int train(Args& args) {
       std::snprintf(v, sizeof v, "%.2f dB)", s.val_psnr);
       text += v;
     }
-    bar.update(s.step, text);
+    bar->update(s.step, text);
   });
+  if (!reports) return 0;
   if (r.finished) {
-    bar.finish();
+    bar->finish();
     char psnr[48] = "";  // none when the run had already finished (nothing was evaluated)
     if (r.last_val_psnr >= 0)
       std::snprintf(psnr, sizeof psnr, "; held-out PSNR %.2f dB", r.last_val_psnr);

@@ -16,7 +16,8 @@ struct Command {
   const char* name;
   int (*run)(int argc, char** argv);
   const char* summary;
-  bool data_parallel = false;  // runs as several processes under mpirun (train/process_group.h)
+  // Whether these arguments run as several processes under mpirun (train/process_group.h).
+  bool (*data_parallel)(int argc, char** argv) = nullptr;
 };
 
 // `cubist data shapes|index ...`
@@ -35,10 +36,11 @@ constexpr Command kCommands[] = {
     {"eval", cubist::cli::cmd_eval, "check videos against Shapes World captions"},
     {"text", cubist::cli::cmd_text, "tokenizer and prompt expansion: `text expand \"a red ball\"`"},
     {"bench", cubist::cli::cmd_bench, "benchmarks: `cubist bench block --tokens N`"},
-    {"vae", cubist::cli::cmd_vae, "the video autoencoder: train, encode, decode, cache"},
+    {"vae", cubist::cli::cmd_vae, "the video autoencoder: train, encode, decode, cache",
+     [](int argc, char** argv) { return argc > 0 && !std::strcmp(argv[0], "train"); }},
     {"export", cubist::cli::cmd_export, "a weights file in bf16: `export IN -o OUT --bf16`"},
     {"train", cubist::cli::cmd_train, "train the diffusion transformer: `train --config FILE`",
-     true},
+     [](int, char**) { return true; }},
     {"generate", cubist::cli::cmd_generate, "a video from a prompt: `generate \"PROMPT\" -o OUT`"},
 };
 
@@ -60,11 +62,11 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[1], c.name) != 0) continue;
     // Under mpirun every process runs this; a job that one process does would be done N times
     // into the same files.
-    if (processes > 1 && !c.data_parallel) {
+    if (processes > 1 && !(c.data_parallel && c.data_parallel(argc - 2, argv + 2))) {
       std::fprintf(stderr,
                    "cubist %s: a launcher (mpirun) started %d processes, but `cubist %s` runs in "
-                   "one; only `cubist train` trains across processes (mpirun -np N cubist train "
-                   "--config FILE)\n",
+                   "one; only `cubist train` and `cubist vae train` train across processes "
+                   "(mpirun -np N cubist train --config FILE)\n",
                    c.name, processes, c.name);
       return 2;
     }

@@ -598,7 +598,7 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
                "of held-out clips, from `cubist vae cache`) to measure on");
   CUBIST_CHECK(tc.batch >= group.size(), "train: ", group.size(),
                " processes share each step's clips, so train.batch must be at least ", group.size(),
-               " (it is ", tc.batch, "); start fewer processes or raise it");
+               " (it is ", tc.batch, "); start fewer processes or raise train.batch in the config");
   const std::string ckpt = o.out_dir + "/checkpoint.safetensors";
   const std::string weights = o.out_dir + "/dit.safetensors";
   const bool resuming = fs::exists(ckpt);

@@ -22,6 +22,7 @@
 #include "train/adamw.h"
 #include "train/lr_schedule.h"
 #include "train/metrics_log.h"
+#include "train/process_group.h"
 
 namespace cubist {
 
@@ -114,7 +115,7 @@ Posterior encode_for_training(const Vae& vae, const Var& x, bool freeze_encoder)
 }
 
 // One clip: forward, loss, backward (gradients accumulate, scaled by 1 / batch).
-StepLoss clip_step(const Vae& vae, const Video& clip, const VaeTrainConfig& tc, Generator& noise) {
+StepLoss clip_step(const Vae& vae, const Video& clip, const VaeTrainConfig& tc, Generator noise) {
   const Var x(video_to_tensor(clip));
   const Posterior p = encode_for_training(vae, x, tc.freeze_encoder);
   Tensor eps = Tensor::empty(p.mean.shape());
@@ -127,13 +128,11 @@ StepLoss clip_step(const Vae& vae, const Video& clip, const VaeTrainConfig& tc, 
 }
 
 std::map<std::string, std::string> run_metadata(const VaeTrainOptions& o, int64_t step,
-                                                uint64_t rng_offset, double elapsed,
-                                                const std::string& data) {
+                                                double elapsed, const std::string& data) {
   std::map<std::string, std::string> meta = vae_metadata(o.model);
   meta["elapsed_s"] = std::to_string(elapsed);
   meta["train_config"] = o.train.to_json().dump();
   meta["step"] = std::to_string(step);
-  meta["rng_offset"] = std::to_string(rng_offset);
   meta["data"] = data;
   return meta;
 }
@@ -279,12 +278,20 @@ double reconstruction_psnr(const Vae& vae, const ClipSource& source, int64_t cli
 VaeTrainResult train_vae(const VaeTrainOptions& o, const VaeTrainCallback& on_step) {
   o.model.validate();
   const VaeTrainConfig& tc = o.train;
+  SingleProcess alone;
+  ProcessGroup& group = o.group ? *o.group : alone;
+  const bool writer = group.rank() == 0;  // writes the folder, evaluates and calls back
   CUBIST_CHECK(!o.out_dir.empty(), "vae train: no output folder given");
+  CUBIST_CHECK(tc.batch >= group.size(), "vae train: ", group.size(),
+               " processes share each step's clips, so train.batch must be at least ", group.size(),
+               " (it is ", tc.batch,
+               "); start fewer processes or raise train.batch in the config (--config FILE)");
   const std::string ckpt = o.out_dir + "/checkpoint.safetensors";
   const std::string weights = o.out_dir + "/vae.safetensors";
   std::optional<SafeTensors> init_file;  // a checkpoint in the folder resumes instead
   if (!tc.init.empty() && !fs::exists(ckpt)) init_file = open_init(tc.init, o.model);
-  const OutputFolder folder(o.out_dir);
+  std::optional<OutputFolder> folder;
+  if (writer) folder.emplace(o.out_dir);
 
   if (o.manifest.empty())  // every Shapes World clip size and length must suit the model
     for (const shapes::ClipSize& size : shapes::parse_sizes(tc.sizes))
@@ -308,7 +315,9 @@ VaeTrainResult train_vae(const VaeTrainOptions& o, const VaeTrainCallback& on_st
   ac.lr = tc.lr;
   ac.weight_decay = tc.weight_decay;
   AdamW opt(tc.freeze_encoder ? vae.decoder_parameters() : vae.parameters(), ac);
-  Generator noise(tc.seed, /*stream=*/1);
+  // Clip i's posterior noise comes from substream i, so a batch split over processes draws as it
+  // would whole.
+  const Generator noise(tc.seed, /*stream=*/1);
 
   VaeTrainResult result;
   double elapsed = 0;  // seconds spent in training steps and evaluations, over all sessions
@@ -322,16 +331,19 @@ VaeTrainResult train_vae(const VaeTrainOptions& o, const VaeTrainCallback& on_st
     vae.load_state_dict(file);
     result.start_step = file.metadata_int("step");
     opt.load_state(file, result.start_step);
-    noise.set_offset(file.metadata_uint("rng_offset"));
     elapsed = file.metadata_number("elapsed_s", 0);
   } else if (init_file) {
     vae.load_state_dict(*init_file);
   }
-  MetricsLog log(o.out_dir + "/log.csv",
-                 {"step", "loss", "mse", "kl", "psnr", "lr", "grad_norm", "clips_per_s", "val_psnr",
-                  "elapsed_s"},
-                 result.start_step + 1);
-  {
+  CUBIST_CHECK(same_weights(vae.parameters(), group), "vae train: the ", group.size(),
+               " processes start from different weights: every process must see the same files "
+               "at the same paths");
+  std::optional<MetricsLog> log;
+  if (writer) {
+    log.emplace(o.out_dir + "/log.csv",
+                std::vector<std::string>{"step", "loss", "mse", "kl", "psnr", "lr", "grad_norm",
+                                         "clips_per_s", "val_psnr", "elapsed_s"},
+                result.start_step + 1);
     std::ofstream cfg(o.out_dir + "/config.json");
     nlohmann::ordered_json j;
     j["model"] = o.model.to_json();
@@ -340,7 +352,12 @@ VaeTrainResult train_vae(const VaeTrainOptions& o, const VaeTrainCallback& on_st
   }
 
   auto save = [&](int64_t step) {
-    const auto meta = run_metadata(o, step, noise.offset(), elapsed, data->describe());
+    CUBIST_CHECK(same_weights(vae.parameters(), group), "vae train: at step ", step, " the ",
+                 group.size(),
+                 " processes hold different weights, so their steps went differently; the last "
+                 "checkpoint is kept");
+    if (!writer) return;
+    const auto meta = run_metadata(o, step, elapsed, data->describe());
     NamedTensors all = vae.state_dict();
     for (auto& t : opt.state()) all.push_back(std::move(t));
     save_safetensors(ckpt, all, meta);
@@ -348,18 +365,25 @@ VaeTrainResult train_vae(const VaeTrainOptions& o, const VaeTrainCallback& on_st
     write_plot(o.out_dir);
   };
 
+  const Share share = share_of(tc.batch, group.rank(), group.size());
   int64_t step = result.start_step;
   int64_t run_steps = 0;
   while (step < tc.steps) {
     const auto t0 = std::chrono::steady_clock::now();
     const float lr = LrSchedule{tc.lr, tc.warmup, tc.steps, tc.min_lr_ratio}.at(step);
     opt.zero_grad();
-    StepLoss total;
-    for (int64_t j = 0; j < tc.batch; ++j) {
-      const Video clip = data->clip(static_cast<uint64_t>(step * tc.batch + j));
-      const StepLoss s = clip_step(vae, clip, tc, noise);
-      total.loss += s.loss / tc.batch, total.mse += s.mse / tc.batch;
-      total.kl += s.kl / tc.batch, total.frames += s.frames;
+    // Each clip's loss is scaled by 1 / batch before its backward pass, so the processes'
+    // gradients and losses add up to the whole batch's.
+    double total[4] = {0, 0, 0, 0};  // loss, mse, kl, frames
+    for (int64_t j = share.begin; j < share.end; ++j) {
+      const uint64_t index = static_cast<uint64_t>(step * tc.batch + j);
+      const StepLoss s = clip_step(vae, data->clip(index), tc, noise.substream(index));
+      total[0] += s.loss / tc.batch, total[1] += s.mse / tc.batch;
+      total[2] += s.kl / tc.batch, total[3] += static_cast<double>(s.frames);
+    }
+    if (group.size() > 1) {
+      group.all_reduce_sum(total, 4);
+      sum_gradients(opt.params(), 1.0f, group);
     }
     const float grad_norm = clip_grad_norm(opt.params(), tc.clip_grad);
     opt.step(lr);
@@ -368,25 +392,29 @@ VaeTrainResult train_vae(const VaeTrainOptions& o, const VaeTrainCallback& on_st
 
     VaeTrainStatus st;
     st.step = step, st.steps = tc.steps;
-    st.loss = total.loss, st.mse = total.mse, st.kl = total.kl, st.psnr = psnr_of_mse(total.mse);
+    st.loss = total[0], st.mse = total[1], st.kl = total[2], st.psnr = psnr_of_mse(total[1]);
     st.lr = lr, st.grad_norm = grad_norm;
     st.clips_per_s = static_cast<double>(tc.batch) / dt;
-    st.frames_per_s = static_cast<double>(total.frames) / dt;
-    if (tc.eval_every > 0 && (step % tc.eval_every == 0 || step == tc.steps)) {
+    st.frames_per_s = total[3] / dt;
+    if (writer && tc.eval_every > 0 && (step % tc.eval_every == 0 || step == tc.steps)) {
       st.val_psnr = reconstruction_psnr(vae, *held_out, tc.eval_clips);
       result.last_val_psnr = st.val_psnr;
     }
     elapsed += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     st.elapsed_s = elapsed;
-    log.write({static_cast<double>(step), st.loss, st.mse, st.kl, st.psnr, lr, grad_norm,
-               st.clips_per_s, st.val_psnr, elapsed});
-    const bool stopping =
+    if (log)
+      log->write({static_cast<double>(step), st.loss, st.mse, st.kl, st.psnr, lr, grad_norm,
+                  st.clips_per_s, st.val_psnr, elapsed});
+    // A signal may reach the processes at different steps: they stop together.
+    double stop_votes =
         (o.stop_after > 0 && run_steps >= o.stop_after) || (o.stop && o.stop->load());
+    group.all_reduce_sum(&stop_votes, 1);
+    const bool stopping = stop_votes > 0;
     if (step % tc.checkpoint_every == 0 || step == tc.steps || stopping) {
       save(step);
-      st.checkpoint = ckpt;
+      if (writer) st.checkpoint = ckpt;
     }
-    if (on_step) on_step(st);
+    if (writer && on_step) on_step(st);
     if (stopping) break;
   }
   result.end_step = step;

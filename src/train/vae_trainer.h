@@ -5,14 +5,19 @@
 //
 // The output folder holds:
 //   checkpoint.safetensors  weights + AdamW moments; metadata: format, vae_config, train_config,
-//                           step, rng_offset, elapsed_s (written atomically every
+//                           step, elapsed_s (written atomically every
 //                           checkpoint_every steps, at the end, and when asked to stop)
 //   vae.safetensors         weights only (what `cubist vae encode/decode` take), same metadata
 //   log.csv                 step,loss,mse,kl,psnr,lr,grad_norm,clips_per_s,val_psnr,elapsed_s
 //   loss.svg                the loss and held-out PSNR curves
-// Starting again on a folder that holds a checkpoint resumes from it: clip i of the run is a
-// pure function of (seed, i) and the noise generator's position is saved, so the resumed run
-// continues the same loss curve as an uninterrupted one (at a fixed thread count).
+// Starting again on a folder that holds a checkpoint resumes from it: clip i of the run and its
+// posterior noise are pure functions of (seed, i), so the resumed run continues the same loss
+// curve as an uninterrupted one (at a fixed thread count).
+//
+// Data parallel (`mpirun -np N cubist vae train ...`, train/process_group.h): each process
+// takes its share of every step's train.batch clips and the gradients are summed over the
+// processes, so N processes take the steps one would take; rank 0 writes the folder, measures
+// the held-out PSNR and calls back.
 #pragma once
 
 #include <atomic>
@@ -28,6 +33,8 @@
 #include "models/vae/config.h"
 
 namespace cubist {
+
+class ProcessGroup;
 
 struct VaeTrainConfig {
   int64_t steps = 6000;
@@ -86,6 +93,8 @@ struct VaeTrainOptions {
   std::string manifest;    // empty: Shapes World generated in memory
   int64_t stop_after = 0;  // > 0: save and return after this many steps of this call
   const std::atomic<bool>* stop = nullptr;  // set by a signal handler: save and return
+  // The processes that train together (null: this one alone); the callback runs on rank 0.
+  ProcessGroup* group = nullptr;
 };
 
 struct VaeTrainStatus {
