@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 
 #include "diffusion/dit_flow.h"
 #include "model_testing.h"
@@ -92,6 +93,23 @@ TEST(DataParallel, SharesCoverTheBatchInRankOrder) {
   }
   EXPECT_EQ(next, 8);
   EXPECT_THROW(share_of(8, 3, 3), Error);
+}
+
+TEST(DataParallel, LaunchedProcessesAreWhatTheLauncherSays) {
+  const char* names[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "SLURM_NTASKS"};
+  std::vector<std::pair<std::string, std::string>> saved;
+  for (const char* n : names)
+    if (const char* v = std::getenv(n)) saved.push_back({n, v});
+  for (const char* n : names) unsetenv(n);
+  EXPECT_EQ(launched_processes(), 1);
+  setenv("SLURM_NTASKS", "4", 1);  // a Slurm job's plain command is one process
+  EXPECT_EQ(launched_processes(), 1);
+  setenv("PMI_SIZE", "3", 1);  // srun or MPICH's launcher started it
+  EXPECT_EQ(launched_processes(), 3);
+  setenv("OMPI_COMM_WORLD_SIZE", "2", 1);
+  EXPECT_EQ(launched_processes(), 2);
+  for (const char* n : names) unsetenv(n);
+  for (const auto& [n, v] : saved) setenv(n.c_str(), v.c_str(), 1);
 }
 
 TEST(DataParallel, ProcessesTakeTheStepOneProcessTakesOnTheWholeBatch) {

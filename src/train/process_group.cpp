@@ -12,8 +12,9 @@ namespace cubist {
 std::unique_ptr<ProcessGroup> mpi_world();
 
 int launched_processes() {
-  // Open MPI's mpirun, then the PMI of MPICH, Slurm's srun and others.
-  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "SLURM_NTASKS"}) {
+  // Open MPI's mpirun, then the PMI that MPICH's launcher and Slurm's srun set for each process
+  // they start. (Not SLURM_NTASKS: a job's plain commands see it too.)
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE"}) {
     const char* v = std::getenv(name);
     if (v && *v) {
       const int n = std::atoi(v);
