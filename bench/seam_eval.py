@@ -27,7 +27,16 @@ caption alone as a 65-frame clip, 17-frame windows chained (`long`), or as a 28-
   World keeps every object inside, so such a continuation does not exist and the model, which
   learned that, turns the object round); `bounces` and `leaves` count those left out.
 
-    python3 bench/seam_eval.py [--clips 10] [--modes back,connect,forward,long,loop]
+`gap` connects two videos that have a true passage between them: A and B are frames 0-8 and
+21-32 of one held-out 33-frame clip (seed 515151; Shapes World's longest), and the connection's
+12 new frames stand where the clip's frames 9-20 were. (Connecting a clip to itself, `connect`, asks for a passage that
+Shapes World cannot have: an object moving at 1 px/frame is 16 px from where it started after
+17 frames, and 12 frames cannot bring it back and leave it moving on into B.) Its motion is
+measured at both seams, out of A (frame 9) and into B (frame 21), against the truth's own
+motion at the same cuts (the tracker on the true clip), and `passage_rms` is the new frames'
+RMS difference from the true frames 9-20.
+
+    python3 bench/seam_eval.py [--clips 10] [--modes back,connect,forward,long,loop,gap]
                                [--out out/seam_eval] [-- ARGS]
 
 Needs numpy and the ffmpeg command."""
@@ -40,7 +49,84 @@ import time
 
 import numpy as np
 
-from prompt_modes_eval import CUBIST, frames, held_out_clips, rms, source_mp4
+from prompt_modes_eval import CUBIST, frames, held_out_clips, rms, run, source_mp4
+
+GAP = (9, 21, 33)  # gap mode: A is frames [0, 9), the passage [9, 21), B [21, 33)
+
+
+def gap_clips(out, n):
+    """The first n held-out 33-frame clips (seed 515151, 64x64, PNG frames under OUT/truth33),
+    as (truth folder, manifest entries); kept when the folder holds at least n."""
+    truth = os.path.join(out, "truth33")
+    manifest = os.path.join(truth, "manifest.jsonl")
+    if not os.path.exists(manifest) or sum(1 for _ in open(manifest)) < n:
+        subprocess.run(["rm", "-rf", truth], check=True)
+        run("data", "shapes", "--out", truth, "--clips", str(n), "--sizes", "64x64", "--frames",
+            str(GAP[2]), "--seed", "515151", "--format", "png")
+    return truth, [json.loads(l) for l in open(manifest)][:n]
+
+
+def frames_mp4(truth, entry, first, count, path):
+    """Frames [first, first + count) of a held-out clip as an MP4 (as source_mp4 writes)."""
+    if not os.path.exists(path):
+        subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-framerate", "8", "-start_number",
+                        str(first), "-i", os.path.join(truth, entry["path"], "%06d.png"),
+                        "-frames:v", str(count), "-c:v", "libx264", "-crf", "8", "-pix_fmt",
+                        "yuv444p", path], check=True)
+    return path
+
+
+def gap_mode(a, extra):
+    """The `gap` mode: connections of two cuts of one clip, against the frames between them."""
+    a_end, b_start, total = GAP
+    truth, entries = gap_clips(a.out, a.clips)
+    measures = {"out_of_A": [], "into_B": []}
+    true_measures = {"out_of_A": [], "into_B": []}
+    bounce, passage, seams, inside = [], [], [], []
+    began = time.time()
+    for i, e in enumerate(entries):
+        src_a = frames_mp4(truth, e, 0, a_end, os.path.join(a.out, f"gapA_{i:03d}.mp4"))
+        src_b = frames_mp4(truth, e, b_start, total - b_start,
+                           os.path.join(a.out, f"gapB_{i:03d}.mp4"))
+        whole = frames_mp4(truth, e, 0, total, os.path.join(a.out, f"gapT_{i:03d}.mp4"))
+        out = os.path.join(a.out, f"gap_{i:03d}.mp4")
+        subprocess.run([CUBIST, "generate", e["caption"], "--no-expand", "--connect", src_a,
+                        src_b, "--size", "64x64", "--steps", "30", "--seed", str(i), "-o", out,
+                        *extra], check=True, capture_output=True)
+        f, t = frames(out, 64, 64), frames(whole, 64, 64)
+        if len(f) != total:
+            sys.exit(f"gap: the connection has {len(f)} frames, not {total} (give a 17-frame "
+                     "window: the passage must be 12 frames)")
+        passage.append(float(np.mean([rms(f[k], t[k]) for k in range(a_end, b_start)])))
+        steps = [rms(f[k], f[k + 1]) for k in range(total - 1)]
+        seams.append(steps[b_start - 1])
+        inside.append(float(np.mean(steps[b_start:])))
+        got, true = check(out, e["caption"]), check(whole, e["caption"])
+        objs = objects(true)
+        bounce += [o[0] == "bouncing" for o in objs]
+        for name, cut in (("out_of_A", a_end), ("into_B", b_start)):
+            measures[name] += [motion_across(o, cut) for o in tracks(got)]
+            true_measures[name] += [motion_across(o, cut) for o in tracks(true)]
+    summary = {}
+    for name in measures:
+        m, tm = measures[name], true_measures[name]
+        summary[name] = {
+            "continues": f"{sum(map(continues, m))}/{len(m)}",
+            "continues_in_truth": f"{sum(map(continues, tm))}/{len(tm)}",
+            "where_truth_continues": f"{sum(continues(x) for x, y in zip(m, tm) if continues(y))}"
+                                     f"/{sum(map(continues, tm))}",
+            "straight": f"{sum(continues(x) for x, b in zip(m, bounce) if not b)}"
+                        f"/{bounce.count(False)}",
+            # Per object, for comparing two runs object by object: 1 continues, 0 does not,
+            # - the truth does not continue either.
+            "each": "".join("-" if not continues(y) else "1" if continues(x) else "0"
+                            for x, y in zip(m, tm))}
+    print(json.dumps({"mode": "gap", "args": extra, "seam_into_B": round(float(np.mean(seams)), 2),
+                      "inside_B": round(float(np.mean(inside)), 2),
+                      "within": f"{sum(s <= m for s, m in zip(seams, inside))}/{len(seams)}",
+                      "passage_rms": round(float(np.mean(passage)), 2),
+                      "per_clip_passage_rms": [round(p, 1) for p in passage], **summary,
+                      "s_per_clip": round((time.time() - began) / len(entries), 1)}), flush=True)
 
 
 def check(video, caption):
@@ -125,8 +211,14 @@ def main():
     ap.add_argument("--out", default="out/seam_eval")
     a = ap.parse_args(argv[:argv.index("--")] if "--" in argv else argv)
     os.makedirs(a.out, exist_ok=True)
+    modes = a.modes.split(",")
+    if "gap" in modes:
+        gap_mode(a, extra)
+        modes.remove("gap")
+    if not modes:
+        return
     truth, entries = held_out_clips(a.out, a.clips)
-    for mode in a.modes.split(","):
+    for mode in modes:
         seams, inside, at_seam, at_inside, seam_kinds, inside_kinds = [], [], [], [], [], []
         largest, boundaries = [], []
         began = time.time()
