@@ -7,6 +7,10 @@
 # two runs (they take the same steps, up to the order of float sums).
 #
 #   bench/data_parallel.sh [--steps 20] [--processes 2] [--batches "8 32"]
+#
+# Cubist asks Open MPI for its ring all-reduce (src/train/mpi_group.cpp); with
+# OMPI_MCA_coll_tuned_use_dynamic_rules=0 in the environment the processes sum with Open MPI's
+# own choice instead, as before 2026-12-05.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 steps=20 processes=2 batches="8 32"
