@@ -8,9 +8,9 @@
 #
 #   bench/data_parallel.sh [--steps 20] [--processes 2] [--batches "8 32"]
 #
-# Cubist asks Open MPI for its ring all-reduce (src/train/mpi_group.cpp); with
-# OMPI_MCA_coll_tuned_use_dynamic_rules=0 in the environment the processes sum with Open MPI's
-# own choice instead, as before 2026-12-05.
+# Cubist asks Open MPI for its ring all-reduce (src/train/mpi_group.cpp); under Open MPI the
+# processes also run with OMPI_MCA_coll_tuned_use_dynamic_rules=0, which leaves the choice of
+# algorithm to Open MPI, as before 2026-12-05 (the "own all-reduce" figures).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 steps=20 processes=2 batches="8 32"
@@ -40,14 +40,20 @@ c["train"].update(steps=steps, batch=batch, sample_every=0, checkpoint_every=ste
 c["data"] = {"latents": f"{out}/latents/latents.jsonl"}
 json.dump(c, open(f"{out}/config_{batch}.json", "w"), indent=1)
 PY
-  rm -rf "$out/one_$batch" "$out/dp_$batch"
+  rm -rf "$out/one_$batch" "$out/dp_$batch" "$out/dp_own_$batch"
   OMP_NUM_THREADS=$cores build/cubist train --config "$out/config_$batch.json" \
     --out "$out/one_$batch" >/dev/null 2>&1
-  OMP_NUM_THREADS=$((cores / processes > 0 ? cores / processes : 1)) mpirun -np "$processes" \
-    --oversubscribe build/cubist train --config "$out/config_$batch.json" \
-    --out "$out/dp_$batch" >/dev/null 2>&1
+  export OMP_NUM_THREADS=$((cores / processes > 0 ? cores / processes : 1))
+  mpirun -np "$processes" --oversubscribe build/cubist train \
+    --config "$out/config_$batch.json" --out "$out/dp_$batch" >/dev/null 2>&1
+  if mpirun --version 2>&1 | grep -q "Open MPI"; then
+    OMPI_MCA_coll_tuned_use_dynamic_rules=0 mpirun -np "$processes" --oversubscribe \
+      build/cubist train --config "$out/config_$batch.json" --out "$out/dp_own_$batch" \
+      >/dev/null 2>&1
+  fi
+  unset OMP_NUM_THREADS
   /usr/bin/python3 - "$out" "$batch" "$steps" "$processes" "$cores" <<'PY'
-import csv, sys
+import csv, os, sys
 out, batch, steps, n, cores = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
 def read(d):
     return list(csv.DictReader(open(f"{out}/{d}/log.csv")))
@@ -58,8 +64,13 @@ def per_step(rows):
 def tokens(rows):
     return sum(float(r["tokens_per_s"]) for r in rows[5:]) / len(rows[5:])
 diff = max(abs(float(a["loss"]) - float(b["loss"])) for a, b in zip(one, dp))
-print(f"batch {batch}: one process x {cores} threads {per_step(one):.3f} s/step "
-      f"({tokens(one):.0f} tokens/s); {n} processes {per_step(dp):.3f} s/step "
-      f"({tokens(dp):.0f} tokens/s); largest loss difference {diff:.2e}")
+line = (f"batch {batch}: one process x {cores} threads {per_step(one):.3f} s/step "
+        f"({tokens(one):.0f} tokens/s); {n} processes {per_step(dp):.3f} s/step "
+        f"({tokens(dp):.0f} tokens/s)")
+if os.path.exists(f"{out}/dp_own_{batch}/log.csv"):
+    own = read(f"dp_own_{batch}")
+    line += (f", with Open MPI's own all-reduce {per_step(own):.3f} s/step "
+             f"({tokens(own):.0f} tokens/s)")
+print(f"{line}; largest loss difference {diff:.2e}")
 PY
 done
