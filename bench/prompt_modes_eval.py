@@ -50,25 +50,28 @@ def run(*args):
     subprocess.run([CUBIST, *args], check=True, capture_output=True)
 
 
-def held_out_clips(out, n):
-    """The first n held-out clips of the benchmarks (seed 515151, 64x64, 17 frames, PNG frames
-    under OUT/truth): (the truth folder, their manifest entries). Clip i is a function of (seed,
-    i), so a folder holding at least n of them is used as it is."""
-    truth = os.path.join(out, "truth")
+def held_out_clips(out, n, frames=17, folder="truth"):
+    """The first n held-out clips of the benchmarks (seed 515151, 64x64, `frames` frames long,
+    PNG frames under OUT/FOLDER): (the truth folder, their manifest entries). Clip i is a
+    function of (seed, i), so a folder holding at least n of them is used as it is."""
+    truth = os.path.join(out, folder)
     manifest = os.path.join(truth, "manifest.jsonl")
     if not os.path.exists(manifest) or sum(1 for _ in open(manifest)) < n:
         shutil.rmtree(truth, ignore_errors=True)
         run("data", "shapes", "--out", truth, "--clips", str(n), "--sizes", "64x64", "--frames",
-            "17", "--seed", "515151", "--format", "png")
+            str(frames), "--seed", "515151", "--format", "png")
     return truth, [json.loads(l) for l in open(manifest)][:n]
 
 
-def source_mp4(truth, entry, path):
-    """A held-out clip as the video the modes take (H.264 at CRF 8, 4:4:4), written once."""
+def source_mp4(truth, entry, path, first=0, count=None):
+    """A held-out clip, or its frames [first, first + count), as the video the modes take
+    (H.264 at CRF 8, 4:4:4), written once."""
     if not os.path.exists(path):
-        subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-framerate", "8", "-i",
-                        os.path.join(truth, entry["path"], "%06d.png"), "-c:v", "libx264",
-                        "-crf", "8", "-pix_fmt", "yuv444p", path], check=True)
+        part = ["-start_number", str(first)] if first else []
+        length = ["-frames:v", str(count)] if count is not None else []
+        subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-framerate", "8", *part, "-i",
+                        os.path.join(truth, entry["path"], "%06d.png"), *length, "-c:v",
+                        "libx264", "-crf", "8", "-pix_fmt", "yuv444p", path], check=True)
     return path
 
 

@@ -49,46 +49,24 @@ import time
 
 import numpy as np
 
-from prompt_modes_eval import CUBIST, frames, held_out_clips, rms, run, source_mp4
+from prompt_modes_eval import CUBIST, frames, held_out_clips, rms, source_mp4
 
 GAP = (9, 21, 33)  # gap mode: A is frames [0, 9), the passage [9, 21), B [21, 33)
-
-
-def gap_clips(out, n):
-    """The first n held-out 33-frame clips (seed 515151, 64x64, PNG frames under OUT/truth33),
-    as (truth folder, manifest entries); kept when the folder holds at least n."""
-    truth = os.path.join(out, "truth33")
-    manifest = os.path.join(truth, "manifest.jsonl")
-    if not os.path.exists(manifest) or sum(1 for _ in open(manifest)) < n:
-        subprocess.run(["rm", "-rf", truth], check=True)
-        run("data", "shapes", "--out", truth, "--clips", str(n), "--sizes", "64x64", "--frames",
-            str(GAP[2]), "--seed", "515151", "--format", "png")
-    return truth, [json.loads(l) for l in open(manifest)][:n]
-
-
-def frames_mp4(truth, entry, first, count, path):
-    """Frames [first, first + count) of a held-out clip as an MP4 (as source_mp4 writes)."""
-    if not os.path.exists(path):
-        subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-framerate", "8", "-start_number",
-                        str(first), "-i", os.path.join(truth, entry["path"], "%06d.png"),
-                        "-frames:v", str(count), "-c:v", "libx264", "-crf", "8", "-pix_fmt",
-                        "yuv444p", path], check=True)
-    return path
 
 
 def gap_mode(a, extra):
     """The `gap` mode: connections of two cuts of one clip, against the frames between them."""
     a_end, b_start, total = GAP
-    truth, entries = gap_clips(a.out, a.clips)
+    truth, entries = held_out_clips(a.out, a.clips, frames=total, folder="truth33")
     measures = {"out_of_A": [], "into_B": []}
     true_measures = {"out_of_A": [], "into_B": []}
     bounce, passage, seams, inside = [], [], [], []
     began = time.time()
     for i, e in enumerate(entries):
-        src_a = frames_mp4(truth, e, 0, a_end, os.path.join(a.out, f"gapA_{i:03d}.mp4"))
-        src_b = frames_mp4(truth, e, b_start, total - b_start,
-                           os.path.join(a.out, f"gapB_{i:03d}.mp4"))
-        whole = frames_mp4(truth, e, 0, total, os.path.join(a.out, f"gapT_{i:03d}.mp4"))
+        src_a = source_mp4(truth, e, os.path.join(a.out, f"gapA_{i:03d}.mp4"), 0, a_end)
+        src_b = source_mp4(truth, e, os.path.join(a.out, f"gapB_{i:03d}.mp4"), b_start,
+                           total - b_start)
+        whole = source_mp4(truth, e, os.path.join(a.out, f"gapT_{i:03d}.mp4"))
         out = os.path.join(a.out, f"gap_{i:03d}.mp4")
         subprocess.run([CUBIST, "generate", e["caption"], "--no-expand", "--connect", src_a,
                         src_b, "--size", "64x64", "--steps", "30", "--seed", str(i), "-o", out,
