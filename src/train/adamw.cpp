@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "core/error.h"
-#include "core/parallel.h"
+#include "ops/adam.h"
 #include "ops/elementwise.h"
 
 namespace cubist {
@@ -21,26 +21,17 @@ AdamW::AdamW(std::vector<NamedParam> params, AdamWConfig config)
 void AdamW::step(float lr) {
   if (lr <= 0) lr = config_.lr;
   ++step_;
-  const float b1 = config_.beta1, b2 = config_.beta2, eps = config_.eps;
-  // Bias corrections of the moment estimates (Kingma & Ba, Algorithm 1).
-  const float c1 = 1.0f - std::pow(b1, static_cast<float>(step_));
-  const float c2 = 1.0f - std::pow(b2, static_cast<float>(step_));
   for (size_t i = 0; i < params_.size(); ++i) {
     Var& p = params_[i].var;
     if (!p.grad().defined()) continue;
     const float decay = params_[i].decay ? 1.0f - lr * config_.weight_decay : 1.0f;
-    float* w = p.value().data<float>();
-    const float* g = p.grad().data<float>();
-    float* m = m_[i].data<float>();
-    float* v = v_[i].data<float>();
-    parallel_for(p.value().numel(), 1 << 14, [&](int64_t b, int64_t e) {
-      for (int64_t j = b; j < e; ++j) {
-        m[j] = b1 * m[j] + (1.0f - b1) * g[j];
-        v[j] = b2 * v[j] + (1.0f - b2) * g[j] * g[j];
-        const float mhat = m[j] / c1, vhat = v[j] / c2;
-        w[j] = w[j] * decay - lr * mhat / (std::sqrt(vhat) + eps);
-      }
-    });
+    ops::adam_update_(p.value(), p.grad(), m_[i], v_[i],
+                      {.lr = lr,
+                       .beta1 = config_.beta1,
+                       .beta2 = config_.beta2,
+                       .eps = config_.eps,
+                       .decay = decay,
+                       .step = step_});
   }
 }
 
