@@ -34,6 +34,8 @@ class Var {
   const Tensor& grad() const { return impl_->grad; }
   Tensor& grad() { return impl_->grad; }
   bool requires_grad() const { return impl_ && impl_->requires_grad; }
+  // A leaf's flag; ops recorded afterwards follow it (nn/module.h's ConstantWeights uses it).
+  void set_requires_grad(bool r) { impl_->requires_grad = r; }
   bool is_leaf() const { return !impl_->grad_fn; }
   const std::shared_ptr<Node>& grad_fn() const { return impl_->grad_fn; }
   VarImpl* id() const { return impl_.get(); }

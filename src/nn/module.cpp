@@ -38,6 +38,17 @@ NamedTensors Module::state_dict() const {
   return out;
 }
 
+ConstantWeights::ConstantWeights(const Module& m) : params_(m.parameters()) {
+  for (NamedParam& p : params_) {
+    was_.push_back(p.var.requires_grad());
+    p.var.set_requires_grad(false);
+  }
+}
+
+ConstantWeights::~ConstantWeights() {
+  for (size_t i = 0; i < params_.size(); ++i) params_[i].var.set_requires_grad(was_[i]);
+}
+
 std::string Module::fingerprint() const {
   uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a, 64-bit
   const auto mix = [&h](const void* data, size_t n) {

@@ -47,6 +47,22 @@ class Module {
   std::vector<std::pair<std::string, Module*>> children_;
 };
 
+// RAII: in its scope the module's parameters need no gradient, so a backward pass through the
+// module computes gradients for its inputs alone (half of a convolution's backward is its weight
+// gradient) and leaves the parameters' grad() untouched. For gradients with respect to inputs,
+// such as a latent through the decoder. Not for use while another thread trains the module.
+class ConstantWeights {
+ public:
+  explicit ConstantWeights(const Module& m);
+  ~ConstantWeights();
+  ConstantWeights(const ConstantWeights&) = delete;
+  ConstantWeights& operator=(const ConstantWeights&) = delete;
+
+ private:
+  std::vector<NamedParam> params_;
+  std::vector<bool> was_;
+};
+
 // Initialisers, drawn from `gen` (so a seed fixes the whole model).
 Tensor xavier_uniform(const Dims& shape, Generator& gen);  // shape [fan_out, fan_in]
 Tensor normal_init(const Dims& shape, float std, Generator& gen);

@@ -384,7 +384,8 @@ namespace {
 // that the guidance scale means the same for any size.
 Tensor seam_gradient(const Vae& vae, const Tensor& clean, const Tensor& target, int64_t from,
                      int64_t to) {
-  EnableGrad enable;  // sampling runs under NoGrad
+  EnableGrad enable;            // sampling runs under NoGrad
+  ConstantWeights frozen(vae);  // the gradient is the latents' alone
   const Var z(clean.unsqueeze(0).contiguous(), true);
   const Var x = vae.decode(z);
   const int64_t T = x.size(2), n = target.size(2);
