@@ -1,17 +1,20 @@
 // Tests of the video autoencoder (src/models/vae): config parsing and its errors, shapes and the
 // 1 + (T-1)/tf rule, causality, chunked encode/decode equal to one pass, the posterior's
 // gradients, the whole network against the PyTorch reference (tests/torch_ref/ops_vae.py) on the
-// same weights, checkpoints, and a tiny model that overfits one clip.
+// same weights, checkpoints, a tiny model that overfits one clip, and refined encoding.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
 #include "autograd/basic.h"
 #include "autograd/loss.h"
 #include "core/parallel.h"
+#include "models/vae/latent_io.h"
+#include "models/vae/refine.h"
 #include "models/vae/vae.h"
 #include "testing.h"
 #include "train/adamw.h"
@@ -289,20 +292,30 @@ TEST(Vae, VideoTensorRoundTripAndPsnr) {
   EXPECT_NEAR(psnr(v, off), 10 * std::log10(255.0 * 255.0 * v.rgb.size() / 256.0), 1e-9);
 }
 
-// A tiny model learns to reconstruct one small clip: the loss falls tenfold.
-TEST(Vae, TinyModelOverfitsOneClip) {
-  OneThread one;
-  Generator gen(7);
-  Vae vae(tiny(), gen);
+// A bright square moving right on a dark background, 5 frames of 16x16.
+Video moving_square() {
   Video v(5, 16, 16);
-  for (int64_t t = 0; t < 5; ++t)  // a bright square moving right on a dark background
+  for (int64_t t = 0; t < 5; ++t)
     for (int64_t y = 0; y < 16; ++y)
       for (int64_t x = 0; x < 16; ++x) {
         const bool in = y >= 5 && y < 11 && x >= 2 + t && x < 8 + t;
         uint8_t* p = v.pixel(t, y, x);
         p[0] = in ? 230 : 20, p[1] = in ? 40 : 25, p[2] = in ? 40 : 70;
       }
-  const Var x(video_to_tensor(v));
+  return v;
+}
+
+double reconstruction_mse(const Vae& vae, const Tensor& z, const Tensor& x) {
+  NoGrad no_grad;
+  return mse_loss(Var(vae.decode_chunked(z, 1)), Var(x)).item();
+}
+
+// A tiny model learns to reconstruct one small clip: the loss falls tenfold.
+TEST(Vae, TinyModelOverfitsOneClip) {
+  OneThread one;
+  Generator gen(7);
+  Vae vae(tiny(), gen);
+  const Var x(video_to_tensor(moving_square()));
   AdamW opt(vae.parameters(), {.lr = 3e-3f});
   Generator noise(8);
   float first = 0, last = 0;
@@ -318,6 +331,63 @@ TEST(Vae, TinyModelOverfitsOneClip) {
     (step == 0 ? first : last) = loss.item();
   }
   EXPECT_LT(last, first / 10) << "first " << first << ", last " << last;
+}
+
+// Refinement lowers the encoder's reconstruction error through the decoder alone: the latent
+// it returns decodes to the smallest error it saw, never above the encoder's own, and the
+// weights are neither changed nor given gradients.
+TEST(Vae, RefinedLatentDecodesCloserAndLeavesTheWeightsAlone) {
+  OneThread one;
+  Generator gen(11);
+  Vae vae(tiny(), gen);
+  perturb(vae, 300);
+  const Tensor x = video_to_tensor(moving_square());
+  const Tensor z = vae.encode_mean(x);
+  const double before = reconstruction_mse(vae, z, x);
+  const std::string weights = vae.fingerprint();
+
+  std::vector<double> seen;
+  const Tensor refined =
+      refine_latent(vae, x, z, {.steps = 40, .lr = 0.1f}, [&](int64_t step, double mse) {
+        EXPECT_EQ(step, static_cast<int64_t>(seen.size()) + 1);
+        seen.push_back(mse);
+      });
+  ASSERT_EQ(seen.size(), 40u);
+  EXPECT_NEAR(seen.front(), before, 1e-5 * before) << "the first decode is the encoder's latent";
+  const double after = reconstruction_mse(vae, refined, x);
+  EXPECT_NEAR(after, *std::min_element(seen.begin(), seen.end()), 1e-5 * before);
+  EXPECT_LT(after, 0.7 * before) << "before " << before << ", after " << after;
+  EXPECT_EQ(refined.shape(), z.shape());
+
+  EXPECT_EQ(vae.fingerprint(), weights);
+  for (const NamedParam& p : vae.parameters()) {
+    EXPECT_FALSE(p.var.grad().defined()) << p.name << " was given a gradient";
+    EXPECT_TRUE(p.var.requires_grad()) << p.name << " stayed frozen";
+  }
+  // No steps: the encoder's latent itself.
+  expect_close(refine_latent(vae, x, z, {.steps = 0}), z, 0, 0, "unrefined");
+  EXPECT_THROW(refine_latent(vae, x, z, {.steps = -1}), Error);
+  EXPECT_THROW(refine_latent(vae, x, z, {.steps = 2, .lr = 0.0f}), Error);
+}
+
+// A refined latent file says so, and through which decoder; an encoder's does not.
+TEST(Vae, RefinedLatentFilesRecordTheirRefinement) {
+  OneThread one;
+  Generator gen(12);
+  Vae vae(tiny(), gen);
+  const std::string dir = ::testing::TempDir() + "refined_latent_" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  const Video v = moving_square();
+  save_latent(dir + "/plain.safetensors", encode_latent(vae, v, false, -1, "clip"));
+  save_latent(dir + "/refined.safetensors", encode_latent(vae, v, false, -1, "clip", {.steps = 3}));
+  const LatentFile plain = load_latent(dir + "/plain.safetensors");
+  const LatentFile refined = load_latent(dir + "/refined.safetensors");
+  EXPECT_EQ(plain.refine_steps, 0);
+  EXPECT_EQ(plain.refined_for, "");
+  EXPECT_EQ(refined.refine_steps, 3);
+  EXPECT_EQ(refined.refined_for, vae.decoder_fingerprint());
+  EXPECT_NE(vae.decoder_fingerprint(), vae.encoder_fingerprint());
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

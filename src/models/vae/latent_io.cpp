@@ -44,6 +44,8 @@ void save_latent(const std::string& path, const LatentFile& f) {
   if (!f.vae.empty()) meta["vae"] = f.vae;
   if (!f.vae_encoder.empty()) meta["vae_encoder"] = f.vae_encoder;
   if (!f.vae_weights.empty()) meta["vae_weights"] = f.vae_weights;
+  if (f.refine_steps > 0) meta["refine_steps"] = std::to_string(f.refine_steps);
+  if (!f.refined_for.empty()) meta["refined_for"] = f.refined_for;
   save_safetensors(path, {{"latent", f.latent.contiguous()}}, meta);
 }
 
@@ -70,6 +72,8 @@ LatentFile load_latent(const std::string& path) {
   if (file.metadata().count("vae")) f.vae = file.metadata().at("vae");
   if (file.metadata().count("vae_encoder")) f.vae_encoder = file.metadata().at("vae_encoder");
   if (file.metadata().count("vae_weights")) f.vae_weights = file.metadata().at("vae_weights");
+  if (file.metadata().count("refine_steps")) f.refine_steps = file.metadata_int("refine_steps");
+  if (file.metadata().count("refined_for")) f.refined_for = file.metadata().at("refined_for");
   const VaeConfig& c = f.config;
   CUBIST_CHECK(f.latent.dim() == 4 && f.latent.size(0) == c.latent_channels &&
                    c.video_frames(f.latent.size(1)) >= f.frames &&
@@ -81,7 +85,8 @@ LatentFile load_latent(const std::string& path) {
 }
 
 LatentFile encode_latent(const Vae& vae, const Video& v, bool pad, int64_t chunk_frames,
-                         const std::string& what) {
+                         const std::string& what, const RefineOptions& refine,
+                         const RefineProgress& progress) {
   const VaeConfig& c = vae.config();
   if (!pad) {
     try {
@@ -95,8 +100,12 @@ LatentFile encode_latent(const Vae& vae, const Video& v, bool pad, int64_t chunk
   LatentFile f;
   f.config = c;
   f.frames = v.frames, f.height = v.height, f.width = v.width, f.fps = v.fps;
-  const Tensor z = vae.encode_mean(video_to_tensor(pad_video(v, c)),
-                                   chunk_frames < 0 ? 4 * c.temporal_factor() : chunk_frames);
+  const Tensor x = video_to_tensor(pad_video(v, c));
+  Tensor z = vae.encode_mean(x, chunk_frames < 0 ? 4 * c.temporal_factor() : chunk_frames);
+  if (refine.steps > 0) {
+    z = refine_latent(vae, x, z, refine, progress);
+    f.refine_steps = refine.steps, f.refined_for = vae.decoder_fingerprint();
+  }
   f.latent = z.squeeze(0).contiguous();
   return f;
 }

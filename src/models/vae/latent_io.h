@@ -12,6 +12,7 @@
 #include "core/tensor.h"
 #include "io/video.h"
 #include "models/vae/config.h"
+#include "models/vae/refine.h"
 
 namespace cubist {
 
@@ -29,6 +30,10 @@ struct LatentFile {
   // record the whole autoencoder's fingerprint in vae_weights instead.
   std::string vae_encoder;
   std::string vae_weights;
+  // A latent refined after encoding (models/vae/refine.h): its steps, and the fingerprint of the
+  // decoder it was refined through (it decodes best with that one). 0 and empty otherwise.
+  int64_t refine_steps = 0;
+  std::string refined_for;
 };
 
 void save_latent(const std::string& path, const LatentFile& f);
@@ -40,9 +45,11 @@ class Vae;
 // A video's posterior mean as a latent file (config, true size and fps filled in). A video of a
 // shape the model does not take is an Error naming `what`, unless `pad`: then it is padded
 // (pad_video) and decoding crops back. chunk_frames as Vae::encode_mean; < 0 takes four latent
-// frames' worth.
+// frames' worth. With refine.steps > 0 the mean is then refined (refine_latent) against the
+// (padded) video, reporting to `progress`.
 LatentFile encode_latent(const Vae& vae, const Video& v, bool pad, int64_t chunk_frames,
-                         const std::string& what);
+                         const std::string& what, const RefineOptions& refine = {},
+                         const RefineProgress& progress = {});
 
 // The smallest shape >= the video's that the model takes (1 + tf k frames, sides multiples of
 // sf), and the video padded to it: the last frame repeated, the right column and bottom row

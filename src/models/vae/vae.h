@@ -45,6 +45,8 @@ class Vae : public Module {
 
   // The fingerprint of the encoder's weights alone: what a latent depends on.
   std::string encoder_fingerprint() const { return encoder_.fingerprint(); }
+  // The decoder's: what a refined latent was refined through (models/vae/refine.h).
+  std::string decoder_fingerprint() const { return decoder_.fingerprint(); }
   // The decoder's parameters under their names in the whole model ("decoder. ..."): what a
   // decoder fine-tune updates.
   std::vector<NamedParam> decoder_parameters() const;
