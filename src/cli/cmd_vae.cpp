@@ -54,7 +54,7 @@ const char* kUsage =
     "        crops back. --chunk F encodes F frames at a time after the first (a multiple of 4;\n"
     "        default 16; 0 = one pass). --refine N then takes N steps on the latent itself\n"
     "        towards one the decoder turns back into the video more exactly (Shapes World\n"
-    "        17x64x64: about +2 dB PSNR at 100 steps, 7 s on 2 cores; the latent keeps its\n"
+    "        17x64x64: about +2 dB PSNR at 100 steps, 9 s on 2 cores; the latent keeps its\n"
     "        shape; memory holds the whole clip's decoding, as training does). --refine-lr LR\n"
     "        is its starting step (default 0.1, decaying to 0). Default 0: the encoder alone.\n"
     "decode  Decodes a latent file to a video (.mp4, .webm, .gif, or a folder of PNG frames),\n"
@@ -218,6 +218,11 @@ int decode(Args& args) {
   CUBIST_CHECK(f.config == vae->config(), in, ": made by another autoencoder (",
                f.config.to_json().dump(), ") than ", model_path, " (",
                vae->config().to_json().dump(), ")");
+  if (!f.refined_for.empty() && f.refined_for != vae->decoder_fingerprint())
+    std::fprintf(stderr,
+                 "vae decode: note: %s was refined for another decoder (%s, this one is %s); it "
+                 "decodes, but closer to the video only with the decoder it was refined for\n",
+                 in.c_str(), f.refined_for.c_str(), vae->decoder_fingerprint().c_str());
   const Tensor x = vae->decode_chunked(f.latent.unsqueeze(0).contiguous(), chunk);
   write_video(out, crop_video(tensor_to_video(x, f.fps), f.frames, f.height, f.width));
   std::printf("vae decode: %s -> %s (%lld frames, %lldx%lld)\n", in.c_str(), out.c_str(),
