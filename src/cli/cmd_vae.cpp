@@ -218,11 +218,15 @@ int decode(Args& args) {
   CUBIST_CHECK(f.config == vae->config(), in, ": made by another autoencoder (",
                f.config.to_json().dump(), ") than ", model_path, " (",
                vae->config().to_json().dump(), ")");
-  if (!f.refined_for.empty() && f.refined_for != vae->decoder_fingerprint())
-    std::fprintf(stderr,
-                 "vae decode: note: %s was refined for another decoder (%s, this one is %s); it "
-                 "decodes, but closer to the video only with the decoder it was refined for\n",
-                 in.c_str(), f.refined_for.c_str(), vae->decoder_fingerprint().c_str());
+  if (!f.refined_for.empty()) {
+    const std::string decoder = vae->decoder_fingerprint();  // a hash of every decoder weight
+    if (f.refined_for != decoder)
+      std::fprintf(stderr,
+                   "vae decode: note: %s was refined for another decoder (%s, this one is %s); "
+                   "it decodes, but closer to the video only with the decoder it was refined "
+                   "for\n",
+                   in.c_str(), f.refined_for.c_str(), decoder.c_str());
+  }
   const Tensor x = vae->decode_chunked(f.latent.unsqueeze(0).contiguous(), chunk);
   write_video(out, crop_video(tensor_to_video(x, f.fps), f.frames, f.height, f.width));
   std::printf("vae decode: %s -> %s (%lld frames, %lldx%lld)\n", in.c_str(), out.c_str(),
