@@ -1,7 +1,8 @@
 // Tests of the video autoencoder (src/models/vae): config parsing and its errors, shapes and the
 // 1 + (T-1)/tf rule, causality, chunked encode/decode equal to one pass, the posterior's
 // gradients, the whole network against the PyTorch reference (tests/torch_ref/ops_vae.py) on the
-// same weights, checkpoints, a tiny model that overfits one clip, and refined encoding.
+// same weights, checkpoints, a tiny model that overfits one clip, refined encoding, and spatial
+// tiling.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -12,9 +13,11 @@
 
 #include "autograd/basic.h"
 #include "autograd/loss.h"
+#include "core/allocator.h"
 #include "core/parallel.h"
 #include "models/vae/latent_io.h"
 #include "models/vae/refine.h"
+#include "models/vae/tiling.h"
 #include "models/vae/vae.h"
 #include "testing.h"
 #include "train/adamw.h"
@@ -378,8 +381,10 @@ TEST(Vae, RefinedLatentFilesRecordTheirRefinement) {
   const std::string dir = ::testing::TempDir() + "refined_latent_" + std::to_string(getpid());
   std::filesystem::create_directories(dir);
   const Video v = moving_square();
-  save_latent(dir + "/plain.safetensors", encode_latent(vae, v, false, -1, "clip"));
-  save_latent(dir + "/refined.safetensors", encode_latent(vae, v, false, -1, "clip", {.steps = 3}));
+  save_latent(dir + "/plain.safetensors", encode_latent(vae, v, "clip"));
+  EncodeOptions refine;
+  refine.refine.steps = 3;
+  save_latent(dir + "/refined.safetensors", encode_latent(vae, v, "clip", refine));
   const LatentFile plain = load_latent(dir + "/plain.safetensors");
   const LatentFile refined = load_latent(dir + "/refined.safetensors");
   EXPECT_EQ(plain.refine_steps, 0);
@@ -388,6 +393,98 @@ TEST(Vae, RefinedLatentFilesRecordTheirRefinement) {
   EXPECT_EQ(refined.refined_for, vae.decoder_fingerprint());
   EXPECT_NE(vae.decoder_fingerprint(), vae.encoder_fingerprint());
   std::filesystem::remove_all(dir);
+}
+
+TEST(VaeTiling, TilesAreWholeAndCoverTheAxisWithTheirOverlap) {
+  EXPECT_EQ(tile_starts(8, 8, 2), (std::vector<int64_t>{0}));
+  EXPECT_EQ(tile_starts(14, 8, 2), (std::vector<int64_t>{0, 6}));
+  EXPECT_EQ(tile_starts(12, 8, 2), (std::vector<int64_t>{0, 4}));  // the last ends at the edge
+  EXPECT_EQ(tile_starts(15, 8, 2), (std::vector<int64_t>{0, 6, 7}));
+  EXPECT_THROW(tile_starts(15, 8, 8), Error);
+  const TileGrid g = tile_grid(5, 20, 8, 2);  // an axis shorter than a tile is one tile
+  EXPECT_EQ(g.h, 5);
+  EXPECT_EQ(g.ys, (std::vector<int64_t>{0}));
+  EXPECT_EQ(g.xs, (std::vector<int64_t>{0, 6, 12}));
+  // Weights: positive, 1 away from neighbours, ramping across each overlap (in output cells).
+  const std::vector<int64_t> starts{0, 6, 7};
+  const std::vector<float> w1 = tile_weights(starts, 1, 8, 2);
+  ASSERT_EQ(w1.size(), 16u);
+  for (float w : w1) EXPECT_GT(w, 0.0f);
+  EXPECT_LT(w1[0], w1[3]);    // ramps up over the 4 cells shared with tile 0
+  EXPECT_LT(w1[15], w1[2]);   // and down over the 14 shared with tile 2
+  EXPECT_FLOAT_EQ(tile_weights(starts, 0, 8, 2)[0], 1.0f);  // the frame's edge: no ramp
+}
+
+// Tiles that agree with one field blend back to exactly that field, whatever the weights: the
+// blend is a weighted mean of the right cells (offsets, scale, three-tile overlaps, corners).
+TEST(VaeTiling, TilesThatAgreeBlendToTheirField) {
+  for (int64_t scale : {1, 4}) {
+    const TileGrid g = tile_grid(15, 13, 8, 2);  // ys 0, 6, 7 (three overlap); xs 0, 5
+    const int64_t H = 15 * scale, W = 13 * scale;
+    const Tensor field = randn({1, 2, 3, H, W}, 5 + scale);
+    int64_t runs = 0;
+    const Tensor out = blend_tiles(g, scale, [&](int64_t y0, int64_t x0, int64_t h, int64_t w) {
+      ++runs;
+      return field.slice(3, y0 * scale, (y0 + h) * scale).slice(4, x0 * scale, (x0 + w) * scale);
+    });
+    EXPECT_EQ(runs, 3 * 2);
+    expect_close(out, field, 1e-5f, 1e-6f, "blend");
+  }
+}
+
+TEST(VaeTiling, FramesWithinATileGetTheUntiledResult) {
+  OneThread one;
+  Generator gen(21);
+  Vae vae(tiny(), gen);
+  perturb(vae, 22);
+  const Tensor x = randn({1, 3, 5, 16, 24}, 23);
+  const Tensor z = vae.encode_mean(x, 4);
+  const Tiling t{.tile = 24, .overlap = 8};
+  const Tensor zt = encode_tiled(vae, x, 4, t), dt = decode_tiled(vae, z, 1, t);
+  const Tensor d = vae.decode_chunked(z, 1);
+  EXPECT_EQ(zt.to_vector(), z.to_vector());
+  EXPECT_EQ(dt.to_vector(), d.to_vector());
+  EXPECT_THROW(encode_tiled(vae, x, 4, {.tile = 6, .overlap = 0}), Error);  // not a multiple of 4
+  EXPECT_THROW(decode_tiled(vae, z, 1, {.tile = 8, .overlap = 8}), Error);  // overlap >= tile
+}
+
+// Large frames tile by tile: near the untiled result (the tiles see their own statistics and
+// borders), in tiles' memory.
+TEST(VaeTiling, LargeFramesTileNearTheUntiledResultInLessMemory) {
+  OneThread one;
+  Generator gen(31);
+  Vae vae(tiny(), gen);
+  perturb(vae, 32);
+  const Tensor x = randn({1, 3, 5, 96, 96}, 33, 0.5f);
+  const Tiling t{.tile = 32, .overlap = 8};
+  Allocator& a = Allocator::cpu();
+  a.reset_peak();
+  const size_t base = a.stats().bytes_in_use;
+  const Tensor z = vae.encode_mean(x, 4);
+  const Tensor d = vae.decode_chunked(z, 1);
+  const size_t whole_peak = a.stats().peak_bytes_in_use - base;
+  a.reset_peak();
+  const size_t base_tiled = a.stats().bytes_in_use;
+  const Tensor zt = encode_tiled(vae, x, 4, t);
+  const Tensor dt = decode_tiled(vae, z, 1, t);
+  const size_t tiled_peak = a.stats().peak_bytes_in_use - base_tiled;
+  EXPECT_LT(tiled_peak, whole_peak / 2) << tiled_peak << " vs " << whole_peak;
+  ASSERT_EQ(zt.shape(), z.shape());
+  ASSERT_EQ(dt.shape(), d.shape());
+  const auto rel = [](const Tensor& got, const Tensor& want) {
+    const std::vector<float> g = got.to_vector(), w = want.to_vector();
+    double diff = 0, norm = 0;
+    for (size_t i = 0; i < g.size(); ++i) diff += std::abs(g[i] - w[i]), norm += std::abs(w[i]);
+    return diff / norm;
+  };
+  // A random network's border effects reach far, so "close" is measured against how far apart
+  // the results of two different inputs are: a tile encoded or decoded from the wrong place
+  // would be as far off as those.
+  const Tensor other = randn({1, 3, 5, 96, 96}, 34, 0.5f);
+  const Tensor z_other = vae.encode_mean(other, 4);
+  const Tensor d_other = vae.decode_chunked(z_other, 1);
+  EXPECT_LT(rel(zt, z), 0.5 * rel(z_other, z)) << rel(zt, z) << " vs " << rel(z_other, z);
+  EXPECT_LT(rel(dt, d), 0.5 * rel(d_other, d)) << rel(dt, d) << " vs " << rel(d_other, d);
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 #include "io/safetensors.h"
 #include "models/model_files.h"
 #include "models/vae/latent_io.h"
+#include "models/vae/tiling.h"
 #include "models/vae/vae.h"
 #include "train/process_group.h"
 #include "train/vae_trainer.h"
@@ -32,8 +33,9 @@ namespace {
 const char* kUsage =
     "usage: cubist vae train --out DIR [--config FILE] [--data MANIFEST] [--steps N]\n"
     "       cubist vae encode IN -o LATENT.safetensors [--model VAE] [--pad] [--chunk F]\n"
-    "                         [--refine N] [--refine-lr LR]\n"
-    "       cubist vae decode LATENT -o OUT.mp4 [--model VAE] [--chunk L]\n"
+    "                         [--tile PX [--tile-overlap PX]] [--refine N] [--refine-lr LR]\n"
+    "       cubist vae decode LATENT -o OUT.mp4 [--model VAE] [--chunk L] [--tile PX]\n"
+    "                         [--tile-overlap PX]\n"
     "       cubist vae cache --data MANIFEST --out DIR [--model VAE] [--pad]\n"
     "       cubist vae export VAE -o OUT.safetensors [--bf16]\n"
     "\n"
@@ -52,13 +54,18 @@ const char* kUsage =
     "        of 8 (for the default model); other videos are refused unless --pad is given, which\n"
     "        repeats the last frame and the edge pixels and records the true size so that decode\n"
     "        crops back. --chunk F encodes F frames at a time after the first (a multiple of 4;\n"
-    "        default 16; 0 = one pass). --refine N then takes N steps on the latent itself\n"
-    "        towards one the decoder turns back into the video more exactly (Shapes World\n"
-    "        17x64x64: about +2 dB PSNR at 100 steps, 9 s on 2 cores; the latent keeps its\n"
-    "        shape; memory holds the whole clip's decoding, as training does). --refine-lr LR\n"
-    "        is its starting step (default 0.1, decaying to 0). Default 0: the encoder alone.\n"
+    "        default 16; 0 = one pass). Frames wider or taller than --tile PX pixels (default\n"
+    "        256; 0 = whole frames) are encoded in overlapping tiles of PX x PX, blended across\n"
+    "        --tile-overlap PX (default a quarter of a tile), so memory does not grow with the\n"
+    "        frame either (an approximation where it applies: docs/VAE.md). --refine N then\n"
+    "        takes N steps on the latent itself towards one the decoder turns back into the\n"
+    "        video more exactly (Shapes World 17x64x64: about +2 dB PSNR at 100 steps, 9 s on\n"
+    "        2 cores; the latent keeps its shape; memory holds the whole clip's decoding, as\n"
+    "        training does, untiled). --refine-lr LR is its starting step (default 0.1,\n"
+    "        decaying to 0). Default 0: the encoder alone.\n"
     "decode  Decodes a latent file to a video (.mp4, .webm, .gif, or a folder of PNG frames),\n"
-    "        L latent frames at a time (default 1), so memory does not grow with the length.\n"
+    "        L latent frames at a time (default 1), so memory does not grow with the length,\n"
+    "        and frames larger than --tile PX (default 256; 0 = whole frames) tile by tile.\n"
     "cache   Encodes every clip of a JSONL manifest into DIR/latents/NNNNNN.safetensors and\n"
     "        writes DIR/latents.jsonl (latent, path, caption, frames, width, height); clips\n"
     "        already cached are skipped, so an interrupted cache resumes; a DIR of latents\n"
@@ -160,6 +167,28 @@ int train(Args& args) {
   return 0;
 }
 
+// --tile PX and --tile-overlap PX (default: a quarter of a tile, in whole latent cells), read
+// before the positional arguments and checked once the autoencoder is known.
+struct TileArgs {
+  int64_t tile, overlap;
+};
+TileArgs tile_args(Args& args) {
+  return {args.integer("--tile", kTilePixels), args.integer("--tile-overlap", -1)};
+}
+Tiling tiling_option(const TileArgs& a, const Vae& vae) {
+  const int64_t sf = vae.config().spatial_factor;
+  const Tiling t{.tile = a.tile, .overlap = a.overlap < 0 ? a.tile / 4 / sf * sf : a.overlap};
+  if (t.tile < 0 || t.tile % sf != 0)
+    throw UsageError("--tile " + std::to_string(t.tile) + ": give a tile side in pixels, a " +
+                     "multiple of " + std::to_string(sf) + " (this autoencoder's spatial " +
+                     "factor; default " + std::to_string(kTilePixels) + "), or 0 for whole frames");
+  if (t.tile > 0 && (t.overlap % sf != 0 || t.overlap >= t.tile))
+    throw UsageError("--tile-overlap " + std::to_string(t.overlap) + ": give a multiple of " +
+                     std::to_string(sf) + " pixels smaller than the tile (" +
+                     std::to_string(t.tile) + "); default a quarter of it");
+  return t;
+}
+
 // --refine N and --refine-lr LR, checked.
 RefineOptions refine_options(Args& args) {
   const RefineOptions o{.steps = args.integer("--refine", 0),
@@ -182,18 +211,22 @@ int encode(Args& args) {
   const bool pad = args.flag("--pad");
   const int64_t chunk = args.integer("--chunk", -1);  // -1: four latent frames' worth
   const RefineOptions refine = refine_options(args);
+  const TileArgs tile = tile_args(args);
   const std::string in = single_input(args, "input video");
   args.finish();
-  if (out.empty()) throw UsageError("give the latent file to write with -o LATENT.safetensors");
   const auto vae = load_vae(find_model(model));
+  const Tiling tiling = tiling_option(tile, *vae);
+  if (out.empty()) throw UsageError("give the latent file to write with -o LATENT.safetensors");
   std::optional<Progress> bar;
   if (refine.steps > 0) bar.emplace("vae encode: refining", refine.steps, "step");
   LatentFile f =
-      encode_latent(*vae, read_video(in), pad, chunk, in, refine, [&](int64_t step, double mse) {
-        char info[32];
-        std::snprintf(info, sizeof info, "psnr %.2f dB", psnr_of_mse(mse));
-        bar->update(step, info);
-      });
+      encode_latent(*vae, read_video(in), in,
+                    {.pad = pad, .chunk_frames = chunk, .tiling = tiling, .refine = refine},
+                    [&](int64_t step, double mse) {
+                      char info[32];
+                      std::snprintf(info, sizeof info, "psnr %.2f dB", psnr_of_mse(mse));
+                      bar->update(step, info);
+                    });
   if (bar) bar->finish();
   f.source = in, f.vae_encoder = vae->encoder_fingerprint();
   save_latent(out, f);
@@ -209,11 +242,13 @@ int decode(Args& args) {
   const std::string out = output_path(args);
   const std::string model = args.str("--model", "");
   const int64_t chunk = args.integer("--chunk", 1);
+  const TileArgs tile = tile_args(args);
   const std::string in = single_input(args, "latent file");
   args.finish();
   if (out.empty()) throw UsageError("give the video to write with -o OUT.mp4");
   const std::string model_path = find_model(model);
   const auto vae = load_vae(model_path);
+  const Tiling tiling = tiling_option(tile, *vae);
   const LatentFile f = load_latent(in);
   CUBIST_CHECK(f.config == vae->config(), in, ": made by another autoencoder (",
                f.config.to_json().dump(), ") than ", model_path, " (",
@@ -227,7 +262,7 @@ int decode(Args& args) {
                    "for\n",
                    in.c_str(), f.refined_for.c_str(), decoder.c_str());
   }
-  const Tensor x = vae->decode_chunked(f.latent.unsqueeze(0).contiguous(), chunk);
+  const Tensor x = decode_tiled(*vae, f.latent.unsqueeze(0).contiguous(), chunk, tiling);
   write_video(out, crop_video(tensor_to_video(x, f.fps), f.frames, f.height, f.width));
   std::printf("vae decode: %s -> %s (%lld frames, %lldx%lld)\n", in.c_str(), out.c_str(),
               static_cast<long long>(f.frames), static_cast<long long>(f.width),

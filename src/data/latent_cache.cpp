@@ -53,7 +53,9 @@ LatentFile cached_latent(const CacheModel& model, const ManifestEntry& e, const 
                  ", where the manifest has ", e.path, "); delete it to encode again");
     return f;
   }
-  LatentFile f = encode_latent(model.vae, read_video(e.path), pad, -1, e.path);
+  EncodeOptions o;
+  o.pad = pad;
+  LatentFile f = encode_latent(model.vae, read_video(e.path), e.path, o);
   f.source = e.path, f.caption = e.caption, f.vae_encoder = model.encoder;
   if (!model.path.empty()) f.vae = fs::absolute(model.path).lexically_normal().string();
   save_latent(path, f);

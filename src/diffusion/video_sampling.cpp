@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "models/vae/tiling.h"
 
 namespace cubist {
 
@@ -69,7 +70,7 @@ Video generate_video(const DiT& dit, const Vae& vae, const std::vector<int32_t>&
                      double fps) {
   const Dims shape = video_latent_shape(dit.config(), vae.config(), frames, width, height);
   const Tensor z = generate_latents(dit, shape, prompt, options);
-  return tensor_to_video(vae.decode_chunked(z.unsqueeze(0).contiguous(), 1), fps);
+  return tensor_to_video(decode_tiled(vae, z.unsqueeze(0).contiguous(), 1), fps);
 }
 
 }  // namespace cubist

@@ -14,6 +14,7 @@
 #include "diffusion/condition.h"
 #include "diffusion/video_sampling.h"
 #include "io/sha256.h"
+#include "models/vae/tiling.h"
 #include "ops/elementwise.h"
 
 namespace cubist {
@@ -641,8 +642,9 @@ void check_output_path(const std::string& out, int64_t frames) {
 }
 
 Tensor encode_video(const Vae& vae, const Video& video) {
-  // Chunks of 4 latent frames bound the memory of long inputs; the result is the one-pass one.
-  return vae.encode_mean(video_to_tensor(video), 4 * vae.config().temporal_factor()).squeeze(0);
+  // Chunks of 4 latent frames bound the memory of long inputs (the result is the one-pass one),
+  // tiles that of large frames.
+  return encode_tiled(vae, video_to_tensor(video), 4 * vae.config().temporal_factor()).squeeze(0);
 }
 
 Tensor encode_tail(const Vae& vae, const Video& video, int64_t K) {
@@ -665,7 +667,7 @@ Video tail_frames(const Video& video, int64_t n) {
 }
 
 Video decode_latents(const Vae& vae, const Tensor& latents, double fps) {
-  return tensor_to_video(vae.decode_chunked(latents.unsqueeze(0).contiguous(), 1), fps);
+  return tensor_to_video(decode_tiled(vae, latents.unsqueeze(0).contiguous(), 1), fps);
 }
 
 Video video_frames(const Video& v, int64_t start, int64_t end) {

@@ -84,11 +84,10 @@ LatentFile load_latent(const std::string& path) {
   return f;
 }
 
-LatentFile encode_latent(const Vae& vae, const Video& v, bool pad, int64_t chunk_frames,
-                         const std::string& what, const RefineOptions& refine,
-                         const RefineProgress& progress) {
+LatentFile encode_latent(const Vae& vae, const Video& v, const std::string& what,
+                         const EncodeOptions& o, const RefineProgress& progress) {
   const VaeConfig& c = vae.config();
-  if (!pad) {
+  if (!o.pad) {
     try {
       c.check_video_shape(v.frames, v.height, v.width, what);
     } catch (const Error& e) {
@@ -101,10 +100,11 @@ LatentFile encode_latent(const Vae& vae, const Video& v, bool pad, int64_t chunk
   f.config = c;
   f.frames = v.frames, f.height = v.height, f.width = v.width, f.fps = v.fps;
   const Tensor x = video_to_tensor(pad_video(v, c));
-  Tensor z = vae.encode_mean(x, chunk_frames < 0 ? 4 * c.temporal_factor() : chunk_frames);
-  if (refine.steps > 0) {
-    z = refine_latent(vae, x, z, refine, progress);
-    f.refine_steps = refine.steps, f.refined_for = vae.decoder_fingerprint();
+  const int64_t chunk = o.chunk_frames < 0 ? 4 * c.temporal_factor() : o.chunk_frames;
+  Tensor z = encode_tiled(vae, x, chunk, o.tiling);
+  if (o.refine.steps > 0) {
+    z = refine_latent(vae, x, z, o.refine, progress);
+    f.refine_steps = o.refine.steps, f.refined_for = vae.decoder_fingerprint();
   }
   f.latent = z.squeeze(0).contiguous();
   return f;

@@ -13,6 +13,7 @@
 #include "io/video.h"
 #include "models/vae/config.h"
 #include "models/vae/refine.h"
+#include "models/vae/tiling.h"
 
 namespace cubist {
 
@@ -42,14 +43,18 @@ void save_latent(const std::string& path, const LatentFile& f);
 LatentFile load_latent(const std::string& path);
 
 class Vae;
+struct EncodeOptions {
+  bool pad = false;           // pad a video of a shape the model does not take (pad_video)
+  int64_t chunk_frames = -1;  // as Vae::encode_mean; < 0 takes four latent frames' worth
+  Tiling tiling;              // frames larger than a tile are encoded tile by tile (tiling.h)
+  RefineOptions refine;       // steps > 0: the mean then refined (refine_latent)
+};
+
 // A video's posterior mean as a latent file (config, true size and fps filled in). A video of a
-// shape the model does not take is an Error naming `what`, unless `pad`: then it is padded
-// (pad_video) and decoding crops back. chunk_frames as Vae::encode_mean; < 0 takes four latent
-// frames' worth. With refine.steps > 0 the mean is then refined (refine_latent) against the
-// (padded) video, reporting to `progress`.
-LatentFile encode_latent(const Vae& vae, const Video& v, bool pad, int64_t chunk_frames,
-                         const std::string& what, const RefineOptions& refine = {},
-                         const RefineProgress& progress = {});
+// shape the model does not take is an Error naming `what`, unless o.pad: then it is padded and
+// decoding crops back. A refinement runs against the (padded) video, reporting to `progress`.
+LatentFile encode_latent(const Vae& vae, const Video& v, const std::string& what,
+                         const EncodeOptions& o = {}, const RefineProgress& progress = {});
 
 // The smallest shape >= the video's that the model takes (1 + tf k frames, sides multiples of
 // sf), and the video padded to it: the last frame repeated, the right column and bottom row

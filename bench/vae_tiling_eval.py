@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Spatial tiling of the autoencoder (docs/VAE.md, "Tiles"): held-out Shapes World clips encoded
+and decoded whole (`--tile 0`) and in tiles of each given size, side by side: reconstruction
+PSNR against the clip, PSNR of the tiled reconstruction against the whole one, and how many
+reconstructions `cubist eval` judges fully right.
+
+    python3 bench/vae_tiling_eval.py [--model VAE] [--clips 8] [--size 256x256] [--frames 17]
+                                     [--tiles 128,64] [--out out/vae_tiling]
+
+Needs numpy and the ffmpeg command (frames are read as raw RGB)."""
+import argparse
+import json
+import os
+import subprocess
+
+import numpy as np
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+CUBIST = os.environ.get("CUBIST", os.path.join(ROOT, "build", "cubist"))
+
+
+def frames(path, w, h):
+    raw = subprocess.run(["ffmpeg", "-loglevel", "error", "-i", path, "-f", "rawvideo",
+                          "-pix_fmt", "rgb24", "-"], check=True, capture_output=True).stdout
+    return np.frombuffer(raw, np.uint8).reshape(-1, h, w, 3).astype(np.float64)
+
+
+def psnr(a, b):
+    mse = np.mean((a - b) ** 2)
+    return 99.0 if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+
+
+def run(*args):
+    subprocess.run([CUBIST, *args], check=True, capture_output=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="")
+    ap.add_argument("--clips", type=int, default=8)
+    ap.add_argument("--size", default="256x256")
+    ap.add_argument("--frames", default="17")
+    ap.add_argument("--tiles", default="128,64")
+    ap.add_argument("--seed", default="777001")
+    ap.add_argument("--out", default="out/vae_tiling")
+    a = ap.parse_args()
+    model = ["--model", a.model] if a.model else []
+    w, h = map(int, a.size.split("x"))
+    truth = os.path.join(a.out, "truth")
+    if not os.path.exists(os.path.join(truth, "manifest.jsonl")):
+        run("data", "shapes", "--out", truth, "--clips", str(a.clips), "--sizes", a.size,
+            "--frames", a.frames, "--seed", a.seed, "--format", "png")
+    entries = [json.loads(l) for l in open(os.path.join(truth, "manifest.jsonl"))][:a.clips]
+    tiles = [0] + [int(t) for t in a.tiles.split(",")]
+    results = {}
+    for tile in tiles:
+        folder = os.path.join(a.out, f"tile{tile}")
+        os.makedirs(folder, exist_ok=True)
+        manifest = open(os.path.join(folder, "recon.jsonl"), "w")
+        scores, vs_whole = [], []
+        for i, e in enumerate(entries):
+            clip = os.path.join(truth, e["path"])
+            lat = os.path.join(folder, f"{i:03d}.safetensors")
+            rec = os.path.join(folder, f"{i:03d}")  # a folder of PNG frames: lossless
+            run("vae", "encode", clip, "-o", lat, "--tile", str(tile), *model)
+            run("vae", "decode", lat, "-o", rec, "--tile", str(tile), *model)
+            got = frames(os.path.join(rec, "%06d.png"), w, h)
+            scores.append(psnr(got, frames(os.path.join(clip, "%06d.png"), w, h)))
+            if tile:
+                whole = os.path.join(a.out, "tile0", f"{i:03d}", "%06d.png")
+                vs_whole.append(psnr(got, frames(whole, w, h)))
+            manifest.write(json.dumps({"path": f"{i:03d}", "caption": e["caption"]}) + "\n")
+        manifest.close()
+        checker = subprocess.run([CUBIST, "eval", "--manifest", manifest.name, "--quiet"],
+                                 capture_output=True, text=True).stdout.strip()
+        summary = json.loads(checker)["summary"] if checker else {}
+        results[tile] = {
+            "psnr_db": round(float(np.mean(scores)), 2),
+            "psnr_db_min": round(float(np.min(scores)), 2),
+            "psnr_vs_whole_db": round(float(np.mean(vs_whole)), 2) if vs_whole else None,
+            "checker_right": f"{summary.get('clips_ok')}/{summary.get('clips')}",
+        }
+        print(f"tile {tile or 'whole'}: {json.dumps(results[tile])}", flush=True)
+    print(json.dumps({"size": a.size, "frames": a.frames, "clips": len(entries),
+                      "results": results}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

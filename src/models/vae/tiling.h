@@ -1,0 +1,63 @@
+// Spatial tiling: encoding and decoding frames larger than a tile one overlapping tile at a time,
+// so that memory is bounded by the tile (and the time chunk) however large the frames are. Each
+// tile runs through the network on its own and neighbouring tiles are blended by weights that
+// ramp linearly across their overlap (the seams of one tile's border effects fade into the
+// other's interior), as tiled autoencoders for large images and videos commonly do. Unlike
+// chunking in time, which is exact (every layer is causal), tiling is an approximation: group
+// norm sees the tile's statistics, not the frame's, and a tile's edge is padded where the frame
+// goes on. Frames no larger than a tile run whole, so they get exactly the untiled result.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace cubist {
+
+class Vae;
+
+// Pixels a side of a tile, and pixels shared by neighbouring tiles. 256 holds every size of
+// Shapes World whole; a tile of 256x256 and 16 frames needs about 1 GB to encode.
+inline constexpr int64_t kTilePixels = 256;
+inline constexpr int64_t kTileOverlapPixels = 64;
+
+struct Tiling {
+  int64_t tile = kTilePixels;  // 0: whole frames, however large
+  int64_t overlap = kTileOverlapPixels;
+};
+
+// The starts of tiles of `tile` cells covering [0, length) with at least `overlap` cells shared
+// by neighbours; every tile is whole (the last one ends at `length`), so tiles share one shape.
+std::vector<int64_t> tile_starts(int64_t length, int64_t tile, int64_t overlap);
+
+// The weight of each of the `tile` * scale cells of tile i (of `starts`, in units of `scale`
+// cells): 1 inside, ramping linearly to near 0 across the overlap with each neighbour.
+std::vector<float> tile_weights(const std::vector<int64_t>& starts, size_t i, int64_t tile,
+                                int64_t scale);
+
+// Tiles over an H x W grid of latent cells: their starts along each axis and their size (the
+// whole axis where it is no longer than a tile).
+struct TileGrid {
+  std::vector<int64_t> ys, xs;
+  int64_t h = 0, w = 0;
+};
+TileGrid tile_grid(int64_t H, int64_t W, int64_t tile, int64_t overlap);
+
+// Runs `run(y0, x0, h, w)` on every tile of the grid (in latent cells) and blends its outputs,
+// [B, C, T, h * scale, w * scale] (scale: output cells a latent cell), into one [B, C, T,
+// H * scale, W * scale]: each output cell the weighted mean of the tiles that cover it.
+using TileRun = std::function<Tensor(int64_t y0, int64_t x0, int64_t h, int64_t w)>;
+Tensor blend_tiles(const TileGrid& grid, int64_t scale, const TileRun& run);
+
+// vae.encode_mean(x, chunk_frames) and vae.decode_chunked(z, chunk_latents), tile by tile where a
+// frame is larger than t.tile pixels in either direction. x [1, 3, T, H, W], z [1, C, T', H', W'].
+Tensor encode_tiled(const Vae& vae, const Tensor& x, int64_t chunk_frames, const Tiling& t = {});
+Tensor decode_tiled(const Vae& vae, const Tensor& z, int64_t chunk_latents, const Tiling& t = {});
+
+// A clear error unless t fits the autoencoder (tile and overlap multiples of its spatial factor,
+// overlap smaller than the tile): `what` names the option for the message.
+void check_tiling(const Tiling& t, int64_t spatial_factor, const char* what);
+
+}  // namespace cubist
