@@ -89,6 +89,34 @@ TEST(Allocator, RepeatedShapesReuseMemory) {
   EXPECT_EQ(a.stats().system_allocs, before);
 }
 
+TEST(Allocator, CacheGivesBackPastItsLimit) {
+  const size_t kb = 1024;
+  Allocator a(1000 * kb);  // footprint limit: 1000 KiB
+  void* p = a.allocate(600 * kb);
+  a.release(p, 600 * kb);
+  EXPECT_EQ(a.stats().bytes_cached, Allocator::size_class(600 * kb));  // under the limit: kept
+  void* q = a.allocate(700 * kb);  // another class; 1300 KiB would cross the limit
+  EXPECT_EQ(a.stats().bytes_cached, 0u);
+  EXPECT_EQ(a.stats().bytes_in_use, Allocator::size_class(700 * kb));
+  void* r = a.allocate(200 * kb);  // 700 + 200 fits: nothing to give back, nothing given back
+  a.release(r, 200 * kb);
+  EXPECT_EQ(a.stats().bytes_cached, Allocator::size_class(200 * kb));
+  a.release(q, 700 * kb);  // 900 KiB cached in all: fits
+  EXPECT_EQ(a.stats().bytes_cached,
+            Allocator::size_class(200 * kb) + Allocator::size_class(700 * kb));
+  EXPECT_EQ(a.stats().system_allocs, 3u);
+  void* s = a.allocate(700 * kb);  // a hit: no new memory
+  EXPECT_EQ(a.stats().system_allocs, 3u);
+  a.release(s, 700 * kb);
+}
+
+TEST(Allocator, ZeroLimitCachesNothing) {
+  Allocator a(0);
+  for (int i = 0; i < 3; ++i) a.release(a.allocate(4096), 4096);
+  EXPECT_EQ(a.stats().bytes_cached, 0u);
+  EXPECT_EQ(a.stats().system_allocs, 3u);
+}
+
 TEST(Allocator, SizeClassesBoundSlack) {
   for (size_t n :
        {size_t{1}, size_t{4097}, size_t{1} << 20, (size_t{1} << 20) + 1, size_t{123457}}) {

@@ -1,13 +1,36 @@
 #include "core/allocator.h"
 
+#include <unistd.h>
+
 #include <bit>
+#include <cstdio>
 #include <cstdlib>
+#include <iterator>
 #include <new>
 
 namespace cubist {
 
+namespace {
+
+// CUBIST_CACHE_LIMIT_MB if set, else three quarters of physical memory.
+size_t default_cache_limit() {
+  if (const char* mb = std::getenv("CUBIST_CACHE_LIMIT_MB"); mb && *mb) {
+    char* end = nullptr;
+    const unsigned long long v = std::strtoull(mb, &end, 10);
+    if (end != mb && *end == '\0') return static_cast<size_t>(v) << 20;
+    std::fprintf(stderr, "cubist: CUBIST_CACHE_LIMIT_MB=%s is not a whole number of MB; ignored\n",
+                 mb);
+  }
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page <= 0) return SIZE_MAX;
+  return static_cast<size_t>(pages) / 4 * 3 * static_cast<size_t>(page);
+}
+
+}  // namespace
+
 Allocator& Allocator::cpu() {
-  static Allocator* a = new Allocator();  // never destroyed: tensors may outlive static teardown
+  // Never destroyed: tensors may outlive static teardown.
+  static Allocator* a = new Allocator(default_cache_limit());
   return *a;
 }
 
@@ -35,14 +58,33 @@ void* Allocator::allocate(size_t bytes) {
       return p;
     }
     ++stats_.system_allocs;
+    trim_locked(0);
   }
   void* p = std::aligned_alloc(64, cls);
+  if (!p) {  // the system refused: give back the whole cache and ask once more
+    empty_cache();
+    p = std::aligned_alloc(64, cls);
+  }
   if (!p) {
     std::lock_guard<std::mutex> lock(mu_);
     stats_.bytes_in_use -= cls;
     throw std::bad_alloc();
   }
   return p;
+}
+
+void Allocator::trim_locked(size_t incoming) {
+  // Largest first: the fewest blocks to give back, and small classes are the likeliest to be
+  // asked for again soon.
+  while (!free_.empty() && stats_.bytes_in_use + stats_.bytes_cached + incoming > cache_limit_) {
+    auto it = std::prev(free_.end());
+    if (!it->second.empty()) {  // a class whose blocks are all in use again keeps an empty list
+      std::free(it->second.back());
+      it->second.pop_back();
+      stats_.bytes_cached -= it->first;
+    }
+    if (it->second.empty()) free_.erase(it);
+  }
 }
 
 void Allocator::release(void* p, size_t bytes) {
@@ -52,6 +94,7 @@ void Allocator::release(void* p, size_t bytes) {
   stats_.bytes_in_use -= cls;
   stats_.bytes_cached += cls;
   free_[cls].push_back(p);
+  trim_locked(0);
 }
 
 AllocatorStats Allocator::stats() const {
