@@ -173,7 +173,12 @@ struct TileArgs {
   int64_t tile, overlap;
 };
 TileArgs tile_args(Args& args) {
-  return {args.integer("--tile", kTilePixels), args.integer("--tile-overlap", -1)};
+  const bool overlap_given = args.has("--tile-overlap");
+  const int64_t overlap = args.integer("--tile-overlap", 0);
+  if (overlap_given && overlap < 0)
+    throw UsageError("--tile-overlap " + std::to_string(overlap) +
+                     ": give the pixels neighbouring tiles share, 0 or more");
+  return {args.integer("--tile", kTilePixels), overlap_given ? overlap : -1};
 }
 Tiling tiling_option(const TileArgs& a, const Vae& vae) {
   const int64_t sf = vae.config().spatial_factor;
