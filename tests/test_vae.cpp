@@ -374,6 +374,24 @@ TEST(Vae, RefinedLatentDecodesCloserAndLeavesTheWeightsAlone) {
 }
 
 // A refined latent file says so, and through which decoder; an encoder's does not.
+// A clip too large to refine is refused before the first step, naming what it would need.
+TEST(Vae, RefiningMoreThanMemoryAllowsIsRefused) {
+  const VaeConfig c;  // base width 16, as the bundled model
+  const size_t need = refine_memory_bytes(c, 17, 64, 64);
+  EXPECT_NEAR(static_cast<double>(need), 2700.0 * 17 * 64 * 64, 1.0);
+  EXPECT_NO_THROW(check_refine_memory(c, 17, 64, 64, need));
+  try {
+    check_refine_memory(c, 17, 1080, 1920, size_t{24} << 30);
+    FAIL() << "a 17-frame 1080p refinement fits 24 GiB?";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("17 frames of 1920x1080"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("about 95.2 GB"), std::string::npos) << e.what();
+  }
+  VaeConfig wide = c;
+  wide.channels = 32;
+  EXPECT_EQ(refine_memory_bytes(wide, 17, 64, 64), 2 * need);
+}
+
 TEST(Vae, RefinedLatentFilesRecordTheirRefinement) {
   OneThread one;
   Generator gen(12);
@@ -410,8 +428,8 @@ TEST(VaeTiling, TilesAreWholeAndCoverTheAxisWithTheirOverlap) {
   const std::vector<float> w1 = tile_weights(starts, 1, 8, 2);
   ASSERT_EQ(w1.size(), 16u);
   for (float w : w1) EXPECT_GT(w, 0.0f);
-  EXPECT_LT(w1[0], w1[3]);    // ramps up over the 4 cells shared with tile 0
-  EXPECT_LT(w1[15], w1[2]);   // and down over the 14 shared with tile 2
+  EXPECT_LT(w1[0], w1[3]);   // ramps up over the 4 cells shared with tile 0
+  EXPECT_LT(w1[15], w1[2]);  // and down over the 14 shared with tile 2
   EXPECT_FLOAT_EQ(tile_weights(starts, 0, 8, 2)[0], 1.0f);  // the frame's edge: no ramp
 }
 

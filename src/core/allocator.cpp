@@ -21,12 +21,21 @@ size_t default_cache_limit() {
     std::fprintf(stderr, "cubist: CUBIST_CACHE_LIMIT_MB=%s is not a whole number of MB; ignored\n",
                  mb);
   }
-  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-  if (pages <= 0 || page <= 0) return SIZE_MAX;
-  return static_cast<size_t>(pages) / 4 * 3 * static_cast<size_t>(page);
+  return memory_budget_bytes();
 }
 
 }  // namespace
+
+size_t physical_memory_bytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page <= 0) return SIZE_MAX;
+  return static_cast<size_t>(pages) * static_cast<size_t>(page);
+}
+
+size_t memory_budget_bytes() {
+  const size_t total = physical_memory_bytes();
+  return total == SIZE_MAX ? total : total / 4 * 3;
+}
 
 Allocator& Allocator::cpu() {
   // Never destroyed: tensors may outlive static teardown.

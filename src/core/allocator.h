@@ -26,6 +26,11 @@ struct AllocatorStats {
   size_t bytes_cached = 0;       // released blocks waiting on a free list
 };
 
+// The machine's physical memory in bytes (SIZE_MAX when the system does not say).
+size_t physical_memory_bytes();
+// What one job may plan to hold: three quarters of physical memory.
+size_t memory_budget_bytes();
+
 class Allocator {
  public:
   static Allocator& cpu();  // the process-wide allocator for host memory

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "core/allocator.h"
 #include "io/safetensors.h"
 #include "models/vae/vae.h"
 
@@ -100,6 +101,8 @@ LatentFile encode_latent(const Vae& vae, const Video& v, const std::string& what
   f.config = c;
   f.frames = v.frames, f.height = v.height, f.width = v.width, f.fps = v.fps;
   const Tensor x = video_to_tensor(pad_video(v, c));
+  if (o.refine.steps > 0)  // before the encoding, which may take a while on such a clip
+    check_refine_memory(c, x.size(2), x.size(3), x.size(4), memory_budget_bytes());
   const int64_t chunk = o.chunk_frames < 0 ? 4 * c.temporal_factor() : o.chunk_frames;
   Tensor z = encode_tiled(vae, x, chunk, o.tiling);
   if (o.refine.steps > 0) {

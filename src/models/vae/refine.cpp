@@ -1,15 +1,37 @@
 #include "models/vae/refine.h"
 
 #include <cmath>
+#include <cstdio>
 #include <numbers>
 
 #include "autograd/basic.h"
 #include "autograd/loss.h"
+#include "core/allocator.h"
 #include "core/error.h"
 #include "models/vae/vae.h"
 #include "ops/adam.h"
 
 namespace cubist {
+
+size_t refine_memory_bytes(const VaeConfig& c, int64_t T, int64_t H, int64_t W) {
+  constexpr double kBytesPerPixelFrame = 2700.0;  // the bundled autoencoder (base width 16)
+  return static_cast<size_t>(kBytesPerPixelFrame * static_cast<double>(c.channels) / 16.0 *
+                             static_cast<double>(T * H * W));
+}
+
+void check_refine_memory(const VaeConfig& c, int64_t T, int64_t H, int64_t W, size_t budget) {
+  const size_t need = refine_memory_bytes(c, T, H, W);
+  if (need <= budget) return;
+  char msg[512];
+  std::snprintf(msg, sizeof msg,
+                "refining %lld frames of %lldx%lld holds the decoder's activations for the whole "
+                "clip, about %.1f GB, more than the %.1f GB this machine allows it (three "
+                "quarters of its memory); refine a shorter or smaller clip, or encode without "
+                "refinement",
+                static_cast<long long>(T), static_cast<long long>(W), static_cast<long long>(H),
+                static_cast<double>(need) / 1e9, static_cast<double>(budget) / 1e9);
+  throw Error(msg);
+}
 
 double psnr_of_mse(double mse) { return mse > 0.0 ? 10.0 * std::log10(4.0 / mse) : 99.0; }
 
@@ -23,6 +45,7 @@ Tensor refine_latent(const Vae& vae, const Tensor& x, const Tensor& z, const Ref
                x.shape(), " and ", z.shape());
   Tensor best = z.contiguous().clone();
   if (o.steps == 0) return best;
+  check_refine_memory(vae.config(), x.size(2), x.size(3), x.size(4), memory_budget_bytes());
   EnableGrad enable;            // callers may run under NoGrad
   ConstantWeights frozen(vae);  // the gradient is the latent's alone
   const Var target(x.contiguous());
