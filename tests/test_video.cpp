@@ -4,6 +4,7 @@
 // empty, corrupt and truncated inputs.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -225,6 +226,60 @@ TEST_F(VideoTest, TruncatedFilesAreErrors) {
       write_video(path(name), v);
     }
   }
+}
+
+// Frames [b, e) of v.
+Video frames_of(const Video& v, int64_t b, int64_t e) {
+  Video out(e - b, v.height, v.width, v.fps);
+  std::copy(v.frame(b), v.frame(e), out.rgb.begin());
+  return out;
+}
+
+// A VideoWriter fed a video in chunks writes what write_video writes of the whole, in every form.
+TEST_F(VideoTest, WriterInChunksEqualsTheWholeVideo) {
+  const Video v = testing::smooth_video(7, 16, 24, 12.0);
+  for (const std::string ext : {"/", ".mp4", ".webm", ".gif"}) {
+    write_video(path("whole" + ext), v);
+    VideoWriter w(path("chunks" + ext), v.height, v.width, v.fps);
+    w.write(frames_of(v, 0, 1));
+    w.write(frames_of(v, 1, 5));
+    w.write(frames_of(v, 5, 7));
+    EXPECT_EQ(w.frames(), 7);
+    w.close();
+    const Video a = read_video(path("whole" + ext)), b = read_video(path("chunks" + ext));
+    EXPECT_EQ(b.frames, 7) << ext;
+    EXPECT_EQ(a.rgb, b.rgb) << ext;
+    EXPECT_DOUBLE_EQ(a.fps, b.fps) << ext;
+  }
+}
+
+// A writer that is not closed (an error part way, an interrupt) leaves the old file as it was and
+// no temporary; frames of another size and an empty video are refused.
+TEST_F(VideoTest, UnclosedWriterKeepsTheOldFile) {
+  const Video good = testing::smooth_video(3, 16, 16, 8.0);
+  write_video(path("keep.mp4"), good);
+  write_video(path("keep_dir/"), good);
+  const auto size = fs::file_size(path("keep.mp4"));
+  {
+    VideoWriter w(path("keep.mp4"), 16, 16, 8.0);
+    w.write(testing::smooth_video(5, 16, 16, 8.0));
+    testing::expect_error([&] { w.write(testing::smooth_video(1, 8, 16, 8.0)); },
+                          {"keep.mp4", "16x8", "16x16"});
+  }
+  {
+    VideoWriter w(path("keep_dir/"), 16, 16, 8.0);
+    w.write(testing::smooth_video(5, 16, 16, 8.0));
+  }
+  {
+    VideoWriter w(path("keep.mp4"), 16, 16, 8.0);
+    testing::expect_error([&] { w.close(); }, {"keep.mp4", "empty"});
+  }
+  EXPECT_EQ(fs::file_size(path("keep.mp4")), size);
+  EXPECT_EQ(read_video(path("keep.mp4")).frames, 3);
+  EXPECT_EQ(read_video(path("keep_dir")).frames, 3);
+  testing::expect_error([&] { VideoWriter(path("odd.mp4"), 15, 16, 8.0); }, {"odd.mp4", "even"});
+  for (const auto& e : fs::directory_iterator(dir()))
+    EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << e.path();
 }
 
 TEST_F(VideoTest, FailedWritesKeepTheOldFileAndLeaveNoTemporaries) {

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -91,6 +92,31 @@ Video read_video(const std::string& path, const VideoReadOptions& opt = {});
 // The output is written under a temporary name beside the target and renamed over it only when
 // complete, so a failure never leaves a half file nor destroys what was there.
 void write_video(const std::string& path, const Video& v, const VideoWriteOptions& opt = {});
+
+// A video written a chunk of frames at a time, so that a long video need not be held whole: the
+// same forms, rules and quality as write_video, which is one write() and close(). H.264, VP9 and
+// PNG frames are encoded as they come; a GIF (one palette for the whole clip) and a single .png
+// hold their frames until close(). Bad arguments (the path's form, an odd size for H.264,
+// metadata where it cannot go, a file where a folder would go) are refused on construction,
+// before any frame is made. Everything goes to a temporary name beside the target, moved over it
+// by close(); a writer destroyed unclosed (an error, an interrupt) removes it and leaves what was
+// at the path untouched.
+class VideoWriter {
+ public:
+  VideoWriter(const std::string& path, int64_t height, int64_t width, double fps,
+              const VideoWriteOptions& opt = {});
+  ~VideoWriter();
+  VideoWriter(const VideoWriter&) = delete;
+  VideoWriter& operator=(const VideoWriter&) = delete;
+
+  void write(const Video& frames);  // appends v.frames frames of the writer's size
+  void close();                     // finishes the file and moves it into place
+  int64_t frames() const;           // written so far
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // Whether write_video keeps metadata at `path` (MP4, WebM, a folder of PNG frames) or not (GIF,
 // a single PNG). A path of a form write_video cannot write is an Error saying what is accepted,

@@ -13,6 +13,7 @@ extern "C" {
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <unordered_map>
 
 #include "core/error.h"
@@ -97,19 +98,6 @@ class PngEncoder {
   ffmpeg::Packet pkt_;
 };
 
-void write_frame_folder(const std::string& dir, const Video& v, const VideoWriteOptions& opt) {
-  std::error_code ec;
-  fs::create_directory(dir, ec);
-  if (ec) fail(dir, ": cannot create the folder: ", ec.message());
-  PngEncoder enc(v.height, v.width);
-  char name[32];
-  for (int64_t t = 0; t < v.frames; ++t) {
-    std::snprintf(name, sizeof name, "%06lld.png", static_cast<long long>(t));
-    enc.write(v.frame(t), (fs::path(dir) / name).string());
-  }
-  frame_folder::write_meta(dir, {v.fps, opt.metadata});
-}
-
 // ---------------------------------------------------------------------------------------------
 // Encoded containers
 
@@ -138,39 +126,38 @@ CodecChoice choice_for(Form f) {
   }
 }
 
-// Fills `frame` (already allocated in the encoder's format) with frame t of v.
+// Fills `frame` (already allocated in the encoder's format) with one RGB24 frame of h x w.
 class FrameFiller {
  public:
-  FrameFiller(const Video& v, AVPixelFormat fmt) : v_(v), fmt_(fmt) {
-    if (fmt == AV_PIX_FMT_PAL8) {
-      palette_ = GifPalette::build(v);
-      return;
-    }
-    sws_.reset(sws_getContext(
-        int(v.width), int(v.height), AV_PIX_FMT_RGB24, int(v.width), int(v.height), fmt,
-        SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INP, nullptr, nullptr, nullptr));
+  // palette: the GIF's, for PAL8; null for the YUV formats.
+  FrameFiller(int64_t h, int64_t w, AVPixelFormat fmt, GifPalette* palette)
+      : h_(h), w_(w), fmt_(fmt), palette_(palette) {
+    if (fmt == AV_PIX_FMT_PAL8) return;
+    sws_.reset(sws_getContext(int(w), int(h), AV_PIX_FMT_RGB24, int(w), int(h), fmt,
+                              SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INP, nullptr, nullptr,
+                              nullptr));
     CUBIST_CHECK(sws_, "write_video: swscale cannot convert rgb24 to the encoder's format");
     // sRGB input is full range; the output is BT.601 limited range, as tagged on the stream.
     const int* coef = sws_getCoefficients(SWS_CS_ITU601);
     sws_setColorspaceDetails(sws_.get(), coef, 1, coef, 0, 0, 1 << 16, 1 << 16);
   }
 
-  void fill(int64_t t, AVFrame* frame) {
+  void fill(const uint8_t* rgb, AVFrame* frame) {
     if (fmt_ == AV_PIX_FMT_PAL8) {
-      palette_.map_frame(v_.frame(t), v_.height, v_.width, frame->data[0], frame->linesize[0]);
-      std::memcpy(frame->data[1], palette_.argb().data(), AVPALETTE_SIZE);
+      palette_->map_frame(rgb, h_, w_, frame->data[0], frame->linesize[0]);
+      std::memcpy(frame->data[1], palette_->argb().data(), AVPALETTE_SIZE);
       return;
     }
-    const uint8_t* src[4] = {v_.frame(t), nullptr, nullptr, nullptr};
-    const int stride[4] = {int(v_.width * 3), 0, 0, 0};
-    sws_scale(sws_.get(), src, stride, 0, int(v_.height), frame->data, frame->linesize);
+    const uint8_t* src[4] = {rgb, nullptr, nullptr, nullptr};
+    const int stride[4] = {int(w_ * 3), 0, 0, 0};
+    sws_scale(sws_.get(), src, stride, 0, int(h_), frame->data, frame->linesize);
   }
 
  private:
-  const Video& v_;
+  int64_t h_, w_;
   AVPixelFormat fmt_;
   ffmpeg::Sws sws_;
-  GifPalette palette_;
+  GifPalette* palette_;
 };
 
 void set_codec_options(const std::string& path, Form form, const VideoWriteOptions& opt,
@@ -213,68 +200,80 @@ void encode(const std::string& path, AVFormatContext* oc, AVCodecContext* enc, A
   }
 }
 
-void write_encoded(const std::string& path, const std::string& tmp, Form form, const Video& v,
-                   const VideoWriteOptions& opt) {
-  const CodecChoice ch = choice_for(form);
-  if (form == Form::kMp4 && (v.width % 2 || v.height % 2))
-    fail(path, ": H.264 in 4:2:0 needs even width and height, got ", v.width, "x", v.height,
-         "; crop or resize to even sizes, or write .webm, .gif or PNG frames, which take any size");
-  CUBIST_CHECK(form != Form::kGif || opt.metadata.empty(), path,
-               ": GIF has no place for metadata; write .mp4, .webm or PNG frames to keep it");
-  const AVCodec* codec = avcodec_find_encoder_by_name(ch.encoder);
-  CUBIST_CHECK(codec, path, ": this FFmpeg build has no ", ch.encoder, " encoder");
+// An H.264, VP9 or GIF file being written to `tmp` a frame at a time: the encoder is opened and
+// the header written on construction, each add() encodes one frame, finish() flushes the encoder
+// and writes the trailer.
+class EncodedStream {
+ public:
+  EncodedStream(const std::string& path, const std::string& tmp, Form form, int64_t h, int64_t w,
+                double fps, const VideoWriteOptions& opt, GifPalette* palette)
+      : path_(path), tmp_(tmp) {
+    const CodecChoice ch = choice_for(form);
+    const AVCodec* codec = avcodec_find_encoder_by_name(ch.encoder);
+    CUBIST_CHECK(codec, path, ": this FFmpeg build has no ", ch.encoder, " encoder");
+    int r = avformat_alloc_output_context2(&out_.oc, nullptr, ch.muxer, tmp.c_str());
+    if (r < 0) fail(path, ": cannot set up the ", ch.muxer, " muxer: ", describe(r));
+    st_ = avformat_new_stream(out_.oc, nullptr);
+    CUBIST_CHECK(st_, path, ": out of memory");
+    enc_.reset(avcodec_alloc_context3(codec));
+    CUBIST_CHECK(enc_, path, ": out of memory");
+    const AVRational rate = av_d2q(fps, 1 << 16);
+    enc_->width = int(w), enc_->height = int(h), enc_->pix_fmt = ch.pix_fmt;
+    enc_->time_base = av_inv_q(rate);
+    enc_->framerate = rate;
+    if (out_.oc->oformat->flags & AVFMT_GLOBALHEADER) enc_->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    AVDictionary* codec_opts = nullptr;
+    set_codec_options(path, form, opt, enc_.get(), &codec_opts);
+    r = avcodec_open2(enc_.get(), codec, &codec_opts);
+    av_dict_free(&codec_opts);
+    if (r < 0) fail(path, ": cannot open the ", ch.encoder, " encoder: ", describe(r));
+    r = avcodec_parameters_from_context(st_->codecpar, enc_.get());
+    if (r < 0) fail(path, ": ", describe(r));
+    st_->time_base = enc_->time_base;
+    st_->avg_frame_rate = rate;
+    for (const auto& [k, val] : opt.metadata)
+      av_dict_set(&out_.oc->metadata, k.c_str(), val.c_str(), 0);
 
-  OutputContext out;
-  int r = avformat_alloc_output_context2(&out.oc, nullptr, ch.muxer, tmp.c_str());
-  if (r < 0) fail(path, ": cannot set up the ", ch.muxer, " muxer: ", describe(r));
-  AVStream* st = avformat_new_stream(out.oc, nullptr);
-  CUBIST_CHECK(st, path, ": out of memory");
-  ffmpeg::CodecContext enc(avcodec_alloc_context3(codec));
-  CUBIST_CHECK(enc, path, ": out of memory");
-  const AVRational rate = av_d2q(v.fps, 1 << 16);
-  enc->width = int(v.width), enc->height = int(v.height), enc->pix_fmt = ch.pix_fmt;
-  enc->time_base = av_inv_q(rate);
-  enc->framerate = rate;
-  if (out.oc->oformat->flags & AVFMT_GLOBALHEADER) enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-  AVDictionary* codec_opts = nullptr;
-  set_codec_options(path, form, opt, enc.get(), &codec_opts);
-  r = avcodec_open2(enc.get(), codec, &codec_opts);
-  av_dict_free(&codec_opts);
-  if (r < 0) fail(path, ": cannot open the ", ch.encoder, " encoder: ", describe(r));
-  r = avcodec_parameters_from_context(st->codecpar, enc.get());
-  if (r < 0) fail(path, ": ", describe(r));
-  st->time_base = enc->time_base;
-  st->avg_frame_rate = rate;
-  for (const auto& [k, val] : opt.metadata)
-    av_dict_set(&out.oc->metadata, k.c_str(), val.c_str(), 0);
+    r = avio_open(&out_.oc->pb, tmp.c_str(), AVIO_FLAG_WRITE);
+    if (r < 0) fail(path, ": cannot create ", tmp, ": ", describe(r));
+    AVDictionary* mux_opts = nullptr;
+    // faststart puts the index first (a reader needs no seek to the end; a cut file fails at once
+    // on its index); use_metadata_tags stores any metadata key, not only the few MP4 names.
+    if (form == Form::kMp4) av_dict_set(&mux_opts, "movflags", "+faststart+use_metadata_tags", 0);
+    r = avformat_write_header(out_.oc, &mux_opts);
+    av_dict_free(&mux_opts);
+    if (r < 0) fail(path, ": cannot write the header: ", describe(r));
 
-  r = avio_open(&out.oc->pb, tmp.c_str(), AVIO_FLAG_WRITE);
-  if (r < 0) fail(path, ": cannot create ", tmp, ": ", describe(r));
-  AVDictionary* mux_opts = nullptr;
-  // faststart puts the index first (a reader needs no seek to the end; a cut file fails at once
-  // on its index); use_metadata_tags stores any metadata key, not only the few MP4 names.
-  if (form == Form::kMp4) av_dict_set(&mux_opts, "movflags", "+faststart+use_metadata_tags", 0);
-  r = avformat_write_header(out.oc, &mux_opts);
-  av_dict_free(&mux_opts);
-  if (r < 0) fail(path, ": cannot write the header: ", describe(r));
-
-  ffmpeg::Frame frame = ffmpeg::make_frame();
-  ffmpeg::Packet pkt = ffmpeg::make_packet();
-  frame->format = ch.pix_fmt, frame->width = enc->width, frame->height = enc->height;
-  CUBIST_CHECK(av_frame_get_buffer(frame.get(), 0) == 0, path, ": out of memory");
-  FrameFiller filler(v, ch.pix_fmt);
-  for (int64_t t = 0; t < v.frames; ++t) {
-    CUBIST_CHECK(av_frame_make_writable(frame.get()) == 0, path, ": out of memory");
-    filler.fill(t, frame.get());
-    frame->pts = t;
-    encode(path, out.oc, enc.get(), st, frame.get(), pkt.get());
+    frame_->format = ch.pix_fmt, frame_->width = enc_->width, frame_->height = enc_->height;
+    CUBIST_CHECK(av_frame_get_buffer(frame_.get(), 0) == 0, path, ": out of memory");
+    filler_ = std::make_unique<FrameFiller>(h, w, ch.pix_fmt, palette);
   }
-  encode(path, out.oc, enc.get(), st, nullptr, pkt.get());
-  r = av_write_trailer(out.oc);
-  if (r < 0) fail(path, ": cannot finish the file: ", describe(r));
-  r = avio_closep(&out.oc->pb);
-  if (r < 0) fail(path, ": cannot close ", tmp, ": ", describe(r));
-}
+
+  void add(const uint8_t* rgb) {
+    CUBIST_CHECK(av_frame_make_writable(frame_.get()) == 0, path_, ": out of memory");
+    filler_->fill(rgb, frame_.get());
+    frame_->pts = pts_++;
+    encode(path_, out_.oc, enc_.get(), st_, frame_.get(), pkt_.get());
+  }
+
+  void finish() {
+    encode(path_, out_.oc, enc_.get(), st_, nullptr, pkt_.get());
+    int r = av_write_trailer(out_.oc);
+    if (r < 0) fail(path_, ": cannot finish the file: ", describe(r));
+    r = avio_closep(&out_.oc->pb);
+    if (r < 0) fail(path_, ": cannot close ", tmp_, ": ", describe(r));
+  }
+
+ private:
+  std::string path_, tmp_;
+  OutputContext out_;
+  AVStream* st_ = nullptr;
+  ffmpeg::CodecContext enc_;
+  ffmpeg::Frame frame_ = ffmpeg::make_frame();
+  ffmpeg::Packet pkt_ = ffmpeg::make_packet();
+  std::unique_ptr<FrameFiller> filler_;
+  int64_t pts_ = 0;
+};
 
 // ---------------------------------------------------------------------------------------------
 // Temporary names and the final rename
@@ -319,38 +318,134 @@ bool video_keeps_metadata(const std::string& path) {
   return form != Form::kGif && form != Form::kPng;
 }
 
-void write_video(const std::string& path, const Video& v, const VideoWriteOptions& opt) {
+struct VideoWriter::Impl {
+  std::string path;
+  Form form;
+  fs::path target;
+  std::string tmp;
+  int64_t height, width;
+  double fps;
+  VideoWriteOptions opt;
+  int64_t frames = 0;
+  bool done = false;
+  std::unique_ptr<PngEncoder> png;        // a folder of PNG frames, a frame at a time
+  std::unique_ptr<EncodedStream> stream;  // H.264 or VP9, a frame at a time
+  Video held;                             // a GIF (one palette for all) or a single .png
+};
+
+VideoWriter::VideoWriter(const std::string& path, int64_t height, int64_t width, double fps,
+                         const VideoWriteOptions& opt)
+    : impl_(std::make_unique<Impl>()) {
   ffmpeg::init();
   ffmpeg::clear_log();
-  const Form form = form_of(path);
-  check_video(path, v);
-  CUBIST_CHECK(form != Form::kPng || v.frames == 1, path,
-               ": a .png holds one frame, the video has ", v.frames,
-               "; write a folder of PNG frames (a path ending in '/') instead");
+  Impl& m = *impl_;
+  m.path = path, m.form = form_of(path), m.height = height, m.width = width, m.fps = fps;
+  m.opt = opt;
+  CUBIST_CHECK(height >= 1 && width >= 1, path, ": cannot write an empty video (frames of ", width,
+               "x", height, "); every size must be >= 1");
+  CUBIST_CHECK(fps > 0 && std::isfinite(fps), path, ": fps must be > 0, got ", fps);
+  CUBIST_CHECK(height <= 16384 && width <= 16384, path, ": frames of ", width, "x", height,
+               " are larger than the 16384x16384 accepted");
+  if (m.form == Form::kMp4 && (width % 2 || height % 2))
+    fail(path, ": H.264 in 4:2:0 needs even width and height, got ", width, "x", height,
+         "; crop or resize to even sizes, or write .webm, .gif or PNG frames, which take any size");
+  CUBIST_CHECK(m.form != Form::kGif || opt.metadata.empty(), path,
+               ": GIF has no place for metadata; write .mp4, .webm or PNG frames to keep it");
+  CUBIST_CHECK(m.form != Form::kPng || opt.metadata.empty(), path,
+               ": a single .png keeps no metadata here; write a folder of PNG frames (its "
+               "video.json keeps it), .mp4 or .webm");
   std::string trimmed = path;
   while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
-  const fs::path target(trimmed);
+  m.target = fs::path(trimmed);
   std::error_code ec;
-  const bool folder = form == Form::kFolder;
-  if (fs::exists(target, ec) && fs::is_directory(target, ec) != folder)
+  const bool folder = m.form == Form::kFolder;
+  if (fs::exists(m.target, ec) && fs::is_directory(m.target, ec) != folder)
     fail(path, ": exists and is ", folder ? "a file" : "a folder", "; not replacing it");
-  const std::string tmp = temp_beside(target);
+  m.tmp = temp_beside(m.target);
   try {
     if (folder) {
-      write_frame_folder(tmp, v, opt);
-    } else if (form == Form::kPng) {
-      CUBIST_CHECK(opt.metadata.empty(), path,
-                   ": a single .png keeps no metadata here; write a folder of PNG frames (its "
-                   "video.json keeps it), .mp4 or .webm");
-      PngEncoder(v.height, v.width).write(v.frame(0), tmp);
+      fs::create_directory(m.tmp, ec);
+      if (ec) fail(m.tmp, ": cannot create the folder: ", ec.message());
+      m.png = std::make_unique<PngEncoder>(height, width);
+    } else if (m.form == Form::kMp4 || m.form == Form::kWebm) {
+      m.stream =
+          std::make_unique<EncodedStream>(path, m.tmp, m.form, height, width, fps, opt, nullptr);
     } else {
-      write_encoded(path, tmp, form, v, opt);
+      m.held = Video(0, height, width, fps);
     }
-    commit(tmp, target, folder);
   } catch (...) {
-    fs::remove_all(tmp, ec);
+    fs::remove_all(m.tmp, ec);
     throw;
   }
+}
+
+VideoWriter::~VideoWriter() {
+  if (!impl_ || impl_->done) return;
+  impl_->stream.reset();  // closes the file before it is removed
+  std::error_code ec;
+  fs::remove_all(impl_->tmp, ec);  // never finished: nothing replaced, nothing left
+}
+
+void VideoWriter::write(const Video& v) {
+  Impl& m = *impl_;
+  CUBIST_CHECK(!m.done, m.path, ": the video is already finished");
+  CUBIST_CHECK(v.height == m.height && v.width == m.width, m.path, ": frames of ", v.width, "x",
+               v.height, " given to a video of ", m.width, "x", m.height);
+  CUBIST_CHECK(v.rgb.size() == static_cast<size_t>(v.frames * v.height * v.width * 3), m.path,
+               ": Video.rgb holds ", v.rgb.size(), " bytes but ", v.frames, " frames of ", v.width,
+               "x", v.height, " RGB need ", v.frames * v.height * v.width * 3);
+  CUBIST_CHECK(m.form != Form::kPng || m.frames + v.frames <= 1, m.path,
+               ": a .png holds one frame, the video has ", m.frames + v.frames,
+               "; write a folder of PNG frames (a path ending in '/') instead");
+  for (int64_t t = 0; t < v.frames; ++t) {
+    if (m.png) {
+      char name[32];
+      std::snprintf(name, sizeof name, "%06lld.png", static_cast<long long>(m.frames + t));
+      m.png->write(v.frame(t), (fs::path(m.tmp) / name).string());
+    } else if (m.stream) {
+      m.stream->add(v.frame(t));
+    }
+  }
+  if (!m.png && !m.stream) {
+    m.held.rgb.insert(m.held.rgb.end(), v.rgb.begin(), v.rgb.end());
+    m.held.frames += v.frames;
+  }
+  m.frames += v.frames;
+}
+
+void VideoWriter::close() {
+  Impl& m = *impl_;
+  CUBIST_CHECK(!m.done, m.path, ": the video is already finished");
+  CUBIST_CHECK(m.frames >= 1, m.path, ": cannot write an empty video (0 frames of ", m.width, "x",
+               m.height, "); every size must be >= 1");
+  if (m.png) {
+    frame_folder::write_meta(m.tmp, {m.fps, m.opt.metadata});
+  } else if (m.stream) {
+    m.stream->finish();
+    m.stream.reset();
+  } else if (m.form == Form::kPng) {
+    PngEncoder(m.height, m.width).write(m.held.frame(0), m.tmp);
+  } else {  // GIF: one palette for the whole clip, so the frames are encoded at the end
+    GifPalette palette = GifPalette::build(m.held);
+    EncodedStream gif(m.path, m.tmp, m.form, m.height, m.width, m.fps, m.opt, &palette);
+    for (int64_t t = 0; t < m.held.frames; ++t) gif.add(m.held.frame(t));
+    gif.finish();
+  }
+  commit(m.tmp, m.target, m.form == Form::kFolder);
+  m.done = true;
+}
+
+int64_t VideoWriter::frames() const { return impl_->frames; }
+
+void write_video(const std::string& path, const Video& v, const VideoWriteOptions& opt) {
+  form_of(path);  // an unknown form is named first
+  check_video(path, v);
+  CUBIST_CHECK(form_of(path) != Form::kPng || v.frames == 1, path,
+               ": a .png holds one frame, the video has ", v.frames,
+               "; write a folder of PNG frames (a path ending in '/') instead");
+  VideoWriter w(path, v.height, v.width, v.fps, opt);
+  w.write(v);
+  w.close();
 }
 
 }  // namespace cubist
