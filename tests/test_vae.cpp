@@ -505,5 +505,33 @@ TEST(VaeTiling, LargeFramesTileNearTheUntiledResultInLessMemory) {
   EXPECT_LT(rel(dt, d), 0.5 * rel(d_other, d)) << rel(dt, d) << " vs " << rel(d_other, d);
 }
 
+// Streams give, chunk by chunk, what encode_tiled and decode_tiled give of the whole: tiled (each
+// tile with its own causal stream) and untiled, so a long video never has to be held whole.
+TEST(VaeTiling, StreamsChunkByChunkEqualTheWholeResult) {
+  OneThread one;
+  Generator gen(41);
+  Vae vae(tiny(), gen);
+  perturb(vae, 42);
+  const Tensor x = randn({1, 3, 9, 48, 40}, 43, 0.5f);
+  for (const Tiling t : {Tiling{.tile = 32, .overlap = 8}, Tiling{.tile = 0, .overlap = 0}}) {
+    const Tensor z = encode_tiled(vae, x, 4, t);
+    EncodeStream enc(vae, 48, 40, t);
+    const Tensor z0 = enc.next(x.slice(2, 0, 1).contiguous());
+    const Tensor z1 = enc.next(x.slice(2, 1, 5).contiguous());
+    const Tensor z2 = enc.next(x.slice(2, 5, 9).contiguous());
+    const Tensor zs = concat({Var(z0), Var(z1), Var(z2)}, 2).value();
+    EXPECT_EQ(zs.to_vector(), z.to_vector()) << "encode, tile " << t.tile;
+
+    const Tensor d = decode_tiled(vae, z, 1, t);
+    DecodeStream dec(vae, z.size(3), z.size(4), t);
+    std::vector<Var> parts;
+    for (int64_t i = 0; i < z.size(2); ++i)
+      parts.push_back(Var(dec.next(z.slice(2, i, i + 1).contiguous())));
+    EXPECT_EQ(concat(parts, 2).value().to_vector(), d.to_vector()) << "decode, tile " << t.tile;
+  }
+  DecodeStream dec(vae, 12, 10);
+  EXPECT_THROW(dec.next(Tensor::zeros({1, tiny().latent_channels, 1, 10, 12})), Error);
+}
+
 }  // namespace
 }  // namespace cubist

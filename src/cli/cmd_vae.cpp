@@ -247,6 +247,9 @@ int decode(Args& args) {
   const std::string out = output_path(args);
   const std::string model = args.str("--model", "");
   const int64_t chunk = args.integer("--chunk", 1);
+  if (chunk < 1)
+    throw UsageError("--chunk " + std::to_string(chunk) +
+                     ": give the latent frames to decode at a time, 1 or more (default 1)");
   const TileArgs tile = tile_args(args);
   const std::string in = single_input(args, "latent file");
   args.finish();
@@ -267,8 +270,25 @@ int decode(Args& args) {
                    "for\n",
                    in.c_str(), f.refined_for.c_str(), decoder.c_str());
   }
-  const Tensor x = decode_tiled(*vae, f.latent.unsqueeze(0).contiguous(), chunk, tiling);
-  write_video(out, crop_video(tensor_to_video(x, f.fps), f.frames, f.height, f.width));
+  // A chunk at a time from the decoder into the file: memory stays that of one chunk however
+  // long the video is.
+  VideoWriter writer(out, f.height, f.width, f.fps);
+  DecodeStream stream(*vae, f.latent.size(2), f.latent.size(3), tiling);
+  const int64_t n = f.latent.size(1);
+  Progress bar("vae decode", n, "latent frame");
+  const std::atomic<bool>* stop = stop_on_signals();
+  for (int64_t b = 0; b < n;) {
+    if (stop->load())  // the unfinished file is removed; what was at the path stays
+      throw Error("vae decode: interrupted after " + std::to_string(b) + " of " +
+                  std::to_string(n) + " latent frames; " + out + " was not written");
+    const int64_t e = b == 0 ? 1 : std::min(n, b + chunk);
+    const Video v = tensor_to_video(stream.next(f.latent.slice(1, b, e).unsqueeze(0)), f.fps);
+    const int64_t keep = std::min(v.frames, f.frames - writer.frames());  // padding comes last
+    if (keep > 0) writer.write(crop_video(v, keep, f.height, f.width));
+    bar.update(b = e);
+  }
+  writer.close();
+  bar.finish();
   std::printf("vae decode: %s -> %s (%lld frames, %lldx%lld)\n", in.c_str(), out.c_str(),
               static_cast<long long>(f.frames), static_cast<long long>(f.width),
               static_cast<long long>(f.height));

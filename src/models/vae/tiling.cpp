@@ -121,4 +121,60 @@ Tensor decode_tiled(const Vae& vae, const Tensor& z, int64_t chunk_latents, cons
   });
 }
 
+namespace {
+
+// The grid of tiles over an H x W grid of latent cells; one tile of the whole grid when it is no
+// larger than a tile (or t.tile is 0).
+TileGrid stream_grid(int64_t H, int64_t W, int64_t sf, const Tiling& t) {
+  if (t.tile == 0 || (H * sf <= t.tile && W * sf <= t.tile))
+    return tile_grid(H, W, std::max(H, W), 0);
+  return tile_grid(H, W, t.tile / sf, t.overlap / sf);
+}
+
+size_t tiles(const TileGrid& g) { return g.ys.size() * g.xs.size(); }
+
+}  // namespace
+
+EncodeStream::EncodeStream(const Vae& vae, int64_t height, int64_t width, const Tiling& t)
+    : vae_(vae), sf_(vae.config().spatial_factor) {
+  check_tiling(t, sf_, "tile");
+  CUBIST_CHECK(height % sf_ == 0 && width % sf_ == 0, "vae encode: frames of ", width, "x", height,
+               " are not a multiple of ", sf_, " a side");
+  grid_ = stream_grid(height / sf_, width / sf_, sf_, t);
+  streams_.resize(tiles(grid_));
+}
+
+Tensor EncodeStream::next(const Tensor& x) {
+  CUBIST_CHECK(x.dim() == 5 && x.size(3) == (grid_.ys.back() + grid_.h) * sf_ &&
+                   x.size(4) == (grid_.xs.back() + grid_.w) * sf_,
+               "vae encode: a chunk of ", x.shape(), " for a stream of frames ",
+               (grid_.xs.back() + grid_.w) * sf_, " wide and ", (grid_.ys.back() + grid_.h) * sf_,
+               " high");
+  if (streams_.size() == 1) return vae_.encode_next(x.contiguous(), streams_[0]);
+  size_t k = 0;
+  return blend_tiles(grid_, 1, [&](int64_t y0, int64_t x0, int64_t h, int64_t w) {
+    return vae_.encode_next(spatial_crop(x, y0 * sf_, x0 * sf_, h * sf_, w * sf_), streams_[k++]);
+  });
+}
+
+DecodeStream::DecodeStream(const Vae& vae, int64_t latent_height, int64_t latent_width,
+                           const Tiling& t)
+    : vae_(vae), sf_(vae.config().spatial_factor) {
+  check_tiling(t, sf_, "tile");
+  grid_ = stream_grid(latent_height, latent_width, sf_, t);
+  streams_.resize(tiles(grid_));
+}
+
+Tensor DecodeStream::next(const Tensor& z) {
+  CUBIST_CHECK(z.dim() == 5 && z.size(3) == grid_.ys.back() + grid_.h &&
+                   z.size(4) == grid_.xs.back() + grid_.w,
+               "vae decode: a chunk of ", z.shape(), " for a stream of latents ",
+               grid_.xs.back() + grid_.w, " wide and ", grid_.ys.back() + grid_.h, " high");
+  if (streams_.size() == 1) return vae_.decode_next(z.contiguous(), streams_[0]);
+  size_t k = 0;
+  return blend_tiles(grid_, sf_, [&](int64_t y0, int64_t x0, int64_t h, int64_t w) {
+    return vae_.decode_next(spatial_crop(z, y0, x0, h, w), streams_[k++]);
+  });
+}
+
 }  // namespace cubist

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "models/vae/layers.h"
 
 namespace cubist {
 
@@ -55,6 +56,35 @@ Tensor blend_tiles(const TileGrid& grid, int64_t scale, const TileRun& run);
 // frame is larger than t.tile pixels in either direction. x [1, 3, T, H, W], z [1, C, T', H', W'].
 Tensor encode_tiled(const Vae& vae, const Tensor& x, int64_t chunk_frames, const Tiling& t = {});
 Tensor decode_tiled(const Vae& vae, const Tensor& z, int64_t chunk_latents, const Tiling& t = {});
+
+// A video encoded, or a latent decoded, a chunk of frames at a time, for videos too long to hold
+// whole: tile by tile where the frames are larger than a tile, each tile with its own causal
+// stream, so the chunks' results, concatenated, are encode_tiled's and decode_tiled's with the
+// same chunks (the first chunk: frame 0 alone; then multiples of the temporal factor for frames,
+// any number of latent frames).
+class EncodeStream {
+ public:
+  EncodeStream(const Vae& vae, int64_t height, int64_t width, const Tiling& t = {});
+  Tensor next(const Tensor& x_chunk);  // [1, 3, T, H, W] -> that chunk's latent frames
+
+ private:
+  const Vae& vae_;
+  int64_t sf_;
+  TileGrid grid_;
+  std::vector<CausalStream> streams_;  // one per tile, row by row; one when untiled
+};
+
+class DecodeStream {
+ public:
+  DecodeStream(const Vae& vae, int64_t latent_height, int64_t latent_width, const Tiling& t = {});
+  Tensor next(const Tensor& z_chunk);  // [1, C, T', H', W'] -> that chunk's frames
+
+ private:
+  const Vae& vae_;
+  int64_t sf_;
+  TileGrid grid_;
+  std::vector<CausalStream> streams_;
+};
 
 // A clear error unless t fits the autoencoder (tile and overlap multiples of its spatial factor,
 // overlap smaller than the tile): `what` names the option for the message.

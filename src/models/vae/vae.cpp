@@ -14,13 +14,12 @@ constexpr float kLogvarMin = -30.0f, kLogvarMax = 20.0f;
 
 // Runs `step` over [0, n) in chunks: [0, 1), then `chunk` at a time; concatenates along time.
 template <typename F>
-Tensor run_chunks(int64_t n, int64_t chunk, CausalStream& stream, F&& step) {
+Tensor run_chunks(int64_t n, int64_t chunk, F&& step) {
   std::vector<Var> outs;
   int64_t begin = 0;
   while (begin < n) {
     const int64_t end = begin == 0 ? 1 : std::min(n, begin + chunk);
-    outs.push_back(Var(step(begin, end)));
-    stream.first_chunk = false;
+    outs.push_back(Var(step(begin, end)));  // step marks the stream past its first chunk
     begin = end;
   }
   return outs.size() == 1 ? outs[0].value() : concat(outs, 2).value();
@@ -68,10 +67,26 @@ Tensor Vae::encode_mean(const Tensor& x, int64_t chunk_frames) const {
   const int64_t C = config_.latent_channels;
   if (chunk_frames == 0) return encoder_.forward(Var(x)).value().slice(1, 0, C).contiguous();
   CausalStream stream;
-  const Tensor moments = run_chunks(x.size(2), chunk_frames, stream, [&](int64_t b, int64_t e) {
-    return encoder_.forward(Var(x.slice(2, b, e).contiguous()), &stream).value();
+  return run_chunks(x.size(2), chunk_frames, [&](int64_t b, int64_t e) {
+    return encode_next(x.slice(2, b, e).contiguous(), stream);
   });
-  return moments.slice(1, 0, C).contiguous();
+}
+
+Tensor Vae::encode_next(const Tensor& x_chunk, CausalStream& stream) const {
+  NoGrad no_grad;
+  const Tensor moments = encoder_.forward(Var(x_chunk), &stream).value();
+  stream.first_chunk = false;
+  return moments.slice(1, 0, config_.latent_channels).contiguous();
+}
+
+Tensor Vae::decode_next(const Tensor& z_chunk, CausalStream& stream) const {
+  NoGrad no_grad;
+  CUBIST_CHECK(z_chunk.dim() == 5 && z_chunk.size(1) == config_.latent_channels,
+               "vae decode: expects [B, ", config_.latent_channels, ", T', H', W'] latents, got ",
+               z_chunk.shape());
+  const Tensor frames = decoder_.forward(Var(z_chunk), &stream).value();
+  stream.first_chunk = false;
+  return frames;
 }
 
 Tensor Vae::decode_chunked(const Tensor& z, int64_t chunk_latents) const {
@@ -80,8 +95,8 @@ Tensor Vae::decode_chunked(const Tensor& z, int64_t chunk_latents) const {
                config_.latent_channels, ", T', H', W'] latents, got ", z.shape());
   CUBIST_CHECK(chunk_latents >= 1, "vae decode: chunks must hold at least one latent frame");
   CausalStream stream;
-  return run_chunks(z.size(2), chunk_latents, stream, [&](int64_t b, int64_t e) {
-    return decoder_.forward(Var(z.slice(2, b, e).contiguous()), &stream).value();
+  return run_chunks(z.size(2), chunk_latents, [&](int64_t b, int64_t e) {
+    return decode_next(z.slice(2, b, e).contiguous(), stream);
   });
 }
 

@@ -42,6 +42,12 @@ class Vae : public Module {
   // chunk_latents latent frames at a time (the first alone). Both equal the one-pass results.
   Tensor encode_mean(const Tensor& x, int64_t chunk_frames = 0) const;
   Tensor decode_chunked(const Tensor& z, int64_t chunk_latents = 1) const;
+  // One chunk of a streamed pass, for callers that hold one chunk at a time: the next frames
+  // (the first call: frame 0 alone, then multiples of the temporal factor) or latent frames, and
+  // the stream carried between calls. The chunks' results, concatenated, are encode_mean's and
+  // decode_chunked's.
+  Tensor encode_next(const Tensor& x_chunk, CausalStream& stream) const;
+  Tensor decode_next(const Tensor& z_chunk, CausalStream& stream) const;
 
   // The fingerprint of the encoder's weights alone: what a latent depends on.
   std::string encoder_fingerprint() const { return encoder_.fingerprint(); }
