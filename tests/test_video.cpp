@@ -253,6 +253,32 @@ TEST_F(VideoTest, WriterInChunksEqualsTheWholeVideo) {
   }
 }
 
+// A VideoReader read in chunks gives read_video's frames, in every form, with a new frame rate
+// and a frame limit too.
+TEST_F(VideoTest, ReaderInChunksEqualsTheWholeVideo) {
+  const Video v = testing::smooth_video(11, 16, 24, 12.0);
+  for (const std::string ext : {"/", ".mp4", ".webm", ".gif"}) {
+    write_video(path("src" + ext), v);
+    for (const VideoReadOptions opt :
+         {VideoReadOptions{}, VideoReadOptions{.fps = 5.0}, VideoReadOptions{.max_frames = 6}}) {
+      const Video whole = read_video(path("src" + ext), opt);
+      VideoReader r(path("src" + ext), opt);
+      Video got = r.read(1);
+      EXPECT_DOUBLE_EQ(got.fps, whole.fps) << ext;
+      for (Video part = r.read(4); part.frames > 0; part = r.read(4)) {
+        EXPECT_LE(part.frames, 4);
+        got.rgb.insert(got.rgb.end(), part.rgb.begin(), part.rgb.end());
+        got.frames += part.frames;
+      }
+      EXPECT_EQ(got.frames, whole.frames) << ext << " fps " << opt.fps;
+      EXPECT_EQ(got.rgb, whole.rgb) << ext << " fps " << opt.fps;
+      EXPECT_EQ(r.read(3).frames, 0);  // after the end: nothing, again
+    }
+  }
+  write_video(path("still.png"), testing::smooth_video(1, 8, 8, 8.0));
+  EXPECT_DOUBLE_EQ(VideoReader(path("still.png")).read(1).fps, 8.0);  // an image's rate
+}
+
 // A writer that is not closed (an error part way, an interrupt) leaves the old file as it was and
 // no temporary; frames of another size and an empty video are refused.
 TEST_F(VideoTest, UnclosedWriterKeepsTheOldFile) {

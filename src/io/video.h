@@ -81,6 +81,24 @@ struct VideoInfo {
 // the project's default of 8 fps.
 Video read_video(const std::string& path, const VideoReadOptions& opt = {});
 
+// A video read a chunk of frames at a time, so that a long video need not be held whole: the same
+// sources, options, frames and errors as read_video, which reads it in one chunk. Each read(n)
+// gives the next n frames (fewer at the end, none after it), each chunk's Video with the
+// output's size and frame rate.
+class VideoReader {
+ public:
+  explicit VideoReader(const std::string& path, const VideoReadOptions& opt = {});
+  ~VideoReader();
+  VideoReader(const VideoReader&) = delete;
+  VideoReader& operator=(const VideoReader&) = delete;
+
+  Video read(int64_t n);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 // Encodes by the path's form: .mp4 H.264 (libx264, yuv420p, BT.601 limited range; needs even
 // width and height, others are refused with an Error), .webm VP9 (libvpx-vp9, yuv420p, any size),
 // .gif (one palette for the whole clip: exact when the clip has at most 256 colours, else median

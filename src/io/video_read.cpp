@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <limits>
+#include <memory>
 
 #include "core/error.h"
 #include "io/ffmpeg_util.h"
@@ -33,7 +35,7 @@ class Collector {
                  opt.max_frames);
   }
 
-  bool full() const { return opt_.max_frames > 0 && v_.frames >= opt_.max_frames; }
+  bool full() const { return opt_.max_frames > 0 && taken_ + v_.frames >= opt_.max_frames; }
   int64_t frames() const { return v_.frames; }
 
   // A source frame shown from time t (seconds since the first frame).
@@ -52,14 +54,33 @@ class Collector {
   void finish(double t_end) {
     if (opt_.fps <= 0 || !have_prev_) return;
     int64_t n = targets_before(t_end);
-    if (v_.frames == 0) n = std::max<int64_t>(n, 1);  // a clip shorter than one target frame
+    if (taken_ + v_.frames == 0) n = std::max<int64_t>(n, 1);  // shorter than one target frame
     emit(prev_.get(), n);
   }
 
-  Video take(double native_fps) {
-    v_.fps = opt_.fps > 0 ? opt_.fps : (native_fps > 0 ? native_fps : kDefaultFps);
-    return std::move(v_);
+  // The first n frames collected (all of them when fewer), at the output rate for a source of
+  // native_fps; the rest stay for the next call.
+  Video take(int64_t n, double native_fps) {
+    Video out(0, v_.height, v_.width,
+              opt_.fps > 0 ? opt_.fps : (native_fps > 0 ? native_fps : kDefaultFps));
+    n = std::min(n, v_.frames);
+    taken_ += n;
+    if (n == v_.frames) {  // everything collected: moved, not copied
+      out.rgb = std::move(v_.rgb);
+      out.frames = n;
+      v_.rgb.clear();
+      v_.frames = 0;
+      return out;
+    }
+    const auto split = v_.rgb.begin() + static_cast<std::ptrdiff_t>(n * v_.height * v_.width * 3);
+    out.rgb.assign(v_.rgb.begin(), split);
+    out.frames = n;
+    v_.rgb.erase(v_.rgb.begin(), split);
+    v_.frames -= n;
+    return out;
   }
+
+  int64_t taken() const { return taken_; }
 
  private:
   // How many target times k / fps, from the next one on, fall before t.
@@ -70,9 +91,9 @@ class Collector {
   }
 
   void emit(const AVFrame* f, int64_t copies) {
-    if (opt_.max_frames > 0) copies = std::min(copies, opt_.max_frames - v_.frames);
+    if (opt_.max_frames > 0) copies = std::min(copies, opt_.max_frames - taken_ - v_.frames);
     if (copies <= 0) return;
-    if (v_.frames == 0) {
+    if (v_.height == 0) {
       ffmpeg::target_size(f->height, f->width, opt_.height, opt_.width, &v_.height, &v_.width);
     }
     const size_t bytes = static_cast<size_t>(v_.height * v_.width * 3);
@@ -90,79 +111,116 @@ class Collector {
   ffmpeg::Frame prev_ = ffmpeg::make_frame();
   bool have_prev_ = false;
   int64_t next_k_ = 0;
+  int64_t taken_ = 0;  // frames handed out by take()
 };
 
-Video read_frame_folder(const std::string& dir, const VideoReadOptions& opt) {
-  const std::vector<std::string> files = frame_folder::list_png(dir);
-  if (files.empty()) fail(dir, ": a folder without .png frames, not a video");
-  const frame_folder::Meta meta = frame_folder::read_meta(dir);
-  const double native = meta.fps > 0 ? meta.fps : kDefaultFps;
-  ffmpeg::ImageDecoder dec(AV_CODEC_ID_PNG);
-  Collector c(opt);
-  for (size_t i = 0; i < files.size() && !c.full(); ++i) c.offer(dec.decode(files[i]), i / native);
-  if (!c.full()) c.finish(files.size() / native);
-  return c.take(native);
-}
+// Where the frames come from: pump() hands the collector at least one more source frame, or
+// reaches the end (then returns false, once the collector has the last frame's duration).
+class Source {
+ public:
+  virtual ~Source() = default;
+  virtual bool pump(Collector& c) = 0;
+  virtual double native_fps() const = 0;  // the rate handed to Collector::take
+};
 
-Video read_file(const std::string& path, const VideoReadOptions& opt) {
-  ffmpeg::Input in = ffmpeg::open_input(path, opt.threads);
-  const double native = ffmpeg::stream_fps(in.st());
-  const double step = native > 0 ? 1.0 / native : 1.0 / kDefaultFps;
-  const double tb = av_q2d(in.st()->time_base);
-  Collector c(opt);
-  ffmpeg::Packet pkt = ffmpeg::make_packet();
-  ffmpeg::Frame frame = ffmpeg::make_frame();
-  int64_t decoded = 0, first_ts = AV_NOPTS_VALUE;
-  double t = 0, t_end = 0;
+class FolderSource : public Source {
+ public:
+  explicit FolderSource(const std::string& dir) : files_(frame_folder::list_png(dir)) {
+    if (files_.empty()) fail(dir, ": a folder without .png frames, not a video");
+    const frame_folder::Meta meta = frame_folder::read_meta(dir);
+    native_ = meta.fps > 0 ? meta.fps : kDefaultFps;
+  }
+  bool pump(Collector& c) override {
+    if (next_ == files_.size() || c.full()) {
+      if (!c.full()) c.finish(files_.size() / native_);
+      return false;
+    }
+    c.offer(dec_.decode(files_[next_]), next_ / native_);
+    ++next_;
+    return true;
+  }
+  double native_fps() const override { return native_; }
 
+ private:
+  std::vector<std::string> files_;
+  double native_ = kDefaultFps;
+  ffmpeg::ImageDecoder dec_{AV_CODEC_ID_PNG};
+  size_t next_ = 0;
+};
+
+class FileSource : public Source {
+ public:
+  FileSource(const std::string& path, const VideoReadOptions& opt)
+      : path_(path), in_(ffmpeg::open_input(path, opt.threads)) {
+    native_ = ffmpeg::stream_fps(in_.st());
+    step_ = native_ > 0 ? 1.0 / native_ : 1.0 / kDefaultFps;
+    tb_ = av_q2d(in_.st()->time_base);
+  }
+
+  bool pump(Collector& c) override {
+    if (ended_) return false;
+    for (;;) {  // until a packet of the video stream has been sent and drained
+      const int r = av_read_frame(in_.fmt.get(), pkt_.get());
+      if (r == AVERROR_EOF) break;
+      if (r < 0) fail(path_, ": truncated or corrupt after ", decoded_, " frames: ", describe(r));
+      if (pkt_->stream_index != in_.stream) {
+        av_packet_unref(pkt_.get());
+        continue;
+      }
+      const int s = avcodec_send_packet(in_.dec.get(), pkt_.get());
+      av_packet_unref(pkt_.get());
+      if (s < 0 && s != AVERROR(EAGAIN))
+        fail(path_, ": corrupt video data after ", decoded_, " frames: ", describe(s));
+      if (drain(c)) return true;
+      ended_ = true;  // the collector is full: nothing more is wanted
+      return false;
+    }
+    // The whole stream was read: flush the decoder and check the count.
+    ended_ = true;
+    avcodec_send_packet(in_.dec.get(), nullptr);
+    drain(c);
+    if (decoded_ == 0) fail(path_, ": no frame could be decoded (empty or corrupt video)");
+    const int64_t expected = ffmpeg::expected_frames(in_);
+    if (ffmpeg::falls_short(decoded_, expected))
+      fail(path_, ": truncated: the container promises about ", expected, " frames but only ",
+           decoded_, " decode");
+    c.finish(t_end_);
+    return false;
+  }
+
+  // An image file has no frame rate of its own (FFmpeg says 25): it is a still of one frame.
+  double native_fps() const override {
+    return ended_ && is_image_path(path_) && decoded_ == 1 ? kDefaultFps : native_;
+  }
+
+ private:
   // Receives every frame the decoder has ready; false once the collector is full.
-  const auto drain = [&]() {
+  bool drain(Collector& c) {
     for (;;) {
-      const int r = avcodec_receive_frame(in.dec.get(), frame.get());
+      const int r = avcodec_receive_frame(in_.dec.get(), frame_.get());
       if (r == AVERROR(EAGAIN) || r == AVERROR_EOF) return true;
-      if (r < 0) fail(path, ": corrupt video data after ", decoded, " frames: ", describe(r));
-      const int64_t ts = frame->best_effort_timestamp;
-      if (ts != AV_NOPTS_VALUE && first_ts == AV_NOPTS_VALUE) first_ts = ts;
-      const double ts_s = ts != AV_NOPTS_VALUE ? (ts - first_ts) * tb : t + step;
-      t = decoded == 0 ? 0.0 : std::max(t, ts_s);  // never backwards
-      const double dur = frame->pkt_duration > 0 ? frame->pkt_duration * tb : step;
-      t_end = t + dur;
-      ++decoded;
-      c.offer(frame.get(), t);
-      av_frame_unref(frame.get());
+      if (r < 0) fail(path_, ": corrupt video data after ", decoded_, " frames: ", describe(r));
+      const int64_t ts = frame_->best_effort_timestamp;
+      if (ts != AV_NOPTS_VALUE && first_ts_ == AV_NOPTS_VALUE) first_ts_ = ts;
+      const double ts_s = ts != AV_NOPTS_VALUE ? (ts - first_ts_) * tb_ : t_ + step_;
+      t_ = decoded_ == 0 ? 0.0 : std::max(t_, ts_s);  // never backwards
+      const double dur = frame_->pkt_duration > 0 ? frame_->pkt_duration * tb_ : step_;
+      t_end_ = t_ + dur;
+      ++decoded_;
+      c.offer(frame_.get(), t_);
+      av_frame_unref(frame_.get());
       if (c.full()) return false;
     }
-  };
+  }
 
-  bool more = true;
-  while (more) {
-    const int r = av_read_frame(in.fmt.get(), pkt.get());
-    if (r == AVERROR_EOF) break;
-    if (r < 0) fail(path, ": truncated or corrupt after ", decoded, " frames: ", describe(r));
-    if (pkt->stream_index != in.stream) {
-      av_packet_unref(pkt.get());
-      continue;
-    }
-    const int s = avcodec_send_packet(in.dec.get(), pkt.get());
-    av_packet_unref(pkt.get());
-    if (s < 0 && s != AVERROR(EAGAIN))
-      fail(path, ": corrupt video data after ", decoded, " frames: ", describe(s));
-    more = drain();
-  }
-  if (more) {  // the whole stream was read: flush the decoder and check the count
-    avcodec_send_packet(in.dec.get(), nullptr);
-    drain();
-    if (decoded == 0) fail(path, ": no frame could be decoded (empty or corrupt video)");
-    const int64_t expected = ffmpeg::expected_frames(in);
-    if (ffmpeg::falls_short(decoded, expected))
-      fail(path, ": truncated: the container promises about ", expected, " frames but only ",
-           decoded, " decode");
-    c.finish(t_end);
-  }
-  // An image file has no frame rate of its own (FFmpeg says 25): it is a still of one frame.
-  const bool still = is_image_path(path) && decoded == 1;
-  return c.take(still ? kDefaultFps : native);
-}
+  std::string path_;
+  ffmpeg::Input in_;
+  ffmpeg::Packet pkt_ = ffmpeg::make_packet();
+  ffmpeg::Frame frame_ = ffmpeg::make_frame();
+  double native_ = 0, step_ = 0, tb_ = 0, t_ = 0, t_end_ = 0;
+  int64_t decoded_ = 0, first_ts_ = AV_NOPTS_VALUE;
+  bool ended_ = false;
+};
 
 }  // namespace
 
@@ -183,11 +241,35 @@ bool is_png_frame_folder(const std::string& path) {
   });
 }
 
-Video read_video(const std::string& path, const VideoReadOptions& opt) {
+struct VideoReader::Impl {
+  Collector collector;
+  std::unique_ptr<Source> source;
+  bool more = true;
+  bool whole = false;  // an image: read to its end at once, since its rate depends on its length
+};
+
+VideoReader::VideoReader(const std::string& path, const VideoReadOptions& opt) {
   ffmpeg::init();
+  auto m = std::make_unique<Impl>(Impl{Collector(opt), nullptr, true, is_image_path(path)});
   std::error_code ec;
-  if (fs::is_directory(path, ec)) return read_frame_folder(path, opt);
-  return read_file(path, opt);
+  if (fs::is_directory(path, ec))
+    m->source = std::make_unique<FolderSource>(path);
+  else
+    m->source = std::make_unique<FileSource>(path, opt);
+  impl_ = std::move(m);
+}
+
+VideoReader::~VideoReader() = default;
+
+Video VideoReader::read(int64_t n) {
+  Impl& m = *impl_;
+  CUBIST_CHECK(n >= 1, "VideoReader::read: asks for ", n, " frames; ask for 1 or more");
+  while (m.more && (m.whole || m.collector.frames() < n)) m.more = m.source->pump(m.collector);
+  return m.collector.take(n, m.source->native_fps());
+}
+
+Video read_video(const std::string& path, const VideoReadOptions& opt) {
+  return VideoReader(path, opt).read(std::numeric_limits<int64_t>::max());
 }
 
 }  // namespace cubist
