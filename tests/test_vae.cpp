@@ -21,6 +21,7 @@
 #include "models/vae/vae.h"
 #include "testing.h"
 #include "train/adamw.h"
+#include "video_testing.h"
 
 namespace cubist {
 namespace {
@@ -390,6 +391,47 @@ TEST(Vae, RefiningMoreThanMemoryAllowsIsRefused) {
   VaeConfig wide = c;
   wide.channels = 32;
   EXPECT_EQ(refine_memory_bytes(wide, 17, 64, 64), 2 * need);
+}
+
+// A video encoded a chunk at a time from a reader gives encode_latent's latent: fitting, padded
+// in time and space on its last chunk, and tiled; a count the model does not take is refused.
+TEST(Vae, StreamedEncodingEqualsEncodingTheWholeVideo) {
+  OneThread one;
+  Generator gen(51);
+  Vae vae(tiny(), gen);
+  perturb(vae, 52);
+  const std::string dir = ::testing::TempDir() + "streamed_" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  struct Case {
+    int64_t frames, height, width;
+    bool pad;
+    Tiling tiling;
+  };
+  for (const Case k : {Case{13, 16, 20, false, {}}, Case{11, 15, 18, true, {}},
+                       Case{18, 16, 12, true, {}}, Case{9, 36, 28, false, {16, 4}}}) {
+    const Video v = testing::smooth_video(k.frames, k.height, k.width, 10.0);
+    const std::string frames = dir + "/v" + std::to_string(k.frames) + "/";
+    write_video(frames, v);  // PNG frames: read back exactly
+    EncodeOptions o;
+    o.pad = k.pad, o.chunk_frames = 4, o.tiling = k.tiling;
+    const LatentFile whole = encode_latent(vae, read_video(frames), "clip", o);
+    VideoReader reader(frames);
+    int64_t heard = 0;
+    const LatentFile streamed =
+        encode_latent_stream(vae, reader, "clip", o, [&](int64_t n) { heard = n; });
+    EXPECT_EQ(streamed.latent.shape(), whole.latent.shape()) << k.frames;
+    EXPECT_EQ(streamed.latent.to_vector(), whole.latent.to_vector()) << k.frames;
+    EXPECT_EQ(streamed.frames, k.frames);
+    EXPECT_EQ(heard, k.frames);
+    EXPECT_EQ(streamed.height, k.height);
+    EXPECT_EQ(streamed.width, k.width);
+    EXPECT_DOUBLE_EQ(streamed.fps, 10.0);
+  }
+  VideoReader odd(dir + "/v18/");
+  EncodeOptions no_pad;
+  no_pad.chunk_frames = 4;
+  testing::expect_error([&] { encode_latent_stream(vae, odd, "clip", no_pad); }, {"clip", "18"});
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Vae, RefinedLatentFilesRecordTheirRefinement) {

@@ -210,11 +210,48 @@ RefineOptions refine_options(Args& args) {
   return o;
 }
 
+// The whole video in memory: a refinement and a one-pass encoding need it.
+LatentFile encode_whole(const Vae& vae, const std::string& in, const EncodeOptions& o) {
+  std::optional<Progress> bar;
+  if (o.refine.steps > 0) bar.emplace("vae encode: refining", o.refine.steps, "step");
+  LatentFile f = encode_latent(vae, read_video(in), in, o, [&](int64_t step, double mse) {
+    char info[32];
+    std::snprintf(info, sizeof info, "psnr %.2f dB", psnr_of_mse(mse));
+    bar->update(step, info);
+  });
+  if (bar) bar->finish();
+  return f;
+}
+
+// A chunk at a time from the file: memory stays that of one chunk however long the video is.
+// The frame count is checked first from the file's header, so that a video the model does not
+// take is refused before the work, not after it.
+LatentFile encode_streamed(const Vae& vae, const std::string& in, const EncodeOptions& o) {
+  const VideoInfo info = probe_video(in);
+  if (!o.pad) check_shape_or_suggest_pad(vae.config(), info.frames, info.height, info.width, in);
+  VideoReader reader(in);
+  Progress bar("vae encode", std::max<int64_t>(info.frames, 1), "frame");
+  const std::atomic<bool>* stop = stop_on_signals();
+  LatentFile f = encode_latent_stream(vae, reader, in, o, [&](int64_t frames) {
+    bar.update(std::min(frames, std::max<int64_t>(info.frames, 1)));
+    if (stop->load())
+      throw Error("vae encode: interrupted after " + std::to_string(frames) +
+                  " frames; no latent file was written");
+  });
+  bar.finish();
+  return f;
+}
+
 int encode(Args& args) {
   const std::string out = output_path(args);
   const std::string model = args.str("--model", "");
   const bool pad = args.flag("--pad");
+  const bool chunk_given = args.has("--chunk");
   const int64_t chunk = args.integer("--chunk", -1);  // -1: four latent frames' worth
+  if (chunk_given && chunk < 0)
+    throw UsageError("--chunk " + std::to_string(chunk) +
+                     ": give the frames to encode at a time after the first, a multiple of 4 "
+                     "for the default model (default 16), or 0 for one pass");
   const RefineOptions refine = refine_options(args);
   const TileArgs tile = tile_args(args);
   const std::string in = single_input(args, "input video");
@@ -222,17 +259,10 @@ int encode(Args& args) {
   const auto vae = load_vae(find_model(model));
   const Tiling tiling = tiling_option(tile, *vae);
   if (out.empty()) throw UsageError("give the latent file to write with -o LATENT.safetensors");
-  std::optional<Progress> bar;
-  if (refine.steps > 0) bar.emplace("vae encode: refining", refine.steps, "step");
-  LatentFile f =
-      encode_latent(*vae, read_video(in), in,
-                    {.pad = pad, .chunk_frames = chunk, .tiling = tiling, .refine = refine},
-                    [&](int64_t step, double mse) {
-                      char info[32];
-                      std::snprintf(info, sizeof info, "psnr %.2f dB", psnr_of_mse(mse));
-                      bar->update(step, info);
-                    });
-  if (bar) bar->finish();
+  const EncodeOptions options{
+      .pad = pad, .chunk_frames = chunk, .tiling = tiling, .refine = refine};
+  LatentFile f = refine.steps > 0 || chunk == 0 ? encode_whole(*vae, in, options)
+                                                : encode_streamed(*vae, in, options);
   f.source = in, f.vae_encoder = vae->encoder_fingerprint();
   save_latent(out, f);
   std::printf(

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "autograd/basic.h"
 #include "core/allocator.h"
 #include "io/safetensors.h"
 #include "models/vae/vae.h"
@@ -85,18 +86,21 @@ LatentFile load_latent(const std::string& path) {
   return f;
 }
 
+void check_shape_or_suggest_pad(const VaeConfig& c, int64_t frames, int64_t height, int64_t width,
+                                const std::string& what) {
+  try {
+    c.check_video_shape(frames, height, width, what);
+  } catch (const Error& e) {
+    throw Error(std::string(e.what()) +
+                "; pass --pad to repeat the last frame and edge pixels up to the next shape it "
+                "takes (decode crops them off again)");
+  }
+}
+
 LatentFile encode_latent(const Vae& vae, const Video& v, const std::string& what,
                          const EncodeOptions& o, const RefineProgress& progress) {
   const VaeConfig& c = vae.config();
-  if (!o.pad) {
-    try {
-      c.check_video_shape(v.frames, v.height, v.width, what);
-    } catch (const Error& e) {
-      throw Error(std::string(e.what()) +
-                  "; pass --pad to repeat the last frame and edge pixels up to the next shape "
-                  "it takes (decode crops them off again)");
-    }
-  }
+  if (!o.pad) check_shape_or_suggest_pad(c, v.frames, v.height, v.width, what);
   LatentFile f;
   f.config = c;
   f.frames = v.frames, f.height = v.height, f.width = v.width, f.fps = v.fps;
@@ -113,10 +117,49 @@ LatentFile encode_latent(const Vae& vae, const Video& v, const std::string& what
   return f;
 }
 
+LatentFile encode_latent_stream(const Vae& vae, VideoReader& reader, const std::string& what,
+                                const EncodeOptions& o, const EncodeProgress& progress) {
+  const VaeConfig& c = vae.config();
+  const int64_t tf = c.temporal_factor(), sf = c.spatial_factor;
+  const int64_t chunk = o.chunk_frames < 0 ? 4 * tf : o.chunk_frames;
+  CUBIST_CHECK(chunk > 0 && chunk % tf == 0, what,
+               ": encoding a stream takes chunks of a multiple of ", tf, " frames, got ", chunk);
+  CUBIST_CHECK(o.refine.steps == 0, what,
+               ": a refinement needs the whole video: use encode_latent");
+  Video next = reader.read(1);
+  CUBIST_CHECK(next.frames == 1, what, ": no frame to encode");
+  LatentFile f;
+  f.config = c;
+  f.height = next.height, f.width = next.width, f.fps = next.fps;
+  if (!o.pad) check_shape_or_suggest_pad(c, 1, f.height, f.width, what);  // the count: at the end
+  const int64_t H = round_up(f.height, sf), W = round_up(f.width, sf);
+  EncodeStream stream(vae, H, W, o.tiling);
+  std::vector<Var> latents;
+  // One chunk ahead of the encoder: the last chunk is known as the last before it is encoded,
+  // so that it can be padded to whole latent frames.
+  for (Video video = std::move(next); video.frames > 0; video = std::move(next)) {
+    next = reader.read(chunk);
+    f.frames += video.frames;
+    int64_t T = video.frames;
+    if (next.frames == 0 && f.frames > 1 && (f.frames - 1) % tf != 0) {
+      if (!o.pad) check_shape_or_suggest_pad(c, f.frames, f.height, f.width, what);
+      T = round_up(T, tf);
+    }
+    latents.push_back(Var(stream.next(video_to_tensor(pad_to(video, T, H, W)))));
+    if (progress) progress(f.frames);
+  }
+  f.latent = concat(latents, 2).value().squeeze(0).contiguous();
+  return f;
+}
+
 Video pad_video(const Video& v, const VaeConfig& c) {
   const int64_t tf = c.temporal_factor(), sf = c.spatial_factor;
-  const int64_t T = 1 + round_up(v.frames - 1, tf), H = round_up(v.height, sf),
-                W = round_up(v.width, sf);
+  return pad_to(v, 1 + round_up(v.frames - 1, tf), round_up(v.height, sf), round_up(v.width, sf));
+}
+
+Video pad_to(const Video& v, int64_t T, int64_t H, int64_t W) {
+  CUBIST_CHECK(T >= v.frames && H >= v.height && W >= v.width, "pad_to: cannot pad ", v.frames, "x",
+               v.height, "x", v.width, " to ", T, "x", H, "x", W);
   if (T == v.frames && H == v.height && W == v.width) return v;
   Video out(T, H, W, v.fps);
   for (int64_t t = 0; t < T; ++t)

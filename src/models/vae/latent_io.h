@@ -7,6 +7,7 @@
 // weights' fingerprint) when known. The transformer trains on these without re-encoding.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "core/tensor.h"
@@ -56,10 +57,26 @@ struct EncodeOptions {
 LatentFile encode_latent(const Vae& vae, const Video& v, const std::string& what,
                          const EncodeOptions& o = {}, const RefineProgress& progress = {});
 
+// An Error, unless the model takes a video of frames x height x width, that names `what`, says
+// what the model takes and suggests --pad.
+void check_shape_or_suggest_pad(const VaeConfig& c, int64_t frames, int64_t height, int64_t width,
+                                const std::string& what);
+
+// The same latent as encode_latent's, read and encoded a chunk of o.chunk_frames frames at a time
+// (default four latent frames' worth; 0 is refused), so that memory does not grow with the
+// video's length; no refinement, which needs the whole video. A frame size the model does not
+// take is refused at the first frame, a frame count only at the end (check it first where the
+// count is known: probe_video). `progress` hears the frames encoded so far.
+using EncodeProgress = std::function<void(int64_t frames)>;
+LatentFile encode_latent_stream(const Vae& vae, VideoReader& reader, const std::string& what,
+                                const EncodeOptions& o = {}, const EncodeProgress& progress = {});
+
 // The smallest shape >= the video's that the model takes (1 + tf k frames, sides multiples of
 // sf), and the video padded to it: the last frame repeated, the right column and bottom row
 // replicated. A video that already fits is returned as is.
 Video pad_video(const Video& v, const VaeConfig& config);
+// The video padded the same way to T x H x W (each at least the video's).
+Video pad_to(const Video& v, int64_t T, int64_t H, int64_t W);
 // The first `frames` frames and the top-left height x width pixels of a video.
 Video crop_video(const Video& v, int64_t frames, int64_t height, int64_t width);
 
