@@ -227,21 +227,18 @@ LatentFile encode_whole(const Vae& vae, const std::string& in, const EncodeOptio
 }
 
 // A chunk at a time from the file: memory stays that of one chunk however long the video is.
-// The frame count is checked first from the file's header, so that a video the model does not
-// take is refused before the work, not after it.
 LatentFile encode_streamed(const Vae& vae, const std::string& in, const EncodeOptions& o) {
-  const VideoInfo info = probe_video(in);
-  if (!o.pad) check_shape_or_suggest_pad(vae.config(), info.frames, info.height, info.width, in);
-  VideoReader reader(in);
-  Progress bar("vae encode", std::max<int64_t>(info.frames, 1), "frame");
+  std::optional<Progress> bar;
   const std::atomic<bool>* stop = stop_on_signals();
-  LatentFile f = encode_latent_stream(vae, reader, in, o, [&](int64_t frames) {
-    bar.update(std::min(frames, std::max<int64_t>(info.frames, 1)));
+  LatentFile f = encode_video_file(vae, in, o, [&](int64_t frames, int64_t header_frames) {
+    const int64_t total = std::max<int64_t>(header_frames, 1);
+    if (!bar) bar.emplace("vae encode", total, "frame");
+    bar->update(std::min(frames, total));
     if (stop->load())
       throw Error("vae encode: interrupted after " + std::to_string(frames) +
                   " frames; no latent file was written");
   });
-  bar.finish();
+  if (bar) bar->finish();
   return f;
 }
 

@@ -55,7 +55,7 @@ LatentFile cached_latent(const CacheModel& model, const ManifestEntry& e, const 
   }
   EncodeOptions o;
   o.pad = pad;
-  LatentFile f = encode_latent(model.vae, read_video(e.path), e.path, o);
+  LatentFile f = encode_video_file(model.vae, e.path, o);  // a chunk at a time
   f.source = e.path, f.caption = e.caption, f.vae_encoder = model.encoder;
   if (!model.path.empty()) f.vae = fs::absolute(model.path).lexically_normal().string();
   save_latent(path, f);

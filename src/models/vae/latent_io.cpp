@@ -152,6 +152,16 @@ LatentFile encode_latent_stream(const Vae& vae, VideoReader& reader, const std::
   return f;
 }
 
+LatentFile encode_video_file(const Vae& vae, const std::string& path, const EncodeOptions& o,
+                             const FileEncodeProgress& progress) {
+  const VideoInfo info = probe_video(path);
+  if (!o.pad) check_shape_or_suggest_pad(vae.config(), info.frames, info.height, info.width, path);
+  VideoReader reader(path);
+  return encode_latent_stream(vae, reader, path, o, [&](int64_t frames) {
+    if (progress) progress(frames, info.frames);
+  });
+}
+
 Video pad_video(const Video& v, const VaeConfig& c) {
   const int64_t tf = c.temporal_factor(), sf = c.spatial_factor;
   return pad_to(v, 1 + round_up(v.frames - 1, tf), round_up(v.height, sf), round_up(v.width, sf));

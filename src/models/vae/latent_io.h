@@ -71,6 +71,14 @@ using EncodeProgress = std::function<void(int64_t frames)>;
 LatentFile encode_latent_stream(const Vae& vae, VideoReader& reader, const std::string& what,
                                 const EncodeOptions& o = {}, const EncodeProgress& progress = {});
 
+// The video file at `path` encoded as encode_latent_stream does, after its frame count is checked
+// from the file's header (probe_video), so that a video the model does not take is refused
+// before the work rather than after it. `progress` hears the frames encoded so far and the
+// header's count.
+using FileEncodeProgress = std::function<void(int64_t frames, int64_t header_frames)>;
+LatentFile encode_video_file(const Vae& vae, const std::string& path, const EncodeOptions& o = {},
+                             const FileEncodeProgress& progress = {});
+
 // The smallest shape >= the video's that the model takes (1 + tf k frames, sides multiples of
 // sf), and the video padded to it: the last frame repeated, the right column and bottom row
 // replicated. A video that already fits is returned as is.
