@@ -18,19 +18,7 @@ import subprocess
 
 import numpy as np
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-CUBIST = os.environ.get("CUBIST", os.path.join(ROOT, "build", "cubist"))
-
-
-def frames(path, w, h):
-    raw = subprocess.run(["ffmpeg", "-loglevel", "error", "-i", path, "-f", "rawvideo",
-                          "-pix_fmt", "rgb24", "-"], check=True, capture_output=True).stdout
-    return np.frombuffer(raw, np.uint8).reshape(-1, h, w, 3).astype(np.float64)
-
-
-def psnr(a, b):
-    mse = np.mean((a - b) ** 2)
-    return 99.0 if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+from prompt_modes_eval import CUBIST, frames, psnr
 
 
 def run(*args):
