@@ -547,6 +547,18 @@ TEST(VaeTiling, LargeFramesTileNearTheUntiledResultInLessMemory) {
   EXPECT_LT(rel(dt, d), 0.5 * rel(d_other, d)) << rel(dt, d) << " vs " << rel(d_other, d);
 }
 
+// Untiled frames always stream (it only saves memory); tiled ones only when the video is long,
+// since every tile's stream holds its convolutions' last frames.
+TEST(VaeTiling, LongOrUntiledVideosStream) {
+  const Tiling t{.tile = 256, .overlap = 64};
+  EXPECT_TRUE(stream_in_chunks(1000, 256, 256, t));
+  EXPECT_TRUE(stream_in_chunks(17, 256, 192, t));
+  EXPECT_FALSE(stream_in_chunks(17, 1080, 1920, t));
+  EXPECT_FALSE(stream_in_chunks(kStreamFrames, 512, 256, t));
+  EXPECT_TRUE(stream_in_chunks(kStreamFrames + 1, 512, 256, t));
+  EXPECT_TRUE(stream_in_chunks(17, 1080, 1920, {.tile = 0, .overlap = 0}));
+}
+
 // Streams give, chunk by chunk, what encode_tiled and decode_tiled give of the whole: tiled (each
 // tile with its own causal stream) and untiled, so a long video never has to be held whole.
 TEST(VaeTiling, StreamsChunkByChunkEqualTheWholeResult) {

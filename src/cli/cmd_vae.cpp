@@ -273,6 +273,33 @@ int encode(Args& args) {
   return 0;
 }
 
+// Decodes f into `writer` a chunk at a time, so that memory does not grow with the length; a
+// short video of tiled frames tile by tile instead (stream_in_chunks).
+void decode_into(const Vae& vae, const LatentFile& f, int64_t chunk, const Tiling& tiling,
+                 VideoWriter& writer) {
+  const int64_t sf = vae.config().spatial_factor;
+  if (!stream_in_chunks(f.frames, f.latent.size(2) * sf, f.latent.size(3) * sf, tiling)) {
+    const Tensor x = decode_tiled(vae, f.latent.unsqueeze(0).contiguous(), chunk, tiling);
+    writer.write(crop_video(tensor_to_video(x, f.fps), f.frames, f.height, f.width));
+    return;
+  }
+  DecodeStream stream(vae, f.latent.size(2), f.latent.size(3), tiling);
+  const int64_t n = f.latent.size(1);
+  Progress bar("vae decode", n, "latent frame");
+  const std::atomic<bool>* stop = stop_on_signals();
+  for (int64_t b = 0; b < n;) {
+    if (stop->load())  // the unfinished file is removed; what was at the path stays
+      throw Error("vae decode: interrupted after " + std::to_string(b) + " of " +
+                  std::to_string(n) + " latent frames; nothing was written");
+    const int64_t e = b == 0 ? 1 : std::min(n, b + chunk);
+    const Video v = tensor_to_video(stream.next(f.latent.slice(1, b, e).unsqueeze(0)), f.fps);
+    const int64_t keep = std::min(v.frames, f.frames - writer.frames());  // padding comes last
+    if (keep > 0) writer.write(crop_video(v, keep, f.height, f.width));
+    bar.update(b = e);
+  }
+  bar.finish();
+}
+
 int decode(Args& args) {
   const std::string out = output_path(args);
   const std::string model = args.str("--model", "");
@@ -300,25 +327,9 @@ int decode(Args& args) {
                    "for\n",
                    in.c_str(), f.refined_for.c_str(), decoder.c_str());
   }
-  // A chunk at a time from the decoder into the file: memory stays that of one chunk however
-  // long the video is.
   VideoWriter writer(out, f.height, f.width, f.fps);
-  DecodeStream stream(*vae, f.latent.size(2), f.latent.size(3), tiling);
-  const int64_t n = f.latent.size(1);
-  Progress bar("vae decode", n, "latent frame");
-  const std::atomic<bool>* stop = stop_on_signals();
-  for (int64_t b = 0; b < n;) {
-    if (stop->load())  // the unfinished file is removed; what was at the path stays
-      throw Error("vae decode: interrupted after " + std::to_string(b) + " of " +
-                  std::to_string(n) + " latent frames; " + out + " was not written");
-    const int64_t e = b == 0 ? 1 : std::min(n, b + chunk);
-    const Video v = tensor_to_video(stream.next(f.latent.slice(1, b, e).unsqueeze(0)), f.fps);
-    const int64_t keep = std::min(v.frames, f.frames - writer.frames());  // padding comes last
-    if (keep > 0) writer.write(crop_video(v, keep, f.height, f.width));
-    bar.update(b = e);
-  }
+  decode_into(*vae, f, chunk, tiling, writer);
   writer.close();
-  bar.finish();
   std::printf("vae decode: %s -> %s (%lld frames, %lldx%lld)\n", in.c_str(), out.c_str(),
               static_cast<long long>(f.frames), static_cast<long long>(f.width),
               static_cast<long long>(f.height));

@@ -156,6 +156,11 @@ LatentFile encode_video_file(const Vae& vae, const std::string& path, const Enco
                              const FileEncodeProgress& progress) {
   const VideoInfo info = probe_video(path);
   if (!o.pad) check_shape_or_suggest_pad(vae.config(), info.frames, info.height, info.width, path);
+  if (!stream_in_chunks(info.frames, info.height, info.width, o.tiling)) {
+    const LatentFile f = encode_latent(vae, read_video(path), path, o);  // tile by tile
+    if (progress) progress(f.frames, info.frames);
+    return f;
+  }
   VideoReader reader(path);
   return encode_latent_stream(vae, reader, path, o, [&](int64_t frames) {
     if (progress) progress(frames, info.frames);

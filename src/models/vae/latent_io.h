@@ -73,8 +73,9 @@ LatentFile encode_latent_stream(const Vae& vae, VideoReader& reader, const std::
 
 // The video file at `path` encoded as encode_latent_stream does, after its frame count is checked
 // from the file's header (probe_video), so that a video the model does not take is refused
-// before the work rather than after it. `progress` hears the frames encoded so far and the
-// header's count.
+// before the work rather than after it; a short video of tiled frames is read whole and encoded
+// tile by tile instead, which takes less memory (stream_in_chunks). `progress` hears the frames
+// encoded so far and the header's count.
 using FileEncodeProgress = std::function<void(int64_t frames, int64_t header_frames)>;
 LatentFile encode_video_file(const Vae& vae, const std::string& path, const EncodeOptions& o = {},
                              const FileEncodeProgress& progress = {});

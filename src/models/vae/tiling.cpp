@@ -135,6 +135,11 @@ size_t tiles(const TileGrid& g) { return g.ys.size() * g.xs.size(); }
 
 }  // namespace
 
+bool stream_in_chunks(int64_t frames, int64_t height, int64_t width, const Tiling& t) {
+  const bool tiled = t.tile > 0 && (height > t.tile || width > t.tile);
+  return !tiled || frames > kStreamFrames;
+}
+
 EncodeStream::EncodeStream(const Vae& vae, int64_t height, int64_t width, const Tiling& t)
     : vae_(vae), sf_(vae.config().spatial_factor) {
   check_tiling(t, sf_, "tile");
