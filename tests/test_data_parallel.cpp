@@ -96,7 +96,8 @@ TEST(DataParallel, SharesCoverTheBatchInRankOrder) {
 }
 
 TEST(DataParallel, LaunchedProcessesAreWhatTheLauncherSays) {
-  const char* names[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "SLURM_NTASKS"};
+  const char* names[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "SLURM_NTASKS",
+                         "OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"};
   std::vector<std::pair<std::string, std::string>> saved;
   for (const char* n : names)
     if (const char* v = std::getenv(n)) saved.push_back({n, v});
@@ -108,6 +109,11 @@ TEST(DataParallel, LaunchedProcessesAreWhatTheLauncherSays) {
   EXPECT_EQ(launched_processes(), 3);
   setenv("OMPI_COMM_WORLD_SIZE", "2", 1);
   EXPECT_EQ(launched_processes(), 2);
+  EXPECT_EQ(launched_rank(), 0);
+  setenv("PMI_RANK", "2", 1);
+  EXPECT_EQ(launched_rank(), 2);
+  setenv("OMPI_COMM_WORLD_RANK", "1", 1);
+  EXPECT_EQ(launched_rank(), 1);
   for (const char* n : names) unsetenv(n);
   for (const auto& [n, v] : saved) setenv(n.c_str(), v.c_str(), 1);
 }

@@ -70,17 +70,22 @@ int main(int argc, char** argv) {
                    c.name, processes, c.name);
       return 2;
     }
+    // Under a launcher each process says which it is, as every one of them may report.
+    std::string who = std::string("cubist ") + c.name;
+    if (processes > 1)
+      who += " (process " + std::to_string(cubist::launched_rank()) + " of " +
+             std::to_string(processes) + ")";
     int code = 0;
     try {
       return c.run(argc - 2, argv + 2);
     } catch (const cubist::cli::UsageError& e) {
-      std::fprintf(stderr, "cubist %s: %s\n(see `cubist %s --help`)\n", c.name, e.what(), c.name);
+      std::fprintf(stderr, "%s: %s\n(see `cubist %s --help`)\n", who.c_str(), e.what(), c.name);
       code = 2;
     } catch (const cubist::Error& e) {
-      std::fprintf(stderr, "cubist %s: error: %s\n", c.name, e.what());
+      std::fprintf(stderr, "%s: error: %s\n", who.c_str(), e.what());
       code = 1;
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "cubist %s: unexpected failure: %s\n", c.name, e.what());
+      std::fprintf(stderr, "%s: unexpected failure: %s\n", who.c_str(), e.what());
       code = 1;
     }
     // The other processes may be waiting for this one: end them all.

@@ -1,5 +1,7 @@
 #include "train/process_group.h"
 
+#include <initializer_list>
+
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -11,17 +13,30 @@ namespace cubist {
 // Built with MPI, world() lives in train/mpi_group.cpp.
 std::unique_ptr<ProcessGroup> mpi_world();
 
-int launched_processes() {
-  // Open MPI's mpirun, then the PMI that MPICH's launcher and Slurm's srun set for each process
-  // they start. (Not SLURM_NTASKS: a job's plain commands see it too.)
-  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE"}) {
+namespace {
+
+// The first of the launchers' variables that holds a number >= `least`: Open MPI's mpirun, then
+// the PMI that MPICH's launcher and Slurm's srun set for each process they start. (Not Slurm's
+// own SLURM_NTASKS: a job's plain commands see it too.)
+int launcher_value(std::initializer_list<const char*> names, int least, int fallback) {
+  for (const char* name : names) {
     const char* v = std::getenv(name);
     if (v && *v) {
       const int n = std::atoi(v);
-      if (n >= 1) return n;
+      if (n >= least) return n;
     }
   }
-  return 1;
+  return fallback;
+}
+
+}  // namespace
+
+int launched_processes() {
+  return launcher_value({"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE"}, 1, 1);
+}
+
+int launched_rank() {
+  return launcher_value({"OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"}, 0, 0);
 }
 
 ProcessGroup& world() {

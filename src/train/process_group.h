@@ -47,6 +47,8 @@ ProcessGroup& world();
 // How many processes the launcher that started this one says there are (1 without one): read
 // from its environment, so it is known before MPI starts and without it.
 int launched_processes();
+// This process's rank among them, from the same environment (0 without a launcher).
+int launched_rank();
 
 // Clips [begin, end) of a step's `batch` that process `rank` of `size` takes: shares that
 // differ by at most one clip, in rank order.
