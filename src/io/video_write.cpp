@@ -395,8 +395,8 @@ void VideoWriter::write(const Video& v) {
                ": Video.rgb holds ", v.rgb.size(), " bytes but ", v.frames, " frames of ", v.width,
                "x", v.height, " RGB need ", v.frames * v.height * v.width * 3);
   CUBIST_CHECK(m.form != Form::kPng || m.frames + v.frames <= 1, m.path,
-               ": a .png holds one frame, the video has ", m.frames + v.frames,
-               "; write a folder of PNG frames (a path ending in '/') instead");
+               ": a .png holds one frame, and the video has more; write a folder of PNG frames (a "
+               "path ending in '/') instead");
   for (int64_t t = 0; t < v.frames; ++t) {
     if (m.png) {
       char name[32];
