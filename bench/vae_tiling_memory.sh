@@ -6,9 +6,11 @@
 #
 #   bench/vae_tiling_memory.sh [--size 512x512] [--tiles "0 256 128"]
 #
+# $CUBIST names another build's binary to measure (default build/cubist).
 # Whole frames of 1920x1080 were OOM-killed at 24 GB before tiling: leave 0 out of --tiles there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+cubist=${CUBIST:-build/cubist}
 size=512x512 tiles="0 256 128"
 while (($#)); do
   case $1 in
@@ -32,7 +34,7 @@ measure() {  # label, command...: prints "label: S s, M MB"
 }
 echo "vae encode/decode of $size x 17 frames ($(nproc) cores)"
 for t in $tiles; do
-  measure "encode --tile $t" build/cubist vae encode "$clip" -o "$out/tile$t.safetensors" --tile "$t"
-  measure "decode --tile $t" build/cubist vae decode "$out/tile$t.safetensors" -o "$out/tile$t.mp4" \
+  measure "encode --tile $t" "$cubist" vae encode "$clip" -o "$out/tile$t.safetensors" --tile "$t"
+  measure "decode --tile $t" "$cubist" vae decode "$out/tile$t.safetensors" -o "$out/tile$t.mp4" \
     --tile "$t"
 done

@@ -110,6 +110,19 @@ TEST(Allocator, CacheGivesBackPastItsLimit) {
   a.release(s, 700 * kb);
 }
 
+// Large blocks start on a huge-page boundary, so that the kernel can back them with 2 MiB pages.
+TEST(Allocator, LargeBlocksAreHugePageAligned) {
+  Allocator a;
+  const size_t huge = size_t{2} << 20;
+  void* small = a.allocate(1 << 20);
+  void* large = a.allocate(9 * huge + 123);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(small) % 64, 0u);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(large) % huge, 0u);
+  static_cast<char*>(large)[9 * huge + 122] = 1;  // the whole block is there to write
+  a.release(small, 1 << 20);
+  a.release(large, 9 * huge + 123);
+}
+
 TEST(Allocator, ZeroLimitCachesNothing) {
   Allocator a(0);
   for (int i = 0; i < 3; ++i) a.release(a.allocate(4096), 4096);

@@ -1,5 +1,6 @@
 #include "core/allocator.h"
 
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <bit>
@@ -22,6 +23,21 @@ size_t default_cache_limit() {
                  mb);
   }
   return memory_budget_bytes();
+}
+
+// Blocks of at least this size are asked for in huge pages (2 MiB), where the kernel takes
+// madvise's word for it (transparent_hugepage "madvise" or "always"): the first touch of a large
+// tensor then faults once every 2 MiB rather than every 4 KiB, and on this machine's VM a fault
+// costs about 7 us (half of a 512x512 autoencoder pass went to faults: docs/PERFORMANCE.md).
+constexpr size_t kHugePage = size_t{2} << 20;
+constexpr size_t kHugeFrom = 4 * kHugePage;
+
+void* system_alloc(size_t cls) {
+  if (cls < kHugeFrom) return std::aligned_alloc(64, cls);
+  const size_t bytes = (cls + kHugePage - 1) / kHugePage * kHugePage;
+  void* p = std::aligned_alloc(kHugePage, bytes);
+  if (p) madvise(p, bytes, MADV_HUGEPAGE);  // advice: where refused, plain pages serve
+  return p;
 }
 
 }  // namespace
@@ -69,10 +85,10 @@ void* Allocator::allocate(size_t bytes) {
     ++stats_.system_allocs;
     trim_locked(0);
   }
-  void* p = std::aligned_alloc(64, cls);
+  void* p = system_alloc(cls);
   if (!p) {  // the system refused: give back the whole cache and ask once more
     empty_cache();
-    p = std::aligned_alloc(64, cls);
+    p = system_alloc(cls);
   }
   if (!p) {
     std::lock_guard<std::mutex> lock(mu_);

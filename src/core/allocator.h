@@ -40,7 +40,9 @@ class Allocator {
   Allocator(const Allocator&) = delete;
   Allocator& operator=(const Allocator&) = delete;
 
-  void* allocate(size_t bytes);         // 64-byte aligned; bytes == 0 gives a valid pointer
+  // 64-byte aligned (blocks of 8 MiB or more: 2 MiB, in huge pages where the kernel allows);
+  // bytes == 0 gives a valid pointer.
+  void* allocate(size_t bytes);
   void release(void* p, size_t bytes);  // bytes: the same value given to allocate()
   AllocatorStats stats() const;
   void reset_peak();
