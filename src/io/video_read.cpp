@@ -1,5 +1,6 @@
-// read_video: decodes a video file, a folder of PNG frames or one image to RGB24, resampling the
-// frame rate by picking frames and rescaling with swscale (see video.h for the rules).
+// VideoReader and read_video: decode a video file, a folder of PNG frames or one image to RGB24,
+// a chunk of frames at a time, resampling the frame rate by picking frames and rescaling with
+// swscale (see video.h for the rules).
 #include <algorithm>
 #include <cmath>
 #include <cstring>

@@ -1,6 +1,7 @@
-// write_video: H.264 MP4, VP9 WebM, GIF, one PNG, or a folder of PNG frames, chosen by the path
-// (see video.h). Everything is written under a temporary name beside the target and renamed over
-// it at the end, so a failed write leaves neither a half file nor a damaged earlier one.
+// VideoWriter and write_video: H.264 MP4, VP9 WebM, GIF, one PNG, or a folder of PNG frames,
+// chosen by the path (see video.h), written a chunk of frames at a time. Everything is written
+// under a temporary name beside the target and renamed over it at the end, so a failed or
+// abandoned write leaves neither a half file nor a damaged earlier one.
 extern "C" {
 #include <libavutil/opt.h>
 }
