@@ -1,7 +1,7 @@
 // Video I/O: round trips through every output form (PNG exact; H.264 and VP9 >= 35 dB PSNR on
 // smooth synthetic content; GIF exact for <= 256 colours and >= 28 dB otherwise), frame-rate
-// resampling, resizing, probing, atomic writes, and clear Errors (naming the path) for missing,
-// empty, corrupt and truncated inputs.
+// resampling, resizing, probing, reading and writing a chunk at a time, atomic writes, and clear
+// Errors (naming the path) for missing, empty, corrupt and truncated inputs.
 #include <unistd.h>
 
 #include <algorithm>
