@@ -83,7 +83,7 @@ void* Allocator::allocate(size_t bytes) {
       return p;
     }
     ++stats_.system_allocs;
-    trim_locked(0);
+    trim_locked();
   }
   void* p = system_alloc(cls);
   if (!p) {  // the system refused: give back the whole cache and ask once more
@@ -98,10 +98,10 @@ void* Allocator::allocate(size_t bytes) {
   return p;
 }
 
-void Allocator::trim_locked(size_t incoming) {
+void Allocator::trim_locked() {
   // Largest first: the fewest blocks to give back, and small classes are the likeliest to be
   // asked for again soon.
-  while (!free_.empty() && stats_.bytes_in_use + stats_.bytes_cached + incoming > cache_limit_) {
+  while (!free_.empty() && stats_.bytes_in_use + stats_.bytes_cached > cache_limit_) {
     auto it = std::prev(free_.end());
     if (!it->second.empty()) {  // a class whose blocks are all in use again keeps an empty list
       std::free(it->second.back());
@@ -119,7 +119,7 @@ void Allocator::release(void* p, size_t bytes) {
   stats_.bytes_in_use -= cls;
   stats_.bytes_cached += cls;
   free_[cls].push_back(p);
-  trim_locked(0);
+  trim_locked();
 }
 
 AllocatorStats Allocator::stats() const {

@@ -49,14 +49,13 @@ class Allocator {
   void empty_cache();  // returns every cached block to the system
 
   static size_t size_class(size_t bytes);  // the block size that a request of `bytes` receives
-  size_t cache_limit() const { return cache_limit_; }
 
   ~Allocator();
 
  private:
   mutable std::mutex mu_;
-  // Gives cached blocks back, largest first, until in use + cached + `incoming` fits the limit.
-  void trim_locked(size_t incoming);
+  // Gives cached blocks back, largest first, until in use + cached fits the limit.
+  void trim_locked();
 
   const size_t cache_limit_;
   std::map<size_t, std::vector<void*>> free_;
