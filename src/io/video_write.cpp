@@ -47,18 +47,6 @@ Form form_of(const std::string& path) {
   fail(path, ": cannot write '", e, "' videos; ", kAccepted);
 }
 
-void check_video(const std::string& path, const Video& v) {
-  CUBIST_CHECK(v.frames >= 1 && v.height >= 1 && v.width >= 1, path,
-               ": cannot write an empty video (", v.frames, " frames of ", v.width, "x", v.height,
-               "); every size must be >= 1");
-  CUBIST_CHECK(v.rgb.size() == static_cast<size_t>(v.frames * v.height * v.width * 3), path,
-               ": Video.rgb holds ", v.rgb.size(), " bytes but ", v.frames, " frames of ", v.width,
-               "x", v.height, " RGB need ", v.frames * v.height * v.width * 3);
-  CUBIST_CHECK(v.fps > 0 && std::isfinite(v.fps), path, ": fps must be > 0, got ", v.fps);
-  CUBIST_CHECK(v.height <= 16384 && v.width <= 16384, path, ": frames of ", v.width, "x", v.height,
-               " are larger than the 16384x16384 accepted");
-}
-
 // ---------------------------------------------------------------------------------------------
 // PNG
 
@@ -396,18 +384,17 @@ void VideoWriter::write(const Video& v) {
                ": Video.rgb holds ", v.rgb.size(), " bytes but ", v.frames, " frames of ", v.width,
                "x", v.height, " RGB need ", v.frames * v.height * v.width * 3);
   CUBIST_CHECK(m.form != Form::kPng || m.frames + v.frames <= 1, m.path,
-               ": a .png holds one frame, and the video has more; write a folder of PNG frames (a "
-               "path ending in '/') instead");
-  for (int64_t t = 0; t < v.frames; ++t) {
-    if (m.png) {
-      char name[32];
+               ": a .png holds one frame, the video has at least ", m.frames + v.frames,
+               "; write a folder of PNG frames (a path ending in '/') instead");
+  if (m.png) {
+    char name[32];
+    for (int64_t t = 0; t < v.frames; ++t) {
       std::snprintf(name, sizeof name, "%06lld.png", static_cast<long long>(m.frames + t));
       m.png->write(v.frame(t), (fs::path(m.tmp) / name).string());
-    } else if (m.stream) {
-      m.stream->add(v.frame(t));
     }
-  }
-  if (!m.png && !m.stream) {
+  } else if (m.stream) {
+    for (int64_t t = 0; t < v.frames; ++t) m.stream->add(v.frame(t));
+  } else {
     m.held.rgb.insert(m.held.rgb.end(), v.rgb.begin(), v.rgb.end());
     m.held.frames += v.frames;
   }
@@ -439,12 +426,7 @@ void VideoWriter::close() {
 int64_t VideoWriter::frames() const { return impl_->frames; }
 
 void write_video(const std::string& path, const Video& v, const VideoWriteOptions& opt) {
-  form_of(path);  // an unknown form is named first
-  check_video(path, v);
-  CUBIST_CHECK(form_of(path) != Form::kPng || v.frames == 1, path,
-               ": a .png holds one frame, the video has ", v.frames,
-               "; write a folder of PNG frames (a path ending in '/') instead");
-  VideoWriter w(path, v.height, v.width, v.fps, opt);
+  VideoWriter w(path, v.height, v.width, v.fps, opt);  // the writer checks everything
   w.write(v);
   w.close();
 }
