@@ -26,7 +26,7 @@ TileGrid tile_grid(int64_t H, int64_t W, int64_t tile, int64_t overlap) {
 Tensor blend_tiles(const TileGrid& g, int64_t scale, const TileRun& run) {
   Tensor out, weight_sum;
   float *po = nullptr, *pw = nullptr;
-  const int64_t H = (g.ys.back() + g.h) * scale, W = (g.xs.back() + g.w) * scale;
+  const int64_t H = g.height() * scale, W = g.width() * scale;
   const int64_t th = g.h * scale, tw = g.w * scale;
   int64_t planes = 0;
   for (size_t i = 0; i < g.ys.size(); ++i)
@@ -85,6 +85,10 @@ std::vector<float> tile_weights(const std::vector<int64_t>& starts, size_t i, in
   return w;
 }
 
+bool tiles_frames(const Tiling& t, int64_t height, int64_t width) {
+  return t.tile > 0 && (height > t.tile || width > t.tile);
+}
+
 void check_tiling(const Tiling& t, int64_t spatial_factor, const char* what) {
   if (t.tile == 0) return;
   CUBIST_CHECK(t.tile > 0 && t.tile % spatial_factor == 0, what, " ", t.tile,
@@ -99,8 +103,7 @@ Tensor encode_tiled(const Vae& vae, const Tensor& x, int64_t chunk_frames, const
   const int64_t sf = vae.config().spatial_factor;
   check_tiling(t, sf, "tile");
   CUBIST_CHECK(x.dim() == 5, "vae encode: expects [B, 3, T, H, W], got ", x.shape());
-  if (t.tile == 0 || (x.size(3) <= t.tile && x.size(4) <= t.tile))
-    return vae.encode_mean(x, chunk_frames);
+  if (!tiles_frames(t, x.size(3), x.size(4))) return vae.encode_mean(x, chunk_frames);
   vae.config().check_video_shape(x.size(2), x.size(3), x.size(4), "vae encode");
   const TileGrid g = tile_grid(x.size(3) / sf, x.size(4) / sf, t.tile / sf, t.overlap / sf);
   return blend_tiles(g, 1, [&](int64_t y0, int64_t x0, int64_t h, int64_t w) {
@@ -112,74 +115,59 @@ Tensor decode_tiled(const Vae& vae, const Tensor& z, int64_t chunk_latents, cons
   const int64_t sf = vae.config().spatial_factor;
   check_tiling(t, sf, "tile");
   CUBIST_CHECK(z.dim() == 5, "vae decode: expects [B, C, T', H', W'] latents, got ", z.shape());
-  const int64_t lt = t.tile / sf;
-  if (t.tile == 0 || (z.size(3) <= lt && z.size(4) <= lt))
-    return vae.decode_chunked(z, chunk_latents);
-  const TileGrid g = tile_grid(z.size(3), z.size(4), lt, t.overlap / sf);
+  if (!tiles_frames(t, z.size(3) * sf, z.size(4) * sf)) return vae.decode_chunked(z, chunk_latents);
+  const TileGrid g = tile_grid(z.size(3), z.size(4), t.tile / sf, t.overlap / sf);
   return blend_tiles(g, sf, [&](int64_t y0, int64_t x0, int64_t h, int64_t w) {
     return vae.decode_chunked(spatial_crop(z, y0, x0, h, w), chunk_latents);
   });
 }
 
-namespace {
-
-// The grid of tiles over an H x W grid of latent cells; one tile of the whole grid when it is no
-// larger than a tile (or t.tile is 0).
-TileGrid stream_grid(int64_t H, int64_t W, int64_t sf, const Tiling& t) {
-  if (t.tile == 0 || (H * sf <= t.tile && W * sf <= t.tile))
-    return tile_grid(H, W, std::max(H, W), 0);
-  return tile_grid(H, W, t.tile / sf, t.overlap / sf);
+bool stream_in_chunks(int64_t frames, int64_t height, int64_t width, const Tiling& t) {
+  return !tiles_frames(t, height, width) || frames > kStreamFrames;
 }
 
-size_t tiles(const TileGrid& g) { return g.ys.size() * g.xs.size(); }
+TileStreams::TileStreams(const Vae& vae, int64_t H, int64_t W, const Tiling& t)
+    : vae_(vae), sf_(vae.config().spatial_factor) {
+  check_tiling(t, sf_, "tile");
+  // One tile of the whole grid where the frames are not tiled.
+  grid_ = tiles_frames(t, H * sf_, W * sf_) ? tile_grid(H, W, t.tile / sf_, t.overlap / sf_)
+                                            : tile_grid(H, W, std::max(H, W), 0);
+  streams_.resize(grid_.ys.size() * grid_.xs.size());
+}
 
-}  // namespace
-
-bool stream_in_chunks(int64_t frames, int64_t height, int64_t width, const Tiling& t) {
-  const bool tiled = t.tile > 0 && (height > t.tile || width > t.tile);
-  return !tiled || frames > kStreamFrames;
+Tensor TileStreams::run(const Tensor& in, int64_t in_scale, int64_t out_scale, const char* what,
+                        const Step& step) {
+  CUBIST_CHECK(in.dim() == 5 && in.size(3) == grid_.height() * in_scale &&
+                   in.size(4) == grid_.width() * in_scale,
+               what, ": a chunk of ", in.shape(), " for a stream ", grid_.width() * in_scale,
+               " wide and ", grid_.height() * in_scale, " high");
+  if (streams_.size() == 1) return step(in.contiguous(), streams_[0]);
+  size_t k = 0;
+  return blend_tiles(grid_, out_scale, [&](int64_t y0, int64_t x0, int64_t h, int64_t w) {
+    return step(spatial_crop(in, y0 * in_scale, x0 * in_scale, h * in_scale, w * in_scale),
+                streams_[k++]);
+  });
 }
 
 EncodeStream::EncodeStream(const Vae& vae, int64_t height, int64_t width, const Tiling& t)
-    : vae_(vae), sf_(vae.config().spatial_factor) {
-  check_tiling(t, sf_, "tile");
+    : TileStreams(vae, height / vae.config().spatial_factor, width / vae.config().spatial_factor,
+                  t) {
   CUBIST_CHECK(height % sf_ == 0 && width % sf_ == 0, "vae encode: frames of ", width, "x", height,
                " are not a multiple of ", sf_, " a side");
-  grid_ = stream_grid(height / sf_, width / sf_, sf_, t);
-  streams_.resize(tiles(grid_));
 }
 
 Tensor EncodeStream::next(const Tensor& x) {
-  CUBIST_CHECK(x.dim() == 5 && x.size(3) == (grid_.ys.back() + grid_.h) * sf_ &&
-                   x.size(4) == (grid_.xs.back() + grid_.w) * sf_,
-               "vae encode: a chunk of ", x.shape(), " for a stream of frames ",
-               (grid_.xs.back() + grid_.w) * sf_, " wide and ", (grid_.ys.back() + grid_.h) * sf_,
-               " high");
-  if (streams_.size() == 1) return vae_.encode_next(x.contiguous(), streams_[0]);
-  size_t k = 0;
-  return blend_tiles(grid_, 1, [&](int64_t y0, int64_t x0, int64_t h, int64_t w) {
-    return vae_.encode_next(spatial_crop(x, y0 * sf_, x0 * sf_, h * sf_, w * sf_), streams_[k++]);
-  });
+  return run(x, sf_, 1, "vae encode",
+             [&](const Tensor& tile, CausalStream& s) { return vae_.encode_next(tile, s); });
 }
 
 DecodeStream::DecodeStream(const Vae& vae, int64_t latent_height, int64_t latent_width,
                            const Tiling& t)
-    : vae_(vae), sf_(vae.config().spatial_factor) {
-  check_tiling(t, sf_, "tile");
-  grid_ = stream_grid(latent_height, latent_width, sf_, t);
-  streams_.resize(tiles(grid_));
-}
+    : TileStreams(vae, latent_height, latent_width, t) {}
 
 Tensor DecodeStream::next(const Tensor& z) {
-  CUBIST_CHECK(z.dim() == 5 && z.size(3) == grid_.ys.back() + grid_.h &&
-                   z.size(4) == grid_.xs.back() + grid_.w,
-               "vae decode: a chunk of ", z.shape(), " for a stream of latents ",
-               grid_.xs.back() + grid_.w, " wide and ", grid_.ys.back() + grid_.h, " high");
-  if (streams_.size() == 1) return vae_.decode_next(z.contiguous(), streams_[0]);
-  size_t k = 0;
-  return blend_tiles(grid_, sf_, [&](int64_t y0, int64_t x0, int64_t h, int64_t w) {
-    return vae_.decode_next(spatial_crop(z, y0, x0, h, w), streams_[k++]);
-  });
+  return run(z, 1, sf_, "vae decode",
+             [&](const Tensor& tile, CausalStream& s) { return vae_.decode_next(tile, s); });
 }
 
 }  // namespace cubist

@@ -43,6 +43,8 @@ std::vector<float> tile_weights(const std::vector<int64_t>& starts, size_t i, in
 struct TileGrid {
   std::vector<int64_t> ys, xs;
   int64_t h = 0, w = 0;
+  int64_t height() const { return ys.back() + h; }  // of the grid the tiles cover
+  int64_t width() const { return xs.back() + w; }
 };
 TileGrid tile_grid(int64_t H, int64_t W, int64_t tile, int64_t overlap);
 
@@ -51,6 +53,9 @@ TileGrid tile_grid(int64_t H, int64_t W, int64_t tile, int64_t overlap);
 // H * scale, W * scale]: each output cell the weighted mean of the tiles that cover it.
 using TileRun = std::function<Tensor(int64_t y0, int64_t x0, int64_t h, int64_t w)>;
 Tensor blend_tiles(const TileGrid& grid, int64_t scale, const TileRun& run);
+
+// Whether frames of height x width pixels are cut into tiles: t.tile > 0 and a side larger.
+bool tiles_frames(const Tiling& t, int64_t height, int64_t width);
 
 // vae.encode_mean(x, chunk_frames) and vae.decode_chunked(z, chunk_latents), tile by tile where a
 // frame is larger than t.tile pixels in either direction. x [1, 3, T, H, W], z [1, C, T', H', W'].
@@ -72,28 +77,34 @@ bool stream_in_chunks(int64_t frames, int64_t height, int64_t width, const Tilin
 // stream, so the chunks' results, concatenated, are encode_tiled's and decode_tiled's with the
 // same chunks (the first chunk: frame 0 alone; then multiples of the temporal factor for frames,
 // any number of latent frames).
-class EncodeStream {
- public:
-  EncodeStream(const Vae& vae, int64_t height, int64_t width, const Tiling& t = {});
-  Tensor next(const Tensor& x_chunk);  // [1, 3, T, H, W] -> that chunk's latent frames
+class TileStreams {
+ protected:
+  // The tiles over a latent grid of H x W cells, each with its causal stream.
+  TileStreams(const Vae& vae, int64_t H, int64_t W, const Tiling& t);
+  // Runs `step` on each tile's crop of `in` (in_scale cells a latent cell) with that tile's
+  // stream and blends the results (out_scale cells a latent cell).
+  using Step = std::function<Tensor(const Tensor& tile, CausalStream& stream)>;
+  Tensor run(const Tensor& in, int64_t in_scale, int64_t out_scale, const char* what,
+             const Step& step);
 
- private:
   const Vae& vae_;
   int64_t sf_;
+
+ private:
   TileGrid grid_;
   std::vector<CausalStream> streams_;  // one per tile, row by row; one when untiled
 };
 
-class DecodeStream {
+class EncodeStream : TileStreams {
+ public:
+  EncodeStream(const Vae& vae, int64_t height, int64_t width, const Tiling& t = {});
+  Tensor next(const Tensor& x_chunk);  // [1, 3, T, H, W] -> that chunk's latent frames
+};
+
+class DecodeStream : TileStreams {
  public:
   DecodeStream(const Vae& vae, int64_t latent_height, int64_t latent_width, const Tiling& t = {});
   Tensor next(const Tensor& z_chunk);  // [1, C, T', H', W'] -> that chunk's frames
-
- private:
-  const Vae& vae_;
-  int64_t sf_;
-  TileGrid grid_;
-  std::vector<CausalStream> streams_;
 };
 
 // A clear error unless t fits the autoencoder (tile and overlap multiples of its spatial factor,
