@@ -173,27 +173,22 @@ int train(Args& args) {
 // --tile PX and --tile-overlap PX (default: a quarter of a tile, in whole latent cells), read
 // before the positional arguments and checked once the autoencoder is known.
 struct TileArgs {
-  int64_t tile, overlap;
+  int64_t tile;
+  std::optional<int64_t> overlap;
 };
 TileArgs tile_args(Args& args) {
-  const bool overlap_given = args.has("--tile-overlap");
-  const int64_t overlap = args.integer("--tile-overlap", 0);
-  if (overlap_given && overlap < 0)
-    throw UsageError("--tile-overlap " + std::to_string(overlap) +
-                     ": give the pixels neighbouring tiles share, 0 or more");
-  return {args.integer("--tile", kTilePixels), overlap_given ? overlap : -1};
+  TileArgs a{args.integer("--tile", kTilePixels), std::nullopt};
+  if (args.has("--tile-overlap")) a.overlap = args.integer("--tile-overlap", 0);
+  return a;
 }
 Tiling tiling_option(const TileArgs& a, const Vae& vae) {
   const int64_t sf = vae.config().spatial_factor;
-  const Tiling t{.tile = a.tile, .overlap = a.overlap < 0 ? a.tile / 4 / sf * sf : a.overlap};
-  if (t.tile < 0 || t.tile % sf != 0)
-    throw UsageError("--tile " + std::to_string(t.tile) + ": give a tile side in pixels, a " +
-                     "multiple of " + std::to_string(sf) + " (this autoencoder's spatial " +
-                     "factor; default " + std::to_string(kTilePixels) + "), or 0 for whole frames");
-  if (t.tile > 0 && (t.overlap % sf != 0 || t.overlap >= t.tile))
-    throw UsageError("--tile-overlap " + std::to_string(t.overlap) + ": give a multiple of " +
-                     std::to_string(sf) + " pixels smaller than the tile (" +
-                     std::to_string(t.tile) + "); default a quarter of it");
+  const Tiling t{.tile = a.tile, .overlap = a.overlap.value_or(a.tile / 4 / sf * sf)};
+  try {
+    check_tiling(t, sf, "--tile", "--tile-overlap");
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
   return t;
 }
 

@@ -89,19 +89,21 @@ bool tiles_frames(const Tiling& t, int64_t height, int64_t width) {
   return t.tile > 0 && (height > t.tile || width > t.tile);
 }
 
-void check_tiling(const Tiling& t, int64_t spatial_factor, const char* what) {
-  if (t.tile == 0) return;
-  CUBIST_CHECK(t.tile > 0 && t.tile % spatial_factor == 0, what, " ", t.tile,
-               ": give a tile side in pixels that is a multiple of ", spatial_factor,
-               " (this autoencoder's spatial factor), or 0 for whole frames");
-  CUBIST_CHECK(t.overlap >= 0 && t.overlap < t.tile && t.overlap % spatial_factor == 0,
-               "tile overlap ", t.overlap, ": give a multiple of ", spatial_factor,
-               " pixels smaller than the tile (", t.tile, ")");
+void check_tiling(const Tiling& t, int64_t spatial_factor, const char* tile_name,
+                  const char* overlap_name) {
+  CUBIST_CHECK(t.tile >= 0 && t.tile % spatial_factor == 0, tile_name, " ", t.tile,
+               ": give a tile side in pixels, a multiple of ", spatial_factor,
+               " (this autoencoder's spatial factor; default ", kTilePixels,
+               "), or 0 for whole frames");
+  CUBIST_CHECK(
+      t.overlap >= 0 && (t.tile == 0 || (t.overlap < t.tile && t.overlap % spatial_factor == 0)),
+      overlap_name, " ", t.overlap, ": give a multiple of ", spatial_factor,
+      " pixels, 0 or more and smaller than the tile (", t.tile, "); default a quarter of it");
 }
 
 Tensor encode_tiled(const Vae& vae, const Tensor& x, int64_t chunk_frames, const Tiling& t) {
   const int64_t sf = vae.config().spatial_factor;
-  check_tiling(t, sf, "tile");
+  check_tiling(t, sf);
   CUBIST_CHECK(x.dim() == 5, "vae encode: expects [B, 3, T, H, W], got ", x.shape());
   if (!tiles_frames(t, x.size(3), x.size(4))) return vae.encode_mean(x, chunk_frames);
   vae.config().check_video_shape(x.size(2), x.size(3), x.size(4), "vae encode");
@@ -113,7 +115,7 @@ Tensor encode_tiled(const Vae& vae, const Tensor& x, int64_t chunk_frames, const
 
 Tensor decode_tiled(const Vae& vae, const Tensor& z, int64_t chunk_latents, const Tiling& t) {
   const int64_t sf = vae.config().spatial_factor;
-  check_tiling(t, sf, "tile");
+  check_tiling(t, sf);
   CUBIST_CHECK(z.dim() == 5, "vae decode: expects [B, C, T', H', W'] latents, got ", z.shape());
   if (!tiles_frames(t, z.size(3) * sf, z.size(4) * sf)) return vae.decode_chunked(z, chunk_latents);
   const TileGrid g = tile_grid(z.size(3), z.size(4), t.tile / sf, t.overlap / sf);
@@ -128,7 +130,7 @@ bool stream_in_chunks(int64_t frames, int64_t height, int64_t width, const Tilin
 
 TileStreams::TileStreams(const Vae& vae, int64_t H, int64_t W, const Tiling& t)
     : vae_(vae), sf_(vae.config().spatial_factor) {
-  check_tiling(t, sf_, "tile");
+  check_tiling(t, sf_);
   // One tile of the whole grid where the frames are not tiled.
   grid_ = tiles_frames(t, H * sf_, W * sf_) ? tile_grid(H, W, t.tile / sf_, t.overlap / sf_)
                                             : tile_grid(H, W, std::max(H, W), 0);

@@ -108,7 +108,8 @@ class DecodeStream : TileStreams {
 };
 
 // A clear error unless t fits the autoencoder (tile and overlap multiples of its spatial factor,
-// overlap smaller than the tile): `what` names the option for the message.
-void check_tiling(const Tiling& t, int64_t spatial_factor, const char* what);
+// the overlap 0 or more and smaller than the tile), naming the two settings as given.
+void check_tiling(const Tiling& t, int64_t spatial_factor, const char* tile_name = "tile",
+                  const char* overlap_name = "tile overlap");
 
 }  // namespace cubist
