@@ -286,7 +286,7 @@ void decode_into(const Vae& vae, const LatentFile& f, int64_t chunk, const Tilin
     if (stop->load())  // the unfinished file is removed; what was at the path stays
       throw Error("vae decode: interrupted after " + std::to_string(b) + " of " +
                   std::to_string(n) + " latent frames; nothing was written");
-    const int64_t e = b == 0 ? 1 : std::min(n, b + chunk);
+    const int64_t e = Vae::chunk_end(b, n, chunk);
     const Video v = tensor_to_video(stream.next(f.latent.slice(1, b, e).unsqueeze(0)), f.fps);
     const int64_t keep = std::min(v.frames, f.frames - writer.frames());  // padding comes last
     if (keep > 0) writer.write(crop_video(v, keep, f.height, f.width));

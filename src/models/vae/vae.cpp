@@ -18,7 +18,7 @@ Tensor run_chunks(int64_t n, int64_t chunk, F&& step) {
   std::vector<Var> outs;
   int64_t begin = 0;
   while (begin < n) {
-    const int64_t end = begin == 0 ? 1 : std::min(n, begin + chunk);
+    const int64_t end = Vae::chunk_end(begin, n, chunk);
     outs.push_back(Var(step(begin, end)));  // step marks the stream past its first chunk
     begin = end;
   }

@@ -11,6 +11,7 @@
 // chunk (layers.h). Checkpoints are safetensors whose metadata holds the config (save_vae).
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <string>
@@ -48,6 +49,11 @@ class Vae : public Module {
   // decode_chunked's.
   Tensor encode_next(const Tensor& x_chunk, CausalStream& stream) const;
   Tensor decode_next(const Tensor& z_chunk, CausalStream& stream) const;
+  // The end of the chunk that starts at `begin` of n frames: the first frame alone, then
+  // `chunk` at a time (as encode_mean and decode_chunked cut them).
+  static int64_t chunk_end(int64_t begin, int64_t n, int64_t chunk) {
+    return begin == 0 ? 1 : std::min(n, begin + chunk);
+  }
 
   // The fingerprint of the encoder's weights alone: what a latent depends on.
   std::string encoder_fingerprint() const { return encoder_.fingerprint(); }
