@@ -236,6 +236,9 @@ Video frames_of(const Video& v, int64_t b, int64_t e) {
 }
 
 // A VideoWriter fed a video in chunks writes what write_video writes of the whole, in every form.
+// libx264 here is not bit-reproducible from run to run (two writes of the same frames differed in
+// about 1 of 60 runs), so H.264 is held to the two being indistinguishable (>= 45 dB) rather
+// than equal; the other forms are equal.
 TEST_F(VideoTest, WriterInChunksEqualsTheWholeVideo) {
   const Video v = testing::smooth_video(7, 16, 24, 12.0);
   for (const std::string ext : {"/", ".mp4", ".webm", ".gif"}) {
@@ -248,7 +251,10 @@ TEST_F(VideoTest, WriterInChunksEqualsTheWholeVideo) {
     w.close();
     const Video a = read_video(path("whole" + ext)), b = read_video(path("chunks" + ext));
     EXPECT_EQ(b.frames, 7) << ext;
-    EXPECT_EQ(a.rgb, b.rgb) << ext;
+    if (ext == ".mp4")
+      EXPECT_GE(testing::psnr(a, b), 45.0);
+    else
+      EXPECT_EQ(a.rgb, b.rgb) << ext;
     EXPECT_DOUBLE_EQ(a.fps, b.fps) << ext;
   }
 }
