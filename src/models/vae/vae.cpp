@@ -50,10 +50,12 @@ Posterior Vae::encode(const Var& x) const {
   return {slice(moments, 1, 0, C), slice(moments, 1, C, 2 * C)};
 }
 
-Var Vae::decode(const Var& z) const {
+Var Vae::decode(const Var& z, CausalStream* stream) const {
   CUBIST_CHECK(z.dim() == 5 && z.size(1) == config_.latent_channels, "vae decode: expects [B, ",
                config_.latent_channels, ", T', H', W'] latents, got ", z.shape());
-  return decoder_.forward(z);
+  Var x = decoder_.forward(z, stream);
+  if (stream) stream->first_chunk = false;
+  return x;
 }
 
 Tensor Vae::encode_mean(const Tensor& x, int64_t chunk_frames) const {

@@ -35,7 +35,9 @@ class Vae : public Module {
   const VaeConfig& config() const { return config_; }
   // x [B, in_channels, T, H, W]; frame counts and sizes are checked (config.check_video_shape).
   Posterior encode(const Var& x) const;
-  Var decode(const Var& z) const;  // z [B, latent_channels, T', H', W']
+  // z [B, latent_channels, T', H', W']. With a stream, z is the next chunk of a streamed pass
+  // (as decode_next, but recording gradients: refinement steps through a chunk this way).
+  Var decode(const Var& z, CausalStream* stream = nullptr) const;
 
   // Inference without gradients. encode_mean returns the posterior mean; chunk_frames > 0 runs
   // the first frame, then chunk_frames frames at a time (a multiple of the temporal factor), so
