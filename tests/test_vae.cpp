@@ -297,9 +297,9 @@ TEST(Vae, VideoTensorRoundTripAndPsnr) {
 }
 
 // A bright square moving right on a dark background, 5 frames of 16x16.
-Video moving_square() {
-  Video v(5, 16, 16);
-  for (int64_t t = 0; t < 5; ++t)
+Video moving_square(int64_t frames = 5) {
+  Video v(frames, 16, 16);
+  for (int64_t t = 0; t < frames; ++t)
     for (int64_t y = 0; y < 16; ++y)
       for (int64_t x = 0; x < 16; ++x) {
         const bool in = y >= 5 && y < 11 && x >= 2 + t && x < 8 + t;
@@ -351,11 +351,12 @@ TEST(Vae, RefinedLatentDecodesCloserAndLeavesTheWeightsAlone) {
   const std::string weights = vae.fingerprint();
 
   std::vector<double> seen;
-  const Tensor refined =
-      refine_latent(vae, x, z, {.steps = 40, .lr = 0.1f}, [&](int64_t step, double mse) {
-        EXPECT_EQ(step, static_cast<int64_t>(seen.size()) + 1);
-        seen.push_back(mse);
-      });
+  const Tensor refined = refine_latent(vae, x, z, {.steps = 40, .lr = 0.1f},
+                                       [&](int64_t step, int64_t steps, double mse) {
+                                         EXPECT_EQ(step, static_cast<int64_t>(seen.size()) + 1);
+                                         EXPECT_EQ(steps, 40);
+                                         seen.push_back(mse);
+                                       });
   ASSERT_EQ(seen.size(), 40u);
   EXPECT_NEAR(seen.front(), before, 1e-5 * before) << "the first decode is the encoder's latent";
   const double after = reconstruction_mse(vae, refined, x);
@@ -372,6 +373,111 @@ TEST(Vae, RefinedLatentDecodesCloserAndLeavesTheWeightsAlone) {
   expect_close(refine_latent(vae, x, z, {.steps = 0}), z, 0, 0, "unrefined");
   EXPECT_THROW(refine_latent(vae, x, z, {.steps = -1}), Error);
   EXPECT_THROW(refine_latent(vae, x, z, {.steps = 2, .lr = 0.0f}), Error);
+}
+
+// In greedy chunks (no lookahead), each chunk is refined on its own frames through the decoder's
+// stream of the chunks before it, already refined: the first chunk's result is the refinement of
+// the first frame alone, a later chunk's first decode is that of the refined past followed by
+// the encoder's latent, and the whole clip ends closer than the encoder's latent.
+TEST(Vae, RefiningInChunksStepsEachChunkThroughTheRefinedChunksBefore) {
+  OneThread one;
+  Generator gen(11);
+  Vae vae(tiny(), gen);
+  perturb(vae, 300);
+  const Tensor x = video_to_tensor(moving_square(9));  // 3 latent frames: chunks {0}, {1, 2}
+  const Tensor z = vae.encode_mean(x);
+  ASSERT_EQ(z.size(2), 3);
+  const int64_t steps = 12;
+
+  std::vector<double> seen;
+  const Tensor refined =
+      refine_latent(vae, x, z, {.steps = steps, .chunk_latents = 2, .lookahead = false},
+                    [&](int64_t decode, int64_t decodes, double mse) {
+                      EXPECT_EQ(decode, static_cast<int64_t>(seen.size()) + 1);
+                      EXPECT_EQ(decodes, 2 * steps) << "two chunks of " << steps << " steps";
+                      seen.push_back(mse);
+                    });
+  ASSERT_EQ(seen.size(), static_cast<size_t>(2 * steps));
+  EXPECT_EQ(refined.shape(), z.shape());
+  EXPECT_LT(reconstruction_mse(vae, refined, x), 0.9 * reconstruction_mse(vae, z, x));
+
+  // Chunk 0: the first frame, as if it were the whole clip.
+  const Tensor first = refine_latent(vae, x.slice(2, 0, 1).contiguous(),
+                                     z.slice(2, 0, 1).contiguous(), {.steps = steps});
+  expect_close(refined.slice(2, 0, 1).contiguous(), first, 1e-5, 1e-5, "chunk 0");
+  // Chunk 1 starts from the encoder's latent after the refined chunk 0, measured on frames 1-8.
+  const Tensor start = concat({Var(refined.slice(2, 0, 1)), Var(z.slice(2, 1, 3))}, 2).value();
+  NoGrad no_grad;
+  const Tensor decoded = vae.decode_chunked(start, 1);
+  const double mse =
+      mse_loss(Var(decoded.slice(2, 1, 9).contiguous()), Var(x.slice(2, 1, 9).contiguous())).item();
+  EXPECT_NEAR(seen[steps], mse, 1e-5 * mse);
+  // Each chunk keeps its best decode: the last step is never the only measure.
+  EXPECT_LE(*std::min_element(seen.begin() + steps, seen.end()), seen[steps]);
+}
+
+// With lookahead, each chunk's window holds the next chunk too: the first window's first decode
+// is the encoder's latent over both chunks' frames, and the chunk it keeps differs from the
+// refinement of its own frames alone.
+TEST(Vae, RefiningInChunksWithLookaheadSeesTheNextChunksFrames) {
+  OneThread one;
+  Generator gen(11);
+  Vae vae(tiny(), gen);
+  perturb(vae, 300);
+  const Tensor x = video_to_tensor(moving_square(9));  // chunks of 1: {0}, {1}, {2}
+  const Tensor z = vae.encode_mean(x);
+  const int64_t steps = 10;
+  std::vector<double> seen;
+  const Tensor refined = refine_latent(vae, x, z, {.steps = steps, .chunk_latents = 1},
+                                       [&](int64_t, int64_t decodes, double mse) {
+                                         EXPECT_EQ(decodes, 3 * steps);
+                                         seen.push_back(mse);
+                                       });
+  ASSERT_EQ(seen.size(), static_cast<size_t>(3 * steps));
+  EXPECT_NEAR(seen[0],
+              reconstruction_mse(vae, z.slice(2, 0, 2).contiguous(), x.slice(2, 0, 5).contiguous()),
+              1e-5 * seen[0])
+      << "window 0: latent frames 0 and 1, frames 0 to 4";
+  EXPECT_LT(reconstruction_mse(vae, refined, x), 0.9 * reconstruction_mse(vae, z, x));
+  const Tensor alone = refine_latent(vae, x.slice(2, 0, 1).contiguous(),
+                                     z.slice(2, 0, 1).contiguous(), {.steps = steps});
+  const Tensor kept = refined.slice(2, 0, 1).contiguous();
+  double diff = 0;
+  for (int64_t i = 0; i < kept.numel(); ++i)
+    diff = std::max(diff, std::abs(double{kept.data<float>()[i]} - alone.data<float>()[i]));
+  EXPECT_GT(diff, 1e-4) << "latent frame 0 was refined for frames 1-4 too";
+}
+
+// What a refinement takes at a time: the whole clip when it fits; else, by default, the longest
+// chunks whose windows (a chunk and the next) fit, or greedy chunks of one latent frame; a clip
+// of which not even one latent frame fits, or chunks asked for that do not, is refused, naming
+// what it would need.
+TEST(Vae, RefinementChunksFitTheMemoryBudget) {
+  const VaeConfig c;  // temporal factor 4
+  const size_t frame = refine_memory_bytes(c, 1, 64, 64);
+  const RefineOptions automatic{.steps = 1};
+  using Plan = std::pair<int64_t, bool>;
+  const auto plan = [&](const RefineOptions& o, size_t frames) {
+    const RefinePlan p = plan_refinement(c, o, 33, 64, 64, frames * frame);
+    return Plan(p.chunk_latents, p.lookahead);
+  };
+  EXPECT_EQ(plan(automatic, 33), Plan(0, false)) << "the whole clip";
+  EXPECT_EQ(plan(automatic, 32), Plan(4, true)) << "windows of 2 x 4 latent frames";
+  EXPECT_EQ(plan(automatic, 8), Plan(1, true));
+  EXPECT_EQ(plan(automatic, 7), Plan(1, false)) << "no room for a window of two";
+  EXPECT_EQ(plan({.steps = 1, .lookahead = false}, 32), Plan(8, false));
+  try {
+    plan(automatic, 3);
+    FAIL() << "a chunk of one latent frame (4 frames) fits 3 frames' memory?";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("at least 4 frames (one latent frame)"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(plan({.steps = 1, .chunk_latents = 2}, 16), Plan(2, true));
+  EXPECT_THROW(plan({.steps = 1, .chunk_latents = 2}, 15), Error) << "a window of 2 x 2";
+  EXPECT_EQ(plan({.steps = 1, .chunk_latents = 2, .lookahead = false}, 8), Plan(2, false));
+  EXPECT_THROW(plan({.steps = 1, .chunk_latents = kRefineWhole}, 32), Error);
+  EXPECT_THROW(plan({.steps = 1, .chunk_latents = -2}, 33), Error);
 }
 
 // A refined latent file says so, and through which decoder; an encoder's does not.

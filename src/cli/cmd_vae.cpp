@@ -34,6 +34,7 @@ const char* kUsage =
     "usage: cubist vae train --out DIR [--config FILE] [--data MANIFEST] [--steps N]\n"
     "       cubist vae encode IN -o LATENT.safetensors [--model VAE] [--pad] [--chunk F]\n"
     "                         [--tile PX [--tile-overlap PX]] [--refine N] [--refine-lr LR]\n"
+    "                         [--refine-chunk L]\n"
     "       cubist vae decode LATENT -o OUT.mp4 [--model VAE] [--chunk L] [--tile PX]\n"
     "                         [--tile-overlap PX]\n"
     "       cubist vae cache --data MANIFEST --out DIR [--model VAE] [--pad]\n"
@@ -61,10 +62,14 @@ const char* kUsage =
     "        the frame either (an approximation where it applies: docs/VAE.md). --refine N\n"
     "        then takes N steps on the latent itself towards one the decoder turns back into\n"
     "        the video more exactly (Shapes World 17x64x64: about +2 dB PSNR at 100 steps,\n"
-    "        9 s on 2 cores; the latent keeps its shape; memory holds the whole clip's\n"
-    "        decoding, as training does, untiled: a clip that would not fit is refused).\n"
-    "        --refine-lr LR is its starting step (default 0.1, decaying to 0). Default 0: the\n"
-    "        encoder alone.\n"
+    "        9 s on 2 cores; the latent keeps its shape; memory holds the decoding of the\n"
+    "        frames refined at a time, as training does, untiled). --refine-lr LR is its\n"
+    "        starting step (default 0.1, decaying to 0). --refine-chunk L refines L latent\n"
+    "        frames (4L frames) at a time, the first alone, each chunk N steps together with\n"
+    "        the next, after those before it, so memory holds two chunks' decoding (0: the\n"
+    "        whole clip at once; default: the whole clip when it fits in memory, else the\n"
+    "        longest chunks that do; chunks lose some of the gain: docs/VAE.md). Default\n"
+    "        --refine 0: the encoder alone.\n"
     "decode  Decodes a latent file to a video (.mp4, .webm, .gif, or a folder of PNG frames),\n"
     "        L latent frames at a time (default 1) straight into the file, so memory does not\n"
     "        grow with the length, and frames larger than --tile PX (default 256; 0 = whole\n"
@@ -192,10 +197,18 @@ Tiling tiling_option(const TileArgs& a, const Vae& vae) {
   return t;
 }
 
-// --refine N and --refine-lr LR, checked.
+// --refine N, --refine-lr LR and --refine-chunk L, checked.
 RefineOptions refine_options(Args& args) {
+  const bool chunk_given = args.has("--refine-chunk");
   const RefineOptions o{.steps = args.integer("--refine", 0),
-                        .lr = static_cast<float>(args.number("--refine-lr", kRefineLr))};
+                        .lr = static_cast<float>(args.number("--refine-lr", kRefineLr)),
+                        .chunk_latents = args.integer("--refine-chunk", kRefineWholeOrChunks)};
+  if (chunk_given && o.steps == 0)
+    throw UsageError("--refine-chunk cuts a refinement in chunks: give --refine N with it");
+  if (o.chunk_latents < 0 && o.chunk_latents != kRefineWholeOrChunks)
+    throw UsageError("--refine-chunk " + std::to_string(o.chunk_latents) +
+                     ": give the latent frames to refine at a time, 1 or more, or 0 for the "
+                     "whole clip at once (default: the whole clip when it fits in memory)");
   if (o.steps < 0)
     throw UsageError("--refine " + std::to_string(o.steps) +
                      ": give the number of refinement steps, 0 (none) or more");
@@ -211,12 +224,18 @@ RefineOptions refine_options(Args& args) {
 // The whole video in memory: a refinement and a one-pass encoding need it.
 LatentFile encode_whole(const Vae& vae, const std::string& in, const EncodeOptions& o) {
   std::optional<Progress> bar;
-  if (o.refine.steps > 0) bar.emplace("vae encode: refining", o.refine.steps, "step");
-  LatentFile f = encode_latent(vae, read_video(in), in, o, [&](int64_t step, double mse) {
+  const auto refining = [&](int64_t decode, int64_t decodes, double mse) {
+    if (!bar) {
+      const int64_t chunks = decodes / o.refine.steps;
+      bar.emplace(chunks == 1 ? std::string("vae encode: refining")
+                              : "vae encode: refining " + std::to_string(chunks) + " chunks",
+                  decodes, "step");
+    }
     char info[32];
     std::snprintf(info, sizeof info, "psnr %.2f dB", psnr_of_mse(mse));
-    bar->update(step, info);
-  });
+    bar->update(decode, info);
+  };
+  LatentFile f = encode_latent(vae, read_video(in), in, o, refining);
   if (bar) bar->finish();
   return f;
 }

@@ -106,7 +106,7 @@ LatentFile encode_latent(const Vae& vae, const Video& v, const std::string& what
   f.frames = v.frames, f.height = v.height, f.width = v.width, f.fps = v.fps;
   const Tensor x = video_to_tensor(pad_video(v, c));
   if (o.refine.steps > 0)  // before the encoding, which may take a while on such a clip
-    check_refine_memory(c, x.size(2), x.size(3), x.size(4), memory_budget_bytes());
+    plan_refinement(c, o.refine, x.size(2), x.size(3), x.size(4), memory_budget_bytes());
   const int64_t chunk = o.chunk_frames < 0 ? 4 * c.temporal_factor() : o.chunk_frames;
   Tensor z = encode_tiled(vae, x, chunk, o.tiling);
   if (o.refine.steps > 0) {
