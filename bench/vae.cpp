@@ -9,7 +9,8 @@
 //   ninja -C build bench_vae
 //   ./build/bench_vae --model out/vae_shapes/vae.safetensors [--clips 4] [--sizes 64x64,...]
 //                     [--frames 1,9,17,33] [--seed 777001] [--reps 3] [--train-steps 0]
-//                     [--refine 0] [--refine-lr 0.1]
+//                     [--refine 0] [--refine-lr 0.1] [--refine-chunk -1]
+//                     [--refine-lookahead 1]
 // Without --model it times a freshly initialised default model (PSNR is then meaningless).
 #include <algorithm>
 #include <chrono>
@@ -40,16 +41,20 @@ double now_s() {
 constexpr const char* kUsage =
     "usage: bench_vae [--model VAE.safetensors] [--clips 4] [--sizes 32x32,64x64,...]\n"
     "                 [--frames 1,9,17,33] [--seed 777001] [--reps 3] [--train-steps 0]\n"
-    "                 [--refine 0] [--refine-lr 0.1]\n"
+    "                 [--refine 0] [--refine-lr 0.1] [--refine-chunk -1]\n"
+    "                 [--refine-lookahead 1]\n"
     "Reconstruction PSNR and checker verdicts on held-out Shapes World clips per size and\n"
     "length, then encode+decode time of a 17x64x64 clip (docs/PERFORMANCE.md). Without --model:\n"
     "a freshly initialised default model (timings only). --refine N: the same clips encoded by\n"
-    "N steps of refinement too (`cubist vae encode --refine N`), side by side.\n";
+    "N steps of refinement too (`cubist vae encode --refine N`), side by side; --refine-chunk L\n"
+    "refines L latent frames at a time (0: the whole clip; -1: whole when it fits memory),\n"
+    "--refine-lookahead 0 without the next chunk in each chunk's window.\n";
 
 // Every argument is a known "--option value" pair.
 bool arguments_known(int argc, char** argv) {
-  static const char* known[] = {"--model", "--clips",       "--sizes",  "--frames",   "--seed",
-                                "--reps",  "--train-steps", "--refine", "--refine-lr"};
+  static const char* known[] = {"--model",     "--clips",       "--sizes",       "--frames",
+                                "--seed",      "--reps",        "--train-steps", "--refine",
+                                "--refine-lr", "--refine-chunk"};
   for (int i = 1; i < argc; i += 2) {
     const bool ok = std::any_of(std::begin(known), std::end(known),
                                 [&](const char* k) { return !std::strcmp(argv[i], k); });
@@ -192,7 +197,9 @@ int main(int argc, char** argv) {
   const int reps = std::stoi(arg(argc, argv, "--reps", "3"));
   const int train = std::stoi(arg(argc, argv, "--train-steps", "0"));
   const RefineOptions refine{.steps = std::stoll(arg(argc, argv, "--refine", "0")),
-                             .lr = std::stof(arg(argc, argv, "--refine-lr", "0.1"))};
+                             .lr = std::stof(arg(argc, argv, "--refine-lr", "0.1")),
+                             .chunk_latents = std::stoll(arg(argc, argv, "--refine-chunk", "-1")),
+                             .lookahead = arg(argc, argv, "--refine-lookahead", "1") != "0"};
   try {
     std::unique_ptr<Vae> vae;
     if (model.empty()) {
