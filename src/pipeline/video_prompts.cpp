@@ -141,6 +141,12 @@ void choose_size(VideoJob& job, const TextToVideoModel& m, const MediaPrompt& me
                       ", from " + base_name(input) + " (--size sets another)");
 }
 
+// The latent frames of the windows a loop of `cycle` latent frames is sampled through: the
+// job's window, or the whole cycle when it is shorter (GenerateOptions::cycle_window).
+int64_t loop_window(const VaeConfig& vae, int64_t window, int64_t cycle) {
+  return std::min(vae.latent_frames(window), cycle);
+}
+
 // Checks the window (frames the model generates at once) and the overlap for the mode.
 void check_window(VideoJob& job, const TextToVideoModel& m, const MediaPrompt& media) {
   const VaeConfig& vae = m.vae->config();
@@ -318,7 +324,7 @@ VideoJob prepare_video_job(const TextToVideoModel& m, const VideoRequest& reques
     case PromptMode::kLoop: {
       // A cycle of M latent frames, tf video frames each, sampled whole (run_video_job).
       const int64_t N = request.frames > 0 ? request.frames : tf * kDefaultLoopLatentFrames;
-      const int64_t M = N / tf, L = std::min(Lw, M);
+      const int64_t M = N / tf, L = loop_window(vae, W, M);
       CUBIST_CHECK(N % tf == 0 && M >= 2, "generate: --loop of ", count(N, "frame"),
                    "; a loop is a cycle of latent frames, ", tf,
                    " video frames each, so its length is a multiple of ", tf, ", at least ", 2 * tf,
@@ -469,7 +475,7 @@ class WindowRunner {
   // (of the cycle's, when shorter).
   Tensor sample_cycle(int64_t latents) {
     GenerateOptions g = options();
-    g.cycle_window = std::min(m_.vae->config().latent_frames(job_.window), latents);
+    g.cycle_window = loop_window(m_.vae->config(), job_.window, latents);
     return generate(latent_shape(latents), g);
   }
 
