@@ -12,8 +12,7 @@ extern "C" void cubist_on_stop_signal(int) { g_stop = true; }
 namespace cubist::cli {
 
 const std::atomic<bool>* stop_on_signals() {
-  std::signal(SIGINT, cubist_on_stop_signal);
-  std::signal(SIGTERM, cubist_on_stop_signal);
+  for (const int sig : {SIGINT, SIGTERM, SIGUSR1, SIGUSR2}) std::signal(sig, cubist_on_stop_signal);
   return &g_stop;
 }
 
