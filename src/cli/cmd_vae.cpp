@@ -74,7 +74,8 @@ const char* kUsage =
     "decode  Decodes a latent file to a video (.mp4, .webm, .gif, or a folder of PNG frames),\n"
     "        L latent frames at a time (default 1) straight into the file, so memory does not\n"
     "        grow with the length, and frames larger than --tile PX (default 256; 0 = whole\n"
-    "        frames) tile by tile.\n"
+    "        frames) tile by tile; a refined latent (encode --refine) whole, as it was refined,\n"
+    "        unless --tile is given.\n"
     "cache   Encodes every clip of a JSONL manifest into DIR/latents/NNNNNN.safetensors and\n"
     "        writes DIR/latents.jsonl (latent, path, caption, frames, width, height); clips\n"
     "        already cached are skipped, so an interrupted cache resumes; a DIR of latents\n"
@@ -181,9 +182,11 @@ int train(Args& args) {
 struct TileArgs {
   int64_t tile;
   std::optional<int64_t> overlap;
+  bool given;  // --tile was on the command line
 };
 TileArgs tile_args(Args& args) {
-  TileArgs a{args.integer("--tile", kTilePixels), std::nullopt};
+  const bool given = args.has("--tile");
+  TileArgs a{args.integer("--tile", kTilePixels), std::nullopt, given};
   if (args.has("--tile-overlap")) a.overlap = args.integer("--tile-overlap", 0);
   return a;
 }
@@ -315,6 +318,25 @@ void decode_into(const Vae& vae, const LatentFile& f, int64_t chunk, const Tilin
   bar.finish();
 }
 
+// A refined latent was refined through the decoder on whole frames (refine.h), and decodes
+// closer to its video so than in tiles (docs/VAE.md); the refinement held far more memory than
+// decoding whole frames a chunk at a time does, so unless --tile asks otherwise it is decoded
+// whole, and the user is told.
+Tiling refined_whole(const LatentFile& f, const TileArgs& asked, const Tiling& tiling,
+                     const std::string& in, const Vae& vae) {
+  const int64_t sf = vae.config().spatial_factor;
+  if (f.refine_steps == 0 || asked.given ||
+      !tiles_frames(tiling, f.latent.size(2) * sf, f.latent.size(3) * sf))
+    return tiling;
+  std::fprintf(stderr,
+               "vae decode: note: %s was refined through whole frames, so it is decoded whole, "
+               "not in tiles of %lld (--tile %lld decodes it in tiles, in less memory and less "
+               "close to the video)\n",
+               in.c_str(), static_cast<long long>(tiling.tile),
+               static_cast<long long>(tiling.tile));
+  return Tiling{.tile = 0, .overlap = 0};
+}
+
 int decode(Args& args) {
   const std::string out = output_path(args);
   const std::string model = args.str("--model", "");
@@ -343,7 +365,7 @@ int decode(Args& args) {
                    in.c_str(), f.refined_for.c_str(), decoder.c_str());
   }
   VideoWriter writer(out, f.height, f.width, f.fps);
-  decode_into(*vae, f, chunk, tiling, writer);
+  decode_into(*vae, f, chunk, refined_whole(f, tile, tiling, in, *vae), writer);
   writer.close();
   std::printf("vae decode: %s -> %s (%lld frames, %lldx%lld)\n", in.c_str(), out.c_str(),
               static_cast<long long>(f.frames), static_cast<long long>(f.width),
