@@ -83,12 +83,7 @@ Tensor Vae::encode_next(const Tensor& x_chunk, CausalStream& stream) const {
 
 Tensor Vae::decode_next(const Tensor& z_chunk, CausalStream& stream) const {
   NoGrad no_grad;
-  CUBIST_CHECK(z_chunk.dim() == 5 && z_chunk.size(1) == config_.latent_channels,
-               "vae decode: expects [B, ", config_.latent_channels, ", T', H', W'] latents, got ",
-               z_chunk.shape());
-  const Tensor frames = decoder_.forward(Var(z_chunk), &stream).value();
-  stream.first_chunk = false;
-  return frames;
+  return decode(Var(z_chunk), &stream).value();
 }
 
 Tensor Vae::decode_chunked(const Tensor& z, int64_t chunk_latents) const {
