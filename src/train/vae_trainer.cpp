@@ -97,10 +97,6 @@ class ManifestSource : public ClipSource {
   int max_frames_ = 1;
 };
 
-double psnr_of_mse(double mse) {  // mse of values in [-1, 1]: the [0, 1] mse is a quarter
-  return mse > 0 ? 10.0 * std::log10(4.0 / mse) : 99.0;
-}
-
 struct StepLoss {
   double loss = 0, mse = 0, kl = 0;
   int64_t frames = 0;

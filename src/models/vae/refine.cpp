@@ -117,8 +117,6 @@ RefinePlan plan_refinement(const VaeConfig& c, const RefineOptions& o, int64_t T
   throw Error(msg);
 }
 
-double psnr_of_mse(double mse) { return mse > 0.0 ? 10.0 * std::log10(4.0 / mse) : 99.0; }
-
 Tensor refine_latent(const Vae& vae, const Tensor& x, const Tensor& z, const RefineOptions& o,
                      const RefineProgress& progress) {
   CUBIST_CHECK(o.steps >= 0 && std::isfinite(o.lr) && o.lr > 0.0f,

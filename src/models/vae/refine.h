@@ -68,9 +68,6 @@ void check_refine_memory(const VaeConfig& c, int64_t T, int64_t H, int64_t W, si
 RefinePlan plan_refinement(const VaeConfig& c, const RefineOptions& o, int64_t T, int64_t H,
                            int64_t W, size_t budget);
 
-// The PSNR (dB, peak 255) of a mean squared error of pixels in [-1, 1].
-double psnr_of_mse(double mse);
-
 // Called after each decode with the decodes so far (1-based) out of `decodes` in all (steps
 // times chunks), and that decode's mean squared error (pixels in [-1, 1]) over the frames it
 // refines (the chunk's, or the whole clip's).

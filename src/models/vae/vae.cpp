@@ -206,6 +206,8 @@ double psnr(const Video& a, const Video& b) {
   return 10.0 * std::log10(255.0 * 255.0 / mse);
 }
 
+double psnr_of_mse(double mse) { return mse > 0.0 ? 10.0 * std::log10(4.0 / mse) : 99.0; }
+
 std::map<std::string, std::string> vae_metadata(const VaeConfig& config) {
   return {{"format", kVaeFormat}, {"vae_config", config.to_json().dump()}};
 }

@@ -86,6 +86,9 @@ Tensor video_to_tensor(const Video& v);
 Video tensor_to_video(const Tensor& x, double fps = 8.0);
 // Peak signal-to-noise ratio in dB of b against a (8-bit, peak 255); identical videos give 99.
 double psnr(const Video& a, const Video& b);
+// The same PSNR of a mean squared error of pixels in [-1, 1] (whose [0, 1] error is a quarter of
+// it); 0 gives 99.
+double psnr_of_mse(double mse);
 
 // Checkpoints. Metadata: "format" = kVaeFormat, "vae_config" = the config as JSON, plus `extra`.
 inline constexpr const char* kVaeFormat = "cubist-vae-1";
