@@ -78,7 +78,7 @@ using RefineProgress = std::function<void(int64_t decode, int64_t decodes, doubl
 // part of z first), the one with the smallest error on its frames; in chunks, if the result
 // decodes the whole clip worse than z (the chunks before may have moved), z is returned, so the
 // result never reconstructs x worse than z does. Memory: the decoder's activations for a chunk
-// (refine_chunk_latents, with memory_budget_bytes()), as a training step on it holds.
+// (plan_refinement, with memory_budget_bytes()), as a training step on it holds.
 Tensor refine_latent(const Vae& vae, const Tensor& x, const Tensor& z, const RefineOptions& o,
                      const RefineProgress& progress = {});
 
