@@ -6,7 +6,6 @@
 #include <optional>
 #include <string>
 #include <utility>
-#include <vector>
 
 #include "autograd/basic.h"
 #include "autograd/loss.h"
