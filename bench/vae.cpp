@@ -52,9 +52,9 @@ constexpr const char* kUsage =
 
 // Every argument is a known "--option value" pair.
 bool arguments_known(int argc, char** argv) {
-  static const char* known[] = {"--model",     "--clips",       "--sizes",       "--frames",
-                                "--seed",      "--reps",        "--train-steps", "--refine",
-                                "--refine-lr", "--refine-chunk"};
+  static const char* known[] = {"--model",     "--clips",        "--sizes",           "--frames",
+                                "--seed",      "--reps",         "--train-steps",     "--refine",
+                                "--refine-lr", "--refine-chunk", "--refine-lookahead"};
   for (int i = 1; i < argc; i += 2) {
     const bool ok = std::any_of(std::begin(known), std::end(known),
                                 [&](const char* k) { return !std::strcmp(argv[i], k); });
