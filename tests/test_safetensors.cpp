@@ -102,6 +102,36 @@ TEST(SafeTensors, FailedSaveKeepsTheEarlierFile) {
   fs::remove(path);
 }
 
+// A file written a tensor at a time is the file save_safetensors writes; a tensor of another
+// shape than listed, or too few tensors, is refused and leaves the earlier file in place.
+TEST(SafeTensors, WriterTakesTensorsOneAtATime) {
+  const std::string path = temp_path("writer.safetensors"), whole = temp_path("whole.safetensors");
+  const Tensor a = testing::randn({2, 3}, 1), b = testing::randn({4}, 2);
+  save_safetensors(whole, {{"a", a}, {"b", b}}, {{"k", "v"}});
+  {
+    SafeTensorsWriter w(path, {{"a", {2, 3}, DType::F32}, {"b", {4}, DType::F32}}, {{"k", "v"}});
+    w.write(a);
+    w.write(b);
+    w.close();
+  }
+  std::ifstream x(path, std::ios::binary), y(whole, std::ios::binary);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(x), {}),
+            std::string(std::istreambuf_iterator<char>(y), {}));
+  {
+    SafeTensorsWriter w(path, {{"a", {2, 3}, DType::F32}, {"b", {4}, DType::F32}});
+    EXPECT_THROW(w.write(b), Error);  // listed as [2, 3]
+  }
+  {
+    SafeTensorsWriter w(path, {{"a", {2, 3}, DType::F32}, {"b", {4}, DType::F32}});
+    w.write(a);
+    EXPECT_THROW(w.close(), Error);  // b is missing
+  }
+  EXPECT_EQ(SafeTensors::open(path).get("b").to_vector(), b.to_vector());  // the earlier file
+  EXPECT_FALSE(fs::exists(path + ".tmp"));
+  fs::remove(path);
+  fs::remove(whole);
+}
+
 TEST(SafeTensors, ExportKeepsNamesAndMetadataInBf16) {
   const std::string in = temp_path("w.safetensors"), out = temp_path("w_bf16.safetensors");
   const Tensor a = testing::randn({3, 5}, 1), b = testing::randn({7}, 2);

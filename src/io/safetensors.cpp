@@ -181,56 +181,91 @@ Tensor SafeTensors::get(const std::string& name) const {
   return Tensor::wrap(e.shape, e.dtype == FileDType::F32 ? DType::F32 : DType::BF16, p, mapping_);
 }
 
-void save_safetensors(const std::string& path, const NamedTensors& tensors,
-                      const std::map<std::string, std::string>& metadata,
-                      std::optional<FileDType> as) {
+SafeTensorsWriter::SafeTensorsWriter(std::string path, const std::vector<TensorSpec>& tensors,
+                                     const std::map<std::string, std::string>& metadata,
+                                     std::optional<FileDType> as)
+    : path_(std::move(path)), tmp_(path_ + ".tmp"), specs_(tensors) {
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
-  std::vector<std::pair<FileDType, Tensor>> payload;
   size_t offset = 0;
-  for (const auto& [name, t] : tensors) {
-    CUBIST_CHECK(t.defined(), "save_safetensors ", path, ": tensor '", name, "' is undefined");
-    CUBIST_CHECK(name != "__metadata__" && !header.contains(name), "save_safetensors ", path,
-                 ": the name '", name, "' is used twice or is reserved");
-    const FileDType ft = as ? *as : (t.dtype() == DType::F32 ? FileDType::F32 : FileDType::BF16);
-    const size_t bytes = static_cast<size_t>(t.numel()) * file_dtype_size(ft);
-    header[name] = {{"dtype", file_dtype_name(ft)},
-                    {"shape", t.shape().vec()},
-                    {"data_offsets", {offset, offset + bytes}}};
+  for (const TensorSpec& t : specs_) {
+    CUBIST_CHECK(t.name != "__metadata__" && !header.contains(t.name), "save_safetensors ", path_,
+                 ": the name '", t.name, "' is used twice or is reserved");
+    const FileDType ft = as ? *as : (t.dtype == DType::F32 ? FileDType::F32 : FileDType::BF16);
+    const size_t bytes = static_cast<size_t>(t.shape.numel()) * file_dtype_size(ft);
+    header[t.name] = {{"dtype", file_dtype_name(ft)},
+                      {"shape", t.shape.vec()},
+                      {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
-    payload.push_back({ft, t});
+    dtypes_.push_back(ft);
   }
   std::string h = header.dump();
   h.append((8 - h.size() % 8) % 8, ' ');  // keeps the data section 8-byte aligned
 
-  const std::string tmp = path + ".tmp";
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  CUBIST_CHECK(f, "save_safetensors: cannot write ", tmp, ": ", std::strerror(errno));
-  bool ok = true;
+  file_ = std::fopen(tmp_.c_str(), "wb");
+  CUBIST_CHECK(file_, "save_safetensors: cannot write ", tmp_, ": ", std::strerror(errno));
   unsigned char len[8];
   for (int i = 0; i < 8; ++i)
     len[i] = static_cast<unsigned char>(static_cast<uint64_t>(h.size()) >> (8 * i));
-  ok &= std::fwrite(len, 1, 8, f) == 8;
-  ok &= std::fwrite(h.data(), 1, h.size(), f) == h.size();
-  for (const auto& [ft, t] : payload) {
-    if (!ok) break;
-    if (ft == FileDType::F16) {
-      std::vector<float> v = t.to_vector();
-      std::vector<uint16_t> half(v.size());
-      for (size_t i = 0; i < v.size(); ++i) half[i] = f32_to_f16(v[i]);
-      ok &= std::fwrite(half.data(), 2, half.size(), f) == half.size();
-    } else {
-      Tensor c = t.to(ft == FileDType::F32 ? DType::F32 : DType::BF16).contiguous();
-      ok &= std::fwrite(c.raw(), 1, c.nbytes(), f) == c.nbytes();
-    }
+  if (std::fwrite(len, 1, 8, file_) != 8 || std::fwrite(h.data(), 1, h.size(), file_) != h.size())
+    fail_write();
+}
+
+SafeTensorsWriter::~SafeTensorsWriter() {
+  if (!file_) return;
+  std::fclose(file_);
+  std::remove(tmp_.c_str());
+}
+
+void SafeTensorsWriter::fail_write() {
+  const std::string why = std::strerror(errno);
+  if (file_) std::fclose(file_);
+  file_ = nullptr;
+  std::remove(tmp_.c_str());
+  fail("save_safetensors: writing ", path_, " failed: ", why, " (any earlier file is kept)");
+}
+
+void SafeTensorsWriter::write(const Tensor& t) {
+  CUBIST_CHECK(file_ && next_ < specs_.size(), "save_safetensors ", path_, ": ", specs_.size(),
+               " tensors were listed and one more was written");
+  const TensorSpec& spec = specs_[next_];
+  CUBIST_CHECK(t.defined(), "save_safetensors ", path_, ": tensor '", spec.name, "' is undefined");
+  CUBIST_CHECK(t.shape() == spec.shape, "save_safetensors ", path_, ": tensor '", spec.name,
+               "' has shape ", t.shape(), " where ", spec.shape, " was listed");
+  const FileDType ft = dtypes_[next_++];
+  bool ok;
+  if (ft == FileDType::F16) {
+    std::vector<float> v = t.to_vector();
+    std::vector<uint16_t> half(v.size());
+    for (size_t i = 0; i < v.size(); ++i) half[i] = f32_to_f16(v[i]);
+    ok = std::fwrite(half.data(), 2, half.size(), file_) == half.size();
+  } else {
+    Tensor c = t.to(ft == FileDType::F32 ? DType::F32 : DType::BF16).contiguous();
+    ok = std::fwrite(c.raw(), 1, c.nbytes(), file_) == c.nbytes();
   }
-  ok &= std::fflush(f) == 0 && fsync(fileno(f)) == 0;
-  ok &= std::fclose(f) == 0;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    std::remove(tmp.c_str());
-    fail("save_safetensors: writing ", path, " failed: ", why, " (any earlier file is kept)");
+  if (!ok) fail_write();
+}
+
+void SafeTensorsWriter::close() {
+  CUBIST_CHECK(file_ && next_ == specs_.size(), "save_safetensors ", path_, ": ", next_, " of ",
+               specs_.size(), " listed tensors were written");
+  bool ok = std::fflush(file_) == 0 && fsync(fileno(file_)) == 0;
+  ok &= std::fclose(file_) == 0;
+  file_ = nullptr;
+  if (!ok || std::rename(tmp_.c_str(), path_.c_str()) != 0) fail_write();
+}
+
+void save_safetensors(const std::string& path, const NamedTensors& tensors,
+                      const std::map<std::string, std::string>& metadata,
+                      std::optional<FileDType> as) {
+  std::vector<TensorSpec> specs;
+  for (const auto& [name, t] : tensors) {
+    CUBIST_CHECK(t.defined(), "save_safetensors ", path, ": tensor '", name, "' is undefined");
+    specs.push_back({name, t.shape(), t.dtype()});
   }
+  SafeTensorsWriter writer(path, specs, metadata, as);
+  for (const auto& [name, t] : tensors) writer.write(t);
+  writer.close();
 }
 
 int64_t export_safetensors(const std::string& in, const std::string& out,

@@ -52,6 +52,38 @@ class SafeTensors {
 
 using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
+// A safetensors file written a tensor at a time, for tensors that arrive one by one (a sharded
+// optimizer's moments, received from their owners): the header, which comes first, is made
+// from every tensor's name, shape and dtype given up front; then write() takes the tensors in
+// that order, and close() puts the file in place atomically. A writer destroyed before close()
+// removes its partial file, and any earlier file at `path` is kept.
+struct TensorSpec {
+  std::string name;
+  Dims shape;
+  DType dtype = DType::F32;
+};
+class SafeTensorsWriter {
+ public:
+  // `as` converts every tensor to one file dtype; by default each keeps its own (f32 or bf16).
+  SafeTensorsWriter(std::string path, const std::vector<TensorSpec>& tensors,
+                    const std::map<std::string, std::string>& metadata = {},
+                    std::optional<FileDType> as = std::nullopt);
+  ~SafeTensorsWriter();
+  SafeTensorsWriter(const SafeTensorsWriter&) = delete;
+  SafeTensorsWriter& operator=(const SafeTensorsWriter&) = delete;
+
+  void write(const Tensor& t);  // the next tensor of the list: its shape is checked
+  void close();                 // every tensor written, or an Error
+
+ private:
+  void fail_write();
+  std::string path_, tmp_;
+  std::vector<TensorSpec> specs_;
+  std::vector<FileDType> dtypes_;
+  size_t next_ = 0;
+  FILE* file_ = nullptr;
+};
+
 // Writes tensors (in the given order) and string metadata. `as` converts every tensor to one
 // file dtype; by default each keeps its own (f32 or bf16).
 void save_safetensors(const std::string& path, const NamedTensors& tensors,
