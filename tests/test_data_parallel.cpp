@@ -56,8 +56,10 @@ std::vector<T> part(const std::vector<T>& all, Share s) {
 }
 
 // Trains `steps` steps on this process's share of the clips; returns its weights and losses.
+// The optimizer's moments sharded over the processes, as `cubist train` runs them.
 std::pair<std::vector<float>, std::vector<float>> train_share(ProcessGroup& g, int steps) {
   DiTTrainer t = new_trainer();
+  t.shard_optimizer(g);
   const Share s = share_of(static_cast<int64_t>(kCaptions.size()), g.rank(), g.size());
   std::vector<float> losses;
   for (int i = 0; i < steps; ++i)
@@ -177,6 +179,31 @@ TEST(DataParallel, SumsGradientsWeightedAndFillsMissingOnes) {
     EXPECT_EQ(a.grad().to_vector(), std::vector<float>(3, 0.25f * 2 + 0.75f * 10));
     EXPECT_EQ(b.grad().to_vector(), std::vector<float>(2, 3.0f));
   });
+}
+
+// Tensors of 3, 7, 0 and 4 elements in buckets of 5: three exchanges of 5, 5 and 4 floats,
+// tensors split across them, every element packed and unpacked once, in place.
+TEST(DataParallel, BucketsCutTensorsLaidEndToEnd) {
+  std::vector<std::vector<float>> t = {{1, 2, 3}, {4, 5, 6, 7, 8, 9, 10}, {}, {11, 12, 13, 14}};
+  std::vector<int64_t> sizes;
+  for (const auto& v : t) sizes.push_back(static_cast<int64_t>(v.size()));
+  std::vector<int64_t> exchanged;
+  in_buckets(
+      sizes, 5,
+      [&](size_t i, int64_t begin, int64_t n, float* dst) {
+        std::copy_n(t[i].data() + begin, n, dst);
+      },
+      [&](float* data, int64_t n) {
+        exchanged.push_back(n);
+        for (int64_t k = 0; k < n; ++k) data[k] *= 10;
+      },
+      [&](size_t i, int64_t begin, int64_t n, float* src) {
+        std::copy_n(src, n, t[i].data() + begin);
+      });
+  EXPECT_EQ(exchanged, (std::vector<int64_t>{5, 5, 4}));
+  EXPECT_EQ(t[0], (std::vector<float>{10, 20, 30}));
+  EXPECT_EQ(t[1], (std::vector<float>{40, 50, 60, 70, 80, 90, 100}));
+  EXPECT_EQ(t[3], (std::vector<float>{110, 120, 130, 140}));
 }
 
 // Under mpirun (ctest's mpi_data_parallel: two processes), the same as the threads above.

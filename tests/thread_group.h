@@ -6,6 +6,7 @@
 // barriers when a team comes out smaller than they asked.
 #pragma once
 
+#include <algorithm>
 #include <condition_variable>
 #include <exception>
 #include <functional>
@@ -44,6 +45,11 @@ class ThreadGroup final : public ProcessGroup {
   int size() const override { return shared_.size; }
   void all_reduce_sum(float* data, int64_t n) override { reduce(data, n); }
   void all_reduce_sum(double* data, int64_t n) override { reduce(data, n); }
+  void broadcast(float* data, int64_t n, int root) override {
+    meet(data, n, [&](std::vector<double>& shared) {
+      if (rank_ == root) std::copy(data, data + n, shared.begin());
+    });
+  }
   void barrier() override { reduce(static_cast<double*>(nullptr), 0); }
 
  private:
@@ -58,13 +64,20 @@ class ThreadGroup final : public ProcessGroup {
   };
   ThreadGroup(Shared& s, int rank) : shared_(s), rank_(rank) {}
 
-  // Every rank adds its buffer in; the last to arrive publishes the sum and wakes the others,
-  // who copy it out before any of them can start the next all-reduce.
   template <typename T>
   void reduce(T* data, int64_t n) {
+    meet(data, n, [&](std::vector<double>& sum) {
+      for (int64_t i = 0; i < n; ++i) sum[static_cast<size_t>(i)] += data[i];
+    });
+  }
+
+  // Every rank puts its buffer in (`contribute`); the last to arrive publishes the result and
+  // wakes the others, who copy it out before any of them can start the next collective.
+  template <typename T, typename Contribute>
+  void meet(T* data, int64_t n, const Contribute& contribute) {
     std::unique_lock<std::mutex> lock(shared_.m);
     if (shared_.arrived == 0) shared_.sum.assign(static_cast<size_t>(n), 0.0);
-    for (int64_t i = 0; i < n; ++i) shared_.sum[static_cast<size_t>(i)] += data[i];
+    contribute(shared_.sum);
     const long generation = shared_.generation;
     if (++shared_.arrived == shared_.size) {
       shared_.result = shared_.sum;

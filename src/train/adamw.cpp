@@ -1,5 +1,6 @@
 #include "train/adamw.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -13,9 +14,19 @@ AdamW::AdamW(std::vector<NamedParam> params, AdamWConfig config)
   for (const NamedParam& p : params_) {
     CUBIST_CHECK(p.var.defined() && p.var.value().dtype() == DType::F32, "AdamW: parameter '",
                  p.name, "' must be a defined f32 tensor");
-    m_.push_back(Tensor::zeros(p.var.shape()));
-    v_.push_back(Tensor::zeros(p.var.shape()));
+    // Made at a parameter's first update (or load), so that a sharded process never touches
+    // the memory of the moments it does not keep.
+    m_.emplace_back();
+    v_.emplace_back();
   }
+}
+
+void AdamW::shard(ProcessGroup& group) {
+  if (group.size() == 1) return;
+  group_ = &group;
+  owner_ = owners(params_, group.size());
+  for (size_t i = 0; i < params_.size(); ++i)
+    if (!keeps(i)) m_[i] = Tensor(), v_[i] = Tensor();  // loaded before: freed
 }
 
 void AdamW::step(float lr) {
@@ -23,8 +34,9 @@ void AdamW::step(float lr) {
   ++step_;
   for (size_t i = 0; i < params_.size(); ++i) {
     Var& p = params_[i].var;
-    if (!p.grad().defined()) continue;
+    if (!p.grad().defined() || !keeps(i)) continue;
     const float decay = params_[i].decay ? 1.0f - lr * config_.weight_decay : 1.0f;
+    if (!m_[i].defined()) m_[i] = Tensor::zeros(p.shape()), v_[i] = Tensor::zeros(p.shape());
     ops::adam_update_(p.value(), p.grad(), m_[i], v_[i],
                       {.lr = lr,
                        .beta1 = config_.beta1,
@@ -33,33 +45,96 @@ void AdamW::step(float lr) {
                        .decay = decay,
                        .step = step_});
   }
+  if (sharded()) share_updated_weights();
+}
+
+// Each owner broadcasts the weights it updated, packed in buckets (in_buckets): a few
+// collectives a step, and a buffer of one bucket. (A parameter without a gradient is unchanged
+// everywhere, and travels anyway: every process must agree on the buckets.)
+void AdamW::share_updated_weights() {
+  for (int r = 0; r < group_->size(); ++r) {
+    std::vector<Tensor> owned;
+    std::vector<int64_t> sizes;
+    for (size_t i = 0; i < params_.size(); ++i)
+      if (owner_[i] == r)
+        owned.push_back(params_[i].var.value()), sizes.push_back(owned.back().numel());
+    const bool mine = r == group_->rank();
+    in_buckets(
+        sizes, kBucketFloats,
+        [&](size_t t, int64_t begin, int64_t n, float* dst) {
+          if (mine) std::copy_n(owned[t].data<float>() + begin, n, dst);
+        },
+        [&](float* data, int64_t n) { group_->broadcast(data, n, r); },
+        [&](size_t t, int64_t begin, int64_t n, float* src) {
+          if (!mine) std::copy_n(src, n, owned[t].data<float>() + begin);
+        });
+  }
 }
 
 void AdamW::zero_grad() {
   for (NamedParam& p : params_) p.var.grad() = Tensor();
 }
 
+void AdamW::for_each_moment(const MomentSink& sink) const {
+  const bool root = !sharded() || group_->rank() == 0;
+  for (size_t i = 0; i < params_.size(); ++i)
+    for (auto [prefix, moment] : {std::pair{"adam.m.", &m_[i]}, std::pair{"adam.v.", &v_[i]}}) {
+      const std::string name = prefix + params_[i].name;
+      // A moment not made yet (no update so far) is zeros.
+      const Tensor own = moment->defined() ? *moment : Tensor::zeros(params_[i].var.shape());
+      if (!sharded() || owner_[i] == 0) {  // rank 0 has it already
+        if (root) sink(name, own);
+        continue;
+      }
+      // Its owner sends it, one parameter's worth at a time.
+      Tensor t = keeps(i) ? own.contiguous() : Tensor::zeros(params_[i].var.shape());
+      group_->broadcast(t.data<float>(), t.numel(), owner_[i]);
+      if (root) sink(name, t);
+    }
+}
+
 NamedTensors AdamW::state() const {
   NamedTensors out;
-  for (size_t i = 0; i < params_.size(); ++i) {
-    out.push_back({"adam.m." + params_[i].name, m_[i]});
-    out.push_back({"adam.v." + params_[i].name, v_[i]});
-  }
+  for_each_moment([&](const std::string& name, const Tensor& t) { out.push_back({name, t}); });
+  return out;
+}
+
+std::vector<TensorSpec> AdamW::state_specs() const {
+  std::vector<TensorSpec> out;
+  for (const NamedParam& p : params_)
+    for (const char* prefix : {"adam.m.", "adam.v."})
+      out.push_back({prefix + p.name, p.var.shape(), DType::F32});
   return out;
 }
 
 void AdamW::load_state(const SafeTensors& file, int64_t step) {
   for (size_t i = 0; i < params_.size(); ++i) {
+    if (!keeps(i)) continue;
     for (auto [prefix, dst] : {std::pair{"adam.m.", &m_[i]}, std::pair{"adam.v.", &v_[i]}}) {
       const std::string name = prefix + params_[i].name;
       CUBIST_CHECK(file.contains(name), file.path(), ": optimizer state '", name, "' is missing");
       Tensor t = file.get(name);
-      CUBIST_CHECK(t.shape() == dst->shape(), file.path(), ": optimizer state '", name,
-                   "' has shape ", t.shape(), ", the parameter has ", dst->shape());
+      const Dims& shape = params_[i].var.shape();
+      CUBIST_CHECK(t.shape() == shape, file.path(), ": optimizer state '", name, "' has shape ",
+                   t.shape(), ", the parameter has ", shape);
+      *dst = Tensor::zeros(shape);
       dst->copy_(t);
     }
   }
   step_ = step;
+}
+
+void save_checkpoint(const std::string& path, const NamedTensors& tensors, const AdamW& opt,
+                     const std::map<std::string, std::string>& metadata, bool write) {
+  if (!write) return opt.for_each_moment([](const std::string&, const Tensor&) {});
+  std::vector<TensorSpec> specs;
+  for (const auto& [name, t] : tensors) specs.push_back({name, t.shape(), t.dtype()});
+  const std::vector<TensorSpec> moments = opt.state_specs();
+  specs.insert(specs.end(), moments.begin(), moments.end());
+  SafeTensorsWriter file(path, specs, metadata);
+  for (const auto& [name, t] : tensors) file.write(t);
+  opt.for_each_moment([&](const std::string&, const Tensor& m) { file.write(m); });
+  file.close();
 }
 
 float clip_grad_norm(const std::vector<NamedParam>& params, float max_norm) {

@@ -52,7 +52,8 @@ const std::vector<std::string> kTrainKeys = {"steps",
                                              "validate_every",
                                              "validation_clips",
                                              "out",
-                                             "init"};
+                                             "init",
+                                             "shard_optimizer"};
 const std::vector<std::string> kDataKeys = {"latents", "manifest", "vae", "validation"};
 
 // Adds a problem for every key of j that is not in `keys`, saying which are accepted.
@@ -396,6 +397,7 @@ DiTRunConfig DiTRunConfig::from_json(const Json& j, std::vector<std::string>& p)
   field(j, "validation_clips", c.validation_clips, s, p);
   field(j, "out", c.out, s, p);
   field(j, "init", c.init, s, p);
+  field(j, "shard_optimizer", c.shard_optimizer, s, p);
   if (c.steps < 1) p.push_back("train.steps must be >= 1");
   if (c.batch < 1) p.push_back("train.batch must be >= 1 (clips per step)");
   if (!(c.lr > 0)) p.push_back("train.lr must be > 0");
@@ -440,6 +442,7 @@ nlohmann::ordered_json DiTRunConfig::to_json() const {
   j["validation_clips"] = validation_clips;
   j["out"] = out;
   if (!init.empty()) j["init"] = init;
+  j["shard_optimizer"] = shard_optimizer;
   return j;
 }
 
@@ -623,6 +626,7 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
                      text::Tokenizer::from_captions(captions, o.config.model.max_text_tokens),
                      trainer_config(tc), tc.seed);
 
+  if (tc.shard_optimizer) trainer.shard_optimizer(group);  // before load: each reads its moments
   DiTRunResult result;
   double elapsed = 0;  // seconds of steps and samples, over all sessions
   const std::string run_json = run_config_json(o.config);
@@ -674,11 +678,11 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
                  " the ", group.size(),
                  " processes hold different weights, so their steps went differently; the "
                  "last checkpoint is kept");
-    if (!writer) return;
     const std::map<std::string, std::string> meta = {{"run_config", run_json},
                                                      {"elapsed_s", std::to_string(elapsed)},
                                                      {"data", join(data.latents, ", ")}};
-    trainer.save(ckpt, meta);
+    trainer.save(ckpt, meta, writer);  // every process: sharded moments come to rank 0
+    if (!writer) return;
     trainer.save_weights(weights, meta);
     write_plot(o.out_dir);
   };

@@ -76,6 +76,9 @@ struct DiTRunConfig {
   int64_t validation_clips = 64;  // the first clips of data.validation
   std::string out;                // the output folder when the command line gives none
   std::string init;  // fine-tune: weights to start a new run from (a dit.safetensors or checkpoint)
+  // Data parallel: the optimizer's moments sharded over the processes (ZeRO stage 1,
+  // train/adamw.h), each keeping 1/N of them; the steps are the same either way.
+  bool shard_optimizer = true;
 
   // The "train" object; every problem is collected into `problems` ("train.lr must be > 0").
   static DiTRunConfig from_json(const nlohmann::json& j, std::vector<std::string>& problems);

@@ -160,18 +160,16 @@ std::map<std::string, std::string> DiTTrainer::metadata(
   return meta;
 }
 
-void DiTTrainer::save(const std::string& path,
-                      const std::map<std::string, std::string>& extra) const {
+void DiTTrainer::save(const std::string& path, const std::map<std::string, std::string>& extra,
+                      bool write) const {
   NamedTensors t = prefixed(model_->state_dict(), "model.");
   if (ema_) {
     const NamedTensors avg = ema_->state();
     t.insert(t.end(), avg.begin(), avg.end());
   }
-  const NamedTensors moments = opt_->state();
-  t.insert(t.end(), moments.begin(), moments.end());
   std::map<std::string, std::string> meta = metadata(extra);
   meta["ema_decay"] = std::to_string(train_.ema_decay);
-  save_safetensors(path, t, meta);
+  save_checkpoint(path, t, *opt_, meta, write);
 }
 
 void DiTTrainer::save_weights(const std::string& path,

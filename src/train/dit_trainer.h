@@ -66,8 +66,13 @@ class DiTTrainer {
   // One file: "model.*" weights, "ema.*" averaged weights (with EMA), "adam.*" moments; metadata
   // "step", "dit_config", "tokenizer", "ema_decay", plus `extra`. load() checks
   // that the architecture and vocabulary match and resumes the same run (a checkpoint without
-  // "ema.*" starts the average from its weights).
-  void save(const std::string& path, const std::map<std::string, std::string>& extra = {}) const;
+  // "ema.*" starts the average from its weights). With the optimizer sharded, every process
+  // calls save() (the moments come to rank 0) and only the one passing `write` (rank 0) writes.
+  void save(const std::string& path, const std::map<std::string, std::string>& extra = {},
+            bool write = true) const;
+  // Data parallel: the optimizer's moments sharded over the group (AdamW::shard). Every process
+  // calls it, before load().
+  void shard_optimizer(ProcessGroup& group) { opt_->shard(group); }
   void load(const std::string& path);
   // Fine-tuning: the weights of another run (a checkpoint's "model.*", or what save_weights
   // wrote) as this one's starting point; the optimizer, step and EMA start afresh. The

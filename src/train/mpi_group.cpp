@@ -59,6 +59,13 @@ class MpiWorld final : public ProcessGroup {
   int size() const override { return size_; }
   void all_reduce_sum(float* data, int64_t n) override { reduce(data, n, MPI_FLOAT); }
   void all_reduce_sum(double* data, int64_t n) override { reduce(data, n, MPI_DOUBLE); }
+  void broadcast(float* data, int64_t n, int root) override {
+    constexpr int64_t kMax = std::numeric_limits<int>::max();
+    for (int64_t start = 0; start < n; start += kMax)
+      check(MPI_Bcast(data + start, static_cast<int>(std::min(kMax, n - start)), MPI_FLOAT, root,
+                      MPI_COMM_WORLD),
+            "MPI_Bcast");
+  }
   void barrier() override { check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier"); }
 
  private:

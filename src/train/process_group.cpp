@@ -1,5 +1,6 @@
 #include "train/process_group.h"
 
+#include <algorithm>
 #include <initializer_list>
 
 #include <cstdlib>
@@ -52,34 +53,76 @@ Share share_of(int64_t batch, int rank, int size) {
   return {batch * rank / size, batch * (rank + 1) / size};
 }
 
-void sum_gradients(const std::vector<NamedParam>& params, float weight, ProcessGroup& group) {
-  int64_t total = 0;
-  for (const NamedParam& p : params) total += p.var.value().numel();
-  // Kept from step to step: a fresh buffer of this size is fresh pages, whose faults cost more
-  // than the sum.
-  static thread_local std::vector<float> flat;
-  flat.assign(static_cast<size_t>(total), 0.0f);
-  int64_t at = 0;
-  for (const NamedParam& p : params) {
-    const int64_t n = p.var.value().numel();
-    if (p.var.grad().defined()) {
-      const Tensor g = p.var.grad().contiguous();
-      const float* src = g.data<float>();
-      for (int64_t i = 0; i < n; ++i) flat[static_cast<size_t>(at + i)] = weight * src[i];
+void in_buckets(const std::vector<int64_t>& sizes, int64_t bucket, const PieceFn& pack,
+                const std::function<void(float*, int64_t)>& exchange, const PieceFn& unpack) {
+  CUBIST_CHECK(bucket >= 1, "in_buckets: buckets of ", bucket, " floats");
+  // Kept from call to call: fresh pages every step cost more in faults than the sums.
+  static thread_local std::vector<float> buffer;
+  struct Piece {
+    size_t tensor;
+    int64_t begin, n;
+  };
+  std::vector<Piece> pieces;
+  int64_t filled = 0;
+  auto flush = [&] {
+    if (filled == 0) return;
+    buffer.resize(static_cast<size_t>(filled));
+    int64_t at = 0;
+    for (const Piece& p : pieces) pack(p.tensor, p.begin, p.n, buffer.data() + at), at += p.n;
+    exchange(buffer.data(), filled);
+    at = 0;
+    for (const Piece& p : pieces) unpack(p.tensor, p.begin, p.n, buffer.data() + at), at += p.n;
+    pieces.clear();
+    filled = 0;
+  };
+  for (size_t t = 0; t < sizes.size(); ++t)
+    for (int64_t begin = 0; begin < sizes[t];) {
+      const int64_t n = std::min(sizes[t] - begin, bucket - filled);
+      pieces.push_back({t, begin, n});
+      filled += n, begin += n;
+      if (filled == bucket) flush();
     }
-    at += n;
-  }
-  group.all_reduce_sum(flat.data(), total);
-  at = 0;
+  flush();
+}
+
+void sum_gradients(const std::vector<NamedParam>& params, float weight, ProcessGroup& group) {
+  std::vector<int64_t> sizes;
+  for (const NamedParam& p : params) sizes.push_back(p.var.value().numel());
+  std::vector<Tensor> grads;  // contiguous views, or zeros where a parameter has no gradient
   for (const NamedParam& p : params) {
     Var v = p.var;
-    const int64_t n = v.value().numel();
-    if (!v.grad().defined() || !v.grad().is_contiguous())
-      v.grad() = Tensor::zeros(v.value().shape());
-    float* dst = v.grad().data<float>();
-    for (int64_t i = 0; i < n; ++i) dst[i] = flat[static_cast<size_t>(at + i)];
-    at += n;
+    if (!v.grad().defined()) v.grad() = Tensor::zeros(v.value().shape());
+    if (!v.grad().is_contiguous()) v.grad() = v.grad().contiguous();
+    grads.push_back(v.grad());
   }
+  in_buckets(
+      sizes, kBucketFloats,
+      [&](size_t t, int64_t begin, int64_t n, float* dst) {
+        const float* src = grads[t].data<float>() + begin;
+        for (int64_t i = 0; i < n; ++i) dst[i] = weight * src[i];
+      },
+      [&](float* data, int64_t n) { group.all_reduce_sum(data, n); },
+      [&](size_t t, int64_t begin, int64_t n, float* src) {
+        std::copy(src, src + n, grads[t].data<float>() + begin);
+      });
+}
+
+std::vector<int> owners(const std::vector<NamedParam>& params, int size) {
+  CUBIST_CHECK(size >= 1, "owners: ", size, " processes");
+  std::vector<size_t> order(params.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  // Stable, so parameters of one size keep their order and every process agrees.
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return params[a].var.value().numel() > params[b].var.value().numel();
+  });
+  std::vector<int64_t> load(static_cast<size_t>(size), 0);
+  std::vector<int> owner(params.size(), 0);
+  for (size_t i : order) {
+    const auto least = std::min_element(load.begin(), load.end());
+    owner[i] = static_cast<int>(least - load.begin());
+    *least += params[i].var.value().numel();
+  }
+  return owner;
 }
 
 bool same_weights(const std::vector<NamedParam>& params, ProcessGroup& group) {

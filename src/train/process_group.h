@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -22,6 +23,8 @@ class ProcessGroup {
   // all of them, the same on every process.
   virtual void all_reduce_sum(float* data, int64_t n) = 0;
   virtual void all_reduce_sum(double* data, int64_t n) = 0;
+  // Every process passes a buffer of the same length and ends with `root`'s contents.
+  virtual void broadcast(float* data, int64_t n, int root) = 0;
   virtual void barrier() = 0;
 };
 
@@ -32,6 +35,7 @@ class SingleProcess final : public ProcessGroup {
   int size() const override { return 1; }
   void all_reduce_sum(float*, int64_t) override {}
   void all_reduce_sum(double*, int64_t) override {}
+  void broadcast(float*, int64_t, int) override {}
   void barrier() override {}
 };
 
@@ -57,10 +61,26 @@ struct Share {
 };
 Share share_of(int64_t batch, int rank, int size);
 
+// A collective over many tensors in buckets: the tensors of `sizes` elements are laid end to end
+// and cut into buckets of at most `bucket` floats; each bucket is filled by `pack(tensor, begin,
+// n, dst)` for every piece [begin, begin + n) of a tensor in it, passed to `exchange(buffer, n)`,
+// and emptied by `unpack(tensor, begin, n, src)`. So a sum or broadcast of a whole model takes
+// a few calls, not one a tensor, and a buffer of one bucket, not one the model's size.
+inline constexpr int64_t kBucketFloats = int64_t{4} << 20;  // 16 MB
+using PieceFn = std::function<void(size_t tensor, int64_t begin, int64_t n, float* data)>;
+void in_buckets(const std::vector<int64_t>& sizes, int64_t bucket, const PieceFn& pack,
+                const std::function<void(float* buffer, int64_t n)>& exchange,
+                const PieceFn& unpack);
+
 // The gradients of `params` summed over the group, each process's first scaled by `weight` (its
 // share of the step's loss: how many of the step's loss elements are its), in one all-reduce.
 // A parameter that has no gradient here counts as zeros and has one after.
 void sum_gradients(const std::vector<NamedParam>& params, float weight, ProcessGroup& group);
+
+// Which of `size` processes owns each of `params` when optimizer state is sharded: the largest
+// parameters first, each to the process that owns the fewest elements so far (the lowest rank
+// of those tied), so the shares differ by at most one parameter's size.
+std::vector<int> owners(const std::vector<NamedParam>& params, int size);
 
 // Whether the processes hold the same weights: a checksum of `params` compared over the group.
 // False when any process's differ (a step that went differently, which must not go unseen).

@@ -180,9 +180,9 @@ VaeTrainConfig VaeTrainConfig::from_json(const nlohmann::json& root) {
   const nlohmann::json j = sectioned ? root.value("train", nlohmann::json::object()) : root;
   CUBIST_CHECK(j.is_object(), "vae train config: expected a JSON object, got ", j.dump());
   static const std::vector<std::string> kKeys = {
-      "steps",      "batch",      "lr",       "min_lr_ratio", "warmup",        "weight_decay",
-      "clip_grad",  "kl_weight",  "sizes",    "frames",       "seed",          "checkpoint_every",
-      "eval_every", "eval_clips", "max_side", "init",         "freeze_encoder"};
+      "steps",      "batch",      "lr",       "min_lr_ratio", "warmup",         "weight_decay",
+      "clip_grad",  "kl_weight",  "sizes",    "frames",       "seed",           "checkpoint_every",
+      "eval_every", "eval_clips", "max_side", "init",         "freeze_encoder", "shard_optimizer"};
   std::vector<std::string> p;
   for (const auto& [key, value] : j.items())
     if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end())
@@ -205,6 +205,7 @@ VaeTrainConfig VaeTrainConfig::from_json(const nlohmann::json& root) {
   read_json_field(j, "max_side", c.max_side, p);
   read_json_field(j, "init", c.init, p);
   read_json_field(j, "freeze_encoder", c.freeze_encoder, p);
+  read_json_field(j, "shard_optimizer", c.shard_optimizer, p);
   if (c.steps < 1) p.push_back("steps must be >= 1");
   if (c.batch < 1) p.push_back("batch must be >= 1");
   if (!(c.lr > 0)) p.push_back("lr must be > 0");
@@ -247,6 +248,7 @@ nlohmann::ordered_json VaeTrainConfig::to_json() const {
   j["max_side"] = max_side;
   if (!init.empty()) j["init"] = init;
   j["freeze_encoder"] = freeze_encoder;
+  j["shard_optimizer"] = shard_optimizer;
   return j;
 }
 
@@ -311,6 +313,7 @@ VaeTrainResult train_vae(const VaeTrainOptions& o, const VaeTrainCallback& on_st
   ac.lr = tc.lr;
   ac.weight_decay = tc.weight_decay;
   AdamW opt(tc.freeze_encoder ? vae.decoder_parameters() : vae.parameters(), ac);
+  if (tc.shard_optimizer) opt.shard(group);  // before load: each process reads its moments
   // Clip i's posterior noise comes from substream i, so a batch split over processes draws as it
   // would whole.
   const Generator noise(tc.seed, /*stream=*/1);
@@ -352,11 +355,9 @@ VaeTrainResult train_vae(const VaeTrainOptions& o, const VaeTrainCallback& on_st
                  group.size(),
                  " processes hold different weights, so their steps went differently; the last "
                  "checkpoint is kept");
-    if (!writer) return;
     const auto meta = run_metadata(o, step, elapsed, data->describe());
-    NamedTensors all = vae.state_dict();
-    for (auto& t : opt.state()) all.push_back(std::move(t));
-    save_safetensors(ckpt, all, meta);
+    save_checkpoint(ckpt, vae.state_dict(), opt, meta, writer);  // every process: see adamw.h
+    if (!writer) return;
     save_safetensors(weights, vae.state_dict(), meta);
     write_plot(o.out_dir);
   };

@@ -60,6 +60,9 @@ struct VaeTrainConfig {
   // this way decodes the same latent space better: latent caches and a transformer trained on
   // them stay valid (as Stable Diffusion's fine-tuned decoders were drop-in replacements).
   bool freeze_encoder = false;
+  // Data parallel: the optimizer's moments sharded over the processes (ZeRO stage 1,
+  // train/adamw.h), each keeping 1/N of them; the steps are the same either way.
+  bool shard_optimizer = true;
 
   // The "train" object of a config file (or the whole object); unknown fields are errors.
   static VaeTrainConfig from_json(const nlohmann::json& j);
