@@ -510,7 +510,8 @@ TEST(DiTRunConfig, NamesBadKeysAndValues) {
   bad("{" + model + R"("train": {"ema": 1.5}, )" + data + "}", "train.ema is a decay in [0, 1)");
   bad("{" + model + R"("train": {"min_lr_ratio": 2}, )" + data + "}",
       "train.min_lr_ratio is in [0, 1]");
-  bad("{" + model + R"("train": {"batch": "8"}, )" + data + "}", "\"batch\" has the wrong type");
+  bad("{" + model + R"("train": {"batch": "8"}, )" + data + "}",
+      "\"batch\" has the wrong type (\"8\"); expected a whole number");
   bad("{" + model + R"("train": {"sample_size": "96"}, )" + data + "}", "sample_size is one size");
   bad("{" + model + R"("train": {"validate_every": -1}, )" + data + "}",
       "train.validate_every must be >= 0");

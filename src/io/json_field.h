@@ -3,13 +3,32 @@
 #pragma once
 
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 namespace cubist {
 
-// Sets `out` from j[key] when present; a value of the wrong type adds a line to `problems`.
+// What a field of type T accepts, in the words of a config's error messages.
+template <typename T>
+const char* json_kind() {
+  if constexpr (std::is_same_v<T, bool>)
+    return "true or false";
+  else if constexpr (std::is_integral_v<T>)
+    return "a whole number";
+  else if constexpr (std::is_floating_point_v<T>)
+    return "a number";
+  else if constexpr (std::is_same_v<T, std::string>)
+    return "a string";
+  else if constexpr (std::is_same_v<T, std::vector<std::string>>)
+    return "a list of strings";
+  else
+    return "another type";
+}
+
+// Sets `out` from j[key] when present; a value of the wrong type adds a line to `problems`
+// naming what the field accepts.
 template <typename T>
 void read_json_field(const nlohmann::json& j, const char* key, T& out,
                      std::vector<std::string>& problems) {
@@ -18,7 +37,7 @@ void read_json_field(const nlohmann::json& j, const char* key, T& out,
     out = j.at(key).get<T>();
   } catch (const nlohmann::json::exception&) {
     problems.push_back(std::string("\"") + key + "\" has the wrong type (" + j.at(key).dump() +
-                       ")");
+                       "); expected " + json_kind<T>());
   }
 }
 
