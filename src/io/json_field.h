@@ -2,6 +2,7 @@
 // type is recorded in `problems` rather than thrown.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -10,7 +11,10 @@
 
 namespace cubist {
 
-// What a field of type T accepts, in the words of a config's error messages.
+// What a field of type T accepts, in the words of a config's error messages. A new field type
+// must be named here (the static_assert), so no message falls back to a vague word.
+template <typename T>
+inline constexpr bool kNamedJsonKind = false;
 template <typename T>
 const char* json_kind() {
   if constexpr (std::is_same_v<T, bool>)
@@ -23,8 +27,10 @@ const char* json_kind() {
     return "a string";
   else if constexpr (std::is_same_v<T, std::vector<std::string>>)
     return "a list of strings";
+  else if constexpr (std::is_same_v<T, std::vector<int64_t>>)
+    return "a list of whole numbers";
   else
-    return "another type";
+    static_assert(kNamedJsonKind<T>, "json_kind: name what a field of this type accepts");
 }
 
 // Sets `out` from j[key] when present; a value of the wrong type adds a line to `problems`

@@ -80,14 +80,14 @@ void AdamW::for_each_moment(const MomentSink& sink) const {
   for (size_t i = 0; i < params_.size(); ++i)
     for (auto [prefix, moment] : {std::pair{"adam.m.", &m_[i]}, std::pair{"adam.v.", &v_[i]}}) {
       const std::string name = prefix + params_[i].name;
+      const Dims& shape = params_[i].var.shape();
       // A moment not made yet (no update so far) is zeros.
-      const Tensor own = moment->defined() ? *moment : Tensor::zeros(params_[i].var.shape());
       if (!sharded() || owner_[i] == 0) {  // rank 0 has it already
-        if (root) sink(name, own);
+        if (root) sink(name, moment->defined() ? *moment : Tensor::zeros(shape));
         continue;
       }
-      // Its owner sends it, one parameter's worth at a time.
-      Tensor t = keeps(i) ? own.contiguous() : Tensor::zeros(params_[i].var.shape());
+      // Its owner sends it, one parameter's worth at a time; the others receive into zeros.
+      Tensor t = keeps(i) && moment->defined() ? moment->contiguous() : Tensor::zeros(shape);
       group_->broadcast(t.data<float>(), t.numel(), owner_[i]);
       if (root) sink(name, t);
     }

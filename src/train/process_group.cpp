@@ -86,14 +86,14 @@ void in_buckets(const std::vector<int64_t>& sizes, int64_t bucket, const PieceFn
 }
 
 void sum_gradients(const std::vector<NamedParam>& params, float weight, ProcessGroup& group) {
+  std::vector<Tensor> grads;  // contiguous, or zeros where a parameter has no gradient
   std::vector<int64_t> sizes;
-  for (const NamedParam& p : params) sizes.push_back(p.var.value().numel());
-  std::vector<Tensor> grads;  // contiguous views, or zeros where a parameter has no gradient
   for (const NamedParam& p : params) {
     Var v = p.var;
     if (!v.grad().defined()) v.grad() = Tensor::zeros(v.value().shape());
     if (!v.grad().is_contiguous()) v.grad() = v.grad().contiguous();
     grads.push_back(v.grad());
+    sizes.push_back(v.value().numel());
   }
   in_buckets(
       sizes, kBucketFloats,
