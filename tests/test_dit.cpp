@@ -331,6 +331,11 @@ TEST(DiTConfig, ParsesAndRejects) {
   msg = testing::error_message([] { parse_dit_config("{\"hidden\": 30, \"heads\": 4}"); });
   EXPECT_NE(msg.find("multiple of heads"), std::string::npos) << msg;
   EXPECT_THROW(parse_dit_config("{\"patch\": [1, 2]}"), Error);
+  msg = testing::error_message([] { parse_dit_config("{\"depth\": 2.5}"); });
+  EXPECT_NE(msg.find("\"depth\" has the wrong type (2.5); expected a whole number"),
+            std::string::npos)
+      << msg;
+  EXPECT_EQ(parse_dit_config("{\"depth\": 3.0}").depth, 3);
   for (const char* name : {"tiny", "small", "xl"})
     EXPECT_NO_THROW(
         load_dit_config(std::string(CUBIST_SOURCE_DIR) + "/configs/dit/" + name + ".json"));

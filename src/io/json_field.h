@@ -2,7 +2,9 @@
 // type is recorded in `problems` rather than thrown.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -29,22 +31,74 @@ const char* json_kind() {
     return "a list of strings";
   else if constexpr (std::is_same_v<T, std::vector<int64_t>>)
     return "a list of whole numbers";
+  else if constexpr (std::is_same_v<T, std::vector<float>> ||
+                     std::is_same_v<T, std::vector<double>>)
+    return "a list of numbers";
   else
     static_assert(kNamedJsonKind<T>, "json_kind: name what a field of this type accepts");
 }
 
-// Sets `out` from j[key] when present; a value of the wrong type adds a line to `problems`
-// naming what the field accepts.
+// Whether v is a whole number that T holds: 3 and 3.0 are, 2.5 and 1e30 (for an int) are not.
+// nlohmann's get<int> would silently truncate 2.5 to 2 and take true as 1.
+template <typename T>
+bool json_is_whole(const nlohmann::json& v) {
+  if (v.is_number_unsigned())
+    return v.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max());
+  if (v.is_number_integer()) {
+    const int64_t x = v.get<int64_t>();
+    return x >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
+           (x < 0 ||
+            static_cast<uint64_t>(x) <= static_cast<uint64_t>(std::numeric_limits<T>::max()));
+  }
+  if (!v.is_number_float()) return false;
+  const double x = v.get<double>();
+  return std::isfinite(x) && x == std::floor(x) &&
+         x >= static_cast<double>(std::numeric_limits<T>::min()) &&
+         x <= static_cast<double>(std::numeric_limits<T>::max());
+}
+
+// Whether v is a value of the kind json_kind<T>() names, with nothing lost in reading it.
+template <typename T>
+bool json_holds(const nlohmann::json& v) {
+  if constexpr (std::is_same_v<T, bool>)
+    return v.is_boolean();
+  else if constexpr (std::is_integral_v<T>)
+    return json_is_whole<T>(v);
+  else if constexpr (std::is_floating_point_v<T>)
+    return v.is_number();
+  else if constexpr (std::is_same_v<T, std::string>)
+    return v.is_string();
+  else {
+    if (!v.is_array()) return false;
+    for (const nlohmann::json& e : v)
+      if (!json_holds<typename T::value_type>(e)) return false;
+    return true;
+  }
+}
+
+// Sets `out` from j[key] when present; a value of the wrong type, or a number the field cannot
+// hold exactly (2.5 for a whole number), adds a line to `problems` naming what the field accepts
+// and leaves `out` as it was.
 template <typename T>
 void read_json_field(const nlohmann::json& j, const char* key, T& out,
                      std::vector<std::string>& problems) {
   if (!j.contains(key)) return;
-  try {
-    out = j.at(key).get<T>();
-  } catch (const nlohmann::json::exception&) {
-    problems.push_back(std::string("\"") + key + "\" has the wrong type (" + j.at(key).dump() +
-                       "); expected " + json_kind<T>());
+  const nlohmann::json& v = j.at(key);
+  if (json_holds<T>(v)) {
+    if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
+      out = v.is_number_float() ? static_cast<T>(v.get<double>()) : v.get<T>();
+    else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
+      T read;
+      for (const nlohmann::json& e : v)
+        read.push_back(e.is_number_float() ? static_cast<int64_t>(e.get<double>())
+                                           : e.get<int64_t>());
+      out = std::move(read);
+    } else
+      out = v.get<T>();
+    return;
   }
+  problems.push_back(std::string("\"") + key + "\" has the wrong type (" + v.dump() +
+                     "); expected " + json_kind<T>());
 }
 
 }  // namespace cubist

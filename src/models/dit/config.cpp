@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/strings.h"
+#include "io/json_field.h"
 
 namespace cubist {
 namespace {
@@ -39,12 +40,9 @@ const std::set<std::string> kTextKeys = {"dim", "depth", "heads", "mlp_ratio", "
 
 template <typename T>
 void read(const Json& j, const char* key, T& out, const std::string& where) {
-  if (!j.contains(key)) return;
-  try {
-    out = j.at(key).get<T>();
-  } catch (const std::exception& e) {
-    fail(where, ": key \"", key, "\" has a value of the wrong type (", e.what(), ")");
-  }
+  std::vector<std::string> problems;
+  read_json_field(j, key, out, problems);
+  if (!problems.empty()) fail(where, ": ", problems.front());
 }
 
 void check_keys(const Json& j, const std::set<std::string>& keys, const std::string& where) {
