@@ -551,12 +551,21 @@ TEST(Vae, RefinedLatentFilesRecordTheirRefinement) {
   EncodeOptions refine;
   refine.refine.steps = 3;
   save_latent(dir + "/refined.safetensors", encode_latent(vae, v, "clip", refine));
+  refine.refine.chunk_latents = 1;
+  refine.refine.lr = 0.05f;
+  save_latent(dir + "/chunks.safetensors", encode_latent(vae, v, "clip", refine));
   const LatentFile plain = load_latent(dir + "/plain.safetensors");
   const LatentFile refined = load_latent(dir + "/refined.safetensors");
+  const LatentFile chunks = load_latent(dir + "/chunks.safetensors");
   EXPECT_EQ(plain.refine_steps, 0);
   EXPECT_EQ(plain.refined_for, "");
   EXPECT_EQ(refined.refine_steps, 3);
   EXPECT_EQ(refined.refined_for, vae.decoder_fingerprint());
+  EXPECT_FLOAT_EQ(refined.refine_lr, kRefineLr);
+  EXPECT_EQ(refined.refine_plan.chunk_latents, 0);  // a small clip is refined whole
+  EXPECT_FLOAT_EQ(chunks.refine_lr, 0.05f);
+  EXPECT_EQ(chunks.refine_plan.chunk_latents, 1);
+  EXPECT_TRUE(chunks.refine_plan.lookahead);
   EXPECT_NE(vae.decoder_fingerprint(), vae.encoder_fingerprint());
   std::filesystem::remove_all(dir);
 }

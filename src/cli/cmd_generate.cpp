@@ -222,10 +222,10 @@ int cmd_generate(int argc, char** argv) {
   const Video video = run_video_job(model, job, [&](int done, int) { bar.update(done); });
   bar.finish();
   const std::string side = write_generated(out, video, job_provenance(model, job));
-  std::printf("generate: %s (%lld frames, %lldx%lld, seed %llu); provenance in %s\n", out.c_str(),
-              static_cast<long long>(video.frames), static_cast<long long>(video.width),
-              static_cast<long long>(video.height), static_cast<unsigned long long>(r.seed),
-              side.c_str());
+  std::printf("generate: %s (%lld frame%s, %lldx%lld, seed %llu); provenance in %s\n", out.c_str(),
+              static_cast<long long>(video.frames), video.frames == 1 ? "" : "s",
+              static_cast<long long>(video.width), static_cast<long long>(video.height),
+              static_cast<unsigned long long>(r.seed), side.c_str());
   return 0;
 }
 

@@ -225,6 +225,18 @@ RefineOptions refine_options(Args& args) {
   return o;
 }
 
+// ", refined 100 steps (chunks of 2 latent frames, with the next in view)", or nothing.
+std::string refine_summary(const LatentFile& f) {
+  if (f.refine_steps == 0) return "";
+  const RefinePlan& p = f.refine_plan;
+  const std::string how = p.chunk_latents == 0
+                              ? "the whole clip at once"
+                              : "chunks of " + std::to_string(p.chunk_latents) + " latent frame" +
+                                    (p.chunk_latents == 1 ? "" : "s") +
+                                    (p.lookahead ? ", with the next in view" : ", each alone");
+  return ", refined " + std::to_string(f.refine_steps) + " steps (" + how + ")";
+}
+
 // The whole video in memory: a refinement and a one-pass encoding need it.
 LatentFile encode_whole(const Vae& vae, const std::string& in, const EncodeOptions& o) {
   std::optional<Progress> bar;
@@ -283,11 +295,10 @@ int encode(Args& args) {
                                                 : encode_streamed(*vae, in, options);
   f.source = in, f.vae_encoder = vae->encoder_fingerprint();
   save_latent(out, f);
-  std::printf(
-      "vae encode: %s (%lld frames, %lldx%lld) -> %s latent %s%s\n", in.c_str(),
-      static_cast<long long>(f.frames), static_cast<long long>(f.width),
-      static_cast<long long>(f.height), out.c_str(), f.latent.shape().str().c_str(),
-      refine.steps > 0 ? (", refined " + std::to_string(refine.steps) + " steps").c_str() : "");
+  std::printf("vae encode: %s (%lld frames, %lldx%lld) -> %s latent %s%s\n", in.c_str(),
+              static_cast<long long>(f.frames), static_cast<long long>(f.width),
+              static_cast<long long>(f.height), out.c_str(), f.latent.shape().str().c_str(),
+              refine_summary(f).c_str());
   return 0;
 }
 

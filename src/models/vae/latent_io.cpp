@@ -48,6 +48,11 @@ void save_latent(const std::string& path, const LatentFile& f) {
   if (!f.vae_weights.empty()) meta["vae_weights"] = f.vae_weights;
   if (f.refine_steps > 0) meta["refine_steps"] = std::to_string(f.refine_steps);
   if (!f.refined_for.empty()) meta["refined_for"] = f.refined_for;
+  if (f.refine_steps > 0) {
+    meta["refine_lr"] = std::to_string(f.refine_lr);
+    meta["refine_chunk"] = std::to_string(f.refine_plan.chunk_latents);
+    meta["refine_lookahead"] = f.refine_plan.lookahead ? "true" : "false";
+  }
   save_safetensors(path, {{"latent", f.latent.contiguous()}}, meta);
 }
 
@@ -76,6 +81,12 @@ LatentFile load_latent(const std::string& path) {
   if (file.metadata().count("vae_weights")) f.vae_weights = file.metadata().at("vae_weights");
   if (file.metadata().count("refine_steps")) f.refine_steps = file.metadata_int("refine_steps");
   if (file.metadata().count("refined_for")) f.refined_for = file.metadata().at("refined_for");
+  if (file.metadata().count("refine_lr"))
+    f.refine_lr = static_cast<float>(file.metadata_number("refine_lr"));
+  if (file.metadata().count("refine_chunk"))
+    f.refine_plan.chunk_latents = file.metadata_int("refine_chunk");
+  if (file.metadata().count("refine_lookahead"))
+    f.refine_plan.lookahead = file.metadata().at("refine_lookahead") == "true";
   const VaeConfig& c = f.config;
   CUBIST_CHECK(f.latent.dim() == 4 && f.latent.size(0) == c.latent_channels &&
                    c.video_frames(f.latent.size(1)) >= f.frames &&
@@ -105,13 +116,15 @@ LatentFile encode_latent(const Vae& vae, const Video& v, const std::string& what
   f.config = c;
   f.frames = v.frames, f.height = v.height, f.width = v.width, f.fps = v.fps;
   const Tensor x = video_to_tensor(pad_video(v, c));
-  if (o.refine.steps > 0)  // before the encoding, which may take a while on such a clip
-    plan_refinement(c, o.refine, x.size(2), x.size(3), x.size(4), memory_budget_bytes());
+  RefinePlan plan;  // before the encoding, which may take a while on such a clip
+  if (o.refine.steps > 0)
+    plan = plan_refinement(c, o.refine, x.size(2), x.size(3), x.size(4), memory_budget_bytes());
   const int64_t chunk = o.chunk_frames < 0 ? 4 * c.temporal_factor() : o.chunk_frames;
   Tensor z = encode_tiled(vae, x, chunk, o.tiling);
   if (o.refine.steps > 0) {
     z = refine_latent(vae, x, z, o.refine, progress);
     f.refine_steps = o.refine.steps, f.refined_for = vae.decoder_fingerprint();
+    f.refine_lr = o.refine.lr, f.refine_plan = plan;
   }
   f.latent = z.squeeze(0).contiguous();
   return f;

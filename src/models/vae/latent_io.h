@@ -36,6 +36,11 @@ struct LatentFile {
   // decoder it was refined through (it decodes best with that one). 0 and empty otherwise.
   int64_t refine_steps = 0;
   std::string refined_for;
+  // How it was refined (refine.h), so a result can be told apart and made again: the first
+  // step's rate, and the latent frames refined at a time (0: the whole clip at once), in windows
+  // with the next chunk or not.
+  float refine_lr = 0.0f;
+  RefinePlan refine_plan;
 };
 
 void save_latent(const std::string& path, const LatentFile& f);
