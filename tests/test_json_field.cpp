@@ -31,7 +31,10 @@ TEST(JsonField, RefusesWhatAWholeNumberFieldWouldLose) {
                                "); expected a whole number");
   }
   EXPECT_EQ(read<int>("3000000000", 1).second.size(), 1u);  // past an int's range
-  EXPECT_EQ(read<uint32_t>("-1", 1).second.size(), 1u);     // negative for an unsigned
+  EXPECT_EQ(read<int>("2147483647.0", 1).first, 2147483647);
+  EXPECT_EQ(read<int>("2147483648.0", 1).second.size(), 1u);
+  EXPECT_EQ(read<int64_t>("9223372036854775808.0", 1).second.size(), 1u);
+  EXPECT_EQ(read<uint32_t>("-1", 1).second.size(), 1u);  // negative for an unsigned
 }
 
 TEST(JsonField, OtherKindsAreTakenOnlyAsThemselves) {

@@ -54,7 +54,7 @@ bool json_is_whole(const nlohmann::json& v) {
   const double x = v.get<double>();
   return std::isfinite(x) && x == std::floor(x) &&
          x >= static_cast<double>(std::numeric_limits<T>::min()) &&
-         x <= static_cast<double>(std::numeric_limits<T>::max());
+         x < std::ldexp(1.0, std::numeric_limits<T>::digits);  // T's max + 1, exactly
 }
 
 // Whether v is a value of the kind json_kind<T>() names, with nothing lost in reading it.
