@@ -10,7 +10,9 @@
 #   bench/data_parallel.sh [--steps 20] [--processes 2] [--batches "8 32"] [--hidden H --depth D]
 #
 # The processes keep the optimizer's moments sharded (train.shard_optimizer, the default); the
-# script also runs them unsharded, each holding all of the moments, as before 2026-12-06.
+# script also runs them unsharded, each holding all of the moments, as before 2026-12-06, and
+# with each step's clips dealt in order, equal numbers to each process (train.balance_shares
+# false, as before 2026-12-06) instead of by their work.
 # --hidden and --depth train a wider or deeper model of the same kind (where the moments weigh
 # more), with the heads at 64 channels each.
 #
@@ -53,8 +55,11 @@ c["data"] = {"latents": f"{out}/latents/latents.jsonl"}
 json.dump(c, open(f"{out}/config_{batch}.json", "w"), indent=1)
 c["train"]["shard_optimizer"] = False
 json.dump(c, open(f"{out}/config_{batch}_unsharded.json", "w"), indent=1)
+c["train"].update(shard_optimizer=True, balance_shares=False)
+json.dump(c, open(f"{out}/config_{batch}_in_order.json", "w"), indent=1)
 PY
-  rm -rf "$out/one_$batch" "$out/dp_$batch" "$out/dp_own_$batch" "$out/dp_unsharded_$batch"
+  rm -rf "$out/one_$batch" "$out/dp_$batch" "$out/dp_own_$batch" "$out/dp_unsharded_$batch" \
+    "$out/dp_in_order_$batch"
   rss=$out/rss_$batch.txt
   rm -f "$rss"
   OMP_NUM_THREADS=$cores bench/peak_rss.py "$rss" one build/cubist train \
@@ -64,6 +69,9 @@ PY
     --config "$out/config_$batch.json" --out "$out/dp_$batch" >/dev/null 2>&1
   mpirun -np "$processes" --oversubscribe bench/peak_rss.py "$rss" dp_unsharded build/cubist \
     train --config "$out/config_${batch}_unsharded.json" --out "$out/dp_unsharded_$batch" \
+    >/dev/null 2>&1
+  mpirun -np "$processes" --oversubscribe bench/peak_rss.py "$rss" dp_in_order build/cubist \
+    train --config "$out/config_${batch}_in_order.json" --out "$out/dp_in_order_$batch" \
     >/dev/null 2>&1
   if mpirun --version 2>&1 | grep -q "Open MPI"; then
     OMPI_MCA_coll_tuned_use_dynamic_rules=0 mpirun -np "$processes" --oversubscribe \
@@ -81,6 +89,7 @@ for line in open(f"{out}/rss_{batch}.txt"):
     name, mb = line.split()
     peak[name] = max(peak.get(name, 0), int(mb))
 one, dp, plain = read(f"one_{batch}"), read(f"dp_{batch}"), read(f"dp_unsharded_{batch}")
+in_order = read(f"dp_in_order_{batch}")
 warm = min(5, steps - 1)  # steps after the warm-up: 6 to STEPS (the last alone if fewer)
 def per_step(rows):
     e = [float(r["elapsed_s"]) for r in rows]
@@ -88,11 +97,13 @@ def per_step(rows):
 def tokens(rows):
     return sum(float(r["tokens_per_s"]) for r in rows[warm:]) / len(rows[warm:])
 diff = max(abs(float(a["loss"]) - float(b["loss"])) for a, b in zip(one, dp))
-diff = max(diff, max(abs(float(a["loss"]) - float(b["loss"])) for a, b in zip(one, plain)))
+for other in (plain, in_order):
+    diff = max(diff, max(abs(float(a["loss"]) - float(b["loss"])) for a, b in zip(one, other)))
 line = (f"batch {batch}: one process x {cores} threads {per_step(one):.3f} s/step "
         f"({tokens(one):.0f} tokens/s, {peak['one']} MB); {n} processes {per_step(dp):.3f} s/step "
         f"({tokens(dp):.0f} tokens/s, {peak['dp']} MB a process at most), unsharded "
-        f"{per_step(plain):.3f} s/step ({tokens(plain):.0f} tokens/s, {peak['dp_unsharded']} MB)")
+        f"{per_step(plain):.3f} s/step ({tokens(plain):.0f} tokens/s, {peak['dp_unsharded']} MB), "
+        f"clips dealt in order {per_step(in_order):.3f} s/step ({tokens(in_order):.0f} tokens/s)")
 if os.path.exists(f"{out}/dp_own_{batch}/log.csv"):
     own = read(f"dp_own_{batch}")
     line += (f", with Open MPI's own all-reduce {per_step(own):.3f} s/step "

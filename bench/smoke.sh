@@ -44,5 +44,7 @@ check bench_vae 'refined 2 steps' "$bench_vae" --model models/shapes/vae.safeten
 if command -v mpirun > /dev/null; then
   check data_parallel 'largest loss difference' \
     bench/data_parallel.sh --steps 6 --processes 2 --batches 2
+  check balance_shares 'clips dealt in order' \
+    bench/balance_shares.sh --steps 6 --batch 2 --processes 2 --reps 1
 fi
 echo "bench/smoke.sh: every benchmark ran"

@@ -51,19 +51,38 @@ std::vector<float> weights(const DiTTrainer& t) {
 }
 
 template <typename T>
-std::vector<T> part(const std::vector<T>& all, Share s) {
-  return std::vector<T>(all.begin() + s.begin, all.begin() + s.end);
+std::vector<T> part(const std::vector<T>& all, const std::vector<int64_t>& places) {
+  std::vector<T> out;
+  for (const int64_t i : places) out.push_back(all[static_cast<size_t>(i)]);
+  return out;
+}
+
+// Clips [s.begin, s.end): a share in rank order.
+std::vector<int64_t> places_of(Share s) {
+  std::vector<int64_t> places;
+  for (int64_t i = s.begin; i < s.end; ++i) places.push_back(i);
+  return places;
+}
+
+// This process's clips of the step: in rank order, or dealt by their elements (balanced_shares).
+std::vector<int64_t> my_places(const ProcessGroup& g, bool balanced) {
+  if (!balanced)
+    return places_of(share_of(static_cast<int64_t>(kCaptions.size()), g.rank(), g.size()));
+  std::vector<double> costs;
+  for (const Tensor& c : clips()) costs.push_back(static_cast<double>(c.numel()));
+  return balanced_shares(costs, g.size())[static_cast<size_t>(g.rank())];
 }
 
 // Trains `steps` steps on this process's share of the clips; returns its weights and losses.
 // The optimizer's moments sharded over the processes, as `cubist train` runs them.
-std::pair<std::vector<float>, std::vector<float>> train_share(ProcessGroup& g, int steps) {
+std::pair<std::vector<float>, std::vector<float>> train_share(ProcessGroup& g, int steps,
+                                                              bool balanced = false) {
   DiTTrainer t = new_trainer();
   t.shard_optimizer(g);
-  const Share s = share_of(static_cast<int64_t>(kCaptions.size()), g.rank(), g.size());
+  const std::vector<int64_t> s = my_places(g, balanced);
   std::vector<float> losses;
   for (int i = 0; i < steps; ++i)
-    losses.push_back(t.step(part(clips(), s), part(kCaptions, s), &g, s.begin).loss);
+    losses.push_back(t.step(part(clips(), s), part(kCaptions, s), &g, s).loss);
   EXPECT_TRUE(same_weights(t.model().parameters(), g));
   return {weights(t), losses};
 }
@@ -97,6 +116,24 @@ TEST(DataParallel, SharesCoverTheBatchInRankOrder) {
   EXPECT_THROW(share_of(8, 3, 3), Error);
 }
 
+TEST(DataParallel, BalancedSharesDealTheLargestFirstToTheLeastLoaded) {
+  // 9 to rank 0, 7 to rank 1, 5 to rank 1 (7 < 9), 4 to rank 0 (9 < 12), 1 to rank 1 (12 < 13).
+  const auto shares = balanced_shares({4, 9, 1, 7, 5}, 2);
+  EXPECT_EQ(shares[0], (std::vector<int64_t>{0, 1}));     // 13
+  EXPECT_EQ(shares[1], (std::vector<int64_t>{2, 3, 4}));  // 13
+  // In order, the two large clips at the end would go to one process: 4 against 16.
+  const auto big = balanced_shares({1, 1, 1, 1, 8, 8}, 2);
+  EXPECT_EQ(big[0], (std::vector<int64_t>{0, 2, 4}));  // equal loads: ties to the lower rank
+  EXPECT_EQ(big[1], (std::vector<int64_t>{1, 3, 5}));
+  // Every clip dealt once, every process given one when there are enough.
+  const auto three = balanced_shares({3, 3, 3, 3}, 3);
+  EXPECT_EQ(three[0], (std::vector<int64_t>{0, 3}));
+  EXPECT_EQ(three[1], std::vector<int64_t>{1});
+  EXPECT_EQ(three[2], std::vector<int64_t>{2});
+  EXPECT_TRUE(balanced_shares({2}, 2)[1].empty());
+  EXPECT_THROW(balanced_shares({1}, 0), Error);
+}
+
 TEST(DataParallel, LaunchedProcessesAreWhatTheLauncherSays) {
   const char* names[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "SLURM_NTASKS",
                          "OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"};
@@ -122,19 +159,21 @@ TEST(DataParallel, LaunchedProcessesAreWhatTheLauncherSays) {
 
 TEST(DataParallel, ProcessesTakeTheStepOneProcessTakesOnTheWholeBatch) {
   const auto [whole, whole_losses] = train_whole(3);
-  for (int size : {2, 3}) {
-    std::vector<std::vector<float>> got(static_cast<size_t>(size));
-    std::vector<float> losses;
-    testing::ThreadGroup::run(size, [&](ProcessGroup& g) {
-      auto [w, l] = train_share(g, 3);
-      got[static_cast<size_t>(g.rank())] = w;
-      if (g.rank() == 0) losses = l;
-    });
-    for (int r = 1; r < size; ++r)  // the same sums give every process the same step
-      EXPECT_EQ(got[static_cast<size_t>(r)], got[0]) << "rank " << r << " of " << size;
-    expect_close(losses, whole_losses, 1e-5f, "losses");
-    expect_close(got[0], whole, 2e-5f, "weights after 3 steps");
-  }
+  for (const bool balanced : {false, true})
+    for (int size : {2, 3}) {
+      SCOPED_TRACE((balanced ? "balanced, " : "in order, ") + std::to_string(size));
+      std::vector<std::vector<float>> got(static_cast<size_t>(size));
+      std::vector<float> losses;
+      testing::ThreadGroup::run(size, [&](ProcessGroup& g) {
+        auto [w, l] = train_share(g, 3, balanced);
+        got[static_cast<size_t>(g.rank())] = w;
+        if (g.rank() == 0) losses = l;
+      });
+      for (int r = 1; r < size; ++r)  // the same sums give every process the same step
+        EXPECT_EQ(got[static_cast<size_t>(r)], got[0]) << "rank " << r << " of " << size;
+      expect_close(losses, whole_losses, 1e-5f, "losses");
+      expect_close(got[0], whole, 2e-5f, "weights after 3 steps");
+    }
 }
 
 TEST(DataParallel, AClipDrawsTheSameWhateverShareItIsIn) {
@@ -144,18 +183,22 @@ TEST(DataParallel, AClipDrawsTheSameWhateverShareItIsIn) {
   for (const std::string& c : kCaptions) prompts.push_back(t.tokenizer().encode(c));
   const Generator draws(9);
   const FlowLoss whole = flow_matching_loss(t.model(), clips(), prompts, draws);
-  const Share s{2, 5};
-  const FlowLoss tail = flow_matching_loss(t.model(), part(clips(), s), part(prompts, s), draws, 2);
-  for (size_t i = 0; i < 3; ++i) {
-    EXPECT_EQ(tail.times[i], whole.times[i + 2]);
-    EXPECT_EQ(tail.dropped[i], whole.dropped[i + 2]);
-    EXPECT_EQ(tail.known[i], whole.known[i + 2]);
+  // Two shares as balanced_shares deals them: clips out of order, not a run of places.
+  const std::vector<int64_t> mine{0, 2, 4}, others{1, 3};
+  const FlowLoss a =
+      flow_matching_loss(t.model(), part(clips(), mine), part(prompts, mine), draws, mine);
+  for (size_t i = 0; i < mine.size(); ++i) {
+    const size_t w = static_cast<size_t>(mine[i]);
+    EXPECT_EQ(a.times[i], whole.times[w]);
+    EXPECT_EQ(a.dropped[i], whole.dropped[w]);
+    EXPECT_EQ(a.known[i], whole.known[w]);
   }
-  const FlowLoss head =
-      flow_matching_loss(t.model(), part(clips(), {0, 2}), part(prompts, {0, 2}), draws, 0);
-  EXPECT_EQ(head.elements + tail.elements, whole.elements);
-  EXPECT_NEAR(head.loss.item() * head.elements + tail.loss.item() * tail.elements,
+  const FlowLoss b =
+      flow_matching_loss(t.model(), part(clips(), others), part(prompts, others), draws, others);
+  EXPECT_EQ(a.elements + b.elements, whole.elements);
+  EXPECT_NEAR(a.loss.item() * a.elements + b.loss.item() * b.elements,
               whole.loss.item() * whole.elements, 1e-4 * whole.loss.item() * whole.elements);
+  EXPECT_THROW(flow_matching_loss(t.model(), clips(), prompts, draws, {0, 1}), Error);
 }
 
 TEST(DataParallel, SameWeightsSeesOneWeightDiffer) {

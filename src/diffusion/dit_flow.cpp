@@ -131,17 +131,20 @@ Tensor cycle_velocity(const GuidedVelocities& velocities, const Tensor& x, float
 }  // namespace
 
 FlowLoss flow_matching_loss(const DiT& model, const std::vector<Tensor>& latents,
-                            const Prompts& prompts, const Generator& draws, int64_t first_clip) {
+                            const Prompts& prompts, const Generator& draws,
+                            const std::vector<int64_t>& places) {
   const DiTConfig& cfg = model.config();
   CUBIST_CHECK(!latents.empty() && latents.size() == prompts.size(), "flow loss: ", latents.size(),
                " clips and ", prompts.size(),
                " prompts (one per clip, at least "
                "one clip)");
+  CUBIST_CHECK(places.empty() || places.size() == latents.size(), "flow loss: ", places.size(),
+               " places in the batch for ", latents.size(), " clips (one a clip, or none)");
   FlowLoss out;
   Prompts used = prompts;
   std::vector<Var> inputs, targets, weights;
   for (size_t i = 0; i < latents.size(); ++i) {
-    Generator gen = draws.substream(static_cast<uint64_t>(first_clip) + i);
+    Generator gen = draws.substream(places.empty() ? i : static_cast<uint64_t>(places[i]));
     const Tensor x0 = normalize_latents(cfg, latents[i]);
     const PatchGrid grid = patch_grid(x0.shape(), cfg.patch);
     const float s = flow::resolution_shift(grid.tokens(), cfg.shift_base_tokens, cfg.shift_base);

@@ -20,15 +20,16 @@ struct FlowLoss {
   std::vector<int64_t> known;  // latent frames held known in each clip (frame conditioning)
 };
 
-// Clip i draws from draws.substream(first_clip + i), in this order: t = shift_time(logit_normal),
-// with the shift of the clip's token count; whether its caption is dropped; its noise; with
-// frame conditioning, whether it is conditioned (condition_rate) and its random known-frame mask
-// (diffusion/condition.h): known frames enter clean, beside the mask channel, and are left out
-// of the loss. So a clip's draws depend on its place in the batch alone, and a batch split into
-// parts (first_clip = where each part starts) draws as it would whole. Clips are packed into one
-// sequence.
+// Clip i draws from draws.substream(places[i]) (its place in the step's batch; i when `places`
+// is empty), in this order: t = shift_time(logit_normal), with the shift of the clip's token
+// count; whether its caption is dropped; its noise; with frame conditioning, whether it is
+// conditioned (condition_rate) and its random known-frame mask (diffusion/condition.h): known
+// frames enter clean, beside the mask channel, and are left out of the loss. So a clip's draws
+// depend on its place in the batch alone, and a batch dealt out in parts, each with its clips'
+// places, draws as it would whole. Clips are packed into one sequence.
 FlowLoss flow_matching_loss(const DiT& model, const std::vector<Tensor>& latents,
-                            const Prompts& prompts, const Generator& draws, int64_t first_clip = 0);
+                            const Prompts& prompts, const Generator& draws,
+                            const std::vector<int64_t>& places = {});
 
 struct GenerateOptions {
   int steps = 30;

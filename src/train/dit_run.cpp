@@ -53,7 +53,8 @@ const std::vector<std::string> kTrainKeys = {"steps",
                                              "validation_clips",
                                              "out",
                                              "init",
-                                             "shard_optimizer"};
+                                             "shard_optimizer",
+                                             "balance_shares"};
 const std::vector<std::string> kDataKeys = {"latents", "manifest", "vae", "validation"};
 
 // Adds a problem for every key of j that is not in `keys`, saying which are accepted.
@@ -315,14 +316,41 @@ class Validator {
 };
 
 // Clips [share.begin, share.end) of step `step` (0-based) in the run's data order.
-Batch load_batch(const std::vector<LatentEntry>& entries, const DiTRunFile& c, int64_t step,
-                 Share share) {
-  const int64_t clips = static_cast<int64_t>(entries.size());
-  Batch b;
-  for (int64_t j = share.begin; j < share.end; ++j)
-    b.add(entries[static_cast<size_t>(clip_of_run(c.train.seed, clips, step * c.train.batch + j))],
-          c.model.patch);
-  return b;
+// The places in step `step`'s batch of the clips this process trains on, and those clips.
+struct StepShare {
+  std::vector<int64_t> places;
+  Batch clips;
+};
+
+// What it costs to train on a clip of `tokens` tokens, up to a factor common to all clips: a
+// block's matrix products take (8 + 4 mlp_ratio) hidden^2 flops a token, its attention 4 tokens
+// hidden more.
+double training_cost(const DiTConfig& c, int64_t tokens) {
+  return static_cast<double>(tokens) *
+         ((2.0 + static_cast<double>(c.mlp_ratio)) * static_cast<double>(c.hidden) +
+          static_cast<double>(tokens));
+}
+
+// This process's clips of step `step`: dealt by their work (balanced_shares) or, with
+// train.balance_shares false, the step's clips in order, equal numbers to each process.
+StepShare load_share(const std::vector<LatentEntry>& entries, const DiTRunFile& c, int64_t step,
+                     const ProcessGroup& group) {
+  const int64_t B = c.train.batch, clips = static_cast<int64_t>(entries.size());
+  auto entry = [&](int64_t j) -> const LatentEntry& {
+    return entries[static_cast<size_t>(clip_of_run(c.train.seed, clips, step * B + j))];
+  };
+  StepShare share;
+  if (c.train.balance_shares) {
+    std::vector<double> costs;
+    for (int64_t j = 0; j < B; ++j)
+      costs.push_back(training_cost(c.model, patch_grid(entry(j).shape, c.model.patch).tokens()));
+    share.places = balanced_shares(costs, group.size())[static_cast<size_t>(group.rank())];
+  } else {
+    const Share s = share_of(B, group.rank(), group.size());
+    for (int64_t j = s.begin; j < s.end; ++j) share.places.push_back(j);
+  }
+  for (const int64_t j : share.places) share.clips.add(entry(j), c.model.patch);
+  return share;
 }
 
 void write_plot(const std::string& dir) {
@@ -398,6 +426,7 @@ DiTRunConfig DiTRunConfig::from_json(const Json& j, std::vector<std::string>& p)
   field(j, "out", c.out, s, p);
   field(j, "init", c.init, s, p);
   field(j, "shard_optimizer", c.shard_optimizer, s, p);
+  field(j, "balance_shares", c.balance_shares, s, p);
   if (c.steps < 1) p.push_back("train.steps must be >= 1");
   if (c.batch < 1) p.push_back("train.batch must be >= 1 (clips per step)");
   if (!(c.lr > 0)) p.push_back("train.lr must be > 0");
@@ -443,6 +472,7 @@ nlohmann::ordered_json DiTRunConfig::to_json() const {
   j["out"] = out;
   if (!init.empty()) j["init"] = init;
   j["shard_optimizer"] = shard_optimizer;
+  j["balance_shares"] = balance_shares;
   return j;
 }
 
@@ -687,12 +717,12 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
     write_plot(o.out_dir);
   };
 
-  const Share share = share_of(tc.batch, group.rank(), group.size());
   int64_t step = result.start_step, run_steps = 0;
   while (step < tc.steps) {
     const auto t0 = std::chrono::steady_clock::now();
-    const Batch batch = load_batch(data.entries, o.config, step, share);
-    const DiTTrainStats s = trainer.step(batch.latents, batch.captions, &group, share.begin);
+    const StepShare share = load_share(data.entries, o.config, step, group);
+    const DiTTrainStats s =
+        trainer.step(share.clips.latents, share.clips.captions, &group, share.places);
     step = s.step, ++run_steps;
     const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     DiTRunStatus st;

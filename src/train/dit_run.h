@@ -79,6 +79,10 @@ struct DiTRunConfig {
   // Data parallel: the optimizer's moments sharded over the processes (ZeRO stage 1,
   // train/adamw.h), each keeping 1/N of them; the steps are the same either way.
   bool shard_optimizer = true;
+  // Data parallel: each step's clips dealt to the processes by their work (balanced_shares), so
+  // that none waits long for another at the gradient sum; false deals them in order, equal
+  // numbers of clips. The steps are the same either way (up to the order of float sums).
+  bool balance_shares = true;
 
   // The "train" object; every problem is collected into `problems` ("train.lr must be > 0").
   static DiTRunConfig from_json(const nlohmann::json& j, std::vector<std::string>& problems);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <set>
 
 #include "autograd/var.h"
@@ -94,7 +95,7 @@ float DiTTrainer::lr_at(int64_t step) const {
 
 DiTTrainStats DiTTrainer::step(const std::vector<Tensor>& latents,
                                const std::vector<std::string>& captions, ProcessGroup* group,
-                               int64_t first_clip) {
+                               const std::vector<int64_t>& places) {
   CUBIST_CHECK(latents.size() == captions.size(), "DiT trainer: ", latents.size(), " clips but ",
                captions.size(), " captions");
   Prompts prompts;
@@ -103,7 +104,7 @@ DiTTrainStats DiTTrainer::step(const std::vector<Tensor>& latents,
                                               : tokenizer_.encode(c));
   const Generator draws =
       Generator(train_.seed, kTrainStream).substream(static_cast<uint64_t>(opt_->steps()));
-  const FlowLoss l = flow_matching_loss(*model_, latents, prompts, draws, first_clip);
+  const FlowLoss l = flow_matching_loss(*model_, latents, prompts, draws, places);
   l.loss.backward();
   int64_t tokens = 0;
   for (const Tensor& x : latents) tokens += patch_grid(x.shape(), config_.patch).tokens();
@@ -143,9 +144,10 @@ float DiTTrainer::validation_loss(const std::vector<Tensor>& latents,
     const std::vector<Tensor> clips(latents.begin() + start, latents.begin() + end);
     Prompts prompts;
     for (size_t i = start; i < end; ++i) prompts.push_back(tokenizer_.encode_lenient(captions[i]));
-    sum += static_cast<double>(flow_matching_loss(sampling_model(), clips, prompts, gen,
-                                                  static_cast<int64_t>(start))
-                                   .loss.item()) *
+    std::vector<int64_t> places(end - start);
+    std::iota(places.begin(), places.end(), static_cast<int64_t>(start));
+    sum += static_cast<double>(
+               flow_matching_loss(sampling_model(), clips, prompts, gen, places).loss.item()) *
            static_cast<double>(end - start);
   }
   return static_cast<float>(sum / static_cast<double>(n));

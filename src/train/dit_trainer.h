@@ -49,11 +49,12 @@ class DiTTrainer {
   // One optimisation step on clips latents[i] [C, T, H, W] (sizes may differ) with captions[i].
   // The times, noise, dropped captions and frame masks of a clip are drawn from (seed, step,
   // its place in the step's clips). Data parallel: each process of `group` passes its share of
-  // the step's clips, this one's from clip `first_clip` on; their gradients are summed,
+  // the step's clips with their places in the step (`places`; empty: 0, 1, ...); their
+  // gradients are summed,
   // weighted by each share of the loss, so every process takes the step that one process would
   // take on all the clips (up to the order of float sums), and the stats are the whole step's.
   DiTTrainStats step(const std::vector<Tensor>& latents, const std::vector<std::string>& captions,
-                     ProcessGroup* group = nullptr, int64_t first_clip = 0);
+                     ProcessGroup* group = nullptr, const std::vector<int64_t>& places = {});
   // The training objective of the sampling weights on held-out clips, `batch` clips to a packed
   // sequence, without a step: times, noise, dropped captions and frame masks are drawn from
   // `seed` alone, the same at every call, so that values at different steps compare. The mean of

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <initializer_list>
+#include <numeric>
 
 #include <cstdlib>
 #include <cstring>
@@ -51,6 +52,25 @@ ProcessGroup& world() {
 Share share_of(int64_t batch, int rank, int size) {
   CUBIST_CHECK(size >= 1 && rank >= 0 && rank < size, "share_of: rank ", rank, " of ", size);
   return {batch * rank / size, batch * (rank + 1) / size};
+}
+
+std::vector<std::vector<int64_t>> balanced_shares(const std::vector<double>& costs, int size) {
+  CUBIST_CHECK(size >= 1, "balanced_shares: ", size, " processes");
+  std::vector<int64_t> order(costs.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    return costs[static_cast<size_t>(a)] > costs[static_cast<size_t>(b)];
+  });
+  std::vector<std::vector<int64_t>> shares(static_cast<size_t>(size));
+  std::vector<double> load(static_cast<size_t>(size), 0.0);
+  for (const int64_t clip : order) {
+    const size_t least =
+        static_cast<size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+    shares[least].push_back(clip);
+    load[least] += costs[static_cast<size_t>(clip)];
+  }
+  for (std::vector<int64_t>& s : shares) std::sort(s.begin(), s.end());
+  return shares;
 }
 
 void in_buckets(const std::vector<int64_t>& sizes, int64_t bucket, const PieceFn& pack,

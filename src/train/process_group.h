@@ -61,6 +61,13 @@ struct Share {
 };
 Share share_of(int64_t batch, int rank, int size);
 
+// A step's clips dealt to `size` processes by their work, `costs[i]` for clip i, so that the
+// process with the most, which the others wait for at the gradient sum, has little more than
+// the mean: largest first, each to the process with the least so far (ties to the lower rank;
+// Graham's LPT rule, within 4/3 of the best deal). Returns each process's clips (their places in
+// the step, ascending); with costs above 0, every process gets one when there are enough.
+std::vector<std::vector<int64_t>> balanced_shares(const std::vector<double>& costs, int size);
+
 // A collective over many tensors in buckets: the tensors of `sizes` elements are laid end to end
 // and cut into buckets of at most `bucket` floats; each bucket is filled by `pack(tensor, begin,
 // n, dst)` for every piece [begin, begin + n) of a tensor in it, passed to `exchange(buffer, n)`,
