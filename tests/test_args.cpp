@@ -91,6 +91,13 @@ TEST(Args, NamesWhatIsWrong) {
   Args word = args_of({"--seed", "abc"});
   EXPECT_EQ(usage_error([&] { word.integer("--seed", 1); }),
             "option --seed takes a whole number, not 'abc'");
+  Args negative = args_of({"--seed", "-5"});
+  EXPECT_EQ(usage_error([&] { negative.seed("--seed", 1); }),
+            "option --seed takes a seed, a whole number from 0 to 18446744073709551615, not '-5'");
+  Args large = args_of({"--seed", "18446744073709551615"});
+  EXPECT_EQ(large.seed("--seed", 1), UINT64_MAX);
+  Args none = args_of({});
+  EXPECT_EQ(none.seed("--seed", 7), 7u);
   Args valued = args_of({"--loop=yes"});
   EXPECT_EQ(usage_error([&] { valued.flag("--loop"); }),
             "option --loop is a switch and takes no value");

@@ -27,6 +27,18 @@ void failing_run(
   }
 }
 
+TEST_F(OutputFolderTest, AnOutputPlaceNeedsItsFolderAndReplacesNothingOfAnotherKind) {
+  EXPECT_NO_THROW(check_output_place(path("latent.safetensors")));
+  EXPECT_NO_THROW(check_output_place(path("frames/"), true));
+  testing::expect_error([&] { check_output_place(path("none/latent.safetensors")); },
+                        {"none/latent.safetensors", "does not exist; make it first"});
+  fs::create_directories(path("d"));
+  testing::expect_error([&] { check_output_place(path("d")); }, {"d", "exists and is a folder"});
+  std::ofstream(path("f")) << "x";
+  testing::expect_error([&] { check_output_place(path("f/"), true); }, {"f/", "is a file"});
+  EXPECT_NO_THROW(check_output_place(path("f")));  // a file is replaced as a whole
+}
+
 TEST_F(OutputFolderTest, KeepsTheFolderOfARunThatDidNotFail) {
   { const OutputFolder f(path("a/b")); }
   EXPECT_TRUE(fs::is_directory(path("a/b")));

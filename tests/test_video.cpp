@@ -330,5 +330,28 @@ TEST_F(VideoTest, FailedWritesKeepTheOldFileAndLeaveNoTemporaries) {
     EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << e.path();
 }
 
+TEST_F(VideoTest, WritesRefuseToReplaceWhatIsNotAVideo) {
+  const Video v = testing::smooth_video(2, 8, 8, 8.0);
+  // A folder holding anything but frames and video.json is kept whole, and the error says why.
+  fs::create_directories(path("mine"));
+  std::ofstream(path("mine/notes.txt")) << "precious";
+  for (const std::string out : {path("mine"), path("mine/")}) {
+    testing::expect_error([&] { write_video(out, v); }, out, "notes.txt");
+    testing::expect_error([&] { check_video_output(out); }, out, "not replacing it");
+  }
+  EXPECT_TRUE(fs::exists(path("mine/notes.txt")));
+  // A file where a folder goes and a folder where a file goes, and a folder that is not there.
+  std::ofstream(path("file")) << "x";
+  testing::expect_error([&] { check_video_output(path("file/")); }, "file/", "is a file");
+  fs::create_directories(path("folder.mp4"));
+  testing::expect_error([&] { write_video(path("folder.mp4"), v); }, "folder.mp4", "a folder");
+  testing::expect_error([&] { check_video_output(path("none/out.mp4")); }, "none",
+                        "does not exist");
+  testing::expect_error([&] { check_video_output(path("none/frames/")); }, "none",
+                        "does not exist");
+  EXPECT_NO_THROW(check_video_output(path("out.mp4")));
+  EXPECT_NO_THROW(check_video_output(path("frames/")));
+}
+
 }  // namespace
 }  // namespace cubist

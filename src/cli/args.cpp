@@ -69,6 +69,17 @@ int64_t Args::integer(const std::string& name, int64_t fallback) {
   return out;
 }
 
+uint64_t Args::seed(const std::string& name, uint64_t fallback) {
+  const std::string* v = value(name);
+  if (!v) return fallback;
+  uint64_t out = 0;
+  auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
+  if (ec != std::errc() || end != v->data() + v->size())
+    throw UsageError("option " + name + " takes a seed, a whole number from 0 to " +
+                     std::to_string(UINT64_MAX) + ", not '" + *v + "'");
+  return out;
+}
+
 double Args::number(const std::string& name, double fallback) {
   const std::string* v = value(name);
   if (!v) return fallback;

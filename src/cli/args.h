@@ -24,6 +24,8 @@ class Args {
   std::string str(const std::string& name, const std::string& fallback);
   std::string required(const std::string& name);  // an option that must be given
   int64_t integer(const std::string& name, int64_t fallback);
+  // A random seed: a whole number from 0 to 2^64 - 1 (a negative one is refused, not wrapped).
+  uint64_t seed(const std::string& name, uint64_t fallback);
   double number(const std::string& name, double fallback);
   bool flag(const std::string& name);  // a switch without a value
   // An option of `n` values, `--name A B` or `--name=A B` (none if not given); `usage` shows

@@ -92,7 +92,7 @@ int cmd_demo(int argc, char** argv) {
   const std::string out = args.str("--out", "out/demo");
   const int64_t steps = args.integer("--steps", 2000), batch = args.integer("--batch", 32);
   const float lr = static_cast<float>(args.number("--lr", 3e-3));
-  const uint64_t seed = static_cast<uint64_t>(args.integer("--seed", 0));
+  const uint64_t seed = args.seed("--seed", 0);
   args.finish();
   if (steps < 1 || batch < 1 || !(lr > 0))
     throw UsageError("--steps and --batch must be positive whole numbers, --lr a positive number");

@@ -156,7 +156,7 @@ int cmd_generate(int argc, char** argv) {
   const int64_t steps = args.integer("--steps", r.steps);
   r.guidance = static_cast<float>(args.number("--guidance", r.guidance));
   r.shift = static_cast<float>(args.number("--shift", r.shift));
-  r.seed = static_cast<uint64_t>(args.integer("--seed", static_cast<int64_t>(r.seed)));
+  r.seed = args.seed("--seed", r.seed);
   const std::string sampler = args.str("--sampler", "heun");
   const std::string rule = args.str("--guidance-rule", "cfg");
   r.expand = !args.flag("--no-expand");

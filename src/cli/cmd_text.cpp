@@ -69,7 +69,7 @@ int encode(Args& a) {
 }
 
 int expand(Args& a) {
-  const uint64_t seed = static_cast<uint64_t>(a.integer("--seed", 0));
+  const uint64_t seed = a.seed("--seed", 0);
   const std::string prompt = one_prompt(a);
   const text::ExpandedPrompt e = text::expand_prompt(prompt, seed);
   nlohmann::ordered_json j;

@@ -18,6 +18,7 @@
 #include "cli/interrupt.h"
 #include "cli/progress.h"
 #include "data/latent_cache.h"
+#include "io/output_folder.h"
 #include "io/safetensors.h"
 #include "models/model_files.h"
 #include "models/vae/latent_io.h"
@@ -289,6 +290,7 @@ int encode(Args& args) {
   const auto vae = load_vae(find_model(model));
   const Tiling tiling = tiling_option(tile, *vae);
   if (out.empty()) throw UsageError("give the latent file to write with -o LATENT.safetensors");
+  check_output_place(out);  // before the encoding, which a refinement makes long
   const EncodeOptions options{
       .pad = pad, .chunk_frames = chunk, .tiling = tiling, .refine = refine};
   LatentFile f = refine.steps > 0 || chunk == 0 ? encode_whole(*vae, in, options)

@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <system_error>
 
+#include "core/error.h"
+
 namespace fs = std::filesystem;
 
 namespace cubist {
@@ -19,6 +21,19 @@ bool holds_no_files(const fs::path& p) {
 }
 
 }  // namespace
+
+void check_output_place(const std::string& path, bool folder) {
+  std::string trimmed = path;  // "out/" is the folder "out"
+  while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
+  const fs::path target(trimmed);
+  std::error_code ec;
+  if (fs::exists(target, ec) && fs::is_directory(target, ec) != folder)
+    fail(path, ": exists and is ", folder ? "a file" : "a folder", "; not replacing it");
+  const fs::path parent = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  if (!fs::is_directory(parent, ec))
+    fail(path, ": the folder ", parent.string(),
+         " does not exist; make it first or write elsewhere");
+}
 
 OutputFolder::OutputFolder(const std::string& path) : exceptions_(std::uncaught_exceptions()) {
   fs::path p = fs::absolute(path).lexically_normal();

@@ -8,6 +8,11 @@
 
 namespace cubist {
 
+// An Error, before the work that makes it, unless the folder that `path` (a file, or with
+// `folder` a folder) would be written in exists, and `path` is not already a thing of the other
+// kind (a folder where a file goes, or a file where a folder goes), which is never replaced.
+void check_output_place(const std::string& path, bool folder = false);
+
 class OutputFolder {
  public:
   explicit OutputFolder(const std::string& path);  // makes the folder and any missing parents

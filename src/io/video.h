@@ -141,6 +141,11 @@ class VideoWriter {
 // so a caller can check an output path before the work that makes the video.
 bool video_keeps_metadata(const std::string& path);
 
+// An Error, before the work that makes a video, unless write_video can write `path`: a form it
+// writes, in a folder that exists, not in the place of a folder (for a file) or of a file (for
+// a folder of frames).
+void check_video_output(const std::string& path);
+
 // Reads the container's header (and the first frame, to check that it decodes) without decoding
 // the rest; counts packets when the header gives no frame count. A file whose index points past
 // its end (a truncated MP4) is an Error.

@@ -21,6 +21,7 @@ extern "C" {
 #include "io/ffmpeg_util.h"
 #include "io/frame_folder.h"
 #include "io/gif_palette.h"
+#include "io/output_folder.h"
 #include "io/video.h"
 
 namespace cubist {
@@ -307,6 +308,30 @@ bool video_keeps_metadata(const std::string& path) {
   return form != Form::kGif && form != Form::kPng;
 }
 
+namespace {
+
+// An Error unless a video of form `form` can be written at `path` (check_output_place), and, for
+// a folder of frames where a folder is already, unless that folder holds only frames and their
+// video.json: an earlier output, replaced as a file would be. Anything else in it (notes, other
+// folders) would be lost with it, so it is refused.
+void check_place(const std::string& path, Form form) {
+  check_output_place(path, form == Form::kFolder);
+  std::error_code ec;
+  if (form != Form::kFolder || !fs::is_directory(path, ec)) return;
+  for (const fs::directory_entry& e : fs::directory_iterator(path, ec)) {
+    const std::string name = e.path().filename().string();
+    const bool frame = !e.is_directory(ec) && ffmpeg::extension(name) == ".png";
+    if (!frame && name != frame_folder::kMetaName)
+      fail(path, ": the folder is there and holds more than video frames (", name,
+           "); not replacing it: write the frames to a new folder, or to this one once it holds "
+           "only .png frames and video.json");
+  }
+}
+
+}  // namespace
+
+void check_video_output(const std::string& path) { check_place(path, form_of(path)); }
+
 struct VideoWriter::Impl {
   std::string path;
   Form form;
@@ -343,13 +368,12 @@ VideoWriter::VideoWriter(const std::string& path, int64_t height, int64_t width,
   CUBIST_CHECK(m.form != Form::kPng || opt.metadata.empty(), path,
                ": a single .png keeps no metadata here; write a folder of PNG frames (its "
                "video.json keeps it), .mp4 or .webm");
+  const bool folder = m.form == Form::kFolder;
+  check_place(path, m.form);
   std::string trimmed = path;
   while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
   m.target = fs::path(trimmed);
   std::error_code ec;
-  const bool folder = m.form == Form::kFolder;
-  if (fs::exists(m.target, ec) && fs::is_directory(m.target, ec) != folder)
-    fail(path, ": exists and is ", folder ? "a file" : "a folder", "; not replacing it");
   m.tmp = temp_beside(m.target);
   try {
     if (folder) {

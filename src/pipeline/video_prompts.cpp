@@ -637,7 +637,7 @@ nlohmann::ordered_json job_provenance(const TextToVideoModel& m, const VideoJob&
 }
 
 void check_output_path(const std::string& out, int64_t frames) {
-  video_keeps_metadata(out);  // a form write_video cannot write is an Error saying what is
+  check_video_output(out);  // a form or place write_video cannot write is an Error saying why
   std::string ext = fs::path(out).extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(),
                  [](unsigned char c) { return std::tolower(c); });
