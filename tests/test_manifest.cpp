@@ -41,7 +41,17 @@ TEST_F(ManifestTest, MalformedLinesAreErrorsWithFileAndLine) {
   std::ofstream(path("bad.jsonl")) << "{\"path\": \"a.mp4\"}\n\n{\"caption\": \"no path\"}\n";
   testing::expect_error([&] { read_manifest(path("bad.jsonl")); }, {"bad.jsonl:3", "path"});
   std::ofstream(path("bad2.jsonl")) << "{\"path\": \"a.mp4\", \"frames\": \"many\"}\n";
-  testing::expect_error([&] { read_manifest(path("bad2.jsonl")); }, {"bad2.jsonl:1"});
+  testing::expect_error([&] { read_manifest(path("bad2.jsonl")); },
+                        {"bad2.jsonl:1", "\"frames\" has the wrong type (\"many\")"});
+  std::ofstream(path("bad3.jsonl")) << "{\"path\": \"a.mp4\", \"frames\": 2.5}\n";
+  testing::expect_error(
+      [&] { read_manifest(path("bad3.jsonl")); },
+      {"bad3.jsonl:1", "\"frames\" has the wrong type (2.5); expected a whole number"});
+  std::ofstream(path("bad4.jsonl")) << "{\"path\": \"a.mp4\"}\n{\"caption\": \"x\"}\n";
+  testing::expect_error([&] { read_manifest(path("bad4.jsonl")); },
+                        {"bad4.jsonl:2", "no \"path\""});
+  std::ofstream(path("bad5.jsonl")) << "{\"path\": \"a.mp4\",\n";
+  testing::expect_error([&] { read_manifest(path("bad5.jsonl")); }, {"bad5.jsonl:1", "not JSON"});
   testing::expect_error([&] { read_manifest(path("none.jsonl")); }, {"none.jsonl"});
 }
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -116,8 +117,15 @@ int train(Args& args) {
   const std::string out = args.required("--out");
   const std::string config = args.str("--config", "");
   const std::string data = args.str("--data", "");
+  const bool steps_given = args.has("--steps");
   const int64_t steps = args.integer("--steps", 0);
   args.finish();
+  if (steps_given && steps < 1)
+    throw UsageError("--steps " + std::to_string(steps) +
+                     ": give the step to train to, 1 or more (default: the config's steps)");
+  if (!data.empty() && !std::filesystem::is_regular_file(data))  // before the run's header
+    throw Error(data + ": no such manifest (--data takes the manifest.jsonl of `cubist data " +
+                "shapes` or `cubist data index`)");
   VaeTrainOptions o;
   o.out_dir = out;
   o.manifest = data;
@@ -126,7 +134,7 @@ int train(Args& args) {
     std::ifstream in(config);
     o.train = VaeTrainConfig::from_json(nlohmann::json::parse(in));
   }
-  if (steps > 0) o.train.steps = steps;
+  if (steps_given) o.train.steps = steps;
   o.stop = stop_on_signals();
   o.group = &world();
   const bool reports = o.group->rank() == 0;  // of several processes, rank 0 reports for all

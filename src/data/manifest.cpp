@@ -13,6 +13,8 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/strings.h"
+#include "io/json_field.h"
 #include "io/video.h"
 
 namespace cubist {
@@ -42,17 +44,24 @@ std::string match_key(const std::string& p) {
   return s;
 }
 
-ManifestEntry entry_from_json(const json& j) {
+// A manifest line's entry; what is wrong with it (a missing path, a field of the wrong type,
+// 2.5 frames) goes to `problems`.
+ManifestEntry entry_from_json(const json& j, std::vector<std::string>& problems) {
   ManifestEntry e;
-  e.path = j.at("path").get<std::string>();
-  if (j.contains("caption")) e.caption = j.at("caption").get<std::string>();
-  if (j.contains("prompt")) e.prompt = j.at("prompt").get<std::string>();
-  if (j.contains("description")) e.description = j.at("description").get<std::string>();
-  if (j.contains("frames")) e.frames = j.at("frames").get<int64_t>();
-  if (j.contains("fps")) e.fps = j.at("fps").get<double>();
-  if (j.contains("width")) e.width = j.at("width").get<int64_t>();
-  if (j.contains("height")) e.height = j.at("height").get<int64_t>();
-  if (j.contains("duration")) e.duration = j.at("duration").get<double>();
+  if (!j.is_object()) {
+    problems.push_back("not a JSON object");
+    return e;
+  }
+  if (!j.contains("path")) problems.push_back("no \"path\"");
+  read_json_field(j, "path", e.path, problems);
+  read_json_field(j, "caption", e.caption, problems);
+  read_json_field(j, "prompt", e.prompt, problems);
+  read_json_field(j, "description", e.description, problems);
+  read_json_field(j, "frames", e.frames, problems);
+  read_json_field(j, "fps", e.fps, problems);
+  read_json_field(j, "width", e.width, problems);
+  read_json_field(j, "height", e.height, problems);
+  read_json_field(j, "duration", e.duration, problems);
   return e;
 }
 
@@ -188,16 +197,20 @@ std::vector<ManifestEntry> read_manifest(const std::string& path) {
   std::string line;
   for (int n = 1; std::getline(in, line); ++n) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    constexpr const char* kLine =
+        "a manifest line is a JSON object with a string \"path\"; caption: a string; frames, "
+        "width, height: whole numbers; fps, duration: numbers";
+    json j;
     try {
-      ManifestEntry e = entry_from_json(json::parse(line));
-      e.path = resolve(base, e.path);
-      out.push_back(std::move(e));
+      j = json::parse(line);
     } catch (const json::exception& e) {
-      fail(path, ":", n,
-           ": not a manifest line (a JSON object with a string \"path\"; caption: "
-           "string; frames, width, height: integers; fps, duration: numbers): ",
-           e.what());
+      fail(path, ":", n, ": not JSON (", e.what(), "); ", kLine);
     }
+    std::vector<std::string> problems;
+    ManifestEntry e = entry_from_json(j, problems);
+    if (!problems.empty()) fail(path, ":", n, ": ", join(problems, "; "), " (", kLine, ")");
+    e.path = resolve(base, e.path);
+    out.push_back(std::move(e));
   }
   return out;
 }
