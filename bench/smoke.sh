@@ -46,5 +46,7 @@ if command -v mpirun > /dev/null; then
     bench/data_parallel.sh --steps 6 --processes 2 --batches 2
   check balance_shares 'clips dealt in order' \
     bench/balance_shares.sh --steps 6 --batch 2 --processes 2 --reps 1
+  check balance_shares_vae "clips dealt in order" \
+    bench/balance_shares.sh --trainer vae --steps 6 --batch 2 --processes 2 --reps 1
 fi
 echo "bench/smoke.sh: every benchmark ran"

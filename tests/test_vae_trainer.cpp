@@ -8,8 +8,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <tuple>
+
+#include <nlohmann/json.hpp>
 
 #include "core/parallel.h"
+#include "io/video.h"
+#include "model_testing.h"
 #include "models/vae/vae.h"
 #include "testing.h"
 #include "thread_group.h"
@@ -95,12 +100,53 @@ TEST(VaeTrainer, ResumedRunContinuesTheSameCurve) {
 // One step: Adam's first steps move each weight by about lr times the sign of its gradient, so
 // a rounding difference on a gradient near zero grows to a visible one by the second step
 // (1e-4 of the loss here), while a wrong sum shows at once.
+TEST(VaeTrainer, ClipSourcesKnowAClipsPixelsWithoutMakingIt) {
+  const auto shapes = shapes_clip_source(3, "32x32,64x32,32x64", "1,5,9");
+  for (uint64_t i = 0; i < 20; ++i) {
+    const Video v = shapes->clip(i);
+    EXPECT_EQ(shapes->pixels(i), static_cast<double>(v.frames * v.height * v.width)) << i;
+  }
+  const fs::path dir = temp_dir("manifest");
+  fs::create_directories(dir);
+  std::ofstream m(dir / "manifest.jsonl");
+  for (const auto& [name, frames, w, h] : {std::tuple{"a", 7, 40, 24}, {"b", 3, 16, 48}}) {
+    const Video v = testing::smooth_video(frames, h, w, 8.0);
+    write_video((dir / (std::string(name) + ".mp4")).string(), v);
+    m << nlohmann::json{{"path", std::string(name) + ".mp4"},
+                        {"frames", frames},
+                        {"width", w},
+                        {"height", h}}
+             .dump()
+      << "\n";
+  }
+  m.close();
+  VaeTrainConfig tc;
+  tc.frames = "1,5", tc.max_side = 32;
+  const auto manifest =
+      manifest_clip_source((dir / "manifest.jsonl").string(), testing::tiny_vae_config(), tc);
+  for (uint64_t i = 0; i < 8; ++i) {
+    const Video v = manifest->clip(i);
+    EXPECT_EQ(manifest->pixels(i), static_cast<double>(v.frames * v.height * v.width)) << i;
+  }
+  fs::remove_all(dir);
+}
+
+void data_parallel_run_takes_the_steps_of_one_process(bool balanced);
+
 TEST(VaeTrainer, DataParallelRunTakesTheStepsOfOneProcess) {
+  for (const bool balanced : {true, false}) {
+    SCOPED_TRACE(balanced ? "clips dealt by their pixels" : "clips dealt in order");
+    data_parallel_run_takes_the_steps_of_one_process(balanced);
+  }
+}
+
+void data_parallel_run_takes_the_steps_of_one_process(bool balanced) {
   OneThread one;
   const fs::path a = temp_dir("one"), b = temp_dir("three");
-  auto run = [](const fs::path& dir) {
+  auto run = [&](const fs::path& dir) {
     VaeTrainOptions o = tiny_run(dir);
     o.train.batch = 4, o.train.steps = 1;
+    o.train.balance_shares = balanced;
     return o;
   };
   train_vae(run(a));

@@ -80,13 +80,29 @@ std::vector<int> parse_frame_counts(std::string_view text) {
   return counts;
 }
 
-ShapesClip make_clip(uint64_t seed, uint64_t index, const std::vector<ClipSize>& sizes,
-                     const std::vector<int>& frame_counts) {
+namespace {
+
+// The first two draws of a clip: its size, then its frame count.
+ClipExtent draw_extent(Generator& gen, const std::vector<ClipSize>& sizes,
+                       const std::vector<int>& frame_counts) {
   CUBIST_CHECK(!sizes.empty() && !frame_counts.empty(),
                "shapes dataset: the lists of sizes and frame counts must not be empty");
-  Generator gen(seed, index);
   const ClipSize size = sizes[gen.randint(sizes.size())];
-  const int frames = frame_counts[gen.randint(frame_counts.size())];
+  return {size, frame_counts[gen.randint(frame_counts.size())]};
+}
+
+}  // namespace
+
+ClipExtent clip_extent(uint64_t seed, uint64_t index, const std::vector<ClipSize>& sizes,
+                       const std::vector<int>& frame_counts) {
+  Generator gen(seed, index);
+  return draw_extent(gen, sizes, frame_counts);
+}
+
+ShapesClip make_clip(uint64_t seed, uint64_t index, const std::vector<ClipSize>& sizes,
+                     const std::vector<int>& frame_counts) {
+  Generator gen(seed, index);
+  const auto [size, frames] = draw_extent(gen, sizes, frame_counts);
   ShapesClip clip;
   clip.scene = sample_scene(size.width, size.height, frames, gen);
   const SceneSpec spec = clip.scene.spec();

@@ -37,6 +37,15 @@ struct ShapesClip {
   std::string description;  // rich
 };
 
+// The size and frame count of make_clip(seed, index, sizes, frame_counts) without the rest of
+// the clip: its first two draws, which make_clip takes from here.
+struct ClipExtent {
+  ClipSize size;
+  int frames;
+};
+ClipExtent clip_extent(uint64_t seed, uint64_t index, const std::vector<ClipSize>& sizes,
+                       const std::vector<int>& frame_counts);
+
 // Clip `index` of the dataset with this seed: size and length uniform over the lists, then the
 // scene, then the description's phrasing, all from Generator(seed, stream = index).
 ShapesClip make_clip(uint64_t seed, uint64_t index, const std::vector<ClipSize>& sizes,

@@ -40,6 +40,10 @@ class ShapesSource : public ClipSource {
   Video clip(uint64_t index) const override {
     return shapes::render(shapes::make_clip(seed_, index, sizes_, frames_).scene);
   }
+  double pixels(uint64_t index) const override {
+    const shapes::ClipExtent e = shapes::clip_extent(seed_, index, sizes_, frames_);
+    return static_cast<double>(e.frames) * e.size.width * e.size.height;
+  }
   std::string describe() const override {
     return "Shapes World (seed " + std::to_string(seed_) + ", " + text_ + " frames)";
   }
@@ -64,6 +68,18 @@ class ManifestSource : public ClipSource {
     CUBIST_CHECK(max_side_ >= sf_, "vae train: max_side ", max_side_,
                  " is smaller than the spatial factor ", sf_);
     for (int f : shapes::parse_frame_counts(train.frames)) max_frames_ = std::max(max_frames_, f);
+  }
+  // From the manifest's frames, width and height (`cubist data index` writes them); an entry
+  // without them counts as the largest clip a step can take.
+  double pixels(uint64_t index) const override {
+    Generator g(seed_, index);
+    const ManifestEntry& e = entries_[g.randint(entries_.size())];
+    const int64_t side = max_side_ - max_side_ % sf_;
+    if (e.frames < 1 || e.width < 1 || e.height < 1)
+      return static_cast<double>(max_frames_) * static_cast<double>(side * side);
+    const int64_t t = 1 + (std::min<int64_t>(e.frames, max_frames_) - 1) / tf_ * tf_;
+    return static_cast<double>(t) * static_cast<double>(std::min(e.height - e.height % sf_, side)) *
+           static_cast<double>(std::min(e.width - e.width % sf_, side));
   }
   Video clip(uint64_t index) const override {
     Generator g(seed_, index);
@@ -123,6 +139,23 @@ StepLoss clip_step(const Vae& vae, const Video& clip, const VaeTrainConfig& tc, 
   return {loss.item(), mse.item(), kl.item(), clip.frames};
 }
 
+// This process's clips of step `step` (places in its batch): dealt by their pixels
+// (balanced_shares), the autoencoder's work being about proportional to them, or with
+// train.balance_shares false in order, equal numbers to each process.
+std::vector<int64_t> my_clips(const ClipSource& data, const VaeTrainConfig& tc, int64_t step,
+                              const ProcessGroup& group) {
+  if (tc.balance_shares) {
+    std::vector<double> pixels;
+    for (int64_t j = 0; j < tc.batch; ++j)
+      pixels.push_back(data.pixels(static_cast<uint64_t>(step * tc.batch + j)));
+    return balanced_shares(pixels, group.size())[static_cast<size_t>(group.rank())];
+  }
+  const Share s = share_of(tc.batch, group.rank(), group.size());
+  std::vector<int64_t> places;
+  for (int64_t j = s.begin; j < s.end; ++j) places.push_back(j);
+  return places;
+}
+
 std::map<std::string, std::string> run_metadata(const VaeTrainOptions& o, int64_t step,
                                                 double elapsed, const std::string& data) {
   std::map<std::string, std::string> meta = vae_metadata(o.model);
@@ -180,9 +213,13 @@ VaeTrainConfig VaeTrainConfig::from_json(const nlohmann::json& root) {
   const nlohmann::json j = sectioned ? root.value("train", nlohmann::json::object()) : root;
   CUBIST_CHECK(j.is_object(), "vae train config: expected a JSON object, got ", j.dump());
   static const std::vector<std::string> kKeys = {
-      "steps",      "batch",      "lr",       "min_lr_ratio", "warmup",         "weight_decay",
-      "clip_grad",  "kl_weight",  "sizes",    "frames",       "seed",           "checkpoint_every",
-      "eval_every", "eval_clips", "max_side", "init",         "freeze_encoder", "shard_optimizer"};
+      "steps",         "batch",          "lr",
+      "min_lr_ratio",  "warmup",         "weight_decay",
+      "clip_grad",     "kl_weight",      "sizes",
+      "frames",        "seed",           "checkpoint_every",
+      "eval_every",    "eval_clips",     "max_side",
+      "init",          "freeze_encoder", "shard_optimizer",
+      "balance_shares"};
   std::vector<std::string> p;
   for (const auto& [key, value] : j.items())
     if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end())
@@ -206,6 +243,7 @@ VaeTrainConfig VaeTrainConfig::from_json(const nlohmann::json& root) {
   read_json_field(j, "init", c.init, p);
   read_json_field(j, "freeze_encoder", c.freeze_encoder, p);
   read_json_field(j, "shard_optimizer", c.shard_optimizer, p);
+  read_json_field(j, "balance_shares", c.balance_shares, p);
   if (c.steps < 1) p.push_back("steps must be >= 1");
   if (c.batch < 1) p.push_back("batch must be >= 1");
   if (!(c.lr > 0)) p.push_back("lr must be > 0");
@@ -249,6 +287,7 @@ nlohmann::ordered_json VaeTrainConfig::to_json() const {
   if (!init.empty()) j["init"] = init;
   j["freeze_encoder"] = freeze_encoder;
   j["shard_optimizer"] = shard_optimizer;
+  j["balance_shares"] = balance_shares;
   return j;
 }
 
@@ -362,7 +401,6 @@ VaeTrainResult train_vae(const VaeTrainOptions& o, const VaeTrainCallback& on_st
     write_plot(o.out_dir);
   };
 
-  const Share share = share_of(tc.batch, group.rank(), group.size());
   int64_t step = result.start_step;
   int64_t run_steps = 0;
   while (step < tc.steps) {
@@ -372,7 +410,7 @@ VaeTrainResult train_vae(const VaeTrainOptions& o, const VaeTrainCallback& on_st
     // Each clip's loss is scaled by 1 / batch before its backward pass, so the processes'
     // gradients and losses add up to the whole batch's.
     double total[4] = {0, 0, 0, 0};  // loss, mse, kl, frames
-    for (int64_t j = share.begin; j < share.end; ++j) {
+    for (const int64_t j : my_clips(*data, tc, step, group)) {
       const uint64_t index = static_cast<uint64_t>(step * tc.batch + j);
       const StepLoss s = clip_step(vae, data->clip(index), tc, noise.substream(index));
       total[0] += s.loss / tc.batch, total[1] += s.mse / tc.batch;

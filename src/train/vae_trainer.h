@@ -63,6 +63,9 @@ struct VaeTrainConfig {
   // Data parallel: the optimizer's moments sharded over the processes (ZeRO stage 1,
   // train/adamw.h), each keeping 1/N of them; the steps are the same either way.
   bool shard_optimizer = true;
+  // Data parallel: each step's clips dealt to the processes by their pixels (balanced_shares),
+  // so that none waits long for another; false deals them in order, equal numbers to each.
+  bool balance_shares = true;
 
   // The "train" object of a config file (or the whole object); unknown fields are errors.
   static VaeTrainConfig from_json(const nlohmann::json& j);
@@ -75,6 +78,9 @@ class ClipSource {
  public:
   virtual ~ClipSource() = default;
   virtual Video clip(uint64_t index) const = 0;
+  // The pixels of clip(index) (frames x height x width), known without making it, to deal a
+  // step's clips to processes by their work; an estimate where the source cannot know it.
+  virtual double pixels(uint64_t index) const = 0;
   virtual std::string describe() const = 0;
 };
 
