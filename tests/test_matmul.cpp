@@ -106,7 +106,9 @@ TEST(Gemm, IsThreadSafeAcrossStdThreads) {
 // of the sums. With this machine's 1 and 2 threads every backend gives the same bits here;
 // oneDNN 2.6 splits K from about 8 threads on, so 8 threads are checked for the others only.
 // (No BLAS promises thread-count invariance: OpenBLAS differs between 1 and 2 threads on some
-// small shapes, e.g. 16 x 720 x 432; docs/PERFORMANCE.md.)
+// small shapes, e.g. 16 x 720 x 432, and oneDNN on others, e.g. 16 x 256 x 1024 with B
+// transposed or 1 x 256 x 256; docs/PERFORMANCE.md. CUBIST_DETERMINISTIC=1, tested below, is
+// the mode that promises it.)
 TEST(Gemm, ResultDoesNotDependOnThreadCount) {
   const int64_t M = 64, N = 64, K = 8192;
   const auto A = random_vector(static_cast<size_t>(K * M), 1);
@@ -124,6 +126,53 @@ TEST(Gemm, ResultDoesNotDependOnThreadCount) {
   if (std::string(ops::gemm_backend()) != "onednn") {
     EXPECT_EQ(one, run(8)) << "backend " << ops::gemm_backend() << ": 1 and 8 threads differ";
   }
+}
+
+// The deterministic mode: the same bits for 1, 2 and 3 threads on the shapes where the library's
+// own threading differs, the block offsets right for every transpose and for strided operands
+// (checked against sums in double), and beta applied once.
+TEST(Gemm, DeterministicModeGivesTheSameBitsForAnyThreadCount) {
+  struct Shape {
+    bool ta, tb;
+    int64_t M, N, K;
+  };
+  const bool saved = ops::gemm_deterministic();
+  ops::set_gemm_deterministic(true);
+  for (const Shape& s : {Shape{false, true, 16, 256, 1024}, Shape{false, false, 1, 256, 1024},
+                         Shape{true, false, 64, 1, 4096}, Shape{false, false, 300, 600, 129},
+                         Shape{true, true, 300, 600, 129}, Shape{true, false, 513, 257, 40}}) {
+    SCOPED_TRACE(std::to_string(s.M) + "x" + std::to_string(s.N) + "x" + std::to_string(s.K) +
+                 (s.ta ? " A^T" : "") + (s.tb ? " B^T" : ""));
+    const int64_t lda = (s.ta ? s.M : s.K) + 3, ldb = (s.tb ? s.K : s.N) + 5, ldc = s.N + 2;
+    const auto A = random_vector(static_cast<size_t>((s.ta ? s.K : s.M) * lda), 3);
+    const auto B = random_vector(static_cast<size_t>((s.tb ? s.N : s.K) * ldb), 4);
+    const auto C0 = random_vector(static_cast<size_t>(s.M * ldc), 5);
+    auto run = [&](int threads) {
+      std::vector<float> c = C0;
+      const int before = omp_get_max_threads();
+      omp_set_num_threads(threads);
+      ops::gemm(s.ta, s.tb, s.M, s.N, s.K, 0.5f, A.data(), lda, B.data(), ldb, 2.0f, c.data(), ldc);
+      omp_set_num_threads(before);
+      return c;
+    };
+    const std::vector<float> one = run(1);
+    EXPECT_EQ(one, run(2));
+    EXPECT_EQ(one, run(3));
+    double worst = 0;
+    for (int64_t i = 0; i < s.M; ++i)
+      for (int64_t j = 0; j < s.N; ++j) {
+        double sum = 0;
+        for (int64_t k = 0; k < s.K; ++k)
+          sum += static_cast<double>(s.ta ? A[k * lda + i] : A[i * lda + k]) *
+                 (s.tb ? B[j * ldb + k] : B[k * ldb + j]);
+        const double want = 0.5 * sum + 2.0 * C0[i * ldc + j];
+        worst = std::max(worst, std::abs(one[i * ldc + j] - want) / (1.0 + std::abs(want)));
+      }
+    EXPECT_LT(worst, 1e-4);
+    for (int64_t i = 0; i < s.M; ++i)  // the padding past each row of C untouched
+      for (int64_t j = s.N; j < ldc; ++j) EXPECT_EQ(one[i * ldc + j], C0[i * ldc + j]);
+  }
+  ops::set_gemm_deterministic(saved);
 }
 
 TEST(Gemm, RejectsBadLeadingDimensions) {

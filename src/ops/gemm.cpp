@@ -7,7 +7,11 @@
 
 #include <omp.h>
 
+#include <algorithm>
+#include <atomic>
 #include <climits>
+#include <cstdlib>
+#include <cstring>
 
 #include "core/error.h"
 
@@ -51,17 +55,10 @@ void check_args(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, int
                "gemm: sizes and leading dimensions must fit in 32 bits");
 }
 
-}  // namespace
-
-void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
-          int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-  check_args(trans_a, trans_b, M, N, K, lda, ldb, ldc);
-  if (M == 0 || N == 0) return;
-  if (K == 0 || alpha == 0.0f) {  // no product to add; the libraries differ on these edge cases
-    scale_c(M, N, beta, C, ldc);
-    return;
-  }
-  // From here M, N, K >= 1, so the checks above give every ld >= 1, as BLAS demands.
+// One library call, threaded by the library (one thread inside a parallel region).
+void library_gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                  const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
+                  int64_t ldc) {
 #if defined(CUBIST_GEMM_openblas)
   cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
               trans_b ? CblasTrans : CblasNoTrans, static_cast<int>(M), static_cast<int>(N),
@@ -81,6 +78,59 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alp
                                       lda, B, ldb, beta, C, ldc);
   CUBIST_CHECK(st == dnnl_success, "gemm: dnnl_sgemm failed with status ", static_cast<int>(st));
 #endif
+}
+
+// The deterministic blocks of C: 256 x 256, a size at which packing the operands again for every
+// block costs about 1/256 of the arithmetic, and of which a large product has enough for many
+// threads.
+constexpr int64_t kBlock = 256;
+
+bool env_deterministic() {
+  const char* v = std::getenv("CUBIST_DETERMINISTIC");
+  return v && std::strcmp(v, "0") != 0 && *v != '\0';
+}
+
+std::atomic<bool>& deterministic_flag() {
+  static std::atomic<bool> on{env_deterministic()};
+  return on;
+}
+
+// C in blocks fixed by the shape, each a single-threaded call reducing over all of K: an element
+// of C is summed the same way whichever thread computes its block, and however many there are.
+void blocked_gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                  const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
+                  int64_t ldc) {
+  const int64_t rows = (M + kBlock - 1) / kBlock, cols = (N + kBlock - 1) / kBlock;
+#pragma omp parallel for schedule(dynamic)
+  for (int64_t b = 0; b < rows * cols; ++b) {
+    const int64_t i = b / cols * kBlock, j = b % cols * kBlock;
+    const int64_t m = std::min(kBlock, M - i), n = std::min(kBlock, N - j);
+    // Row i of op(A) starts at A + i*lda, or at column i when A is stored transposed; likewise
+    // column j of op(B).
+    const float* a = trans_a ? A + i : A + i * lda;
+    const float* b_ = trans_b ? B + j * ldb : B + j;
+    library_gemm(trans_a, trans_b, m, n, K, alpha, a, lda, b_, ldb, beta, C + i * ldc + j, ldc);
+  }
+}
+
+}  // namespace
+
+bool gemm_deterministic() { return deterministic_flag().load(); }
+void set_gemm_deterministic(bool on) { deterministic_flag().store(on); }
+
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+          int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  check_args(trans_a, trans_b, M, N, K, lda, ldb, ldc);
+  if (M == 0 || N == 0) return;
+  if (K == 0 || alpha == 0.0f) {  // no product to add; the libraries differ on these edge cases
+    scale_c(M, N, beta, C, ldc);
+    return;
+  }
+  // From here M, N, K >= 1, so the checks above give every ld >= 1, as BLAS demands.
+  if (gemm_deterministic())
+    blocked_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  else
+    library_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 const char* gemm_backend() {
