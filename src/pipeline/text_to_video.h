@@ -71,9 +71,10 @@ double as_given(float v);
 
 // The provenance record: prompt, expanded prompt, filled, seed, steps, guidance and its rule,
 // sampler, size, frames, fps, the model files' names and SHA-256, the Cubist version,
-// "ai_generated": true, and (with_time) the UTC time of writing. Without the time it is a pure
-// function of the request and the model files, which keeps a video's bytes the same for the same
-// seed.
+// "ai_generated": true, and (with_time) the machine's side of the run: "run" (the threads and
+// whether the matrix products were deterministic, which a result to the bit depends on: ops/gemm.h)
+// and the UTC time of writing. Without them it is a pure function of the request and the model
+// files, which keeps a video's bytes the same for the same seed.
 nlohmann::ordered_json provenance(const TextToVideoModel& model, const VideoRequest& request,
                                   const PreparedPrompt& prompt, bool with_time = true);
 

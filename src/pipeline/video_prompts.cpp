@@ -607,10 +607,10 @@ Video run_video_job(const TextToVideoModel& m, const VideoJob& job, const flow::
 nlohmann::ordered_json job_provenance(const TextToVideoModel& m, const VideoJob& job,
                                       bool with_time) {
   nlohmann::ordered_json j = provenance(m, job.request, job.prompt, with_time);
-  nlohmann::ordered_json time;
+  nlohmann::ordered_json run, time;  // kept for the end
   if (j.contains("utc_time")) {
-    time = j["utc_time"];
-    j.erase("utc_time");
+    run = j["run"], time = j["utc_time"];
+    j.erase("run"), j.erase("utc_time");
   }
   j["mode"] = prompt_mode_name(job.mode);
   if (!job.input_record.empty()) j["inputs"] = job.input_record;
@@ -632,6 +632,7 @@ nlohmann::ordered_json job_provenance(const TextToVideoModel& m, const VideoJob&
     j["window"] = job.window;
   }
   if (!job.notes.empty()) j["notes"] = job.notes;
+  if (!run.is_null()) j["run"] = run;
   if (!time.is_null()) j["utc_time"] = time;
   return j;
 }
