@@ -8,6 +8,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <tuple>
 
 #include <nlohmann/json.hpp>
@@ -106,28 +108,65 @@ TEST(VaeTrainer, ClipSourcesKnowAClipsPixelsWithoutMakingIt) {
     const Video v = shapes->clip(i);
     EXPECT_EQ(shapes->pixels(i), static_cast<double>(v.frames * v.height * v.width)) << i;
   }
+  fs::remove_all(temp_dir("manifest"));
+}
+
+// Whether `clip` is a window of `v`: some start frame and top-left corner from which it is v's
+// pixels exactly.
+bool is_window_of(const Video& clip, const Video& v) {
+  for (int64_t t0 = 0; t0 + clip.frames <= v.frames; ++t0)
+    for (int64_t y0 = 0; y0 + clip.height <= v.height; ++y0)
+      for (int64_t x0 = 0; x0 + clip.width <= v.width; ++x0) {
+        bool same = true;
+        for (int64_t f = 0; f < clip.frames && same; ++f)
+          for (int64_t y = 0; y < clip.height && same; ++y)
+            same = std::equal(clip.pixel(f, y, 0), clip.pixel(f, y, 0) + clip.width * 3,
+                              v.pixel(t0 + f, y0 + y, x0));
+        if (same) return true;
+      }
+  return false;
+}
+
+// A manifest's clips are windows of its videos, read up to the window's end when the manifest
+// gives the video's extent, from the header when it does not, and whole when the manifest says
+// more frames than the video holds; the pixels are known from the manifest without reading.
+TEST(VaeTrainer, ManifestClipsAreWindowsOfTheirVideos) {
   const fs::path dir = temp_dir("manifest");
   fs::create_directories(dir);
   std::ofstream m(dir / "manifest.jsonl");
-  for (const auto& [name, frames, w, h] : {std::tuple{"a", 7, 40, 24}, {"b", 3, 16, 48}}) {
+  std::map<std::string, Video> videos;
+  // name, frames, width, height, the frames the manifest claims (0: no extent in the manifest)
+  for (const auto& [name, frames, w, h, claimed] : {std::tuple{"a", 23, 40, 24, 23},
+                                                    {"b", 3, 16, 48, 3},
+                                                    {"c", 11, 32, 32, 0},
+                                                    {"d", 6, 32, 16, 40}}) {
     const Video v = testing::smooth_video(frames, h, w, 8.0);
-    write_video((dir / (std::string(name) + ".mp4")).string(), v);
-    m << nlohmann::json{{"path", std::string(name) + ".mp4"},
-                        {"frames", frames},
-                        {"width", w},
-                        {"height", h}}
-             .dump()
-      << "\n";
+    const std::string file = std::string(name) + ".mp4";
+    write_video((dir / file).string(), v);
+    videos[file] = read_video((dir / file).string());
+    nlohmann::json j{{"path", file}};
+    if (claimed > 0) j.update({{"frames", claimed}, {"width", w}, {"height", h}});
+    m << j.dump() << "\n";
   }
   m.close();
   VaeTrainConfig tc;
-  tc.frames = "1,5", tc.max_side = 32;
+  tc.frames = "1,5,9", tc.max_side = 32;
   const auto manifest =
       manifest_clip_source((dir / "manifest.jsonl").string(), testing::tiny_vae_config(), tc);
-  for (uint64_t i = 0; i < 8; ++i) {
-    const Video v = manifest->clip(i);
-    EXPECT_EQ(manifest->pixels(i), static_cast<double>(v.frames * v.height * v.width)) << i;
+  std::set<int64_t> lengths;
+  for (uint64_t i = 0; i < 24; ++i) {
+    const Video clip = manifest->clip(i);
+    lengths.insert(clip.frames);
+    bool found = false;
+    for (const auto& [file, v] : videos) found = found || is_window_of(clip, v);
+    EXPECT_TRUE(found) << "clip " << i;
+    const bool from_d = clip.height == 16 && clip.width == 32;  // its manifest claims 40 frames
+    if (!from_d) {
+      EXPECT_EQ(manifest->pixels(i), static_cast<double>(clip.frames * clip.height * clip.width))
+          << i;
+    }
   }
+  EXPECT_EQ(lengths, (std::set<int64_t>{1, 5, 9}));  // b's 3 frames give 1; a and c give 9
   fs::remove_all(dir);
 }
 

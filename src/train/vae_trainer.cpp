@@ -81,31 +81,77 @@ class ManifestSource : public ClipSource {
     return static_cast<double>(t) * static_cast<double>(std::min(e.height - e.height % sf_, side)) *
            static_cast<double>(std::min(e.width - e.width % sf_, side));
   }
+  // The window is drawn from the manifest's frames and size when it has them (the header's when
+  // not), and only the frames up to its end are decoded, a chunk at a time, the ones before it
+  // dropped: a long video is neither decoded to its end nor held whole for a short clip. Should
+  // the video hold fewer frames than that says, it is read whole and the window drawn from what
+  // it holds, as before.
   Video clip(uint64_t index) const override {
     Generator g(seed_, index);
     const ManifestEntry& e = entries_[g.randint(entries_.size())];
     VideoReadOptions opt;
     opt.threads = 1;
+    Generator whole = g;  // the draws of the fallback, the same as the window's
+    const Extent x = extent_of(e);
+    if (x.frames >= 1) {
+      const Window w = draw_window(e, x, g);
+      opt.max_frames = w.t0 + w.t;
+      VideoReader reader(e.path, opt);
+      int64_t skipped = 0;
+      for (int64_t n = 1; skipped < w.t0 && n > 0; skipped += n)
+        n = reader.read(std::min<int64_t>(kSkipChunk, w.t0 - skipped)).frames;
+      const Video v = skipped == w.t0 ? reader.read(w.t) : Video();
+      if (v.frames == w.t && v.height == x.height && v.width == x.width) return crop(v, w, 0);
+    }
+    opt.max_frames = 0;
     const Video v = read_video(e.path, opt);
-    const int64_t h = std::min(v.height - v.height % sf_, max_side_ - max_side_ % sf_);
-    const int64_t w = std::min(v.width - v.width % sf_, max_side_ - max_side_ % sf_);
-    CUBIST_CHECK(h >= sf_ && w >= sf_, e.path, ": frames of ", v.width, "x", v.height,
-                 " are smaller than the autoencoder's spatial factor ", sf_);
-    const int64_t t = 1 + (std::min<int64_t>(v.frames, max_frames_) - 1) / tf_ * tf_;
-    const int64_t t0 = g.randint(static_cast<uint64_t>(v.frames - t + 1));
-    const int64_t y0 = g.randint(static_cast<uint64_t>(v.height - h + 1));
-    const int64_t x0 = g.randint(static_cast<uint64_t>(v.width - w + 1));
-    Video out(t, h, w, v.fps);
-    for (int64_t f = 0; f < t; ++f)
-      for (int64_t y = 0; y < h; ++y)
-        std::copy_n(v.pixel(t0 + f, y0 + y, x0), w * 3, out.pixel(f, y, 0));
-    return out;
+    const Window w = draw_window(e, {v.frames, v.height, v.width}, whole);
+    return crop(v, w, w.t0);
   }
   std::string describe() const override {
     return path_ + " (" + std::to_string(entries_.size()) + " clips)";
   }
 
  private:
+  struct Extent {
+    int64_t frames = 0, height = 0, width = 0;
+  };
+  struct Window {
+    int64_t t, h, w, t0, y0, x0;
+  };
+  static constexpr int64_t kSkipChunk = 16;  // frames decoded at a time before a window
+
+  // A video's frames and size: the manifest's (`cubist data index` writes them), else its
+  // header's.
+  static Extent extent_of(const ManifestEntry& e) {
+    if (e.frames >= 1 && e.width >= 1 && e.height >= 1) return {e.frames, e.height, e.width};
+    const VideoInfo info = probe_video(e.path);
+    return {info.frames, info.height, info.width};
+  }
+
+  // The clip's window of a video of extent x: the longest allowed length, sides cropped to
+  // multiples of the spatial factor and at most max_side, at a random place.
+  Window draw_window(const ManifestEntry& e, const Extent& x, Generator& g) const {
+    const int64_t h = std::min(x.height - x.height % sf_, max_side_ - max_side_ % sf_);
+    const int64_t w = std::min(x.width - x.width % sf_, max_side_ - max_side_ % sf_);
+    CUBIST_CHECK(h >= sf_ && w >= sf_, e.path, ": frames of ", x.width, "x", x.height,
+                 " are smaller than the autoencoder's spatial factor ", sf_);
+    const int64_t t = 1 + (std::min<int64_t>(x.frames, max_frames_) - 1) / tf_ * tf_;
+    const int64_t t0 = g.randint(static_cast<uint64_t>(x.frames - t + 1));
+    const int64_t y0 = g.randint(static_cast<uint64_t>(x.height - h + 1));
+    const int64_t x0 = g.randint(static_cast<uint64_t>(x.width - w + 1));
+    return {t, h, w, t0, y0, x0};
+  }
+
+  // Window w of v, whose frame `first` is the window's first.
+  static Video crop(const Video& v, const Window& w, int64_t first) {
+    Video out(w.t, w.h, w.w, v.fps);
+    for (int64_t f = 0; f < w.t; ++f)
+      for (int64_t y = 0; y < w.h; ++y)
+        std::copy_n(v.pixel(first + f, w.y0 + y, w.x0), w.w * 3, out.pixel(f, y, 0));
+    return out;
+  }
+
   std::string path_;
   std::vector<ManifestEntry> entries_;
   uint64_t seed_;
