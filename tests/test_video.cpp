@@ -285,6 +285,31 @@ TEST_F(VideoTest, ReaderInChunksEqualsTheWholeVideo) {
   EXPECT_DOUBLE_EQ(VideoReader(path("still.png")).read(1).fps, 8.0);  // an image's rate
 }
 
+// start_frame drops the first output frames (after any change of rate), and max_frames counts
+// from there: the frames kept are the whole read's, from that one on.
+TEST_F(VideoTest, StartFrameDropsTheFramesBeforeIt) {
+  const Video v = testing::smooth_video(11, 16, 24, 12.0);
+  for (const std::string ext : {"/", ".mp4"}) {
+    write_video(path("src" + ext), v);
+    for (const double fps : {0.0, 5.0}) {
+      const Video whole = read_video(path("src" + ext), {.fps = fps});
+      const size_t frame = static_cast<size_t>(whole.height * whole.width * 3);
+      for (const auto& [start, most] : {std::pair{0, 0}, {3, 0}, {3, 2}, {2, 100}}) {
+        SCOPED_TRACE(ext + " fps " + std::to_string(fps) + " start " + std::to_string(start));
+        const Video part =
+            read_video(path("src" + ext), {.fps = fps, .max_frames = most, .start_frame = start});
+        const int64_t want =
+            most > 0 ? std::min<int64_t>(most, whole.frames - start) : whole.frames - start;
+        ASSERT_EQ(part.frames, want);
+        EXPECT_TRUE(std::equal(part.rgb.begin(), part.rgb.end(),
+                               whole.rgb.begin() + static_cast<std::ptrdiff_t>(start * frame)));
+      }
+      EXPECT_EQ(read_video(path("src" + ext), {.fps = fps, .start_frame = 50}).frames, 0);
+    }
+  }
+  EXPECT_THROW(read_video(path("src.mp4"), {.start_frame = -1}), Error);
+}
+
 // A writer that is not closed (an error part way, an interrupt) leaves the old file as it was and
 // no temporary; frames of another size and an empty video are refused.
 TEST_F(VideoTest, UnclosedWriterKeepsTheOldFile) {
@@ -335,7 +360,7 @@ TEST_F(VideoTest, WritesRefuseToReplaceWhatIsNotAVideo) {
   // A folder holding anything but frames and video.json is kept whole, and the error says why.
   fs::create_directories(path("mine"));
   std::ofstream(path("mine/notes.txt")) << "precious";
-  for (const std::string out : {path("mine"), path("mine/")}) {
+  for (const std::string& out : {path("mine"), path("mine/")}) {
     testing::expect_error([&] { write_video(out, v); }, out, "notes.txt");
     testing::expect_error([&] { check_video_output(out); }, out, "not replacing it");
   }

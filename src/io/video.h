@@ -49,7 +49,10 @@ struct VideoReadOptions {
   // two is given the other follows the aspect ratio (rounded, at least 1).
   int64_t width = 0, height = 0;
   int64_t max_frames = 0;  // stop after this many output frames; 0 = all
-  int threads = 0;         // decoder threads; 0 lets FFmpeg choose (the data loader uses 1)
+  // Output frames dropped before the first one kept (max_frames counts from there): decoded, as
+  // the frames after them depend on them, but not converted nor held.
+  int64_t start_frame = 0;
+  int threads = 0;  // decoder threads; 0 lets FFmpeg choose (the data loader uses 1)
 };
 
 struct VideoWriteOptions {

@@ -34,6 +34,8 @@ class Collector {
                  "read_video: fps must be >= 0 (0 = native), got ", opt.fps);
     CUBIST_CHECK(opt.max_frames >= 0, "read_video: max_frames must be >= 0 (0 = all), got ",
                  opt.max_frames);
+    CUBIST_CHECK(opt.start_frame >= 0, "read_video: start_frame must be >= 0, got ",
+                 opt.start_frame);
   }
 
   bool full() const { return opt_.max_frames > 0 && taken_ + v_.frames >= opt_.max_frames; }
@@ -92,6 +94,8 @@ class Collector {
   }
 
   void emit(const AVFrame* f, int64_t copies) {
+    const int64_t skipped = std::min(copies, opt_.start_frame - dropped_);
+    dropped_ += skipped, copies -= skipped;
     if (opt_.max_frames > 0) copies = std::min(copies, opt_.max_frames - taken_ - v_.frames);
     if (copies <= 0) return;
     if (v_.height == 0) {
@@ -112,7 +116,8 @@ class Collector {
   ffmpeg::Frame prev_ = ffmpeg::make_frame();
   bool have_prev_ = false;
   int64_t next_k_ = 0;
-  int64_t taken_ = 0;  // frames handed out by take()
+  int64_t taken_ = 0;    // frames handed out by take()
+  int64_t dropped_ = 0;  // of the start_frame frames dropped first
 };
 
 // Where the frames come from: pump() hands the collector at least one more source frame, or

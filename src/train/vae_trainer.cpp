@@ -82,8 +82,9 @@ class ManifestSource : public ClipSource {
            static_cast<double>(std::min(e.width - e.width % sf_, side));
   }
   // The window is drawn from the manifest's frames and size when it has them (the header's when
-  // not), and only the frames up to its end are decoded, a chunk at a time, the ones before it
-  // dropped: a long video is neither decoded to its end nor held whole for a short clip. Should
+  // not), and only the frames up to its end are decoded, the ones before it dropped unconverted
+  // (VideoReadOptions::start_frame): a long video is neither decoded to its end nor held whole
+  // for a short clip. Should
   // the video hold fewer frames than that says, it is read whole and the window drawn from what
   // it holds, as before.
   Video clip(uint64_t index) const override {
@@ -95,15 +96,11 @@ class ManifestSource : public ClipSource {
     const Extent x = extent_of(e);
     if (x.frames >= 1) {
       const Window w = draw_window(e, x, g);
-      opt.max_frames = w.t0 + w.t;
-      VideoReader reader(e.path, opt);
-      int64_t skipped = 0;
-      for (int64_t n = 1; skipped < w.t0 && n > 0; skipped += n)
-        n = reader.read(std::min<int64_t>(kSkipChunk, w.t0 - skipped)).frames;
-      const Video v = skipped == w.t0 ? reader.read(w.t) : Video();
+      opt.start_frame = w.t0, opt.max_frames = w.t;
+      const Video v = read_video(e.path, opt);
       if (v.frames == w.t && v.height == x.height && v.width == x.width) return crop(v, w, 0);
     }
-    opt.max_frames = 0;
+    opt.start_frame = 0, opt.max_frames = 0;
     const Video v = read_video(e.path, opt);
     const Window w = draw_window(e, {v.frames, v.height, v.width}, whole);
     return crop(v, w, w.t0);
@@ -119,7 +116,6 @@ class ManifestSource : public ClipSource {
   struct Window {
     int64_t t, h, w, t0, y0, x0;
   };
-  static constexpr int64_t kSkipChunk = 16;  // frames decoded at a time before a window
 
   // A video's frames and size: the manifest's (`cubist data index` writes them), else its
   // header's.
