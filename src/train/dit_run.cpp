@@ -315,7 +315,6 @@ class Validator {
   std::unique_ptr<MetricsLog> log_;
 };
 
-// Clips [share.begin, share.end) of step `step` (0-based) in the run's data order.
 // The places in step `step`'s batch of the clips this process trains on, and those clips.
 struct StepShare {
   std::vector<int64_t> places;
@@ -324,7 +323,7 @@ struct StepShare {
 
 // What it costs to train on a clip of `tokens` tokens, up to a factor common to all clips: a
 // block's matrix products take (8 + 4 mlp_ratio) hidden^2 flops a token, its attention 4 tokens
-// hidden more.
+// hidden more; divided by 4 hidden.
 double training_cost(const DiTConfig& c, int64_t tokens) {
   return static_cast<double>(tokens) *
          ((2.0 + static_cast<double>(c.mlp_ratio)) * static_cast<double>(c.hidden) +
