@@ -90,7 +90,7 @@ std::unique_ptr<ClipSource> shapes_clip_source(uint64_t seed, const std::string&
 // Clips from a JSONL manifest: clip i reads entry (random under seed, i), takes a window of
 // 1 + tf k frames (the longest allowed by `frames`' largest count and the video) at a random
 // start, and crops a random window whose sides are multiples of the spatial factor and at most
-// max_side.
+// max_side. Only the frames up to the window's end are decoded.
 std::unique_ptr<ClipSource> manifest_clip_source(const std::string& manifest,
                                                  const VaeConfig& model,
                                                  const VaeTrainConfig& train);
