@@ -310,6 +310,42 @@ TEST_F(VideoTest, StartFrameDropsTheFramesBeforeIt) {
   EXPECT_THROW(read_video(path("src.mp4"), {.start_frame = -1}), Error);
 }
 
+// A start far into a video is sought (to the key frame before it) rather than decoded to: the
+// frames kept are still exactly the whole read's, wherever the key frames fall, in every
+// container, and a start past the end gives nothing.
+TEST_F(VideoTest, StartFrameFarInSeeksAndKeepsTheSameFrames) {
+  if (!testing::have_ffmpeg_cli()) GTEST_SKIP() << "the ffmpeg command is not installed";
+  const std::string src = "-f lavfi -i testsrc=size=64x48:rate=24 -frames:v 150 -pix_fmt yuv420p ";
+  const std::vector<std::string> files = {path("gop8.mp4"), path("gop250.mp4"), path("gop8.webm"),
+                                          path("gop8.avi")};
+  ASSERT_TRUE(testing::ffmpeg_cli(src + "-c:v libx264 -g 8 -bf 2 " + files[0]));
+  ASSERT_TRUE(testing::ffmpeg_cli(src + "-c:v libx264 " + files[1]));  // one key frame
+  ASSERT_TRUE(testing::ffmpeg_cli(src + "-c:v libvpx-vp9 -g 8 -deadline realtime " + files[2]));
+  ASSERT_TRUE(testing::ffmpeg_cli(src + "-c:v mpeg4 -g 8 -q:v 2 " + files[3]));
+  for (const std::string& f : files) {
+    const Video whole = read_video(f);
+    ASSERT_EQ(whole.frames, 150) << f;
+    const size_t frame = static_cast<size_t>(whole.height * whole.width * 3);
+    for (const auto& [start, most] : {std::pair{32, 5}, {57, 9}, {100, 0}, {149, 1}, {40, 200}}) {
+      SCOPED_TRACE(f + " start " + std::to_string(start));
+      const Video part = read_video(f, {.max_frames = most, .start_frame = start});
+      const int64_t want = most > 0 ? std::min<int64_t>(most, 150 - start) : 150 - start;
+      ASSERT_EQ(part.frames, want);
+      EXPECT_TRUE(std::equal(part.rgb.begin(), part.rgb.end(),
+                             whole.rgb.begin() + static_cast<std::ptrdiff_t>(start * frame)));
+    }
+    EXPECT_EQ(read_video(f, {.start_frame = 400}).frames, 0) << f;
+  }
+  // Sought, not decoded to: with a key frame every 8 frames, 5 frames from frame 100 take the
+  // key frame at 96 on (B-frames may add a few), where decoding from the top would take 105.
+  VideoReader sought(files[0], {.max_frames = 5, .start_frame = 100});
+  EXPECT_EQ(sought.read(5).frames, 5);
+  EXPECT_LE(sought.frames_decoded(), 16);
+  VideoReader near(files[0], {.max_frames = 5, .start_frame = 20});  // too near to seek
+  EXPECT_EQ(near.read(5).frames, 5);
+  EXPECT_GE(near.frames_decoded(), 25);
+}
+
 // A writer that is not closed (an error part way, an interrupt) leaves the old file as it was and
 // no temporary; frames of another size and an empty video are refused.
 TEST_F(VideoTest, UnclosedWriterKeepsTheOldFile) {

@@ -49,8 +49,10 @@ struct VideoReadOptions {
   // two is given the other follows the aspect ratio (rounded, at least 1).
   int64_t width = 0, height = 0;
   int64_t max_frames = 0;  // stop after this many output frames; 0 = all
-  // Output frames dropped before the first one kept (max_frames counts from there): decoded, as
-  // the frames after them depend on them, but not converted nor held.
+  // Output frames dropped before the first one kept (max_frames counts from there): not
+  // converted nor held. At the native rate of a constant-rate file a start of 32 frames or more
+  // is sought: decoding begins at the key frame before it; otherwise the frames before it are
+  // decoded, as the ones after depend on them.
   int64_t start_frame = 0;
   int threads = 0;  // decoder threads; 0 lets FFmpeg choose (the data loader uses 1)
 };
@@ -96,6 +98,9 @@ class VideoReader {
   VideoReader& operator=(const VideoReader&) = delete;
 
   Video read(int64_t n);
+  // The source frames decoded so far: with a start_frame far in, those from the key frame
+  // before it on, as the reader seeks there.
+  int64_t frames_decoded() const;
 
  private:
   struct Impl;

@@ -85,6 +85,10 @@ class Collector {
 
   int64_t taken() const { return taken_; }
 
+  // At the native rate, after a seek: the next frame offered is frame k (k <= start_frame), the
+  // ones before it counted as dropped.
+  void dropped_before(int64_t k) { dropped_ = k; }
+
  private:
   // How many target times k / fps, from the next one on, fall before t.
   int64_t targets_before(double t) {
@@ -127,6 +131,7 @@ class Source {
   virtual ~Source() = default;
   virtual bool pump(Collector& c) = 0;
   virtual double native_fps() const = 0;  // the rate handed to Collector::take
+  virtual int64_t work() const = 0;       // frames decoded so far (VideoReader::frames_decoded)
 };
 
 class FolderSource : public Source {
@@ -146,6 +151,7 @@ class FolderSource : public Source {
     return true;
   }
   double native_fps() const override { return native_; }
+  int64_t work() const override { return static_cast<int64_t>(next_); }
 
  private:
   std::vector<std::string> files_;
@@ -161,10 +167,19 @@ class FileSource : public Source {
     native_ = ffmpeg::stream_fps(in_.st());
     step_ = native_ > 0 ? 1.0 / native_ : 1.0 / kDefaultFps;
     tb_ = av_q2d(in_.st()->time_base);
+    // A start far into a constant-rate video at its native rate is sought: decoding starts at
+    // the key frame before it rather than at the first frame.
+    const AVStream* st = in_.st();
+    const bool constant_rate =
+        st->avg_frame_rate.num > 0 && av_cmp_q(st->avg_frame_rate, st->r_frame_rate) == 0;
+    if (opt.start_frame >= kSeekFrom && opt.fps <= 0 && constant_rate &&
+        st->start_time != AV_NOPTS_VALUE && !is_image_path(path))
+      seek_to_ = opt.start_frame;
   }
 
   bool pump(Collector& c) override {
     if (ended_) return false;
+    if (seek_to_ > 0 && !sought_) seek();
     for (;;) {  // until a packet of the video stream has been sent and drained
       const int r = av_read_frame(in_.fmt.get(), pkt_.get());
       if (r == AVERROR_EOF) break;
@@ -194,6 +209,8 @@ class FileSource : public Source {
     return false;
   }
 
+  int64_t work() const override { return work_; }
+
   // An image file has no frame rate of its own (FFmpeg says 25): it is a still of one frame.
   double native_fps() const override {
     return ended_ && is_image_path(path_) && decoded_ == 1 ? kDefaultFps : native_;
@@ -207,17 +224,60 @@ class FileSource : public Source {
       if (r == AVERROR(EAGAIN) || r == AVERROR_EOF) return true;
       if (r < 0) fail(path_, ": corrupt video data after ", decoded_, " frames: ", describe(r));
       const int64_t ts = frame_->best_effort_timestamp;
+      if (sought_ && decoded_ == 0 && !landed(c, ts)) continue;  // restarted from the top
       if (ts != AV_NOPTS_VALUE && first_ts_ == AV_NOPTS_VALUE) first_ts_ = ts;
       const double ts_s = ts != AV_NOPTS_VALUE ? (ts - first_ts_) * tb_ : t_ + step_;
       t_ = decoded_ == 0 ? 0.0 : std::max(t_, ts_s);  // never backwards
       const double dur = frame_->pkt_duration > 0 ? frame_->pkt_duration * tb_ : step_;
       t_end_ = t_ + dur;
-      ++decoded_;
+      ++decoded_, ++work_;
       c.offer(frame_.get(), t_);
       av_frame_unref(frame_.get());
       if (c.full()) return false;
     }
   }
+
+  // Seeks to the key frame at or before frame seek_to_ (frame k shows at start_time + k / fps);
+  // where the container cannot, decoding starts from the top as without a seek.
+  void seek() {
+    sought_ = true;
+    const AVStream* st = in_.st();
+    const int64_t target =
+        st->start_time + std::llround(static_cast<double>(seek_to_) / native_ / tb_);
+    if (av_seek_frame(in_.fmt.get(), in_.stream, target, AVSEEK_FLAG_BACKWARD) < 0) {
+      sought_ = false, seek_to_ = 0;
+      return;
+    }
+    avcodec_flush_buffers(in_.dec.get());
+  }
+
+  // The first frame after a seek: which frame it is, from its time. At or before the start it
+  // is taken as that frame, the ones before it counted as decoded and dropped; past the start
+  // (a seek that overshot) or without a time, the file is read again from the top, and false
+  // drops this frame.
+  bool landed(Collector& c, int64_t ts) {
+    const AVStream* st = in_.st();
+    const int64_t k = ts == AV_NOPTS_VALUE
+                          ? -1
+                          : std::llround(static_cast<double>(ts - st->start_time) * tb_ * native_);
+    if (k >= 0 && k <= seek_to_) {
+      first_ts_ = st->start_time;
+      decoded_ = k;
+      t_ = static_cast<double>(k) / native_;
+      c.dropped_before(k);
+      return true;
+    }
+    av_frame_unref(frame_.get());
+    sought_ = false, seek_to_ = 0;
+    if (av_seek_frame(in_.fmt.get(), in_.stream, st->start_time, AVSEEK_FLAG_BACKWARD) < 0)
+      fail(path_, ": cannot seek back to the first frame after a seek past frame ", k);
+    avcodec_flush_buffers(in_.dec.get());
+    return false;
+  }
+
+  // Starts this far in are sought; nearer ones are decoded from the top, which costs less than
+  // a seek's key frame search on short clips.
+  static constexpr int64_t kSeekFrom = 32;
 
   std::string path_;
   ffmpeg::Input in_;
@@ -225,6 +285,9 @@ class FileSource : public Source {
   ffmpeg::Frame frame_ = ffmpeg::make_frame();
   double native_ = 0, step_ = 0, tb_ = 0, t_ = 0, t_end_ = 0;
   int64_t decoded_ = 0, first_ts_ = AV_NOPTS_VALUE;
+  int64_t seek_to_ = 0;  // > 0: the output frame to seek to before decoding
+  int64_t work_ = 0;     // frames the decoder gave, sought past ones not counted
+  bool sought_ = false;
   bool ended_ = false;
 };
 
@@ -273,6 +336,8 @@ Video VideoReader::read(int64_t n) {
   while (m.more && (m.whole || m.collector.frames() < n)) m.more = m.source->pump(m.collector);
   return m.collector.take(n, m.source->native_fps());
 }
+
+int64_t VideoReader::frames_decoded() const { return impl_->source->work(); }
 
 Video read_video(const std::string& path, const VideoReadOptions& opt) {
   return VideoReader(path, opt).read(std::numeric_limits<int64_t>::max());

@@ -82,9 +82,9 @@ class ManifestSource : public ClipSource {
            static_cast<double>(std::min(e.width - e.width % sf_, side));
   }
   // The window is drawn from the manifest's frames and size when it has them (the header's when
-  // not), and only the frames up to its end are decoded, the ones before it dropped unconverted
-  // (VideoReadOptions::start_frame): a long video is neither decoded to its end nor held whole
-  // for a short clip. Should
+  // not), and only the frames up to its end are decoded, from the key frame before it on where it
+  // lies far in, the ones before it dropped unconverted (VideoReadOptions::start_frame): a long
+  // video is neither decoded from its start to its end nor held whole for a short clip. Should
   // the video hold fewer frames than that says, it is read whole and the window drawn from what
   // it holds, as before.
   Video clip(uint64_t index) const override {
