@@ -330,8 +330,7 @@ double training_cost(const DiTConfig& c, int64_t tokens) {
           static_cast<double>(tokens));
 }
 
-// This process's clips of step `step`: dealt by their work (balanced_shares) or, with
-// train.balance_shares false, the step's clips in order, equal numbers to each process.
+// This process's clips of step `step`, dealt by their work (clips_of_process).
 StepShare load_share(const std::vector<LatentEntry>& entries, const DiTRunFile& c, int64_t step,
                      const ProcessGroup& group) {
   const int64_t B = c.train.batch, clips = static_cast<int64_t>(entries.size());
@@ -339,15 +338,12 @@ StepShare load_share(const std::vector<LatentEntry>& entries, const DiTRunFile& 
     return entries[static_cast<size_t>(clip_of_run(c.train.seed, clips, step * B + j))];
   };
   StepShare share;
-  if (c.train.balance_shares) {
-    std::vector<double> costs;
-    for (int64_t j = 0; j < B; ++j)
-      costs.push_back(training_cost(c.model, patch_grid(entry(j).shape, c.model.patch).tokens()));
-    share.places = balanced_shares(costs, group.size())[static_cast<size_t>(group.rank())];
-  } else {
-    const Share s = share_of(B, group.rank(), group.size());
-    for (int64_t j = s.begin; j < s.end; ++j) share.places.push_back(j);
-  }
+  share.places = clips_of_process(
+      B, c.train.balance_shares,
+      [&](int64_t j) {
+        return training_cost(c.model, patch_grid(entry(j).shape, c.model.patch).tokens());
+      },
+      group);
   for (const int64_t j : share.places) share.clips.add(entry(j), c.model.patch);
   return share;
 }

@@ -73,6 +73,20 @@ std::vector<std::vector<int64_t>> balanced_shares(const std::vector<double>& cos
   return shares;
 }
 
+std::vector<int64_t> clips_of_process(int64_t batch, bool balance,
+                                      const std::function<double(int64_t place)>& cost,
+                                      const ProcessGroup& group) {
+  if (balance) {
+    std::vector<double> costs;
+    for (int64_t j = 0; j < batch; ++j) costs.push_back(cost(j));
+    return balanced_shares(costs, group.size())[static_cast<size_t>(group.rank())];
+  }
+  const Share s = share_of(batch, group.rank(), group.size());
+  std::vector<int64_t> places(static_cast<size_t>(s.end - s.begin));
+  std::iota(places.begin(), places.end(), s.begin);
+  return places;
+}
+
 void in_buckets(const std::vector<int64_t>& sizes, int64_t bucket, const PieceFn& pack,
                 const std::function<void(float*, int64_t)>& exchange, const PieceFn& unpack) {
   CUBIST_CHECK(bucket >= 1, "in_buckets: buckets of ", bucket, " floats");

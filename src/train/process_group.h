@@ -68,6 +68,13 @@ Share share_of(int64_t batch, int rank, int size);
 // the step, ascending); with costs above 0, every process gets one when there are enough.
 std::vector<std::vector<int64_t>> balanced_shares(const std::vector<double>& costs, int size);
 
+// This process's clips of a step of `batch` (their places in it, ascending): with `balance`,
+// dealt by balanced_shares on cost(place) for every place, else share_of's run in rank order.
+// cost is called only when balancing.
+std::vector<int64_t> clips_of_process(int64_t batch, bool balance,
+                                      const std::function<double(int64_t place)>& cost,
+                                      const ProcessGroup& group);
+
 // A collective over many tensors in buckets: the tensors of `sizes` elements are laid end to end
 // and cut into buckets of at most `bucket` floats; each bucket is filled by `pack(tensor, begin,
 // n, dst)` for every piece [begin, begin + n) of a tensor in it, passed to `exchange(buffer, n)`,

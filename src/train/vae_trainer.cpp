@@ -74,12 +74,9 @@ class ManifestSource : public ClipSource {
   double pixels(uint64_t index) const override {
     Generator g(seed_, index);
     const ManifestEntry& e = entries_[g.randint(entries_.size())];
-    const int64_t side = max_side_ - max_side_ % sf_;
-    if (e.frames < 1 || e.width < 1 || e.height < 1)
-      return static_cast<double>(max_frames_) * static_cast<double>(side * side);
-    const int64_t t = 1 + (std::min<int64_t>(e.frames, max_frames_) - 1) / tf_ * tf_;
-    return static_cast<double>(t) * static_cast<double>(std::min(e.height - e.height % sf_, side)) *
-           static_cast<double>(std::min(e.width - e.width % sf_, side));
+    const std::optional<Extent> listed = listed_extent(e);
+    const Window w = listed ? clip_size(*listed) : clip_size({max_frames_, max_side_, max_side_});
+    return static_cast<double>(w.t) * static_cast<double>(w.h) * static_cast<double>(w.w);
   }
   // The window is drawn from the manifest's frames and size when it has them (the header's when
   // not), and only the frames up to its end are decoded, from the key frame before it on where it
@@ -117,26 +114,39 @@ class ManifestSource : public ClipSource {
     int64_t t, h, w, t0, y0, x0;
   };
 
-  // A video's frames and size: the manifest's (`cubist data index` writes them), else its
-  // header's.
+  // A video's frames and size as the manifest lists them (`cubist data index` writes them).
+  static std::optional<Extent> listed_extent(const ManifestEntry& e) {
+    if (e.frames < 1 || e.width < 1 || e.height < 1) return std::nullopt;
+    return Extent{e.frames, e.height, e.width};
+  }
+  // The manifest's extent, else the video header's.
   static Extent extent_of(const ManifestEntry& e) {
-    if (e.frames >= 1 && e.width >= 1 && e.height >= 1) return {e.frames, e.height, e.width};
+    if (const std::optional<Extent> listed = listed_extent(e)) return *listed;
     const VideoInfo info = probe_video(e.path);
     return {info.frames, info.height, info.width};
   }
 
-  // The clip's window of a video of extent x: the longest allowed length, sides cropped to
-  // multiples of the spatial factor and at most max_side, at a random place.
+  // The size of a clip of a video of extent x (its place left at 0): the longest allowed
+  // length, sides cropped to multiples of the spatial factor and at most max_side.
+  Window clip_size(const Extent& x) const {
+    const int64_t side = max_side_ - max_side_ % sf_;
+    return {1 + (std::min<int64_t>(x.frames, max_frames_) - 1) / tf_ * tf_,
+            std::min(x.height - x.height % sf_, side),
+            std::min(x.width - x.width % sf_, side),
+            0,
+            0,
+            0};
+  }
+
+  // The clip's window of a video of extent x: clip_size at a random place.
   Window draw_window(const ManifestEntry& e, const Extent& x, Generator& g) const {
-    const int64_t h = std::min(x.height - x.height % sf_, max_side_ - max_side_ % sf_);
-    const int64_t w = std::min(x.width - x.width % sf_, max_side_ - max_side_ % sf_);
-    CUBIST_CHECK(h >= sf_ && w >= sf_, e.path, ": frames of ", x.width, "x", x.height,
+    Window w = clip_size(x);
+    CUBIST_CHECK(w.h >= sf_ && w.w >= sf_, e.path, ": frames of ", x.width, "x", x.height,
                  " are smaller than the autoencoder's spatial factor ", sf_);
-    const int64_t t = 1 + (std::min<int64_t>(x.frames, max_frames_) - 1) / tf_ * tf_;
-    const int64_t t0 = g.randint(static_cast<uint64_t>(x.frames - t + 1));
-    const int64_t y0 = g.randint(static_cast<uint64_t>(x.height - h + 1));
-    const int64_t x0 = g.randint(static_cast<uint64_t>(x.width - w + 1));
-    return {t, h, w, t0, y0, x0};
+    w.t0 = g.randint(static_cast<uint64_t>(x.frames - w.t + 1));
+    w.y0 = g.randint(static_cast<uint64_t>(x.height - w.h + 1));
+    w.x0 = g.randint(static_cast<uint64_t>(x.width - w.w + 1));
+    return w;
   }
 
   // Window w of v, whose frame `first` is the window's first.
@@ -179,23 +189,6 @@ StepLoss clip_step(const Vae& vae, const Video& clip, const VaeTrainConfig& tc, 
   const Var loss = add(mse, scale(kl, tc.kl_weight));
   scale(loss, 1.0f / static_cast<float>(tc.batch)).backward();
   return {loss.item(), mse.item(), kl.item(), clip.frames};
-}
-
-// This process's clips of step `step` (places in its batch): dealt by their pixels
-// (balanced_shares), the autoencoder's work being about proportional to them, or with
-// train.balance_shares false in order, equal numbers to each process.
-std::vector<int64_t> my_clips(const ClipSource& data, const VaeTrainConfig& tc, int64_t step,
-                              const ProcessGroup& group) {
-  if (tc.balance_shares) {
-    std::vector<double> pixels;
-    for (int64_t j = 0; j < tc.batch; ++j)
-      pixels.push_back(data.pixels(static_cast<uint64_t>(step * tc.batch + j)));
-    return balanced_shares(pixels, group.size())[static_cast<size_t>(group.rank())];
-  }
-  const Share s = share_of(tc.batch, group.rank(), group.size());
-  std::vector<int64_t> places;
-  for (int64_t j = s.begin; j < s.end; ++j) places.push_back(j);
-  return places;
 }
 
 std::map<std::string, std::string> run_metadata(const VaeTrainOptions& o, int64_t step,
@@ -452,7 +445,12 @@ VaeTrainResult train_vae(const VaeTrainOptions& o, const VaeTrainCallback& on_st
     // Each clip's loss is scaled by 1 / batch before its backward pass, so the processes'
     // gradients and losses add up to the whole batch's.
     double total[4] = {0, 0, 0, 0};  // loss, mse, kl, frames
-    for (const int64_t j : my_clips(*data, tc, step, group)) {
+    // This process's clips, dealt by their pixels, which the autoencoder's work is about
+    // proportional to (clips_of_process).
+    const auto pixels = [&](int64_t j) {
+      return data->pixels(static_cast<uint64_t>(step * tc.batch + j));
+    };
+    for (const int64_t j : clips_of_process(tc.batch, tc.balance_shares, pixels, group)) {
       const uint64_t index = static_cast<uint64_t>(step * tc.batch + j);
       const StepLoss s = clip_step(vae, data->clip(index), tc, noise.substream(index));
       total[0] += s.loss / tc.batch, total[1] += s.mse / tc.batch;
