@@ -22,10 +22,13 @@ bool holds_no_files(const fs::path& p) {
 
 }  // namespace
 
+std::string without_trailing_slashes(std::string path) {
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  return path;
+}
+
 void check_output_place(const std::string& path, bool folder) {
-  std::string trimmed = path;  // "out/" is the folder "out"
-  while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
-  const fs::path target(trimmed);
+  const fs::path target(without_trailing_slashes(path));
   std::error_code ec;
   if (fs::exists(target, ec) && fs::is_directory(target, ec) != folder)
     fail(path, ": exists and is ", folder ? "a file" : "a folder", "; not replacing it");

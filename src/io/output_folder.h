@@ -8,6 +8,10 @@
 
 namespace cubist {
 
+// `path` without the slashes that end it ("out/" -> "out"; "/" stays): the name of the folder a
+// path written as a folder names.
+std::string without_trailing_slashes(std::string path);
+
 // An Error, before the work that makes it, unless the folder that `path` (a file, or with
 // `folder` a folder) would be written in exists, and `path` is not already a thing of the other
 // kind (a folder where a file goes, or a file where a folder goes), which is never replaced.

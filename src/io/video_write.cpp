@@ -370,9 +370,7 @@ VideoWriter::VideoWriter(const std::string& path, int64_t height, int64_t width,
                "video.json keeps it), .mp4 or .webm");
   const bool folder = m.form == Form::kFolder;
   check_place(path, m.form);
-  std::string trimmed = path;
-  while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
-  m.target = fs::path(trimmed);
+  m.target = fs::path(without_trailing_slashes(path));
   std::error_code ec;
   m.tmp = temp_beside(m.target);
   try {

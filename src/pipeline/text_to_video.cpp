@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/parallel.h"
 #include "diffusion/video_sampling.h"
+#include "io/output_folder.h"
 #include "io/safetensors.h"
 #include "io/sha256.h"
 #include "models/model_files.h"
@@ -150,18 +151,16 @@ nlohmann::ordered_json provenance(const TextToVideoModel& m, const VideoRequest&
   j["frames"] = r.frames;
   j["fps"] = kFps;
   j["model"] = {{"dit", model_file(m.dit_path)}, {"vae", model_file(m.vae_path)}};
-  if (with_time) {
-    j["run"] = {{"threads", num_threads()}, {"deterministic", ops::gemm_deterministic()}};
-    j["utc_time"] = utc_now();
-  }
+  if (with_time) stamp_run(j);
   return j;
 }
 
-std::string sidecar_path(const std::string& out) {
-  std::string s = out;
-  while (s.size() > 1 && s.back() == '/') s.pop_back();
-  return s + ".json";
+void stamp_run(nlohmann::ordered_json& record) {
+  record["run"] = {{"threads", num_threads()}, {"deterministic", ops::gemm_deterministic()}};
+  record["utc_time"] = utc_now();
 }
+
+std::string sidecar_path(const std::string& out) { return without_trailing_slashes(out) + ".json"; }
 
 std::string write_generated(const std::string& out, const Video& video,
                             const nlohmann::ordered_json& record) {

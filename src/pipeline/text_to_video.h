@@ -77,6 +77,8 @@ double as_given(float v);
 // files, which keeps a video's bytes the same for the same seed.
 nlohmann::ordered_json provenance(const TextToVideoModel& model, const VideoRequest& request,
                                   const PreparedPrompt& prompt, bool with_time = true);
+// Adds the machine's side of the run to a provenance record, at its end: "run" and "utc_time".
+void stamp_run(nlohmann::ordered_json& record);
 
 // OUT.json beside the output: "clip.mp4" -> "clip.mp4.json", a folder "frames/" -> "frames.json".
 std::string sidecar_path(const std::string& out);

@@ -13,6 +13,7 @@
 #include "core/strings.h"
 #include "diffusion/condition.h"
 #include "diffusion/video_sampling.h"
+#include "io/output_folder.h"
 #include "io/sha256.h"
 #include "models/vae/tiling.h"
 #include "ops/elementwise.h"
@@ -44,9 +45,7 @@ bool leads_into_held_frames(PromptMode mode, bool backward) {
 }
 
 std::string base_name(const std::string& path) {
-  std::string s = path;
-  while (s.size() > 1 && s.back() == '/') s.pop_back();
-  return fs::path(s).filename().string();
+  return fs::path(without_trailing_slashes(path)).filename().string();
 }
 
 // SHA-256 of an input: a file's bytes; a folder of frames: of its "name digest" lines, by name.
@@ -626,12 +625,7 @@ Video run_video_job(const TextToVideoModel& m, const VideoJob& job, const flow::
 
 nlohmann::ordered_json job_provenance(const TextToVideoModel& m, const VideoJob& job,
                                       bool with_time) {
-  nlohmann::ordered_json j = provenance(m, job.request, job.prompt, with_time);
-  nlohmann::ordered_json run, time;  // kept for the end
-  if (j.contains("utc_time")) {
-    run = j["run"], time = j["utc_time"];
-    j.erase("run"), j.erase("utc_time");
-  }
+  nlohmann::ordered_json j = provenance(m, job.request, job.prompt, false);
   j["mode"] = prompt_mode_name(job.mode);
   if (!job.input_record.empty()) j["inputs"] = job.input_record;
   if (job.mode == PromptMode::kExtend) {
@@ -652,8 +646,7 @@ nlohmann::ordered_json job_provenance(const TextToVideoModel& m, const VideoJob&
     j["window"] = job.window;
   }
   if (!job.notes.empty()) j["notes"] = job.notes;
-  if (!run.is_null()) j["run"] = run;
-  if (!time.is_null()) j["utc_time"] = time;
+  if (with_time) stamp_run(j);
   return j;
 }
 
