@@ -1,6 +1,7 @@
 #include "cli/args.h"
 
 #include <charconv>
+#include <optional>
 
 #include "core/strings.h"
 
@@ -59,25 +60,33 @@ std::string Args::required(const std::string& name) {
   return *v;
 }
 
+namespace {
+
+// All of `text` as a whole number of type T, or nothing (a sign T cannot hold, a fraction, a
+// trailing word, out of range).
+template <typename T>
+std::optional<T> whole_number(const std::string& text) {
+  T out = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return out;
+}
+
+}  // namespace
+
 int64_t Args::integer(const std::string& name, int64_t fallback) {
   const std::string* v = value(name);
   if (!v) return fallback;
-  int64_t out = 0;
-  auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
-  if (ec != std::errc() || end != v->data() + v->size())
-    throw UsageError("option " + name + " takes a whole number, not '" + *v + "'");
-  return out;
+  if (const auto x = whole_number<int64_t>(*v)) return *x;
+  throw UsageError("option " + name + " takes a whole number, not '" + *v + "'");
 }
 
 uint64_t Args::seed(const std::string& name, uint64_t fallback) {
   const std::string* v = value(name);
   if (!v) return fallback;
-  uint64_t out = 0;
-  auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
-  if (ec != std::errc() || end != v->data() + v->size())
-    throw UsageError("option " + name + " takes a seed, a whole number from 0 to " +
-                     std::to_string(UINT64_MAX) + ", not '" + *v + "'");
-  return out;
+  if (const auto x = whole_number<uint64_t>(*v)) return *x;
+  throw UsageError("option " + name + " takes a seed, a whole number from 0 to " +
+                   std::to_string(UINT64_MAX) + ", not '" + *v + "'");
 }
 
 double Args::number(const std::string& name, double fallback) {

@@ -57,6 +57,12 @@ bool json_is_whole(const nlohmann::json& v) {
          x < std::ldexp(1.0, std::numeric_limits<T>::digits);  // T's max + 1, exactly
 }
 
+// A whole number v of type T (json_is_whole<T>(v)), written as an integer or as a float (1e4).
+template <typename T>
+T json_whole(const nlohmann::json& v) {
+  return v.is_number_float() ? static_cast<T>(v.get<double>()) : v.get<T>();
+}
+
 // Whether v is a value of the kind json_kind<T>() names, with nothing lost in reading it.
 template <typename T>
 bool json_holds(const nlohmann::json& v) {
@@ -86,12 +92,10 @@ void read_json_field(const nlohmann::json& j, const char* key, T& out,
   const nlohmann::json& v = j.at(key);
   if (json_holds<T>(v)) {
     if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
-      out = v.is_number_float() ? static_cast<T>(v.get<double>()) : v.get<T>();
+      out = json_whole<T>(v);
     else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
       T read;
-      for (const nlohmann::json& e : v)
-        read.push_back(e.is_number_float() ? static_cast<int64_t>(e.get<double>())
-                                           : e.get<int64_t>());
+      for (const nlohmann::json& e : v) read.push_back(json_whole<int64_t>(e));
       out = std::move(read);
     } else
       out = v.get<T>();

@@ -46,9 +46,9 @@ void save_latent(const std::string& path, const LatentFile& f) {
   if (!f.vae.empty()) meta["vae"] = f.vae;
   if (!f.vae_encoder.empty()) meta["vae_encoder"] = f.vae_encoder;
   if (!f.vae_weights.empty()) meta["vae_weights"] = f.vae_weights;
-  if (f.refine_steps > 0) meta["refine_steps"] = std::to_string(f.refine_steps);
   if (!f.refined_for.empty()) meta["refined_for"] = f.refined_for;
   if (f.refine_steps > 0) {
+    meta["refine_steps"] = std::to_string(f.refine_steps);
     meta["refine_lr"] = std::to_string(f.refine_lr);
     meta["refine_chunk"] = std::to_string(f.refine_plan.chunk_latents);
     meta["refine_lookahead"] = f.refine_plan.lookahead ? "true" : "false";
