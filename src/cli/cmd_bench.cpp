@@ -111,6 +111,10 @@ int bench_block(Args& args) {
 }  // namespace
 
 int cmd_bench(int argc, char** argv) {
+  if (argc >= 1 && (std::string(argv[0]) == "--help" || std::string(argv[0]) == "-h")) {
+    std::printf("%s", kUsage);
+    return 0;
+  }
   if (argc < 1 || std::string(argv[0]) != "block")
     throw UsageError(std::string("the benchmarks are: block\n") + kUsage);
   Args args(argc - 1, argv + 1);

@@ -23,6 +23,14 @@ struct Command {
 // `cubist data shapes|index ...`
 int cmd_data(int argc, char** argv) {
   const std::string what = argc > 0 ? argv[0] : "";
+  if (what == "--help" || what == "-h") {
+    std::printf(
+        "usage: cubist data shapes --out DIR ...   Shapes World clips with captions and a "
+        "manifest\n"
+        "       cubist data index DIR ...          a folder's videos probed into a manifest\n"
+        "(cubist data shapes --help, cubist data index --help for their options)\n");
+    return 0;
+  }
   if (what == "shapes") return cubist::cli::cmd_data_shapes(argc - 1, argv + 1);
   if (what == "index") return cubist::cli::cmd_data_index(argc - 1, argv + 1);
   throw cubist::cli::UsageError(
