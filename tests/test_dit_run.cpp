@@ -342,7 +342,8 @@ TEST_F(DiTRun, EncodesAManifestAndWritesSamples) {
   o.config.data = {.latents = {},
                    .manifest = path("videos.jsonl"),
                    .vae = path("vae.safetensors"),
-                   .validation = ""};
+                   .validation = "",
+                   .cut = {}};
   DiTRunConfig& t = o.config.train;
   t.steps = 2, t.sample_every = 2, t.sample_steps = 2, t.sample_frames = 5;
   t.sample_size = "24x16";
@@ -358,7 +359,7 @@ TEST_F(DiTRun, EncodesAManifestAndWritesSamples) {
   EXPECT_FALSE(fs::exists(path("run/checkpoint.safetensors")));
 
   int64_t cached = 0;
-  o.on_cache = [&](const CacheProgress& p) { cached += p.error.empty(); };
+  o.on_cache = [&](const CacheProgress& p) { cached += p.done > 0 && p.error.empty(); };
   std::vector<std::string> samples;
   o.on_step = [&](const DiTRunStatus& s) {
     if (!s.sample.empty()) samples.push_back(s.sample);
@@ -384,6 +385,32 @@ TEST_F(DiTRun, EncodesAManifestAndWritesSamples) {
   train_dit(again);
   EXPECT_EQ(vae, fs::absolute(path("vae.safetensors")).lexically_normal().string());
   EXPECT_TRUE(fs::exists(path("run2/samples/step_000001.mp4")));
+}
+
+// data.clip_frames cuts a manifest's videos into clips as they are cached: 13 frames of 16x28
+// into clips of 5, 5 and 1 frames, whose latents (7 wide under the autoencoder's 4) the
+// transformer's patches of 2 crop to 6. The longest clip is reported.
+TEST_F(DiTRun, TrainsOnClipsCutFromAManifestsVideos) {
+  write_video(path("clip/"), testing::smooth_video(13, 16, 28, 8));
+  write_manifest(path("videos.jsonl"), {{.path = path("clip/"), .caption = kCaptions[0]}});
+  testing::write_tiny_vae(path("vae.safetensors"));
+  DiTRunOptions o = tiny_run("", path("run"));
+  o.config.data = {.latents = {},
+                   .manifest = path("videos.jsonl"),
+                   .vae = path("vae.safetensors"),
+                   .validation = "",
+                   .cut = {.clip_frames = 5}};
+  o.config.train.steps = 2;
+  DiTRunInfo info;
+  o.on_start = [&](const DiTRunInfo& i) { info = i; };
+  EXPECT_TRUE(train_dit(o).finished);
+  EXPECT_EQ(info.clips, 3);
+  EXPECT_EQ(info.largest_tokens, 2 * 2 * 3);  // 2 latent frames of 4x7, cropped to 4x6
+  const std::vector<LatentEntry> clips = read_latent_manifest(path("run/cache/latents.jsonl"));
+  ASSERT_EQ(clips.size(), 3u);
+  EXPECT_EQ(clips[2].shape, (Dims{4, 1, 4, 7}));
+  EXPECT_NE(testing::file_bytes(path("run/config.json")).find("\"clip_frames\": 5"),
+            std::string::npos);
 }
 
 // data.validation: the EMA weights' loss on held-out clips every validate_every steps (and at the
@@ -522,6 +549,10 @@ TEST(DiTRunConfig, NamesBadKeysAndValues) {
   bad("{" + model + R"("data": {"latent": "a"}})", "unknown key \"latent\"");
   bad("{" + model + R"("data": {"latents": []}})", "data.latents is a latent manifest");
   bad("{" + model + R"("data": {"latents": ["a", 2]}})", "or a list of them");
+  bad("{" + model + R"("data": {"latents": "a", "clip_frames": 17}})",
+      "cut the videos of data.manifest as they are cached");
+  bad("{" + model + R"("data": {"manifest": "a", "max_side": 6.5}})",
+      "\"max_side\" has the wrong type");
   bad(R"({"model": {"hiden": 3}, )" + data + "}", "unknown key \"hiden\"");
   bad("{" + data + "}", "no \"model\"");
   bad("{" + model + data + R"(, "extra": 1})",

@@ -3,8 +3,11 @@
 // refused, not mixed in.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <filesystem>
 
+#include "data/clip_cut.h"
 #include "data/latent_cache.h"
 #include "data/manifest.h"
 #include "model_testing.h"
@@ -32,7 +35,7 @@ TEST_F(LatentCache, ReusesItsLatentsAndRefusesThoseOfOtherWeights) {
   EXPECT_EQ(a->fingerprint(), load_vae(path("a.safetensors"))->fingerprint());
 
   const CacheResult first =
-      cache_latents(*a, path("a.safetensors"), path("videos.jsonl"), path("cache"), false);
+      cache_latents(*a, path("a.safetensors"), path("videos.jsonl"), path("cache"), {});
   EXPECT_EQ(first.cached, 2);
   const std::string latent = path("cache/latents/000000.safetensors");
   EXPECT_EQ(load_latent(latent).vae_encoder, a->encoder_fingerprint());
@@ -40,14 +43,14 @@ TEST_F(LatentCache, ReusesItsLatentsAndRefusesThoseOfOtherWeights) {
 
   // The same weights again: every latent is kept as it is.
   const CacheResult again =
-      cache_latents(*a, path("a.safetensors"), path("videos.jsonl"), path("cache"), false);
+      cache_latents(*a, path("a.safetensors"), path("videos.jsonl"), path("cache"), {});
   EXPECT_EQ(again.cached, 2);
   EXPECT_EQ(again.failed, 0);
   EXPECT_EQ(std::filesystem::last_write_time(latent), written);
 
   // Other weights (a retrained autoencoder, same config): refused before anything is touched.
   testing::expect_error(
-      [&] { cache_latents(*b, path("b.safetensors"), path("videos.jsonl"), path("cache"), false); },
+      [&] { cache_latents(*b, path("b.safetensors"), path("videos.jsonl"), path("cache"), {}); },
       "000000.safetensors", "encoded by other encoder weights of this autoencoder");
   EXPECT_EQ(std::filesystem::last_write_time(latent), written);
   // An autoencoder of another config: refused the same way.
@@ -55,15 +58,14 @@ TEST_F(LatentCache, ReusesItsLatentsAndRefusesThoseOfOtherWeights) {
   wide.latent_channels *= 2;
   Generator gen(3);
   const Vae other(wide, gen);
-  testing::expect_error(
-      [&] { cache_latents(other, "", path("videos.jsonl"), path("cache"), false); },
-      "000000.safetensors", "an autoencoder of another config");
+  testing::expect_error([&] { cache_latents(other, "", path("videos.jsonl"), path("cache"), {}); },
+                        "000000.safetensors", "an autoencoder of another config");
   EXPECT_EQ(read_latent_manifest(path("cache/latents.jsonl")).size(), 2u);
   // Another manifest into the same folder: refused, the folder's index kept.
   std::vector<ManifestEntry> others = {{.path = path("clip1/"), .caption = "a blue square"}};
   write_manifest(path("others.jsonl"), others);
   testing::expect_error(
-      [&] { cache_latents(*a, path("a.safetensors"), path("others.jsonl"), path("cache"), false); },
+      [&] { cache_latents(*a, path("a.safetensors"), path("others.jsonl"), path("cache"), {}); },
       "holds the latents of another manifest", "000000.safetensors is " + path("clip0/"));
   EXPECT_EQ(std::filesystem::last_write_time(latent), written);
   EXPECT_EQ(read_latent_manifest(path("cache/latents.jsonl")).size(), 2u);
@@ -71,9 +73,7 @@ TEST_F(LatentCache, ReusesItsLatentsAndRefusesThoseOfOtherWeights) {
   std::filesystem::create_directories(path("cache2/latents"));
   std::filesystem::copy_file(latent, path("cache2/latents/123456789012345678901234.safetensors"));
   testing::expect_error(
-      [&] {
-        cache_latents(*a, path("a.safetensors"), path("videos.jsonl"), path("cache2"), false);
-      },
+      [&] { cache_latents(*a, path("a.safetensors"), path("videos.jsonl"), path("cache2"), {}); },
       "holds the latents of another manifest", "is missing");
 }
 
@@ -86,7 +86,7 @@ TEST_F(LatentCache, ADecoderChangedAloneKeepsTheCache) {
   write_manifest(path("videos.jsonl"), {{.path = clip, .caption = "a small red circle bouncing"}});
   testing::write_tiny_vae(path("a.safetensors"), 1);
   const auto a = load_vae(path("a.safetensors"));
-  cache_latents(*a, path("a.safetensors"), path("videos.jsonl"), path("cache"), false);
+  cache_latents(*a, path("a.safetensors"), path("videos.jsonl"), path("cache"), {});
   const std::string latent = path("cache/latents/000000.safetensors");
   const auto written = std::filesystem::last_write_time(latent);
 
@@ -101,26 +101,122 @@ TEST_F(LatentCache, ADecoderChangedAloneKeepsTheCache) {
   change_first(*tuned, "decoder.");
   ASSERT_NE(tuned->fingerprint(), a->fingerprint());
   const CacheResult kept =
-      cache_latents(*tuned, path("a.safetensors"), path("videos.jsonl"), path("cache"), false);
+      cache_latents(*tuned, path("a.safetensors"), path("videos.jsonl"), path("cache"), {});
   EXPECT_EQ(kept.cached, 1);
   EXPECT_EQ(kept.failed, 0);
   EXPECT_EQ(std::filesystem::last_write_time(latent), written);
 
   change_first(*tuned, "encoder.");
-  testing::expect_error(
-      [&] { cache_latents(*tuned, "", path("videos.jsonl"), path("cache"), false); },
-      "000000.safetensors", "encoded by other encoder weights");
+  testing::expect_error([&] { cache_latents(*tuned, "", path("videos.jsonl"), path("cache"), {}); },
+                        "000000.safetensors", "encoded by other encoder weights");
 
   LatentFile old = load_latent(latent);  // as the previous release wrote it
   old.vae_encoder.clear();
   old.vae_weights = a->fingerprint();
   save_latent(latent, old);
-  EXPECT_EQ(cache_latents(*a, "", path("videos.jsonl"), path("cache"), false).cached, 1);
+  EXPECT_EQ(cache_latents(*a, "", path("videos.jsonl"), path("cache"), {}).cached, 1);
   auto decoder_only = load_vae(path("a.safetensors"));
   change_first(*decoder_only, "decoder.");
   testing::expect_error(
-      [&] { cache_latents(*decoder_only, "", path("videos.jsonl"), path("cache"), false); },
+      [&] { cache_latents(*decoder_only, "", path("videos.jsonl"), path("cache"), {}); },
       "000000.safetensors", "encoded by other weights of this autoencoder");
+}
+
+// Frames [t0, t0 + t) of v, rows [y0, y0 + h) and columns [x0, x0 + w).
+Video cut_of(const Video& v, int64_t t0, int64_t t, int64_t y0, int64_t h, int64_t x0, int64_t w) {
+  Video out(t, h, w, v.fps);
+  for (int64_t f = 0; f < t; ++f)
+    for (int64_t y = 0; y < h; ++y)
+      for (int64_t x = 0; x < w; ++x)
+        std::copy_n(v.pixel(t0 + f, y0 + y, x0 + x), 3, out.pixel(f, y, x));
+  return out;
+}
+
+// 23 frames of 30x20 cut into clips of 9: frames 0-8, 9-17 and the 5 of 18-22 the autoencoder
+// takes (1 + 4k), each the centred 28x20 (multiples of its 4), encoded on its own.
+TEST_F(LatentCache, CutsVideosIntoClipsEncodedOnTheirOwn) {
+  const Video v = testing::smooth_video(23, 20, 30, 8);
+  write_video(path("clip/"), v);  // PNG frames: lossless, so the clips can be compared exactly
+  write_manifest(path("videos.jsonl"), {{.path = path("clip/"), .caption = "a wave"}});
+  testing::write_tiny_vae(path("a.safetensors"), 1);
+  const auto a = load_vae(path("a.safetensors"));
+  const CacheOptions o{.cut = {.clip_frames = 9}};
+  const CacheResult r =
+      cache_latents(*a, path("a.safetensors"), path("videos.jsonl"), path("cache"), o);
+  EXPECT_EQ(r.cached, 1);
+  EXPECT_EQ(r.clips, 3);
+  const std::vector<LatentEntry> entries = read_latent_manifest(r.manifest);
+  ASSERT_EQ(entries.size(), 3u);
+  const int64_t starts[] = {0, 9, 18}, frames[] = {9, 9, 5};
+  for (size_t k = 0; k < 3; ++k) {
+    const LatentFile f = load_latent(entries[k].latent);
+    EXPECT_EQ(f.start_frame, starts[k]);
+    EXPECT_EQ(f.frames, frames[k]);
+    EXPECT_EQ(f.width, 28);
+    EXPECT_EQ(f.height, 20);
+    EXPECT_EQ(entries[k].caption, "a wave");
+    const LatentFile alone = encode_latent(*a, cut_of(v, starts[k], frames[k], 0, 20, 1, 28), "");
+    testing::expect_close(f.latent, alone.latent, 1e-6f, 1e-6f, entries[k].latent);
+  }
+
+  // Again: nothing encoded again. A clip file gone: its video is encoded again, whole.
+  const std::string second = path("cache/latents/000000_1.safetensors");
+  const auto written = std::filesystem::last_write_time(second);
+  EXPECT_EQ(cache_latents(*a, "", path("videos.jsonl"), path("cache"), o).clips, 3);
+  EXPECT_EQ(std::filesystem::last_write_time(second), written);
+  std::filesystem::remove(path("cache/latents/000000_2.safetensors"));
+  EXPECT_EQ(cache_latents(*a, "", path("videos.jsonl"), path("cache"), o).clips, 3);
+  EXPECT_TRUE(std::filesystem::exists(path("cache/latents/000000_2.safetensors")));
+
+  // A cut of another length, or none, is refused before anything is written.
+  const std::string listed = testing::file_bytes(r.manifest);
+  testing::expect_error(
+      [&] {
+        cache_latents(*a, "", path("videos.jsonl"), path("cache"), {.cut = {.clip_frames = 5}});
+      },
+      "cache",
+      "holds latents of clips of at most 9 frames, where this cache asks for clips of at "
+      "most 5 frames");
+  testing::expect_error([&] { cache_latents(*a, "", path("videos.jsonl"), path("cache"), {}); },
+                        "cache", "where this cache asks for whole videos");
+  EXPECT_EQ(testing::file_bytes(r.manifest), listed);
+  testing::expect_error(
+      [&] { cache_latents(*a, "", path("videos.jsonl"), path("c2"), {.cut = {.clip_frames = 8}}); },
+      "clip_frames", "1 + 4k frames");
+  testing::expect_error(
+      [&] {
+        cache_latents(*a, "", path("videos.jsonl"), path("c2"), {.cut = {.fps = 4}, .pad = true});
+      },
+      "vae cache", "padding applies to whole videos");
+
+  // Asked to stop: it stops between two clips, and the video is not listed as cached.
+  const std::atomic<bool> stop{true};
+  const CacheResult stopped = cache_latents(*a, "", path("videos.jsonl"), path("c3"), o, {}, &stop);
+  EXPECT_TRUE(stopped.stopped);
+  EXPECT_EQ(stopped.cached, 0);
+  EXPECT_FALSE(std::filesystem::exists(path("c3/latents/000000.json")));
+}
+
+TEST(ClipCut, ScalesTheLongerSideDownAndCropsToTheAutoencodersBlocks) {
+  const CutSize hd = cut_size({.max_side = 256}, 8, 1080, 1920, "hd.mp4");
+  EXPECT_EQ(hd.read_height, 144);
+  EXPECT_EQ(hd.read_width, 256);
+  EXPECT_EQ(hd.height, 144);
+  EXPECT_EQ(hd.width, 256);
+  const CutSize portrait = cut_size({.max_side = 300}, 8, 320, 240, "p.mp4");
+  EXPECT_EQ(portrait.read_height, 300);
+  EXPECT_EQ(portrait.read_width, 225);
+  EXPECT_EQ(portrait.height, 296);
+  EXPECT_EQ(portrait.width, 224);
+  const CutSize small = cut_size({.max_side = 512}, 8, 240, 320, "s.mp4");  // never enlarged
+  EXPECT_EQ(small.read_height, 0);
+  EXPECT_EQ(small.height, 240);
+  EXPECT_EQ(small.width, 320);
+  const CutSize native = cut_size({.fps = 8}, 4, 21, 37, "n.mp4");
+  EXPECT_EQ(native.height, 20);
+  EXPECT_EQ(native.width, 36);
+  testing::expect_error([] { cut_size({.max_side = 64}, 8, 2, 1000, "strip.mp4"); }, "strip.mp4",
+                        "hold no 8x8 block");
 }
 
 // A video, or a safetensors file that is not a latent, given where a latent belongs.

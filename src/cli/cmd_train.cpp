@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/interrupt.h"
 #include "cli/progress.h"
+#include "models/dit/patchify.h"
 #include "train/dit_run.h"
 
 namespace cubist::cli {
@@ -72,6 +73,13 @@ void print_start(const DiTRunInfo& info, const DiTRunOptions& o) {
   if (info.cache_failed > 0)
     std::printf("\ntrain: %lld clips of the manifest could not be encoded and are left out",
                 static_cast<long long>(info.cache_failed));
+  if (info.largest_tokens >= kSlowSequenceTokens)
+    std::printf(
+        "\ntrain: note: the longest clip (%s) is a sequence of %lld tokens; a step attends over "
+        "all of a clip's tokens, at a cost that grows with their square, so steps will be slow. "
+        "Long or large videos train as clips: data.clip_frames and data.max_side cut a manifest's "
+        "videos (`cubist vae cache --clip-frames F --max-side PX` a latent cache's)",
+        info.largest_clip.c_str(), static_cast<long long>(info.largest_tokens));
   for (const std::string& c : info.changed)
     std::printf("\ntrain: changed since the checkpoint: %s (the run goes on with the new value)",
                 c.c_str());
@@ -119,7 +127,7 @@ int cmd_train(int argc, char** argv) {
 
   std::unique_ptr<Progress> cache_bar, bar;
   o.on_cache = [&](const CacheProgress& p) {
-    if (!cache_bar) cache_bar = std::make_unique<Progress>("encode", p.total, "clip");
+    if (!cache_bar) cache_bar = std::make_unique<Progress>("encode", p.total, "video");
     if (!p.error.empty())
       std::fprintf(stderr, "\ntrain: left out %s: %s\n", p.path.c_str(), p.error.c_str());
     cache_bar->update(p.done);

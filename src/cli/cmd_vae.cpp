@@ -2,7 +2,7 @@
 //   train   train on Shapes World (generated in memory) or a manifest; resumes from DIR
 //   encode  a video or image -> a latent file
 //   decode  a latent file -> a video
-//   cache   every clip of a manifest -> latent files and a latent manifest, for the transformer
+//   cache   every video of a manifest -> latent files and a latent manifest, for the transformer
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -40,6 +40,7 @@ const char* kUsage =
     "       cubist vae decode LATENT -o OUT.mp4 [--model VAE] [--chunk L] [--tile PX]\n"
     "                         [--tile-overlap PX]\n"
     "       cubist vae cache --data MANIFEST --out DIR [--model VAE] [--pad]\n"
+    "                        [--clip-frames F] [--max-side PX] [--fps R]\n"
     "       cubist vae export VAE -o OUT.safetensors [--bf16]\n"
     "\n"
     "train   Trains the causal video autoencoder. Without --data it trains on Shapes World clips\n"
@@ -78,12 +79,18 @@ const char* kUsage =
     "        grow with the length, and frames larger than --tile PX (default 256; 0 = whole\n"
     "        frames) tile by tile; a refined latent (encode --refine) whole, as it was refined,\n"
     "        unless --tile is given.\n"
-    "cache   Encodes every clip of a JSONL manifest into DIR/latents/NNNNNN.safetensors and\n"
-    "        writes DIR/latents.jsonl (latent, path, caption, frames, width, height); clips\n"
+    "cache   Encodes every video of a JSONL manifest into DIR/latents/NNNNNN.safetensors and\n"
+    "        writes DIR/latents.jsonl (latent, path, caption, frames, width, height); videos\n"
     "        already cached are skipped, so an interrupted cache resumes; a DIR of latents\n"
     "        from other encoder weights is refused. Each latent file records the autoencoder's\n"
     "        path (`cubist train` decodes its samples with it) and its encoder's fingerprint\n"
     "        (a decoder fine-tuned alone, train.freeze_encoder, keeps the cache valid).\n"
+    "        The transformer trains on each line as one sequence, so long or large videos are\n"
+    "        cut: --clip-frames F (1 + 4k) cuts each into consecutive clips of F frames (the\n"
+    "        last: the most of what is left that is 1 + 4k; each clip a line with its\n"
+    "        start_frame), --max-side PX scales frames down so the longer side is at most PX\n"
+    "        (the aspect kept, then centre-cropped to multiples of 8), --fps R reads at R\n"
+    "        frames a second. Default 0 for each: whole videos at their size and rate.\n"
     "export  Writes the weights of a checkpoint (and its metadata) alone, in bf16 with --bf16:\n"
     "        how the bundled model was made from a training run's vae.safetensors.\n"
     "--model VAE  a vae.safetensors from `cubist vae train`; default: $CUBIST_VAE, else\n"
@@ -398,22 +405,34 @@ int cache(Args& args) {
   const std::string data = args.required("--data");
   const std::string out = args.required("--out");
   const std::string model = args.str("--model", "");
-  const bool pad = args.flag("--pad");
+  CacheOptions o;
+  o.pad = args.flag("--pad");
+  o.cut.clip_frames = args.integer("--clip-frames", 0);
+  o.cut.max_side = args.integer("--max-side", 0);
+  o.cut.fps = args.number("--fps", 0.0);
   args.finish();
   const std::string model_path = find_model(model);
   const auto vae = load_vae(model_path);
   std::unique_ptr<Progress> bar;
-  const CacheResult r =
-      cache_latents(*vae, model_path, data, out, pad, [&](const CacheProgress& p) {
-        if (!bar) bar = std::make_unique<Progress>("vae cache", p.total, "clip");
-        if (!p.error.empty())
-          std::fprintf(stderr, "\nvae cache: %s: %s\n", p.path.c_str(), p.error.c_str());
-        bar->update(p.done);
-      });
+  const auto on_video = [&](const CacheProgress& p) {
+    if (!bar) bar = std::make_unique<Progress>("vae cache", p.total, "video");
+    if (!p.error.empty())
+      std::fprintf(stderr, "\nvae cache: %s: %s\n", p.path.c_str(), p.error.c_str());
+    bar->update(p.done);
+  };
+  const CacheResult r = cache_latents(*vae, model_path, data, out, o, on_video, stop_on_signals());
+  if (r.stopped) {
+    std::printf(
+        "\nvae cache: stopped with %lld videos cached in %s; run the same command to "
+        "resume\n",
+        static_cast<long long>(r.cached), r.manifest.c_str());
+    return 0;
+  }
   if (bar) bar->finish();
-  std::printf("vae cache: %lld of %lld clips in %s%s\n", static_cast<long long>(r.cached),
-              static_cast<long long>(r.total), r.manifest.c_str(),
-              r.failed ? " (the others failed, see above)" : "");
+  std::printf("vae cache: %lld of %lld videos", static_cast<long long>(r.cached),
+              static_cast<long long>(r.total));
+  if (o.cut.cuts()) std::printf(", cut into %lld clips", static_cast<long long>(r.clips));
+  std::printf(", in %s%s\n", r.manifest.c_str(), r.failed ? " (the others failed, see above)" : "");
   return r.failed ? 1 : 0;
 }
 

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "data/clip_cut.h"
 #include "data/manifest.h"
 #include "models/vae/latent_io.h"
 #include "models/vae/vae.h"
@@ -43,6 +44,12 @@ void check_model(const LatentFile& f, const CacheModel& model, const std::string
                "): cache into a new folder, or delete the old one to encode again");
 }
 
+// Marks f as clip e's, encoded by `model`.
+void stamp(LatentFile& f, const CacheModel& model, const ManifestEntry& e) {
+  f.source = e.path, f.caption = e.caption, f.vae_encoder = model.encoder;
+  if (!model.path.empty()) f.vae = fs::absolute(model.path).lexically_normal().string();
+}
+
 // The cached latent of clip e at `path`, encoding it when it is not there yet.
 LatentFile cached_latent(const CacheModel& model, const ManifestEntry& e, const std::string& path,
                          bool pad) {
@@ -56,16 +63,110 @@ LatentFile cached_latent(const CacheModel& model, const ManifestEntry& e, const 
   EncodeOptions o;
   o.pad = pad;
   LatentFile f = encode_video_file(model.vae, e.path, o);  // a chunk at a time
-  f.source = e.path, f.caption = e.caption, f.vae_encoder = model.encoder;
-  if (!model.path.empty()) f.vae = fs::absolute(model.path).lexically_normal().string();
+  stamp(f, model, e);
   save_latent(path, f);
   return f;
 }
 
+// Its line in latents.jsonl, for the latent file `name` (relative to the cache folder).
+nlohmann::ordered_json manifest_line(const std::string& name, const LatentFile& f, bool cut) {
+  nlohmann::ordered_json j;
+  j["latent"] = name;
+  j["path"] = f.source;
+  if (cut) j["start_frame"] = f.start_frame;
+  j["caption"] = f.caption;
+  j["frames"] = f.frames;
+  j["width"] = f.width;
+  j["height"] = f.height;
+  j["fps"] = f.fps;
+  j["latent_shape"] = f.latent.shape().vec();
+  return j;
+}
+
+std::string line_name(size_t line) {
+  char name[32];
+  std::snprintf(name, sizeof name, "%06zu", line);
+  return name;
+}
+
+// The latents.jsonl lines of the clips that `cut` makes of video e (manifest line `line`),
+// encoded into DIR/latents/LINE_CLIP.safetensors unless DIR/latents/LINE.json lists them all
+// already: it is written once the video's last clip is, so an interrupted video is encoded again
+// from its start.
+struct Stopped {};  // thrown between two clips of a video when the cache is asked to stop
+
+std::vector<nlohmann::ordered_json> cached_clips(const CacheModel& model, const ManifestEntry& e,
+                                                 size_t line, const std::string& dir,
+                                                 const ClipCut& cut,
+                                                 const std::atomic<bool>* stop) {
+  const fs::path index = fs::path(dir) / "latents" / (line_name(line) + ".json");
+  std::vector<nlohmann::ordered_json> lines;
+  if (fs::exists(index)) {
+    std::ifstream in(index);
+    const nlohmann::ordered_json listed = nlohmann::ordered_json::parse(in, nullptr, false);
+    bool whole = listed.is_array() && !listed.empty();
+    for (size_t k = 0; whole && k < listed.size(); ++k)
+      whole = listed[k].is_object() && listed[k].value("path", "") == e.path &&
+              fs::exists(fs::path(dir) / listed[k].value("latent", ""));
+    if (whole) return std::vector<nlohmann::ordered_json>(listed.begin(), listed.end());
+  }
+  for_each_clip(e.path, cut, model.vae.config(), [&](const Video& clip, int64_t first) {
+    if (stop && stop->load()) throw Stopped{};  // a long video's clips can take a while
+    const std::string name =
+        "latents/" + line_name(line) + "_" + std::to_string(lines.size()) + ".safetensors";
+    LatentFile f = encode_latent(model.vae, clip,
+                                 e.path + " (its frames from " + std::to_string(first) + " on)");
+    stamp(f, model, e);
+    f.start_frame = first;
+    save_latent((fs::path(dir) / name).string(), f);
+    lines.push_back(manifest_line(name, f, true));
+  });
+  {
+    std::ofstream out(index.string() + ".tmp");
+    out << nlohmann::ordered_json(lines).dump() << "\n";
+    CUBIST_CHECK(out.good(), index.string(), ".tmp: writing failed");
+  }
+  fs::rename(index.string() + ".tmp", index);
+  return lines;
+}
+
+// The cut a cache folder was made with, as DIR/cut.json records it; a folder written before
+// cuts, or by a cache that did not cut, holds whole videos.
+ClipCut folder_cut(const std::string& out_dir) {
+  const fs::path file = fs::path(out_dir) / "cut.json";
+  ClipCut c;
+  if (!fs::exists(file)) return c;
+  std::ifstream in(file);
+  const nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  CUBIST_CHECK(j.is_object() && j.value("clip_frames", -1) >= 0 && j.value("max_side", -1) >= 0 &&
+                   j.value("fps", -1.0) >= 0,
+               file.string(), ": not a cache's record of its cut (",
+               "{\"clip_frames\": N, \"max_side\": PX, \"fps\": F}); delete the folder to encode "
+               "again");
+  c.clip_frames = j["clip_frames"].get<int64_t>();
+  c.max_side = j["max_side"].get<int64_t>();
+  c.fps = j["fps"].get<double>();
+  return c;
+}
+
+// Refuses a folder of latents cut otherwise than `cut` asks (clips of them would mix), and
+// records the cut of a new one.
+void check_cut(const std::string& out_dir, const ClipCut& cut, bool has_latents) {
+  const ClipCut was = folder_cut(out_dir);
+  CUBIST_CHECK(!has_latents || was == cut, out_dir, " holds latents of ", was.str(),
+               ", where this cache asks for ", cut.str(),
+               ": cache into a new folder, or delete that one to encode again");
+  if (has_latents && fs::exists(fs::path(out_dir) / "cut.json")) return;
+  if (!cut.cuts()) return;
+  std::ofstream out(fs::path(out_dir) / "cut.json");
+  out << cut.to_json().dump() << "\n";
+  CUBIST_CHECK(out.good(), out_dir, "/cut.json: writing failed");
+}
+
 // A folder that holds latents of another model, other weights or another manifest is refused as
 // a whole, before anything is encoded or its latents.jsonl rewritten (rather than clip by clip):
-// the first latent file found decides.
-void check_folder(const std::string& out_dir, const CacheModel& model, const std::string& manifest,
+// the first latent file found decides. Whether the folder holds latents at all.
+bool check_folder(const std::string& out_dir, const CacheModel& model, const std::string& manifest,
                   const std::vector<ManifestEntry>& entries) {
   const fs::path dir = fs::path(out_dir) / "latents";
   for (const auto& file : fs::directory_iterator(dir)) {
@@ -75,52 +176,58 @@ void check_folder(const std::string& out_dir, const CacheModel& model, const std
     const std::string stem = file.path().stem().string();
     size_t number = 0;
     const auto [end, ec] = std::from_chars(stem.data(), stem.data() + stem.size(), number);
-    // A name that is not a line number ("7.safetensors" is line 8) matches no line.
-    const bool numbered = ec == std::errc() && end == stem.data() + stem.size();
+    // A name that is not a line number ("7.safetensors" is line 8, "7_2.safetensors" a clip
+    // of it) matches no line.
+    const bool numbered = ec == std::errc() && (end == stem.data() + stem.size() || *end == '_');
     const size_t line = numbered ? number : entries.size();
     CUBIST_CHECK(line < entries.size() && entries[line].path == f.source, out_dir,
                  " holds the latents of another manifest (", file.path().filename().string(),
                  " is ", f.source, ", where line ", line + 1, " of ", manifest, " is ",
                  line < entries.size() ? entries[line].path : std::string("missing"),
                  "): cache into a new folder, or delete that one to encode again");
-    return;
+    return true;
   }
+  return false;
 }
 
 }  // namespace
 
 CacheResult cache_latents(const Vae& vae, const std::string& vae_path, const std::string& manifest,
-                          const std::string& out_dir, bool pad,
+                          const std::string& out_dir, const CacheOptions& o,
                           const std::function<void(const CacheProgress&)>& on_clip,
                           const std::atomic<bool>* stop) {
+  o.cut.check(vae.config(), "vae cache");
+  CUBIST_CHECK(!(o.pad && o.cut.cuts()), "vae cache: padding applies to whole videos; a cut ",
+               "crops frames to multiples of ", vae.config().spatial_factor,
+               " and ends a clip at a frame count the autoencoder takes instead");
   const std::vector<ManifestEntry> entries = read_manifest(manifest);
   fs::create_directories(fs::path(out_dir) / "latents");
   const CacheModel model{vae, vae_path, vae.encoder_fingerprint(), vae.fingerprint()};
-  check_folder(out_dir, model, manifest, entries);
+  const bool has_latents = check_folder(out_dir, model, manifest, entries);
+  check_cut(out_dir, o.cut, has_latents);
   CacheResult r;
   r.total = static_cast<int64_t>(entries.size());
   std::vector<nlohmann::ordered_json> lines;
+  if (on_clip) on_clip(CacheProgress{0, r.total, "", ""});
   for (size_t i = 0; i < entries.size(); ++i) {
     const ManifestEntry& e = entries[i];
-    char name[32];
-    std::snprintf(name, sizeof name, "latents/%06zu.safetensors", i);
     CacheProgress p{static_cast<int64_t>(i + 1), r.total, e.path, ""};
     try {
-      const LatentFile f = cached_latent(model, e, (fs::path(out_dir) / name).string(), pad);
-      nlohmann::ordered_json j;
-      j["latent"] = name;
-      j["path"] = e.path;
-      j["caption"] = e.caption;
-      j["frames"] = f.frames;
-      j["width"] = f.width;
-      j["height"] = f.height;
-      j["fps"] = f.fps;
-      j["latent_shape"] = f.latent.shape().vec();
-      lines.push_back(j);
+      if (o.cut.cuts()) {
+        for (auto& j : cached_clips(model, e, i, out_dir, o.cut, stop))
+          lines.push_back(std::move(j));
+      } else {
+        const std::string name = "latents/" + line_name(i) + ".safetensors";
+        const LatentFile f = cached_latent(model, e, (fs::path(out_dir) / name).string(), o.pad);
+        lines.push_back(manifest_line(name, f, false));
+      }
       ++r.cached;
     } catch (const Error& err) {
       ++r.failed;
       p.error = err.what();
+    } catch (const Stopped&) {
+      r.stopped = true;
+      break;
     }
     if (on_clip) on_clip(p);
     if (stop && stop->load()) {
@@ -128,6 +235,7 @@ CacheResult cache_latents(const Vae& vae, const std::string& vae_path, const std
       break;
     }
   }
+  r.clips = static_cast<int64_t>(lines.size());
   r.manifest = (fs::path(out_dir) / "latents.jsonl").string();
   {
     std::ofstream m(r.manifest + ".tmp");

@@ -1,16 +1,19 @@
-// The latent cache: every clip of a manifest encoded once by the video autoencoder, so that the
+// The latent cache: every video of a manifest encoded once by the video autoencoder, so that the
 // diffusion transformer trains on latents without re-encoding (`cubist vae cache`, and `cubist
-// train` when its data is a manifest of videos). A cache folder DIR holds
-//   DIR/latents/NNNNNN.safetensors  one latent file per manifest clip (models/vae/latent_io.h),
-//                                   NNNNNN the clip's line in the manifest, from 0
+// train` when its data is a manifest of videos). Each video is one clip, or, under a ClipCut,
+// several (at most so many frames, so many pixels, read at a rate). A cache folder DIR holds
+//   DIR/latents/NNNNNN.safetensors  one latent file per manifest video (models/vae/latent_io.h),
+//                                   NNNNNN the video's line in the manifest, from 0; or
+//   DIR/latents/NNNNNN_K.safetensors  its clip K when cut, and NNNNNN.json listing them
 //   DIR/latents.jsonl               one line per cached clip: {"latent": "latents/000000...",
-//                                   "path", "caption", "frames", "width", "height", "fps",
-//                                   "latent_shape": [C, T', H', W']}; latent paths are relative
-//                                   to DIR
-// Clips already cached are kept (after checking that the same autoencoder, config and weights'
+//                                   "path", "start_frame" (when cut), "caption", "frames",
+//                                   "width", "height", "fps", "latent_shape": [C, T', H', W']};
+//                                   latent paths are relative to DIR
+//   DIR/cut.json                    the cut, when it cuts
+// Videos already cached are kept (after checking that the same autoencoder, config and weights'
 // fingerprint, made them from the same video), so an interrupted cache resumes where it stopped;
-// a folder of latents from other weights (a retrained autoencoder) or of another manifest is
-// refused before any work, and its latents.jsonl kept.
+// a folder of latents from other weights (a retrained autoencoder), of another manifest or cut
+// otherwise is refused before any work, and its latents.jsonl kept.
 #pragma once
 
 #include <atomic>
@@ -20,30 +23,44 @@
 #include <vector>
 
 #include "core/shape.h"
+#include "data/clip_cut.h"
 
 namespace cubist {
 
 class Vae;
 
 struct CacheProgress {
-  int64_t done = 0, total = 0;  // clips handled so far (cached or failed), of the manifest's
-  std::string path;             // the clip just handled
+  int64_t done = 0, total = 0;  // videos handled so far (cached or failed), of the manifest's
+  std::string path;             // the video just handled (empty before the first)
   std::string error;            // why it failed; empty when it was cached
 };
 
 struct CacheResult {
-  std::string manifest;  // DIR/latents.jsonl
-  int64_t cached = 0, failed = 0, total = 0;
+  std::string manifest;                       // DIR/latents.jsonl
+  int64_t cached = 0, failed = 0, total = 0;  // videos
+  int64_t clips = 0;                          // the lines of DIR/latents.jsonl
   bool stopped = false;  // `stop` was set: the manifest lists the clips cached so far
 };
 
-// Encodes every clip of the JSONL manifest (videos read with read_video; padded to the model's
-// shapes when `pad`, else a clip of another shape fails) into `out_dir`. A clip that fails is
-// reported through on_clip and left out; the others are cached. `vae_path` is recorded in each
-// latent file (as an absolute path) so that whoever trains on the cache can decode samples. When
-// `stop` is set (a signal handler), it stops after the current clip.
+struct CacheOptions {
+  // How videos are cut into clips (data/clip_cut.h); when it cuts nothing, each video is one
+  // clip, which `pad` pads to the model's shapes (else a video of another shape fails).
+  ClipCut cut;
+  bool pad = false;
+};
+
+// Encodes every video of the JSONL manifest into `out_dir`. A video that fails is reported
+// through on_clip and left out; the others are cached. `vae_path` is recorded in each latent
+// file (as an absolute path) so that whoever trains on the cache can decode samples. on_clip is
+// called once with done = 0 before the first video. When `stop` is set (a signal handler), it
+// stops after the current video (after the current clip of one cut into clips).
+//
+// Cut into clips, video NNNNNN's clips are DIR/latents/NNNNNN_K.safetensors, listed in
+// DIR/latents/NNNNNN.json once all are written (a video interrupted part way is encoded again),
+// and their latents.jsonl lines have "start_frame"; DIR/cut.json records the cut, and a folder
+// cut otherwise is refused.
 CacheResult cache_latents(const Vae& vae, const std::string& vae_path, const std::string& manifest,
-                          const std::string& out_dir, bool pad,
+                          const std::string& out_dir, const CacheOptions& o,
                           const std::function<void(const CacheProgress&)>& on_clip = {},
                           const std::atomic<bool>* stop = nullptr);
 

@@ -140,19 +140,15 @@ void choose_size(VideoJob& job, const TextToVideoModel& m, const MediaPrompt& me
                       ", from " + base_name(input) + " (--size sets another)");
 }
 
-// Tokens a window may hold before generate says, up front, that it will be slow: every step
-// attends over all of a window's tokens, at a cost that grows with their square, and the first
-// rate the progress bar shows comes only after the first step. 1024x1024 x 17 frames, 20480
-// tokens with the bundled model, took 30 s a step on 2 cores; 4096x4096 would take hours.
-constexpr int64_t kSlowWindowTokens = 16384;
-
+// generate says up front when a window is slow (kSlowSequenceTokens), as the first rate the
+// progress bar shows comes only after the first step; 4096x4096 would take hours a step.
 void note_slow_windows(const TextToVideoModel& m, VideoJob& job) {
   const DiTConfig& d = m.dit->config();
   const int64_t sf = m.vae->config().spatial_factor;
   const int64_t latent_frames = *std::max_element(job.windows.begin(), job.windows.end());
   const int64_t tokens = latent_frames / d.patch.t * (job.request.height / sf / d.patch.h) *
                          (job.request.width / sf / d.patch.w);
-  if (tokens < kSlowWindowTokens) return;
+  if (tokens < kSlowSequenceTokens) return;
   job.notes.push_back("a window of " + std::to_string(tokens) +
                       " tokens: each step attends over all of them, at a cost that grows with "
                       "their square, so this will be slow on a CPU (96x64 x 17 frames is 120 "

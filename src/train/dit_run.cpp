@@ -55,7 +55,8 @@ const std::vector<std::string> kTrainKeys = {"steps",
                                              "init",
                                              "shard_optimizer",
                                              "balance_shares"};
-const std::vector<std::string> kDataKeys = {"latents", "manifest", "vae", "validation"};
+const std::vector<std::string> kDataKeys = {"latents",     "manifest", "vae", "validation",
+                                            "clip_frames", "max_side", "fps"};
 
 // Adds a problem for every key of j that is not in `keys`, saying which are accepted.
 void check_keys(const Json& j, const std::vector<std::string>& keys, const std::string& section,
@@ -100,6 +101,11 @@ Tensor fit_to_patch(const Tensor& z, PatchSize p, const std::string& what) {
                " is smaller than one patch (", p.t, "x", p.h, "x", p.w, ")");
   if (t == z.size(1) && h == z.size(2) && w == z.size(3)) return z;
   return z.slice(1, 0, t).slice(2, 0, h).slice(3, 0, w).contiguous();
+}
+
+// The tokens of a latent of `shape` [C, T, H, W] once fit_to_patch has cropped it.
+int64_t tokens_of(const Dims& shape, PatchSize p) {
+  return shape[1] / p.t * (shape[2] / p.h) * (shape[3] / p.w);
 }
 
 // Throws unless every latent has the channels the model takes.
@@ -159,8 +165,10 @@ RunData prepare_data(const DiTRunOptions& o, ProcessGroup& group) {
     double outcome[2] = {0, 0};  // stopped, failed
     if (group.rank() == 0) {
       const auto vae = load_vae(vae_path);
+      d.cut.check(vae->config(), "data");
+      const CacheOptions cache{.cut = d.cut, .pad = !d.cut.cuts()};
       const CacheResult c =
-          cache_latents(*vae, vae_path, d.manifest, cache_dir, true, o.on_cache, o.stop);
+          cache_latents(*vae, vae_path, d.manifest, cache_dir, cache, o.on_cache, o.stop);
       outcome[0] = c.stopped, outcome[1] = static_cast<double>(c.failed);
     }
     group.all_reduce_sum(outcome, 2);
@@ -340,9 +348,7 @@ StepShare load_share(const std::vector<LatentEntry>& entries, const DiTRunFile& 
   StepShare share;
   share.places = clips_of_process(
       B, c.train.balance_shares,
-      [&](int64_t j) {
-        return training_cost(c.model, patch_grid(entry(j).shape, c.model.patch).tokens());
-      },
+      [&](int64_t j) { return training_cost(c.model, tokens_of(entry(j).shape, c.model.patch)); },
       group);
   for (const int64_t j : share.places) share.clips.add(entry(j), c.model.patch);
   return share;
@@ -499,10 +505,18 @@ DiTDataConfig DiTDataConfig::from_json(const Json& j, std::vector<std::string>& 
   field(j, "manifest", d.manifest, "data.", p);
   field(j, "vae", d.vae, "data.", p);
   field(j, "validation", d.validation, "data.", p);
+  field(j, "clip_frames", d.cut.clip_frames, "data.", p);
+  field(j, "max_side", d.cut.max_side, "data.", p);
+  field(j, "fps", d.cut.fps, "data.", p);
   if (j.contains("latents") == j.contains("manifest"))
     p.push_back(
         "data takes one of \"latents\" (a latent manifest from `cubist vae cache`) or "
         "\"manifest\" (videos, encoded with data.vae first)");
+  if (j.contains("latents") && d.cut.cuts())
+    p.push_back(
+        "data.clip_frames, data.max_side and data.fps cut the videos of data.manifest as they "
+        "are cached; latents were cut when they were cached (`cubist vae cache --clip-frames "
+        "F --max-side PX --fps R`)");
   return d;
 }
 
@@ -513,6 +527,11 @@ nlohmann::ordered_json DiTDataConfig::to_json() const {
   if (!manifest.empty()) j["manifest"] = manifest;
   if (!vae.empty()) j["vae"] = vae;
   if (!validation.empty()) j["validation"] = validation;
+  if (cut.cuts()) {
+    j["clip_frames"] = cut.clip_frames;
+    j["max_side"] = cut.max_side;
+    j["fps"] = cut.fps;
+  }
   return j;
 }
 
@@ -684,11 +703,23 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
                "): every process must see the same files at the same paths");
   const SampleWriter samples(o, data.entries, trainer.tokenizer(), writer);
   Validator validator(o, result.start_step, writer);
-  if (writer && o.on_start)
-    o.on_start({result.start_step, trainer.model().num_parameters(),
-                static_cast<int64_t>(data.entries.size()), trainer.tokenizer().vocab_size(),
-                join(data.latents, ", "), samples.vae_path(), data.cache_failed, group.size(),
-                changed});
+  if (writer && o.on_start) {
+    DiTRunInfo info{result.start_step,
+                    trainer.model().num_parameters(),
+                    static_cast<int64_t>(data.entries.size()),
+                    trainer.tokenizer().vocab_size(),
+                    join(data.latents, ", "),
+                    samples.vae_path(),
+                    data.cache_failed,
+                    group.size(),
+                    changed,
+                    0,
+                    ""};
+    for (const LatentEntry& e : data.entries)
+      if (const int64_t n = tokens_of(e.shape, o.config.model.patch); n > info.largest_tokens)
+        info.largest_tokens = n, info.largest_clip = e.latent;
+    o.on_start(info);
+  }
   std::optional<MetricsLog> log;
   if (writer) {
     log.emplace(

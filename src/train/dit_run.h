@@ -94,6 +94,9 @@ struct DiTDataConfig {
   std::string manifest;              // or a manifest of videos, encoded with `vae` first
   std::string vae;                   // the autoencoder (needed with a manifest; decodes samples)
   std::string validation;            // held-out clips: a latent manifest ("" = no validation)
+  // With a manifest: how its videos are cut into clips as they are cached ("clip_frames",
+  // "max_side", "fps"; data/clip_cut.h). Whole videos by default.
+  ClipCut cut;
 
   static DiTDataConfig from_json(const nlohmann::json& j, std::vector<std::string>& problems);
   nlohmann::ordered_json to_json() const;
@@ -125,6 +128,9 @@ struct DiTRunInfo {
   // Resuming: the training and data settings that differ from the checkpoint's run, as
   // "train.lr 0.0003 -> 0.001" (train.steps aside: a longer run is how one is extended).
   std::vector<std::string> changed;
+  // The clip of the most tokens (a step's cost grows with their square), and its latent file.
+  int64_t largest_tokens = 0;
+  std::string largest_clip;
 };
 
 struct DiTRunStatus {

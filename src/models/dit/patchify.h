@@ -21,6 +21,11 @@ struct PatchGrid {
   bool operator==(const PatchGrid&) const = default;
 };
 
+// A sequence this long is slow on a CPU, so the command line says so up front: every block
+// attends over all of a sequence's tokens, at a cost that grows with their square. 1024x1024 x
+// 17 frames, 20480 tokens with the bundled model, took 30 s a sampling step on 2 cores.
+inline constexpr int64_t kSlowSequenceTokens = 16384;
+
 // Throws Error unless `shape` is [C, T, H, W] with T, H, W multiples of the patch (the message
 // says which axis is off and the nearest accepted sizes).
 PatchGrid patch_grid(const Dims& shape, PatchSize p);

@@ -42,6 +42,7 @@ void save_latent(const std::string& path, const LatentFile& f) {
                                              {"width", std::to_string(f.width)},
                                              {"fps", std::to_string(f.fps)}};
   if (!f.source.empty()) meta["source"] = f.source;
+  if (f.start_frame > 0) meta["start_frame"] = std::to_string(f.start_frame);
   if (!f.caption.empty()) meta["caption"] = f.caption;
   if (!f.vae.empty()) meta["vae"] = f.vae;
   if (!f.vae_encoder.empty()) meta["vae_encoder"] = f.vae_encoder;
@@ -75,6 +76,7 @@ LatentFile load_latent(const std::string& path) {
   f.width = file.metadata_int("width");
   f.fps = file.metadata_number("fps");
   if (file.metadata().count("source")) f.source = file.metadata().at("source");
+  if (file.metadata().count("start_frame")) f.start_frame = file.metadata_int("start_frame");
   if (file.metadata().count("caption")) f.caption = file.metadata().at("caption");
   if (file.metadata().count("vae")) f.vae = file.metadata().at("vae");
   if (file.metadata().count("vae_encoder")) f.vae_encoder = file.metadata().at("vae_encoder");

@@ -3,8 +3,9 @@
 // A latent file is safetensors with one tensor "latent" [C, T', H', W'] (the posterior mean) and
 // metadata: "format" = kLatentFormat, "vae_config" (the autoencoder that made it), "frames",
 // "height", "width" (the video before padding: decoding crops back to it), "fps", and "source",
-// "caption", "vae" (the autoencoder file, as an absolute path) and "vae_encoder" (its encoder's
-// weights' fingerprint) when known. The transformer trains on these without re-encoding.
+// "start_frame" (of a clip cut from the source), "caption", "vae" (the autoencoder file, as an
+// absolute path) and "vae_encoder" (its encoder's weights' fingerprint) when known. The transformer
+// trains on these without re-encoding.
 #pragma once
 
 #include <functional>
@@ -26,6 +27,8 @@ struct LatentFile {
   int64_t frames = 0, height = 0, width = 0;  // of the video it encodes, before padding
   double fps = 8.0;
   std::string source, caption;
+  // A clip cut from its source (data/clip_cut.h): its first frame's index there, at its fps.
+  int64_t start_frame = 0;
   std::string vae;  // the autoencoder file that made it, when known
   // The fingerprint (Module::fingerprint) of its encoder's weights, which alone make the
   // latents: a decoder fine-tuned on its own still decodes them. Files written before this
