@@ -11,6 +11,7 @@
 #include "io/safetensors.h"
 #include "model_testing.h"
 #include "models/vae/latent_io.h"
+#include "pipeline/text_to_video.h"
 #include "testing.h"
 #include "thread_group.h"
 #include "train/dit_run.h"
@@ -411,6 +412,16 @@ TEST_F(DiTRun, TrainsOnClipsCutFromAManifestsVideos) {
   EXPECT_EQ(clips[2].shape, (Dims{4, 1, 4, 7}));
   EXPECT_NE(testing::file_bytes(path("run/config.json")).find("\"clip_frames\": 5"),
             std::string::npos);
+
+  // The run's folder is a model: its transformer, and the autoencoder its latents record while
+  // that still has the encoder that made them.
+  const TextToVideoModel model = load_text_to_video(path("run"));
+  EXPECT_EQ(model.vae_path, fs::absolute(path("vae.safetensors")).lexically_normal().string());
+  ASSERT_EQ(model.notes.size(), 1u);
+  EXPECT_NE(model.notes[0].find("holds no vae.safetensors; decoding with"), std::string::npos);
+  testing::write_tiny_vae(path("vae.safetensors"), 2);  // retrained since
+  testing::expect_error([&] { load_text_to_video(path("run")); }, "no vae.safetensors found",
+                        "run/vae.safetensors");
 }
 
 // data.validation: the EMA weights' loss on held-out clips every validate_every steps (and at the

@@ -16,6 +16,7 @@
 #include "models/text/prompt_expansion.h"
 #include "ops/gemm.h"
 #include "pipeline/text_to_video.h"
+#include "pipeline/video_prompts.h"
 #include "testing.h"
 #include "train/dit_trainer.h"
 
@@ -26,15 +27,18 @@ namespace fs = std::filesystem;
 
 // A model folder: the tiny autoencoder and a tiny DiT (one training step, so that it predicts
 // something) that takes at most 12 prompt words.
-void write_model(const std::string& dir, int64_t latent_channels = 4) {
+void write_model(const std::string& dir, int64_t latent_channels = 4,
+                 const std::string& caption = "a small red circle bouncing on a navy background") {
   fs::create_directories(dir);
   testing::write_tiny_vae(dir + "/vae.safetensors");
   DiTConfig c = testing::tiny_dit_config();
   c.latent_channels = latent_channels;
   c.max_text_tokens = 12;
-  DiTTrainer tr(c, text::Tokenizer::shapes_world(), {.adam = {.lr = 1e-2f}, .ema_decay = 0.9f});
-  tr.step({testing::randn({latent_channels, 2, 4, 4}, 1)},
-          {"a small red circle bouncing on a navy background"});
+  const text::Tokenizer words = caption.find("circle") != std::string::npos
+                                    ? text::Tokenizer::shapes_world()
+                                    : text::Tokenizer::from_captions({caption});
+  DiTTrainer tr(c, words, {.adam = {.lr = 1e-2f}, .ema_decay = 0.9f});
+  tr.step({testing::randn({latent_channels, 2, 4, 4}, 1)}, {caption});
   tr.save_weights(dir + "/dit.safetensors");
 }
 
@@ -153,6 +157,26 @@ TEST_F(Generate, NoExpandConditionsOnThePromptAsTyped) {
   EXPECT_EQ(p.ids, model_.tokenizer.encode(r.prompt));
   r.prompt = "red ball";  // "ball" is expansion's synonym, not a word of the model
   expect_bad(r, "tokenizer", "unknown word \"ball\"");
+}
+
+// Prompt expansion writes Shapes World captions: a model trained on other captions takes its
+// prompt as typed, and says so.
+TEST_F(Generate, ExpandsOnlyForAModelOfShapesWorldCaptions) {
+  using text::Tokenizer;
+  EXPECT_TRUE(text::speaks_shapes_world(Tokenizer::shapes_world()));
+  EXPECT_TRUE(text::speaks_shapes_world(Tokenizer::from_captions({"a red circle"})));
+  EXPECT_FALSE(text::speaks_shapes_world(Tokenizer::from_captions({"a red circle at dusk"})));
+  EXPECT_FALSE(text::speaks_shapes_world(Tokenizer::from_captions({""})));
+  EXPECT_TRUE(prepare_video_job(model_, request("a red ball"), {}).request.expand);
+
+  write_model(path("waves"), 4, "a slow wave at dusk");
+  const TextToVideoModel waves = load_text_to_video(path("waves"));
+  const VideoJob job = prepare_video_job(waves, request("a slow wave"), {});
+  EXPECT_FALSE(job.request.expand);
+  EXPECT_EQ(job.prompt.conditioned, "a slow wave");
+  ASSERT_EQ(job.notes.size(), 1u);
+  EXPECT_NE(job.notes[0].find("the prompt is taken as typed"), std::string::npos);
+  EXPECT_FALSE(job_provenance(waves, job)["expand"].get<bool>());
 }
 
 TEST_F(Generate, BadInputsSayWhatIsAccepted) {

@@ -33,7 +33,8 @@ constexpr const char* kUsage =
     "caption the model was trained on, with what it leaves unsaid drawn under --seed (\"a red\n"
     "ball\" -> \"a small red circle bouncing on a navy background\"; docs/TEXT.md); the expanded\n"
     "prompt is printed and is what the model is conditioned on. --no-expand conditions on the\n"
-    "prompt as typed (every word must be in the model's vocabulary).\n"
+    "prompt as typed (every word must be in the model's vocabulary), as does a model trained\n"
+    "on captions that are not Shapes World's.\n"
     "\n"
     "-o OUT        .mp4 (H.264), .webm (VP9), .gif, .png (one frame: --frames 1 makes an\n"
     "              image), or a folder of PNG frames (a path ending in '/' or without extension)\n"
@@ -58,8 +59,9 @@ constexpr const char* kUsage =
     "              the model's own for the clip's size (docs/DIT.md)\n"
     "--seed S      the prompt expansion and the noise: the same seed gives the same video\n"
     "--model DIR   a folder holding dit.safetensors (`cubist train`) and vae.safetensors;\n"
-    "              default: $CUBIST_MODEL, else models/shapes/ in the working directory or\n"
-    "              beside the executable\n"
+    "              a training run's folder takes the autoencoder its latents were encoded\n"
+    "              by; default: $CUBIST_MODEL, else models/shapes/ in the working directory\n"
+    "              or beside the executable\n"
     "--window F    frames the model generates at once (1 + 4k, at least 5); default: the\n"
     "              length the model's training run sampled at, else 17\n"
     "--overlap K   latent frames held from a video to continue it (each stands for 4 frames;\n"
@@ -186,7 +188,7 @@ int cmd_generate(int argc, char** argv) {
   const TextToVideoModel model = load_text_to_video(model_dir);
   const VideoJob job = prepare_video_job(model, r, media);
   check_output_path(out, job.request.frames);
-  if (r.expand) {
+  if (job.request.expand) {
     std::printf("expanded: %s\n", job.prompt.conditioned.c_str());
     std::printf("filled: %s\n", job.prompt.filled.empty() ? "nothing (the prompt said it all)"
                                                           : join(job.prompt.filled, ", ").c_str());

@@ -7,12 +7,14 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "data/latent_cache.h"
 #include "diffusion/video_sampling.h"
 #include "io/output_folder.h"
 #include "io/safetensors.h"
 #include "io/sha256.h"
 #include "models/model_files.h"
 #include "models/text/prompt_expansion.h"
+#include "models/vae/latent_io.h"
 #include "ops/gemm.h"
 #include "train/dit_trainer.h"
 
@@ -59,6 +61,25 @@ int64_t recorded_sample_frames(const std::string& dit_path) {
              : 0;
 }
 
+// A training run's folder holds its transformer alone, and the latents it trained on record the
+// autoencoder that encoded them (data/latent_cache.h): that file, when it is there and its encoder
+// is still the one that made them (a decoder fine-tuned alone keeps them valid), else "".
+std::string training_vae(const std::string& dit_path) {
+  const SafeTensors f = SafeTensors::open(dit_path);
+  const auto data = f.metadata().find("data");
+  if (data == f.metadata().end()) return "";
+  const std::string manifest = data->second.substr(0, data->second.find(", "));  // the first
+  try {
+    const std::vector<LatentEntry> entries = read_latent_manifest(manifest);
+    if (entries.empty()) return "";
+    const LatentFile latent = load_latent(entries.front().latent);
+    if (latent.vae.empty() || latent.vae_encoder.empty() || !fs::exists(latent.vae)) return "";
+    return load_vae(latent.vae)->encoder_fingerprint() == latent.vae_encoder ? latent.vae : "";
+  } catch (const Error&) {
+    return "";  // moved or deleted since: the folder needs its vae.safetensors
+  }
+}
+
 }  // namespace
 
 TextToVideoModel load_text_to_video(const std::string& dir) {
@@ -70,7 +91,12 @@ TextToVideoModel load_text_to_video(const std::string& dir) {
       "model (docs/DIT.md).";
   TextToVideoModel m;
   m.dit_path = find_model_file(kDiTFile, dir, how);
-  m.vae_path = find_model_file(kVaeFile, dir, how);
+  if (!dir.empty() && !fs::exists(fs::path(dir) / kVaeFile)) m.vae_path = training_vae(m.dit_path);
+  if (m.vae_path.empty())
+    m.vae_path = find_model_file(kVaeFile, dir, how);
+  else
+    m.notes.push_back(dir + " holds no " + kVaeFile + "; decoding with " + m.vae_path +
+                      ", the autoencoder whose latents the transformer was trained on");
   LoadedDiT loaded = load_dit_checkpoint(m.dit_path);
   m.dit = std::move(loaded.model);
   m.tokenizer = std::move(loaded.tokenizer);

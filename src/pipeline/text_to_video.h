@@ -28,10 +28,13 @@ struct TextToVideoModel {
   // The clip length the transformer's training run sampled at (train.sample_frames in the
   // run_config metadata of dit.safetensors); 0 when the file records none.
   int64_t trained_frames = 0;
+  std::vector<std::string> notes;  // how the model was found, where it was not as named
 };
 
 // Loads dir/dit.safetensors (from `cubist train`) and dir/vae.safetensors; dir "" takes the
-// default model folder (models/model_files.h). A missing file is an Error that says where it
+// default model folder (models/model_files.h). A training run's folder, which holds no
+// vae.safetensors, takes the autoencoder its latents record, when that file still has the
+// encoder that made them (a note says so). A missing file is an Error that says where it
 // looked and how to get a model; a transformer whose latent channels differ from the
 // autoencoder's is an Error.
 TextToVideoModel load_text_to_video(const std::string& dir);

@@ -15,6 +15,7 @@
 #include "diffusion/video_sampling.h"
 #include "io/output_folder.h"
 #include "io/sha256.h"
+#include "models/text/prompt_expansion.h"
 #include "models/vae/tiling.h"
 #include "ops/elementwise.h"
 
@@ -271,8 +272,15 @@ uint64_t window_seed(uint64_t seed, int64_t window) {
 VideoJob prepare_video_job(const TextToVideoModel& m, const VideoRequest& request,
                            const MediaPrompt& media) {
   VideoJob job;
+  job.notes = m.notes;
   job.mode = prompt_mode(media);
   job.request = request;
+  if (job.request.expand && !text::speaks_shapes_world(m.tokenizer)) {
+    job.request.expand = false;
+    job.notes.push_back(
+        "the prompt is taken as typed: this model was trained on captions that are not Shapes "
+        "World's, the only language prompt expansion writes");
+  }
   job.backward = media.direction.value_or("forward") == "backward";
   const float edit_strength = media.source ? kDefaultFlowEditStrength : kDefaultStrength;
   job.strength = media.strength.value_or(job.mode == PromptMode::kEdit ? edit_strength : 1.0f);

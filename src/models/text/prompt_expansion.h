@@ -33,6 +33,12 @@ struct ExpandedPrompt {
 // guidance, not a prompt to expand).
 ExpandedPrompt expand_prompt(std::string_view prompt, uint64_t seed);
 
+class Tokenizer;
+// Whether expansion suits a model of this tokenizer: every word of its captions is a Shapes
+// World word. Expansion writes Shapes World captions, which a model trained on other captions
+// has never read.
+bool speaks_shapes_world(const Tokenizer& t);
+
 // Every word expand_prompt accepts, sorted.
 std::vector<std::string> prompt_words();
 

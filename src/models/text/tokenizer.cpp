@@ -207,6 +207,8 @@ std::vector<int32_t> Tokenizer::encode_impl(std::string_view prompt, bool lenien
   }
   if (!unknown.empty() && !lenient) {
     const std::vector<std::string> known(vocab_.begin() + 3, vocab_.end());
+    CUBIST_CHECK(!known.empty(), "tokenizer: this model knows no words (the captions it was ",
+                 "trained on were empty), so it cannot read the prompt \"", prompt, "\"");
     fail("tokenizer: unknown word", unknown.size() > 1 ? "s " : " ", quoted_list(unknown, 20),
          " in the prompt \"", prompt, "\"; the ", known.size(),
          " words accepted are: ", quoted_list(known, 300));
