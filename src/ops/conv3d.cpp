@@ -463,10 +463,15 @@ Conv3dGrads conv3d_backward(const Tensor& dy, const Tensor& x, const Tensor& w,
   Conv3dGrads out;
   if (need_db) out.db = bias_grad(dy, g);
   if (!need_dx && !need_dw) return out;
-  if (algo == ConvAlgo::kOneDnn)
-    backward_dnnl(g, dy, x, w, out, need_dx, need_dw);
-  else
+  if (algo == ConvAlgo::kVol2col) {
     backward_vol2col(g, dy, x, w, out, need_dx, need_dw);
+  } else if (need_dw && gemm_deterministic()) {
+    // oneDNN splits dw's reduction by the thread count; ops::gemm's fixed blocks do not.
+    backward_dnnl(g, dy, x, w, out, need_dx, false);
+    backward_vol2col(g, dy, x, w, out, false, true);
+  } else {
+    backward_dnnl(g, dy, x, w, out, need_dx, need_dw);
+  }
   return out;
 }
 

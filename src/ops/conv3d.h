@@ -26,7 +26,9 @@
 // splits the weight-gradient reduction over threads, so dw can differ in the last bits between
 // runs with different thread counts (it is fixed for a fixed thread count). db is ours and always
 // thread-count independent. kVol2col inherits ops::gemm's behaviour: OpenBLAS's results changed
-// with the thread count on small shapes.
+// with the thread count on small shapes. Under ops::gemm_deterministic() (CUBIST_DETERMINISTIC=1)
+// both compute dw by vol2col and ops::gemm's fixed blocks, so every gradient is the same for
+// any thread count.
 #pragma once
 
 #include <array>
