@@ -140,7 +140,9 @@ TEST(Gemm, DeterministicModeGivesTheSameBitsForAnyThreadCount) {
   ops::set_gemm_deterministic(true);
   for (const Shape& s : {Shape{false, true, 16, 256, 1024}, Shape{false, false, 1, 256, 1024},
                          Shape{true, false, 64, 1, 4096}, Shape{false, false, 300, 600, 129},
-                         Shape{true, true, 300, 600, 129}, Shape{true, false, 513, 257, 40}}) {
+                         Shape{true, true, 300, 600, 129}, Shape{true, false, 513, 257, 40},
+                         // K cut into chunks, the chunks' products summed in order
+                         Shape{false, true, 16, 300, 9001}, Shape{true, false, 40, 33, 70000}}) {
     SCOPED_TRACE(std::to_string(s.M) + "x" + std::to_string(s.N) + "x" + std::to_string(s.K) +
                  (s.ta ? " A^T" : "") + (s.tb ? " B^T" : ""));
     const int64_t lda = (s.ta ? s.M : s.K) + 3, ldb = (s.tb ? s.K : s.N) + 5, ldc = s.N + 2;

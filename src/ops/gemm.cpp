@@ -12,6 +12,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include "core/error.h"
 
@@ -95,22 +96,56 @@ std::atomic<bool>& deterministic_flag() {
   return on;
 }
 
-// C in blocks fixed by the shape, each a single-threaded call reducing over all of K: an element
-// of C is summed the same way whichever thread computes its block, and however many there are.
+// A long K is cut into chunks of at least this many, and at most kMaxChunks of them, so that a
+// product with few blocks of C (a weight gradient: small C, K the positions) still gives every
+// thread work; the cut depends on K alone.
+constexpr int64_t kChunkK = 4096, kMaxChunks = 16;
+
+int64_t k_chunk(int64_t K) { return std::max(kChunkK, (K + kMaxChunks - 1) / kMaxChunks); }
+
+// C in blocks fixed by the shape, each a single-threaded call reducing over all of K, or over one
+// chunk of a long K, the chunks' products then added in chunk order: an element of C is summed
+// the same way whichever thread computes its pieces, and however many there are.
 void blocked_gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                   const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
                   int64_t ldc) {
   const int64_t rows = (M + kBlock - 1) / kBlock, cols = (N + kBlock - 1) / kBlock;
+  const int64_t kc = K > 2 * kChunkK ? k_chunk(K) : K, chunks = (K + kc - 1) / kc;
+  // Row i of op(A) starts at A + i*lda, or at column i when A is stored transposed, and its
+  // entry k k further; likewise column j and entry k of op(B).
+  const auto a_at = [&](int64_t i, int64_t k) {
+    return trans_a ? A + k * lda + i : A + i * lda + k;
+  };
+  const auto b_at = [&](int64_t k, int64_t j) {
+    return trans_b ? B + j * ldb + k : B + k * ldb + j;
+  };
+  if (chunks == 1) {
 #pragma omp parallel for schedule(dynamic)
-  for (int64_t b = 0; b < rows * cols; ++b) {
-    const int64_t i = b / cols * kBlock, j = b % cols * kBlock;
-    const int64_t m = std::min(kBlock, M - i), n = std::min(kBlock, N - j);
-    // Row i of op(A) starts at A + i*lda, or at column i when A is stored transposed; likewise
-    // column j of op(B).
-    const float* a = trans_a ? A + i : A + i * lda;
-    const float* b_ = trans_b ? B + j * ldb : B + j;
-    library_gemm(trans_a, trans_b, m, n, K, alpha, a, lda, b_, ldb, beta, C + i * ldc + j, ldc);
+    for (int64_t b = 0; b < rows * cols; ++b) {
+      const int64_t i = b / cols * kBlock, j = b % cols * kBlock;
+      const int64_t m = std::min(kBlock, M - i), n = std::min(kBlock, N - j);
+      library_gemm(trans_a, trans_b, m, n, K, alpha, a_at(i, 0), lda, b_at(0, j), ldb, beta,
+                   C + i * ldc + j, ldc);
+    }
+    return;
   }
+  // Each chunk's product into its own M x N, then summed into C in chunk order.
+  std::vector<float> part(static_cast<size_t>(chunks * M * N));
+#pragma omp parallel for schedule(dynamic)
+  for (int64_t t = 0; t < chunks * rows * cols; ++t) {
+    const int64_t c = t / (rows * cols), b = t % (rows * cols);
+    const int64_t i = b / cols * kBlock, j = b % cols * kBlock, k = c * kc;
+    const int64_t m = std::min(kBlock, M - i), n = std::min(kBlock, N - j);
+    library_gemm(trans_a, trans_b, m, n, std::min(kc, K - k), alpha, a_at(i, k), lda, b_at(k, j),
+                 ldb, 0.0f, part.data() + c * M * N + i * N + j, N);
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      float sum = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+      for (int64_t c = 0; c < chunks; ++c) sum += part[static_cast<size_t>(c * M * N + i * N + j)];
+      C[i * ldc + j] = sum;
+    }
 }
 
 }  // namespace

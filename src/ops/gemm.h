@@ -13,7 +13,8 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alp
 
 // Results the same for any thread count: with the environment's CUBIST_DETERMINISTIC=1 (read
 // once), gemm cuts C into blocks fixed by the shape alone, each one single-threaded library
-// call over the whole of K, and shares the blocks among the threads. By default the library
+// call over the whole of K (a K above 8192: over each of its chunks fixed by K, the chunks'
+// products then added in order), and shares them among the threads. By default the library
 // threads each call itself, faster on some shapes, but its results then change in the last bits
 // with the thread count on others (oneDNN splits K when C is small: M = 1-64 with K >= 256),
 // so a seed gives the same video only at the same thread count. docs/PERFORMANCE.md, "GEMM".
