@@ -527,11 +527,7 @@ nlohmann::ordered_json DiTDataConfig::to_json() const {
   if (!manifest.empty()) j["manifest"] = manifest;
   if (!vae.empty()) j["vae"] = vae;
   if (!validation.empty()) j["validation"] = validation;
-  if (cut.cuts()) {
-    j["clip_frames"] = cut.clip_frames;
-    j["max_side"] = cut.max_side;
-    j["fps"] = cut.fps;
-  }
+  if (cut.cuts()) j.update(cut.to_json());
   return j;
 }
 
