@@ -401,7 +401,8 @@ TEST_F(DiTRun, TrainsOnClipsCutFromAManifestsVideos) {
                    .vae = path("vae.safetensors"),
                    .validation = "",
                    .cut = {.clip_frames = 5}};
-  o.config.train.steps = 2;
+  DiTRunConfig& t = o.config.train;
+  t.steps = 2, t.sample_every = 2, t.sample_steps = 1, t.sample_frames = 5;  // no sample_size
   DiTRunInfo info;
   o.on_start = [&](const DiTRunInfo& i) { info = i; };
   EXPECT_TRUE(train_dit(o).finished);
@@ -410,6 +411,9 @@ TEST_F(DiTRun, TrainsOnClipsCutFromAManifestsVideos) {
   const std::vector<LatentEntry> clips = read_latent_manifest(path("run/cache/latents.jsonl"));
   ASSERT_EQ(clips.size(), 3u);
   EXPECT_EQ(clips[2].shape, (Dims{4, 1, 4, 7}));
+  const VideoInfo sample = probe_video(path("run/samples/step_000002.mp4"));
+  EXPECT_EQ(sample.width, 24);  // the first clip's size as it trains: 6 x 4 latent cells of 4
+  EXPECT_EQ(sample.height, 16);
   EXPECT_NE(testing::file_bytes(path("run/config.json")).find("\"clip_frames\": 5"),
             std::string::npos);
 

@@ -217,7 +217,14 @@ class SampleWriter {
     CUBIST_CHECK(vae_->config() == first.config, vae_path_, ": this autoencoder (",
                  vae_->config().summary(), ") did not make the latents (", first.config.summary(),
                  "); give data.vae the one that did");
-    std::tie(width_, height_) = parse_wxh(c_.sample_size).value();
+    if (c_.sample_size.empty()) {  // the first clip's size, as it trains (cropped to the patch)
+      const Dims& z = entries.front().shape;
+      const PatchSize p = o.config.model.patch;
+      const int64_t sf = vae_->config().spatial_factor;
+      height_ = z[2] / p.h * p.h * sf, width_ = z[3] / p.w * p.w * sf;
+    } else {
+      std::tie(width_, height_) = parse_wxh(c_.sample_size).value();
+    }
     video_latent_shape(o.config.model, vae_->config(), c_.sample_frames, width_, height_);
     prompts_ = c_.sample_prompts;
     if (prompts_.empty())  // the first two captions of the data
@@ -444,9 +451,11 @@ DiTRunConfig DiTRunConfig::from_json(const Json& j, std::vector<std::string>& p)
   if (!(c.sample_guidance >= 1)) p.push_back("train.sample_guidance must be >= 1");
   if (c.validate_every < 0) p.push_back("train.validate_every must be >= 0 (0 = never)");
   if (c.validation_clips < 1) p.push_back("train.validation_clips must be >= 1");
-  if (!parse_wxh(c.sample_size))
-    p.push_back("train.sample_size is one size WxH such as \"96x64\", not \"" + c.sample_size +
-                "\"");
+  if (!c.sample_size.empty() && !parse_wxh(c.sample_size))
+    p.push_back(
+        "train.sample_size is one size WxH such as \"96x64\" (or \"\": the first clip's), "
+        "not \"" +
+        c.sample_size + "\"");
   return c;
 }
 

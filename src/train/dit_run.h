@@ -68,7 +68,7 @@ struct DiTRunConfig {
   int64_t checkpoint_every = 500;
   int64_t sample_every = 1000;              // 0 = no samples
   std::vector<std::string> sample_prompts;  // empty: the first two captions of the data
-  std::string sample_size = "96x64";        // WxH
+  std::string sample_size;                  // WxH; "" = the first training clip's size
   int64_t sample_frames = 17;
   int64_t sample_steps = 30;
   float sample_guidance = 5.0f;
