@@ -360,7 +360,7 @@ TEST_F(DiTRun, EncodesAManifestAndWritesSamples) {
   EXPECT_FALSE(fs::exists(path("run/checkpoint.safetensors")));
 
   int64_t cached = 0;
-  o.on_cache = [&](const CacheProgress& p) { cached += p.done > 0 && p.error.empty(); };
+  o.on_cache = [&](const CacheProgress& p) { cached += p.handled && p.error.empty(); };
   std::vector<std::string> samples;
   o.on_step = [&](const DiTRunStatus& s) {
     if (!s.sample.empty()) samples.push_back(s.sample);

@@ -137,12 +137,19 @@ Video cut_of(const Video& v, int64_t t0, int64_t t, int64_t y0, int64_t h, int64
 TEST_F(LatentCache, CutsVideosIntoClipsEncodedOnTheirOwn) {
   const Video v = testing::smooth_video(23, 20, 30, 8);
   write_video(path("clip/"), v);  // PNG frames: lossless, so the clips can be compared exactly
-  write_manifest(path("videos.jsonl"), {{.path = path("clip/"), .caption = "a wave"}});
+  write_manifest(path("videos.jsonl"),
+                 {{.path = path("clip/"), .caption = "a wave", .frames = 23}});
   testing::write_tiny_vae(path("a.safetensors"), 1);
   const auto a = load_vae(path("a.safetensors"));
   const CacheOptions o{.cut = {.clip_frames = 9}};
-  const CacheResult r =
-      cache_latents(*a, path("a.safetensors"), path("videos.jsonl"), path("cache"), o);
+  std::vector<std::pair<int64_t, bool>> reports;  // frames read, and whether the video is done
+  const CacheResult r = cache_latents(*a, path("a.safetensors"), path("videos.jsonl"),
+                                      path("cache"), o, [&](const CacheProgress& p) {
+                                        EXPECT_EQ(p.frames_total, 23);
+                                        reports.emplace_back(p.frames, p.handled);
+                                      });
+  EXPECT_EQ(reports, (std::vector<std::pair<int64_t, bool>>{
+                         {0, false}, {9, false}, {18, false}, {23, false}, {23, true}}));
   EXPECT_EQ(r.cached, 1);
   EXPECT_EQ(r.clips, 3);
   const std::vector<LatentEntry> entries = read_latent_manifest(r.manifest);

@@ -127,11 +127,11 @@ int cmd_train(int argc, char** argv) {
 
   std::unique_ptr<Progress> cache_bar, bar;
   o.on_cache = [&](const CacheProgress& p) {
-    if (!cache_bar) cache_bar = std::make_unique<Progress>("encode", p.total, "video");
+    if (!cache_bar) cache_bar = cubist::cli::cache_bar("encode", p);
     if (!p.error.empty())
       std::fprintf(stderr, "\ntrain: left out %s: %s\n", p.path.c_str(), p.error.c_str());
-    cache_bar->update(p.done);
-    if (p.done == p.total) cache_bar->finish();
+    cache_bar->update(p.frames_total > 0 ? p.frames : p.done);
+    if (p.done == p.total && p.handled) cache_bar->finish();
   };
   o.on_start = [&](const DiTRunInfo& info) {
     print_start(info, o);

@@ -415,10 +415,10 @@ int cache(Args& args) {
   const auto vae = load_vae(model_path);
   std::unique_ptr<Progress> bar;
   const auto on_video = [&](const CacheProgress& p) {
-    if (!bar) bar = std::make_unique<Progress>("vae cache", p.total, "video");
+    if (!bar) bar = cache_bar("vae cache", p);
     if (!p.error.empty())
       std::fprintf(stderr, "\nvae cache: %s: %s\n", p.path.c_str(), p.error.c_str());
-    bar->update(p.done);
+    bar->update(p.frames_total > 0 ? p.frames : p.done);
   };
   const CacheResult r = cache_latents(*vae, model_path, data, out, o, on_video, stop_on_signals());
   if (r.stopped) {

@@ -4,6 +4,8 @@
 
 #include <cstdio>
 
+#include "data/latent_cache.h"
+
 namespace cubist::cli {
 
 std::string format_duration(double seconds) {
@@ -58,6 +60,11 @@ void Progress::draw(int64_t done, const std::string& info, bool final_line) {
                static_cast<long long>(total_), rate, unit_.c_str(), when.c_str(), info.c_str(),
                (tty_ && !final_line) ? "" : "\n");
   std::fflush(stderr);
+}
+
+std::unique_ptr<Progress> cache_bar(const std::string& label, const CacheProgress& p) {
+  if (p.frames_total > 0) return std::make_unique<Progress>(label, p.frames_total, "frame");
+  return std::make_unique<Progress>(label, p.total, "video");
 }
 
 }  // namespace cubist::cli

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace cubist::cli {
@@ -26,5 +27,17 @@ class Progress {
 };
 
 std::string format_duration(double seconds);  // "1:02:03" or "02:03"
+
+}  // namespace cubist::cli
+
+namespace cubist {
+struct CacheProgress;
+}
+
+namespace cubist::cli {
+
+// The bar of a latent cache (data/latent_cache.h): over frames when the manifest lists them
+// all, so that a long video cut into clips shows its progress, else over videos.
+std::unique_ptr<Progress> cache_bar(const std::string& label, const CacheProgress& p);
 
 }  // namespace cubist::cli

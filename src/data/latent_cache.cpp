@@ -97,8 +97,8 @@ struct Stopped {};  // thrown between two clips of a video when the cache is ask
 
 std::vector<nlohmann::ordered_json> cached_clips(const CacheModel& model, const ManifestEntry& e,
                                                  size_t line, const std::string& dir,
-                                                 const ClipCut& cut,
-                                                 const std::atomic<bool>* stop) {
+                                                 const ClipCut& cut, const std::atomic<bool>* stop,
+                                                 const std::function<void(int64_t)>& on_frames) {
   const fs::path index = fs::path(dir) / "latents" / (line_name(line) + ".json");
   std::vector<nlohmann::ordered_json> lines;
   if (fs::exists(index)) {
@@ -120,6 +120,7 @@ std::vector<nlohmann::ordered_json> cached_clips(const CacheModel& model, const 
     f.start_frame = first;
     save_latent((fs::path(dir) / name).string(), f);
     lines.push_back(manifest_line(name, f, true));
+    on_frames(first + clip.frames);
   });
   {
     std::ofstream out(index.string() + ".tmp");
@@ -128,6 +129,13 @@ std::vector<nlohmann::ordered_json> cached_clips(const CacheModel& model, const 
   }
   fs::rename(index.string() + ".tmp", index);
   return lines;
+}
+
+// The frames of video e that a cache under `cut` reads, as the manifest lists them; 0 when it
+// does not say.
+int64_t listed_frames(const ManifestEntry& e, const ClipCut& cut) {
+  if (cut.fps <= 0) return std::max<int64_t>(e.frames, 0);
+  return e.duration > 0 ? static_cast<int64_t>(std::floor(e.duration * cut.fps + 1e-6)) : 0;
 }
 
 // The cut a cache folder was made with, as DIR/cut.json records it; a folder written before
@@ -208,13 +216,27 @@ CacheResult cache_latents(const Vae& vae, const std::string& vae_path, const std
   CacheResult r;
   r.total = static_cast<int64_t>(entries.size());
   std::vector<nlohmann::ordered_json> lines;
-  if (on_clip) on_clip(CacheProgress{0, r.total, "", ""});
+  CacheProgress p;
+  p.total = r.total;
+  bool all_listed = true;
+  for (const ManifestEntry& e : entries) {
+    const int64_t n = listed_frames(e, o.cut);
+    all_listed = all_listed && n > 0;
+    p.frames_total += n;
+  }
+  if (!all_listed) p.frames_total = 0;
+  if (on_clip) on_clip(p);
   for (size_t i = 0; i < entries.size(); ++i) {
     const ManifestEntry& e = entries[i];
-    CacheProgress p{static_cast<int64_t>(i + 1), r.total, e.path, ""};
+    const int64_t frames_before = p.frames;
+    p.path = e.path, p.handled = false, p.error.clear();
     try {
       if (o.cut.cuts()) {
-        for (auto& j : cached_clips(model, e, i, out_dir, o.cut, stop))
+        const auto on_frames = [&](int64_t read) {
+          p.frames = frames_before + read;
+          if (on_clip) on_clip(p);
+        };
+        for (auto& j : cached_clips(model, e, i, out_dir, o.cut, stop, on_frames))
           lines.push_back(std::move(j));
       } else {
         const std::string name = "latents/" + line_name(i) + ".safetensors";
@@ -229,6 +251,8 @@ CacheResult cache_latents(const Vae& vae, const std::string& vae_path, const std
       r.stopped = true;
       break;
     }
+    p.done = static_cast<int64_t>(i + 1), p.handled = true;
+    p.frames = frames_before + listed_frames(e, o.cut);
     if (on_clip) on_clip(p);
     if (stop && stop->load()) {
       r.stopped = i + 1 < entries.size();

@@ -31,8 +31,12 @@ class Vae;
 
 struct CacheProgress {
   int64_t done = 0, total = 0;  // videos handled so far (cached or failed), of the manifest's
-  std::string path;             // the video just handled (empty before the first)
-  std::string error;            // why it failed; empty when it was cached
+  // Frames read so far and in all, as the manifest lists them (at the cut's rate): a video cut
+  // into clips reports after each clip. frames_total is 0 when an entry does not say.
+  int64_t frames = 0, frames_total = 0;
+  std::string path;      // the video being or just handled (empty before the first)
+  bool handled = false;  // whether `path` is done with (cached, or failed with `error`)
+  std::string error;     // why it failed; empty when it was cached
 };
 
 struct CacheResult {
@@ -52,7 +56,8 @@ struct CacheOptions {
 // Encodes every video of the JSONL manifest into `out_dir`. A video that fails is reported
 // through on_clip and left out; the others are cached. `vae_path` is recorded in each latent
 // file (as an absolute path) so that whoever trains on the cache can decode samples. on_clip is
-// called once with done = 0 before the first video. When `stop` is set (a signal handler), it
+// called once before the first video, then after each video and each clip of one cut into
+// clips (CacheProgress::handled tells them apart). When `stop` is set (a signal handler), it
 // stops after the current video (after the current clip of one cut into clips).
 //
 // Cut into clips, video NNNNNN's clips are DIR/latents/NNNNNN_K.safetensors, listed in
