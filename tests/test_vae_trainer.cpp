@@ -170,6 +170,42 @@ TEST(VaeTrainer, ManifestClipsAreWindowsOfTheirVideos) {
   fs::remove_all(dir);
 }
 
+// read_max_side and read_fps: windows of the videos as `vae cache --max-side --fps` reads them.
+TEST(VaeTrainer, ManifestVideosAreReadAsTheCacheReadsThem) {
+  const fs::path dir = temp_dir("read");
+  fs::create_directories(dir);
+  std::ofstream m(dir / "manifest.jsonl");
+  std::map<std::string, Video> read;  // each video at 4 fps, its longer side at most 20
+  for (const auto& [name, frames, w, h, listed] :
+       {std::tuple{"a", 24, 40, 24, true}, {"b", 40, 24, 48, false}}) {
+    const std::string file = std::string(name) + ".mp4";
+    write_video((dir / file).string(), testing::smooth_video(frames, h, w, 8.0));
+    VideoReadOptions o;
+    o.fps = 4, o.height = w > h ? h * 20 / w : 20, o.width = w > h ? 20 : w * 20 / h;
+    read[file] = read_video((dir / file).string(), o);
+    nlohmann::json j{{"path", file}};
+    if (listed) j.update({{"frames", frames}, {"width", w}, {"height", h}, {"duration", 3.0}});
+    m << j.dump() << "\n";
+  }
+  m.close();
+  EXPECT_EQ(read["a.mp4"].frames, 12);
+  EXPECT_EQ(read["a.mp4"].width, 20);
+  EXPECT_EQ(read["b.mp4"].height, 20);
+  VaeTrainConfig tc;
+  tc.frames = "1,5,9", tc.max_side = 8, tc.read_max_side = 20, tc.read_fps = 4;
+  const auto manifest =
+      manifest_clip_source((dir / "manifest.jsonl").string(), testing::tiny_vae_config(), tc);
+  EXPECT_NE(manifest->describe().find("read at most 20 px; read at 4 fps"), std::string::npos);
+  for (uint64_t i = 0; i < 16; ++i) {
+    const Video clip = manifest->clip(i);
+    EXPECT_EQ(clip.height, 8);
+    bool found = false;
+    for (const auto& [file, v] : read) found = found || is_window_of(clip, v);
+    EXPECT_TRUE(found) << "clip " << i;
+  }
+  fs::remove_all(dir);
+}
+
 void data_parallel_run_takes_the_steps_of_one_process(bool balanced);
 
 TEST(VaeTrainer, DataParallelRunTakesTheStepsOfOneProcess) {

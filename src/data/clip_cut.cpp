@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "data/manifest.h"
 #include "models/vae/config.h"
 
 namespace cubist {
@@ -58,6 +59,11 @@ CutSize cut_size(const ClipCut& cut, int64_t spatial_factor, int64_t h, int64_t 
                rh, " hold no ", spatial_factor, "x", spatial_factor,
                " block for the autoencoder; a larger max_side keeps more of them");
   return s;
+}
+
+int64_t listed_frames(const ManifestEntry& e, const ClipCut& cut) {
+  if (cut.fps <= 0) return std::max<int64_t>(e.frames, 0);
+  return e.duration > 0 ? static_cast<int64_t>(std::floor(e.duration * cut.fps + 1e-6)) : 0;
 }
 
 namespace {

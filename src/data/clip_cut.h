@@ -17,6 +17,7 @@
 
 namespace cubist {
 
+struct ManifestEntry;
 struct VaeConfig;
 
 struct ClipCut {
@@ -44,6 +45,10 @@ struct CutSize {
 };
 CutSize cut_size(const ClipCut& cut, int64_t spatial_factor, int64_t h, int64_t w,
                  const std::string& what);
+
+// The frames of video e read at the cut's rate, as the manifest lists them (its frames, or its
+// duration times the rate); 0 when it does not say.
+int64_t listed_frames(const ManifestEntry& e, const ClipCut& cut);
 
 // Reads the video at `path` a clip at a time under `cut` and calls on_clip(clip, first) with
 // each, `first` being its first frame's index in the video at the cut's rate. Clips take

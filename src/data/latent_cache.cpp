@@ -131,13 +131,6 @@ std::vector<nlohmann::ordered_json> cached_clips(const CacheModel& model, const 
   return lines;
 }
 
-// The frames of video e that a cache under `cut` reads, as the manifest lists them; 0 when it
-// does not say.
-int64_t listed_frames(const ManifestEntry& e, const ClipCut& cut) {
-  if (cut.fps <= 0) return std::max<int64_t>(e.frames, 0);
-  return e.duration > 0 ? static_cast<int64_t>(std::floor(e.duration * cut.fps + 1e-6)) : 0;
-}
-
 // The cut a cache folder was made with, as DIR/cut.json records it; a folder written before
 // cuts, or by a cache that did not cut, holds whole videos.
 ClipCut folder_cut(const std::string& out_dir) {

@@ -11,6 +11,7 @@
 #include "autograd/basic.h"
 #include "autograd/loss.h"
 #include "core/rng.h"
+#include "data/clip_cut.h"
 #include "data/manifest.h"
 #include "data/shapes_dataset.h"
 #include "data/shapes_raster.h"
@@ -63,7 +64,8 @@ class ManifestSource : public ClipSource {
         seed_(train.seed),
         tf_(model.temporal_factor()),
         sf_(model.spatial_factor),
-        max_side_(train.max_side) {
+        max_side_(train.max_side),
+        read_{.max_side = train.read_max_side, .fps = train.read_fps} {
     CUBIST_CHECK(!entries_.empty(), manifest, ": the manifest lists no clips");
     CUBIST_CHECK(max_side_ >= sf_, "vae train: max_side ", max_side_,
                  " is smaller than the spatial factor ", sf_);
@@ -87,10 +89,12 @@ class ManifestSource : public ClipSource {
   Video clip(uint64_t index) const override {
     Generator g(seed_, index);
     const ManifestEntry& e = entries_[g.randint(entries_.size())];
+    const Extent x = extent_of(e);
     VideoReadOptions opt;
     opt.threads = 1;
+    opt.fps = read_.fps;
+    opt.height = x.read_height, opt.width = x.read_width;
     Generator whole = g;  // the draws of the fallback, the same as the window's
-    const Extent x = extent_of(e);
     if (x.frames >= 1) {
       const Window w = draw_window(e, x, g);
       opt.start_frame = w.t0, opt.max_frames = w.t;
@@ -99,31 +103,51 @@ class ManifestSource : public ClipSource {
     }
     opt.start_frame = 0, opt.max_frames = 0;
     const Video v = read_video(e.path, opt);
-    const Window w = draw_window(e, {v.frames, v.height, v.width}, whole);
+    const Window w = draw_window(e, {v.frames, v.height, v.width, 0, 0}, whole);
     return crop(v, w, w.t0);
   }
   std::string describe() const override {
-    return path_ + " (" + std::to_string(entries_.size()) + " clips)";
+    std::string what = path_ + " (" + std::to_string(entries_.size()) + " clips";
+    if (read_.max_side > 0) what += "; read at most " + std::to_string(read_.max_side) + " px";
+    if (read_.fps > 0) {
+      std::ostringstream fps;
+      fps << read_.fps;
+      what += "; read at " + fps.str() + " fps";
+    }
+    return what + ")";
   }
 
  private:
   struct Extent {
-    int64_t frames = 0, height = 0, width = 0;
+    int64_t frames = 0, height = 0, width = 0;  // as read
+    int64_t read_height = 0, read_width = 0;    // the size asked of the reader; 0: native
   };
   struct Window {
     int64_t t, h, w, t0, y0, x0;
   };
 
-  // A video's frames and size as the manifest lists them (`cubist data index` writes them).
-  static std::optional<Extent> listed_extent(const ManifestEntry& e) {
-    if (e.frames < 1 || e.width < 1 || e.height < 1) return std::nullopt;
-    return Extent{e.frames, e.height, e.width};
+  // A video's frames and size as read, from the manifest (`cubist data index` writes them).
+  std::optional<Extent> listed_extent(const ManifestEntry& e) const {
+    const int64_t frames = listed_frames(e, read_);
+    if (frames < 1 || e.width < 1 || e.height < 1) return std::nullopt;
+    return as_read(e, frames, e.height, e.width);
   }
   // The manifest's extent, else the video header's.
-  static Extent extent_of(const ManifestEntry& e) {
+  Extent extent_of(const ManifestEntry& e) const {
     if (const std::optional<Extent> listed = listed_extent(e)) return *listed;
     const VideoInfo info = probe_video(e.path);
-    return {info.frames, info.height, info.width};
+    const int64_t frames = read_.fps > 0
+                               ? static_cast<int64_t>(std::floor(info.duration * read_.fps + 1e-6))
+                               : info.frames;
+    return as_read(e, frames, info.height, info.width);
+  }
+  // A video of `frames` (as read) and h x w as the reader hands it over.
+  Extent as_read(const ManifestEntry& e, int64_t frames, int64_t h, int64_t w) const {
+    if (read_.max_side <= 0) return {frames, h, w, 0, 0};
+    const CutSize s = cut_size(read_, sf_, h, w, e.path);
+    const int64_t rh = s.read_height > 0 ? s.read_height : h;
+    const int64_t rw = s.read_width > 0 ? s.read_width : w;
+    return {frames, rh, rw, s.read_height, s.read_width};
   }
 
   // The size of a clip of a video of extent x (its place left at 0): the longest allowed
@@ -162,6 +186,7 @@ class ManifestSource : public ClipSource {
   std::vector<ManifestEntry> entries_;
   uint64_t seed_;
   int64_t tf_, sf_, max_side_;
+  ClipCut read_;  // how videos are read before windows are cut (no clip_frames)
   int max_frames_ = 1;
 };
 
@@ -248,13 +273,13 @@ VaeTrainConfig VaeTrainConfig::from_json(const nlohmann::json& root) {
   const nlohmann::json j = sectioned ? root.value("train", nlohmann::json::object()) : root;
   CUBIST_CHECK(j.is_object(), "vae train config: expected a JSON object, got ", j.dump());
   static const std::vector<std::string> kKeys = {
-      "steps",         "batch",          "lr",
-      "min_lr_ratio",  "warmup",         "weight_decay",
-      "clip_grad",     "kl_weight",      "sizes",
-      "frames",        "seed",           "checkpoint_every",
-      "eval_every",    "eval_clips",     "max_side",
-      "init",          "freeze_encoder", "shard_optimizer",
-      "balance_shares"};
+      "steps",          "batch",          "lr",
+      "min_lr_ratio",   "warmup",         "weight_decay",
+      "clip_grad",      "kl_weight",      "sizes",
+      "frames",         "seed",           "checkpoint_every",
+      "eval_every",     "eval_clips",     "max_side",
+      "init",           "freeze_encoder", "shard_optimizer",
+      "balance_shares", "read_max_side",  "read_fps"};
   std::vector<std::string> p;
   for (const auto& [key, value] : j.items())
     if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end())
@@ -279,6 +304,10 @@ VaeTrainConfig VaeTrainConfig::from_json(const nlohmann::json& root) {
   read_json_field(j, "freeze_encoder", c.freeze_encoder, p);
   read_json_field(j, "shard_optimizer", c.shard_optimizer, p);
   read_json_field(j, "balance_shares", c.balance_shares, p);
+  read_json_field(j, "read_max_side", c.read_max_side, p);
+  read_json_field(j, "read_fps", c.read_fps, p);
+  if (c.read_max_side < 0 || !(c.read_fps >= 0) || !std::isfinite(c.read_fps))
+    p.push_back("read_max_side and read_fps must be >= 0 (0: the native size and rate)");
   if (c.steps < 1) p.push_back("steps must be >= 1");
   if (c.batch < 1) p.push_back("batch must be >= 1");
   if (!(c.lr > 0)) p.push_back("lr must be > 0");
@@ -323,6 +352,8 @@ nlohmann::ordered_json VaeTrainConfig::to_json() const {
   j["freeze_encoder"] = freeze_encoder;
   j["shard_optimizer"] = shard_optimizer;
   j["balance_shares"] = balance_shares;
+  if (read_max_side > 0) j["read_max_side"] = read_max_side;
+  if (read_fps > 0) j["read_fps"] = read_fps;
   return j;
 }
 

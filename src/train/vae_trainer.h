@@ -53,6 +53,12 @@ struct VaeTrainConfig {
   int64_t eval_every = 500;  // held-out PSNR every so many steps (0 = never)
   int64_t eval_clips = 8;
   int64_t max_side = 256;  // manifest clips are cropped to at most this many pixels a side
+  // Manifest videos are first read as `vae cache --max-side PX --fps R` reads them for the
+  // transformer (data/clip_cut.h), so the autoencoder learns the scale and motion it will
+  // encode: scaled down so the longer side is at most read_max_side, at read_fps frames a
+  // second. 0: the native size and rate.
+  int64_t read_max_side = 0;
+  double read_fps = 0.0;
   // Fine-tuning: the weights a new run starts from (a vae.safetensors or checkpoint of the same
   // model config; the optimizer starts fresh). Ignored when the folder holds a checkpoint.
   std::string init;
