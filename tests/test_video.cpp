@@ -312,7 +312,7 @@ TEST_F(VideoTest, StartFrameDropsTheFramesBeforeIt) {
 
 // A start far into a video is sought (to the key frame before it) rather than decoded to: the
 // frames kept are still exactly the whole read's, wherever the key frames fall, in every
-// container, and a start past the end gives nothing.
+// container, at the native rate or resampled, and a start past the end gives nothing.
 TEST_F(VideoTest, StartFrameFarInSeeksAndKeepsTheSameFrames) {
   if (!testing::have_ffmpeg_cli()) GTEST_SKIP() << "the ffmpeg command is not installed";
   const std::string src = "-f lavfi -i testsrc=size=64x48:rate=24 -frames:v 150 -pix_fmt yuv420p ";
@@ -323,18 +323,23 @@ TEST_F(VideoTest, StartFrameFarInSeeksAndKeepsTheSameFrames) {
   ASSERT_TRUE(testing::ffmpeg_cli(src + "-c:v libvpx-vp9 -g 8 -deadline realtime " + files[2]));
   ASSERT_TRUE(testing::ffmpeg_cli(src + "-c:v mpeg4 -g 8 -q:v 2 " + files[3]));
   for (const std::string& f : files) {
-    const Video whole = read_video(f);
-    ASSERT_EQ(whole.frames, 150) << f;
-    const size_t frame = static_cast<size_t>(whole.height * whole.width * 3);
-    for (const auto& [start, most] : {std::pair{32, 5}, {57, 9}, {100, 0}, {149, 1}, {40, 200}}) {
-      SCOPED_TRACE(f + " start " + std::to_string(start));
-      const Video part = read_video(f, {.max_frames = most, .start_frame = start});
-      const int64_t want = most > 0 ? std::min<int64_t>(most, 150 - start) : 150 - start;
-      ASSERT_EQ(part.frames, want);
-      EXPECT_TRUE(std::equal(part.rgb.begin(), part.rgb.end(),
-                             whole.rgb.begin() + static_cast<std::ptrdiff_t>(start * frame)));
+    // At the native rate, and resampled to 10 and 7 fps (start 16 of 10 fps is source frame 38).
+    for (const double fps : {0.0, 10.0, 7.0}) {
+      const Video whole = read_video(f, {.fps = fps});
+      const int64_t n = whole.frames;
+      ASSERT_EQ(n, fps > 0 ? static_cast<int64_t>(std::ceil(150 / 24.0 * fps)) : 150) << f;
+      const size_t frame = static_cast<size_t>(whole.height * whole.width * 3);
+      for (auto [start, most] : {std::pair{32, 5}, {57, 9}, {100, 0}, {149, 1}, {40, 200}}) {
+        if (fps > 0) start = start * n / 150;
+        SCOPED_TRACE(f + " fps " + std::to_string(fps) + " start " + std::to_string(start));
+        const Video part = read_video(f, {.fps = fps, .max_frames = most, .start_frame = start});
+        const int64_t want = most > 0 ? std::min<int64_t>(most, n - start) : n - start;
+        ASSERT_EQ(part.frames, want);
+        EXPECT_TRUE(std::equal(part.rgb.begin(), part.rgb.end(),
+                               whole.rgb.begin() + static_cast<std::ptrdiff_t>(start * frame)));
+      }
+      EXPECT_EQ(read_video(f, {.fps = fps, .start_frame = 400}).frames, 0) << f;
     }
-    EXPECT_EQ(read_video(f, {.start_frame = 400}).frames, 0) << f;
   }
   // Sought, not decoded to: with a key frame every 8 frames, 5 frames from frame 100 take the
   // key frame at 96 on (B-frames may add a few), where decoding from the top would take 105.
@@ -344,6 +349,10 @@ TEST_F(VideoTest, StartFrameFarInSeeksAndKeepsTheSameFrames) {
   VideoReader near(files[0], {.max_frames = 5, .start_frame = 20});  // too near to seek
   EXPECT_EQ(near.read(5).frames, 5);
   EXPECT_GE(near.frames_decoded(), 25);
+  // Resampled: frame 40 at 10 fps is at 4 s, source frame 96, a key frame.
+  VideoReader resampled(files[0], {.fps = 10, .max_frames = 2, .start_frame = 40});
+  EXPECT_EQ(resampled.read(2).frames, 2);
+  EXPECT_LE(resampled.frames_decoded(), 16);
 }
 
 // A writer that is not closed (an error part way, an interrupt) leaves the old file as it was and

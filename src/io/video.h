@@ -50,8 +50,9 @@ struct VideoReadOptions {
   int64_t width = 0, height = 0;
   int64_t max_frames = 0;  // stop after this many output frames; 0 = all
   // Output frames dropped before the first one kept (max_frames counts from there): not
-  // converted nor held. At the native rate of a constant-rate file a start of 32 frames or more
-  // is sought: decoding begins at the key frame before it; otherwise the frames before it are
+  // converted nor held. In a constant-rate file a start at source frame 32 or later (at the
+  // native rate, frame 32; resampled, the source frame on screen at the start's time) is
+  // sought: decoding begins at the key frame before it; otherwise the frames before it are
   // decoded, as the ones after depend on them.
   int64_t start_frame = 0;
   int threads = 0;  // decoder threads; 0 lets FFmpeg choose (the data loader uses 1)

@@ -85,9 +85,10 @@ class Collector {
 
   int64_t taken() const { return taken_; }
 
-  // At the native rate, after a seek: the next frame offered is frame k (k <= start_frame), the
-  // ones before it counted as dropped.
-  void dropped_before(int64_t k) { dropped_ = k; }
+  // After a seek: the next frame offered is source frame k, shown from time t, at or before
+  // the start. The output frames before it (at the native rate, k of them; resampled, the
+  // target times before t) count as dropped.
+  void resume_at(int64_t k, double t) { dropped_ = opt_.fps > 0 ? targets_before(t) : k; }
 
  private:
   // How many target times k / fps, from the next one on, fall before t.
@@ -167,14 +168,20 @@ class FileSource : public Source {
     native_ = ffmpeg::stream_fps(in_.st());
     step_ = native_ > 0 ? 1.0 / native_ : 1.0 / kDefaultFps;
     tb_ = av_q2d(in_.st()->time_base);
-    // A start far into a constant-rate video at its native rate is sought: decoding starts at
-    // the key frame before it rather than at the first frame.
+    // A start far into a constant-rate video is sought: decoding starts at the key frame
+    // before it rather than at the first frame. Resampled, the start is the source frame on
+    // screen at its time.
     const AVStream* st = in_.st();
     const bool constant_rate =
         st->avg_frame_rate.num > 0 && av_cmp_q(st->avg_frame_rate, st->r_frame_rate) == 0;
-    if (opt.start_frame >= kSeekFrom && opt.fps <= 0 && constant_rate &&
-        st->start_time != AV_NOPTS_VALUE && !is_image_path(path))
-      seek_to_ = opt.start_frame;
+    const int64_t start =
+        opt.fps > 0
+            ? static_cast<int64_t>(std::floor(
+                  static_cast<double>(opt.start_frame) / opt.fps * native_ + kTimeTolerance))
+            : opt.start_frame;
+    if (start >= kSeekFrom && native_ > 0 && constant_rate && st->start_time != AV_NOPTS_VALUE &&
+        !is_image_path(path))
+      seek_to_ = start;
   }
 
   bool pump(Collector& c) override {
@@ -264,7 +271,7 @@ class FileSource : public Source {
       first_ts_ = st->start_time;
       decoded_ = k;
       t_ = static_cast<double>(k) / native_;
-      c.dropped_before(k);
+      c.resume_at(k, t_);
       return true;
     }
     av_frame_unref(frame_.get());
@@ -285,7 +292,7 @@ class FileSource : public Source {
   ffmpeg::Frame frame_ = ffmpeg::make_frame();
   double native_ = 0, step_ = 0, tb_ = 0, t_ = 0, t_end_ = 0;
   int64_t decoded_ = 0, first_ts_ = AV_NOPTS_VALUE;
-  int64_t seek_to_ = 0;  // > 0: the output frame to seek to before decoding
+  int64_t seek_to_ = 0;  // > 0: the source frame to seek to before decoding
   int64_t work_ = 0;     // frames the decoder gave, sought past ones not counted
   bool sought_ = false;
   bool ended_ = false;
