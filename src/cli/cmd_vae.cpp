@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -152,6 +153,11 @@ int train(Args& args) {
                 static_cast<long long>(o.train.steps), static_cast<long long>(o.train.batch));
     if (o.group->size() > 1) std::printf(" over %d processes (data parallel)", o.group->size());
     std::printf(" into %s\n", out.c_str());
+    std::ostringstream read;  // train.read_max_side and read_fps, as the cache will read
+    if (o.train.read_max_side > 0) read << " scaled to at most " << o.train.read_max_side << " px";
+    if (o.train.read_fps > 0) read << " at " << o.train.read_fps << " fps";
+    if (!data.empty() && !read.str().empty())
+      std::printf("vae train: videos read%s, then cut into windows\n", read.str().c_str());
   }
   if (reports && !o.train.init.empty())  // (a folder holding a checkpoint resumes it instead)
     std::printf("vae train: fine-tuning %s from %s\n",
