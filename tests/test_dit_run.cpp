@@ -541,6 +541,18 @@ TEST(DiTRunConfig, ReadsTheShapesConfig) {
     EXPECT_NO_THROW(text::Tokenizer::shapes_world().encode(p)) << p;
 }
 
+// The recipe for a user's own videos: a manifest cut into clips as it is cached.
+TEST(DiTRunConfig, ReadsTheVideosConfig) {
+  const DiTRunFile f =
+      load_dit_run_config(std::string(CUBIST_SOURCE_DIR) + "/configs/dit/videos.json");
+  EXPECT_TRUE(f.data.latents.empty());
+  EXPECT_EQ(fs::path(f.data.manifest).filename(), "manifest.jsonl");
+  EXPECT_EQ(f.data.cut, (ClipCut{.clip_frames = 17, .max_side = 256, .fps = 8.0}));
+  EXPECT_NO_THROW(f.data.cut.check(VaeConfig(), "videos.json"));
+  EXPECT_TRUE(f.train.sample_size.empty());     // samples at the size of the data's clips
+  EXPECT_TRUE(f.train.sample_prompts.empty());  // and with its captions
+}
+
 TEST(DiTRunConfig, NamesBadKeysAndValues) {
   const auto bad = [](const std::string& json, const std::string& part) {
     testing::expect_error([&] { parse_dit_run_config(json, "run.json"); }, "run.json", part);

@@ -341,6 +341,16 @@ TEST(VaeTrainer, BadConfigsAreRefused) {
             std::string::npos);
   EXPECT_EQ(VaeTrainConfig::from_json(nlohmann::json::parse(R"({"model": {}})")).steps,
             VaeTrainConfig().steps);
+  EXPECT_NE(error_of(R"({"model": {}, "trian": {"steps": 3}})")
+                .find("unknown section \"trian\" (accepted: model, train)"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"read_fps": -1})").find("read_max_side and read_fps must be >= 0"),
+            std::string::npos);
+  const std::string videos = std::string(CUBIST_SOURCE_DIR) + "/configs/vae/videos.json";
+  const VaeTrainConfig v = VaeTrainConfig::from_json(nlohmann::json::parse(std::ifstream(videos)));
+  EXPECT_EQ(v.read_max_side, 256);
+  EXPECT_EQ(v.read_fps, 8.0);
+  EXPECT_EQ(VaeConfig::from_file(videos), VaeConfig());
   // Frame counts the model cannot take are refused before training starts.
   VaeTrainOptions o = tiny_run(temp_dir("frames"));
   o.model.channel_multipliers = {1, 2, 2, 2};

@@ -270,6 +270,10 @@ SafeTensors open_init(const std::string& path, const VaeConfig& model) {
 
 VaeTrainConfig VaeTrainConfig::from_json(const nlohmann::json& root) {
   const bool sectioned = root.is_object() && (root.contains("model") || root.contains("train"));
+  if (sectioned)  // a misspelt "train" would otherwise train on the defaults, silently
+    for (const auto& [key, value] : root.items())
+      CUBIST_CHECK(key == "model" || key == "train", "vae train config: unknown section \"", key,
+                   "\" (accepted: model, train)");
   const nlohmann::json j = sectioned ? root.value("train", nlohmann::json::object()) : root;
   CUBIST_CHECK(j.is_object(), "vae train config: expected a JSON object, got ", j.dump());
   static const std::vector<std::string> kKeys = {
