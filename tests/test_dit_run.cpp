@@ -403,11 +403,14 @@ TEST_F(DiTRun, TrainsOnClipsCutFromAManifestsVideos) {
                    .cut = {.clip_frames = 5}};
   DiTRunConfig& t = o.config.train;
   t.steps = 2, t.sample_every = 2, t.sample_steps = 1, t.sample_frames = 5;  // no sample_size
+  o.config.model.max_text_tokens = 4;  // the caption's 9 words are cut to 4 (and sampled so)
   DiTRunInfo info;
   o.on_start = [&](const DiTRunInfo& i) { info = i; };
   EXPECT_TRUE(train_dit(o).finished);
   EXPECT_EQ(info.clips, 3);
   EXPECT_EQ(info.largest_tokens, 2 * 2 * 3);  // 2 latent frames of 4x7, cropped to 4x6
+  EXPECT_EQ(info.long_captions, 3);
+  EXPECT_EQ(info.longest_caption, static_cast<int64_t>(text::split_words(kCaptions[0]).size()));
   const std::vector<LatentEntry> clips = read_latent_manifest(path("run/cache/latents.jsonl"));
   ASSERT_EQ(clips.size(), 3u);
   EXPECT_EQ(clips[2].shape, (Dims{4, 1, 4, 7}));

@@ -65,6 +65,11 @@ TEST(Tokenizer, OverLongPromptsSayHowManyAreAccepted) {
   EXPECT_EQ(tok.encode("red red red red").size(), 4u);
   const std::string msg = testing::error_message([&] { tok.encode("red red red red red"); });
   EXPECT_NE(msg.find("at most 4"), std::string::npos) << msg;
+  // A training caption is cut to the words the model reads, not refused.
+  const Tokenizer two = Tokenizer::from_words({"blue", "red"}, 4);
+  EXPECT_EQ(two.encode_caption("red blue red red blue blue"), two.encode("red blue red red"));
+  EXPECT_EQ(two.encode_caption("red green red red blue", true)[1], text::kUnk);
+  EXPECT_THROW(two.encode_caption("red green"), Error);  // unknown words as encode
 }
 
 TEST(Tokenizer, SavesAndLoads) {

@@ -80,6 +80,14 @@ void print_start(const DiTRunInfo& info, const DiTRunOptions& o) {
         "Long or large videos train as clips: data.clip_frames and data.max_side cut a manifest's "
         "videos (`cubist vae cache --clip-frames F --max-side PX` a latent cache's)",
         info.largest_clip.c_str(), static_cast<long long>(info.largest_tokens));
+  if (info.long_captions > 0)
+    std::printf(
+        "\ntrain: note: %lld captions have more than the %lld words the model reads (the longest "
+        "%lld); it trains on their first %lld (model.max_text_tokens sets how many)",
+        static_cast<long long>(info.long_captions),
+        static_cast<long long>(o.config.model.max_text_tokens),
+        static_cast<long long>(info.longest_caption),
+        static_cast<long long>(o.config.model.max_text_tokens));
   for (const std::string& c : info.changed)
     std::printf("\ntrain: changed since the checkpoint: %s (the run goes on with the new value)",
                 c.c_str());

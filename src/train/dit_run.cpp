@@ -232,7 +232,10 @@ class SampleWriter {
         if (prompts_.size() < 2 && !e.caption.empty() &&
             std::find(prompts_.begin(), prompts_.end(), e.caption) == prompts_.end())
           prompts_.push_back(e.caption);
-    for (const std::string& p : prompts_) ids_.push_back(tok.encode(p));  // unknown words: Error
+    // Prompts given: unknown words or too many are an Error now; the data's captions are cut to
+    // the words the model reads, as in training.
+    for (const std::string& p : prompts_)
+      ids_.push_back(c_.sample_prompts.empty() ? tok.encode_caption(p) : tok.encode(p));
   }
 
   const std::string& vae_path() const { return vae_path_; }
@@ -720,9 +723,13 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
                     changed,
                     0,
                     ""};
-    for (const LatentEntry& e : data.entries)
+    for (const LatentEntry& e : data.entries) {
       if (const int64_t n = tokens_of(e.shape, o.config.model.patch); n > info.largest_tokens)
         info.largest_tokens = n, info.largest_clip = e.latent;
+      const int64_t words = static_cast<int64_t>(text::split_words(e.caption).size());
+      info.long_captions += words > o.config.model.max_text_tokens;
+      info.longest_caption = std::max(info.longest_caption, words);
+    }
     o.on_start(info);
   }
   std::optional<MetricsLog> log;

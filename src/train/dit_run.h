@@ -131,6 +131,9 @@ struct DiTRunInfo {
   // The clip of the most tokens (a step's cost grows with their square), and its latent file.
   int64_t largest_tokens = 0;
   std::string largest_clip;
+  // Captions of more words than the model reads (model.max_text_tokens): cut to their first
+  // words when trained on. How many, and the longest's words.
+  int64_t long_captions = 0, longest_caption = 0;
 };
 
 struct DiTRunStatus {

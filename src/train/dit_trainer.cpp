@@ -100,8 +100,7 @@ DiTTrainStats DiTTrainer::step(const std::vector<Tensor>& latents,
                captions.size(), " captions");
   Prompts prompts;
   for (const std::string& c : captions)
-    prompts.push_back(train_.lenient_captions ? tokenizer_.encode_lenient(c)
-                                              : tokenizer_.encode(c));
+    prompts.push_back(tokenizer_.encode_caption(c, train_.lenient_captions));
   const Generator draws =
       Generator(train_.seed, kTrainStream).substream(static_cast<uint64_t>(opt_->steps()));
   const FlowLoss l = flow_matching_loss(*model_, latents, prompts, draws, places);
@@ -143,7 +142,8 @@ float DiTTrainer::validation_loss(const std::vector<Tensor>& latents,
     const size_t end = std::min(n, start + b);
     const std::vector<Tensor> clips(latents.begin() + start, latents.begin() + end);
     Prompts prompts;
-    for (size_t i = start; i < end; ++i) prompts.push_back(tokenizer_.encode_lenient(captions[i]));
+    for (size_t i = start; i < end; ++i)
+      prompts.push_back(tokenizer_.encode_caption(captions[i], true));
     std::vector<int64_t> places(end - start);
     std::iota(places.begin(), places.end(), static_cast<int64_t>(start));
     sum += static_cast<double>(

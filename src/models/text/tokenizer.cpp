@@ -181,16 +181,22 @@ std::optional<int32_t> Tokenizer::id(std::string_view word) const {
 }
 
 std::vector<int32_t> Tokenizer::encode(std::string_view prompt) const {
-  return encode_impl(prompt, false);
+  return encode_impl(prompt, false, false);
 }
 
 std::vector<int32_t> Tokenizer::encode_lenient(std::string_view prompt) const {
-  return encode_impl(prompt, true);
+  return encode_impl(prompt, true, false);
 }
 
-std::vector<int32_t> Tokenizer::encode_impl(std::string_view prompt, bool lenient) const {
-  const std::vector<std::string> words = split_words(prompt);
+std::vector<int32_t> Tokenizer::encode_caption(std::string_view caption, bool lenient) const {
+  return encode_impl(caption, lenient, true);
+}
+
+std::vector<int32_t> Tokenizer::encode_impl(std::string_view prompt, bool lenient, bool cut) const {
+  std::vector<std::string> words = split_words(prompt);
   if (words.empty()) return {kEmpty};
+  if (cut && static_cast<int64_t>(words.size()) > max_tokens_)
+    words.resize(static_cast<size_t>(max_tokens_));
   CUBIST_CHECK(static_cast<int64_t>(words.size()) <= max_tokens_, "tokenizer: the prompt has ",
                words.size(), " words but at most ", max_tokens_, " are accepted: \"", prompt, "\"");
   std::vector<int32_t> ids;

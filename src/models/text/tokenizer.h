@@ -49,6 +49,10 @@ class Tokenizer {
   std::vector<int32_t> encode(std::string_view prompt) const;
   // The same, but unknown words become <unk> (for captions of real videos).
   std::vector<int32_t> encode_lenient(std::string_view prompt) const;
+  // A training caption: its first max_tokens words, as the model reads no more (a longer
+  // caption is cut, not refused: it may come up hours into a run); unknown words as encode, or
+  // as encode_lenient when `lenient`.
+  std::vector<int32_t> encode_caption(std::string_view caption, bool lenient = false) const;
   // Words joined by single spaces; <empty> decodes to "", other special tokens to their names.
   std::string decode(std::span<const int32_t> ids) const;
 
@@ -58,7 +62,7 @@ class Tokenizer {
   const std::vector<std::string>& vocab() const { return vocab_; }
 
  private:
-  std::vector<int32_t> encode_impl(std::string_view prompt, bool lenient) const;
+  std::vector<int32_t> encode_impl(std::string_view prompt, bool lenient, bool cut) const;
   std::vector<std::string> vocab_;
   std::unordered_map<std::string, int32_t> ids_;
   int64_t max_tokens_ = kDefaultMaxTokens;
