@@ -89,11 +89,12 @@ std::string line_name(size_t line) {
   return name;
 }
 
+struct Stopped {};  // thrown between two clips of a video when the cache is asked to stop
+
 // The latents.jsonl lines of the clips that `cut` makes of video e (manifest line `line`),
 // encoded into DIR/latents/LINE_CLIP.safetensors unless DIR/latents/LINE.json lists them all
 // already: it is written once the video's last clip is, so an interrupted video is encoded again
-// from its start.
-struct Stopped {};  // thrown between two clips of a video when the cache is asked to stop
+// from its start. on_frames(n) after each clip: the video's first n frames are done.
 
 std::vector<nlohmann::ordered_json> cached_clips(const CacheModel& model, const ManifestEntry& e,
                                                  size_t line, const std::string& dir,
@@ -139,9 +140,11 @@ ClipCut folder_cut(const std::string& out_dir) {
   if (!fs::exists(file)) return c;
   std::ifstream in(file);
   const nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
-  CUBIST_CHECK(j.is_object() && j.value("clip_frames", -1) >= 0 && j.value("max_side", -1) >= 0 &&
-                   j.value("fps", -1.0) >= 0,
-               file.string(), ": not a cache's record of its cut (",
+  const auto holds = [&](const char* key) {
+    return j.is_object() && j.contains(key) && j[key].is_number() && j[key].get<double>() >= 0;
+  };
+  CUBIST_CHECK(holds("clip_frames") && holds("max_side") && holds("fps"), file.string(),
+               ": not a cache's record of its cut (",
                "{\"clip_frames\": N, \"max_side\": PX, \"fps\": F}); delete the folder to encode "
                "again");
   c.clip_frames = j["clip_frames"].get<int64_t>();
@@ -191,6 +194,17 @@ bool check_folder(const std::string& out_dir, const CacheModel& model, const std
   return false;
 }
 
+// The frames of every video as the manifest lists them; 0 when an entry does not say.
+int64_t listed_frames_total(const std::vector<ManifestEntry>& entries, const ClipCut& cut) {
+  int64_t total = 0;
+  for (const ManifestEntry& e : entries) {
+    const int64_t n = listed_frames(e, cut);
+    if (n <= 0) return 0;
+    total += n;
+  }
+  return total;
+}
+
 }  // namespace
 
 CacheResult cache_latents(const Vae& vae, const std::string& vae_path, const std::string& manifest,
@@ -211,13 +225,7 @@ CacheResult cache_latents(const Vae& vae, const std::string& vae_path, const std
   std::vector<nlohmann::ordered_json> lines;
   CacheProgress p;
   p.total = r.total;
-  bool all_listed = true;
-  for (const ManifestEntry& e : entries) {
-    const int64_t n = listed_frames(e, o.cut);
-    all_listed = all_listed && n > 0;
-    p.frames_total += n;
-  }
-  if (!all_listed) p.frames_total = 0;
+  p.frames_total = listed_frames_total(entries, o.cut);
   if (on_clip) on_clip(p);
   for (size_t i = 0; i < entries.size(); ++i) {
     const ManifestEntry& e = entries[i];
