@@ -394,15 +394,18 @@ TEST_F(DiTRun, EncodesAManifestAndWritesSamples) {
 TEST_F(DiTRun, TrainsOnClipsCutFromAManifestsVideos) {
   write_video(path("clip/"), testing::smooth_video(13, 16, 28, 8));
   write_manifest(path("videos.jsonl"), {{.path = path("clip/"), .caption = kCaptions[0]}});
+  write_video(path("held/"), testing::smooth_video(9, 16, 28, 8));  // held-out videos
+  write_manifest(path("held.jsonl"), {{.path = path("held/"), .caption = kCaptions[1]}});
   testing::write_tiny_vae(path("vae.safetensors"));
   DiTRunOptions o = tiny_run("", path("run"));
   o.config.data = {.latents = {},
                    .manifest = path("videos.jsonl"),
                    .vae = path("vae.safetensors"),
-                   .validation = "",
+                   .validation = path("held.jsonl"),
                    .cut = {.clip_frames = 5}};
   DiTRunConfig& t = o.config.train;
   t.steps = 2, t.sample_every = 2, t.sample_steps = 1, t.sample_frames = 5;  // no sample_size
+  t.validate_every = 1;
   o.config.model.max_text_tokens = 4;  // the caption's 9 words are cut to 4 (and sampled so)
   DiTRunInfo info;
   o.on_start = [&](const DiTRunInfo& i) { info = i; };
@@ -414,6 +417,16 @@ TEST_F(DiTRun, TrainsOnClipsCutFromAManifestsVideos) {
   const std::vector<LatentEntry> clips = read_latent_manifest(path("run/cache/latents.jsonl"));
   ASSERT_EQ(clips.size(), 3u);
   EXPECT_EQ(clips[2].shape, (Dims{4, 1, 4, 7}));
+  // The held-out videos, cut as the training ones, and measured on at every step.
+  EXPECT_EQ(read_latent_manifest(path("run/cache_validation/latents.jsonl")).size(), 2u);
+  EXPECT_EQ(MetricsLog::read_column(path("run/validation.csv"), "step"),
+            (std::vector<double>{1, 2}));
+  // Training on that cache: its cut (cut.json) cuts the held-out videos too.
+  DiTRunOptions again = tiny_run(path("run/cache/latents.jsonl"), path("run2"));
+  again.config.data.validation = path("held.jsonl");
+  again.config.train.steps = 1, again.config.train.validate_every = 1;
+  EXPECT_TRUE(train_dit(again).finished);
+  EXPECT_EQ(cut_of_cache(path("run2/cache_validation/latents.jsonl")).clip_frames, 5);
   const VideoInfo sample = probe_video(path("run/samples/step_000002.mp4"));
   EXPECT_EQ(sample.width, 24);  // the first clip's size as it trains: 6 x 4 latent cells of 4
   EXPECT_EQ(sample.height, 16);

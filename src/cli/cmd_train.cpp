@@ -135,7 +135,8 @@ int cmd_train(int argc, char** argv) {
 
   std::unique_ptr<Progress> cache_bar, bar;
   o.on_cache = [&](const CacheProgress& p) {
-    if (!cache_bar) cache_bar = cubist::cli::cache_bar("encode", p);
+    const bool starts = p.path.empty();  // a new cache: the training clips, then held-out ones
+    if (!cache_bar || starts) cache_bar = cubist::cli::cache_bar("encode", p);
     if (!p.error.empty())
       std::fprintf(stderr, "\ntrain: left out %s: %s\n", p.path.c_str(), p.error.c_str());
     cache_bar->update(p.frames_total > 0 ? p.frames : p.done);

@@ -271,6 +271,21 @@ CacheResult cache_latents(const Vae& vae, const std::string& vae_path, const std
   return r;
 }
 
+bool lists_videos(const std::string& manifest) {
+  std::ifstream in(manifest);
+  CUBIST_CHECK(in.good(), manifest, ": cannot open the manifest");
+  for (std::string line; std::getline(in, line);) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    return j.is_object() && j.contains("path") && !j.contains("latent");
+  }
+  return false;
+}
+
+ClipCut cut_of_cache(const std::string& latent_manifest) {
+  return folder_cut(fs::absolute(latent_manifest).parent_path().string());
+}
+
 std::vector<LatentEntry> read_latent_manifest(const std::string& path) {
   std::ifstream in(path);
   CUBIST_CHECK(in.good(), path,

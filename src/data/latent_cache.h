@@ -75,6 +75,13 @@ struct LatentEntry {
   Dims shape;  // latent_shape [C, T', H', W']
 };
 
+// Whether a JSONL manifest lists videos (data/manifest.h: "path" and no "latent" on its first
+// line) rather than latents (`vae cache`'s latents.jsonl); an unreadable file is an Error.
+bool lists_videos(const std::string& manifest);
+
+// How the cache holding `latent_manifest` (DIR/latents.jsonl) cut its videos (DIR/cut.json).
+ClipCut cut_of_cache(const std::string& latent_manifest);
+
 // Reads DIR/latents.jsonl; every problem (a line that is not JSON, no "latent" or "latent_shape")
 // is an Error naming the file and line.
 std::vector<LatentEntry> read_latent_manifest(const std::string& path);

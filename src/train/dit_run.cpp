@@ -119,6 +119,7 @@ void check_channels(const std::vector<LatentEntry>& entries, const DiTConfig& mo
 
 struct RunData {
   std::vector<std::string> latents;  // the latent manifests
+  std::string validation;            // held-out clips: a latent manifest, or ""
   std::vector<LatentEntry> entries;
   int64_t cache_failed = 0;
   bool stopped = false;  // asked to stop while encoding
@@ -148,33 +149,49 @@ void check_same_encoder(const std::string& first, const LatentSource& a, const s
                "autoencoder");
 }
 
+// Videos of `manifest` cached into out/`folder` by the autoencoder at vae_path under `cut`, by
+// one process while the others wait: the latent manifest, and whether it was stopped and how
+// many videos failed.
+struct Cached {
+  std::string latents;
+  bool stopped = false;
+  int64_t failed = 0;
+};
+Cached cache_videos(const DiTRunOptions& o, ProcessGroup& group, const std::string& manifest,
+                    const std::string& folder, const std::string& vae_path, const ClipCut& cut) {
+  const std::string cache_dir = (fs::path(o.out_dir) / folder).string();
+  double outcome[2] = {0, 0};  // stopped, failed
+  if (group.rank() == 0) {
+    const auto vae = load_vae(vae_path);
+    cut.check(vae->config(), "data");
+    const CacheOptions cache{.cut = cut, .pad = !cut.cuts()};
+    const CacheResult c =
+        cache_latents(*vae, vae_path, manifest, cache_dir, cache, o.on_cache, o.stop);
+    outcome[0] = c.stopped, outcome[1] = static_cast<double>(c.failed);
+  }
+  group.all_reduce_sum(outcome, 2);
+  return {(fs::path(cache_dir) / "latents.jsonl").string(), outcome[0] > 0,
+          static_cast<int64_t>(outcome[1])};
+}
+
 // The latent clips to train on: data.latents (every manifest's clips, in the order listed), or
-// data.manifest encoded into out/cache.
+// data.manifest encoded into out/cache; and data.validation, held-out videos encoded into
+// out/cache_validation by the same autoencoder and cut as the training clips.
 RunData prepare_data(const DiTRunOptions& o, ProcessGroup& group) {
   const DiTDataConfig& d = o.config.data;
   RunData r;
   r.latents = d.latents;
+  r.validation = d.validation;
   if (!d.manifest.empty()) {
     const std::string vae_path =
         d.vae.empty() ? find_model_file(kVaeFile, "",
                                         "give data.vae, the autoencoder that encodes the "
                                         "manifest's videos (`cubist vae train` makes one)")
                       : d.vae;
-    const std::string cache_dir = (fs::path(o.out_dir) / "cache").string();
-    // One process encodes; the others wait, then read what it wrote.
-    double outcome[2] = {0, 0};  // stopped, failed
-    if (group.rank() == 0) {
-      const auto vae = load_vae(vae_path);
-      d.cut.check(vae->config(), "data");
-      const CacheOptions cache{.cut = d.cut, .pad = !d.cut.cuts()};
-      const CacheResult c =
-          cache_latents(*vae, vae_path, d.manifest, cache_dir, cache, o.on_cache, o.stop);
-      outcome[0] = c.stopped, outcome[1] = static_cast<double>(c.failed);
-    }
-    group.all_reduce_sum(outcome, 2);
-    r.latents = {(fs::path(cache_dir) / "latents.jsonl").string()};
-    r.cache_failed = static_cast<int64_t>(outcome[1]);
-    if ((r.stopped = outcome[0] > 0)) return r;
+    const Cached c = cache_videos(o, group, d.manifest, "cache", vae_path, d.cut);
+    r.latents = {c.latents};
+    r.cache_failed = c.failed;
+    if ((r.stopped = c.stopped)) return r;
   }
   std::optional<LatentSource> first;  // of the first manifest, when there are several
   for (const std::string& m : r.latents) {
@@ -191,6 +208,18 @@ RunData prepare_data(const DiTRunOptions& o, ProcessGroup& group) {
                      std::make_move_iterator(e.end()));
   }
   check_channels(r.entries, o.config.model);
+  if (!d.validation.empty() && lists_videos(d.validation)) {  // held-out videos
+    const std::string vae_path = load_latent(r.entries.front().latent).vae;
+    CUBIST_CHECK(!vae_path.empty() && fs::exists(vae_path), d.validation,
+                 ": held-out videos are encoded by the autoencoder of the training latents, but ",
+                 r.entries.front().latent,
+                 " does not record one that exists; cache them with `cubist vae cache` and give "
+                 "data.validation its latents.jsonl");
+    const ClipCut cut = d.manifest.empty() ? cut_of_cache(r.latents.front()) : d.cut;
+    const Cached c = cache_videos(o, group, d.validation, "cache_validation", vae_path, cut);
+    r.validation = c.latents;
+    if ((r.stopped = c.stopped)) return r;
+  }
   return r;
 }
 
@@ -649,8 +678,8 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
   const bool writer = group.rank() == 0;  // writes the folder and calls back
   CUBIST_CHECK(!o.out_dir.empty(), "train: no output folder given");
   CUBIST_CHECK(!o.validate_only || !o.config.data.validation.empty(),
-               "train --validate-only: the config has no data.validation (the latent manifest "
-               "of held-out clips, from `cubist vae cache`) to measure on");
+               "train --validate-only: the config has no data.validation (held-out clips: a "
+               "latent manifest from `cubist vae cache`, or a manifest of videos) to measure on");
   CUBIST_CHECK(tc.batch >= group.size(), "train: ", group.size(),
                " processes share each step's clips, so train.batch must be at least ", group.size(),
                " (it is ", tc.batch, "); start fewer processes or raise train.batch in the config");
@@ -672,6 +701,7 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
     r.stopped_caching = true;
     return r;
   }
+  here.config.data.validation = data.validation;  // held-out videos: their cache
   std::vector<std::string> captions;
   for (const LatentEntry& e : data.entries) captions.push_back(e.caption);
   DiTTrainer trainer(model_config(o.config.model, data.entries, ckpt),
@@ -697,7 +727,7 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
   if (o.validate_only) {
     result.end_step = result.start_step;
     if (!writer) return result;  // one process measures
-    const Batch clips = load_validation_clips(o);
+    const Batch clips = load_validation_clips(here);
     result.validated = resuming ? ckpt : tc.init;
     result.validation_clips = static_cast<int64_t>(clips.latents.size());
     result.validation_loss = held_out_loss(trainer, clips, tc);
@@ -710,7 +740,7 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
                                  : tc.init,
                "): every process must see the same files at the same paths");
   const SampleWriter samples(o, data.entries, trainer.tokenizer(), writer);
-  Validator validator(o, result.start_step, writer);
+  Validator validator(here, result.start_step, writer);
   if (writer && o.on_start) {
     DiTRunInfo info{result.start_step,
                     trainer.model().num_parameters(),

@@ -93,7 +93,9 @@ struct DiTDataConfig {
   std::vector<std::string> latents;  // latent manifests (DIR/latents.jsonl), trained on together
   std::string manifest;              // or a manifest of videos, encoded with `vae` first
   std::string vae;                   // the autoencoder (needed with a manifest; decodes samples)
-  std::string validation;            // held-out clips: a latent manifest ("" = no validation)
+  // Held-out clips: a latent manifest, or a manifest of videos, cached into OUT/cache_validation
+  // by the training latents' autoencoder and cut ("" = no validation).
+  std::string validation;
   // With a manifest: how its videos are cut into clips as they are cached ("clip_frames",
   // "max_side", "fps"; data/clip_cut.h). Whole videos by default.
   ClipCut cut;
