@@ -164,7 +164,7 @@ struct DiTRunOptions {
   int64_t stop_after = 0;  // > 0: save and return after this many steps of this call
   // Measure the held-out loss of the weights the run would go on from (its checkpoint, else
   // train.init) on data.validation, as validation.csv would, and return: no step taken, nothing
-  // written but the latent cache that data.manifest needs.
+  // written but the latent caches that data.manifest and a validation manifest of videos need.
   bool validate_only = false;
   const std::atomic<bool>* stop = nullptr;  // set by a signal handler: save and return
   // The processes that train together (null: this one alone). Callbacks run on rank 0 only.
