@@ -575,7 +575,7 @@ TEST(DiTRunConfig, NamesBadKeysAndValues) {
   };
   const std::string model = R"("model": {"hidden": 32, "heads": 2, "depth": 1}, )";
   const std::string data = R"("data": {"latents": "x.jsonl"})";
-  bad("{" + model + R"("train": {"stpes": 3}, )" + data + "}", "unknown key \"stpes\"");
+  bad("{" + model + R"("train": {"stpes": 3}, )" + data + "}", "unknown key \"train.stpes\"");
   bad("{" + model + R"("train": {"stpes": 3}, )" + data + "}", "accepted: steps, batch");
   bad("{" + model + R"("train": {"lr": -1}, )" + data + "}", "train.lr must be > 0");
   bad("{" + model + R"("train": {"ema": 1.5}, )" + data + "}", "train.ema is a decay in [0, 1)");
@@ -589,7 +589,7 @@ TEST(DiTRunConfig, NamesBadKeysAndValues) {
   bad("{" + model + R"("train": {"validation_clips": 0}, )" + data + "}",
       "train.validation_clips must be >= 1");
   bad("{" + model + R"("data": {"latents": "a", "manifest": "b"}})", "one of \"latents\"");
-  bad("{" + model + R"("data": {"latent": "a"}})", "unknown key \"latent\"");
+  bad("{" + model + R"("data": {"latent": "a"}})", "unknown key \"data.latent\"");
   bad("{" + model + R"("data": {"latents": []}})", "data.latents is a latent manifest");
   bad("{" + model + R"("data": {"latents": ["a", 2]}})", "or a list of them");
   bad("{" + model + R"("data": {"latents": "a", "clip_frames": 17}})",

@@ -1,9 +1,11 @@
 // The `cubist` command line: one subcommand per job. The library below never prints or exits;
 // this front door turns its errors into messages and exit codes.
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <exception>
 #include <string>
+#include <thread>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -84,15 +86,25 @@ int main(int argc, char** argv) {
       who += " (process " + std::to_string(cubist::launched_rank()) + " of " +
              std::to_string(processes) + ")";
     int code = 0;
+    // An error every process hits (a bad config) would be printed once by each. Process 0
+    // prints at once and its exit ends the others, so they wait a moment first: an error of
+    // theirs alone is still printed, a second late.
+    const auto after_process_0 = [&] {
+      if (processes > 1 && cubist::launched_rank() != 0)
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+    };
     try {
       return c.run(argc - 2, argv + 2);
     } catch (const cubist::cli::UsageError& e) {
+      after_process_0();
       std::fprintf(stderr, "%s: %s\n(see `cubist %s --help`)\n", who.c_str(), e.what(), c.name);
       code = 2;
     } catch (const cubist::Error& e) {
+      after_process_0();
       std::fprintf(stderr, "%s: error: %s\n", who.c_str(), e.what());
       code = 1;
     } catch (const std::exception& e) {
+      after_process_0();
       std::fprintf(stderr, "%s: unexpected failure: %s\n", who.c_str(), e.what());
       code = 1;
     }

@@ -63,7 +63,7 @@ void check_keys(const Json& j, const std::vector<std::string>& keys, const std::
                 std::vector<std::string>& problems) {
   for (const auto& [key, value] : j.items())
     if (std::find(keys.begin(), keys.end(), key) == keys.end())
-      problems.push_back(section + "unknown key \"" + key + "\" (accepted: " + join(keys, ", ") +
+      problems.push_back("unknown key \"" + section + key + "\" (accepted: " + join(keys, ", ") +
                          ")");
 }
 
