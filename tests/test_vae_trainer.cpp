@@ -206,6 +206,25 @@ TEST(VaeTrainer, ManifestVideosAreReadAsTheCacheReadsThem) {
   fs::remove_all(dir);
 }
 
+// --held-out: the held-out PSNR is measured on those videos, not on other draws of the data.
+TEST(VaeTrainer, HeldOutVideosAreWhatItEvaluatesOn) {
+  const fs::path dir = temp_dir("held_out");
+  fs::create_directories(dir);
+  write_video((dir / "a.mp4").string(), testing::smooth_video(9, 32, 32, 8.0));
+  std::ofstream(dir / "train.jsonl") << R"({"path": "a.mp4"})"
+                                     << "\n";
+  std::ofstream(dir / "held.jsonl") << R"({"path": "gone.mp4"})"
+                                    << "\n";
+  VaeTrainOptions o = tiny_run(dir / "run");
+  o.manifest = (dir / "train.jsonl").string();
+  o.train.steps = 2, o.train.max_side = 32;
+  EXPECT_TRUE(train_vae(o).finished);  // other draws of a.mp4
+  o.out_dir = (dir / "run2").string();
+  o.held_out = (dir / "held.jsonl").string();
+  testing::expect_error([&] { train_vae(o); }, "gone.mp4", "");  // at the first evaluation
+  fs::remove_all(dir);
+}
+
 void data_parallel_run_takes_the_steps_of_one_process(bool balanced);
 
 TEST(VaeTrainer, DataParallelRunTakesTheStepsOfOneProcess) {

@@ -34,7 +34,8 @@ namespace cubist::cli {
 namespace {
 
 const char* kUsage =
-    "usage: cubist vae train --out DIR [--config FILE] [--data MANIFEST] [--steps N]\n"
+    "usage: cubist vae train --out DIR [--config FILE] [--data MANIFEST [--held-out MANIFEST]]\n"
+    "                        [--steps N]\n"
     "       cubist vae encode IN -o LATENT.safetensors [--model VAE] [--pad] [--chunk F]\n"
     "                         [--tile PX [--tile-overlap PX]] [--refine N] [--refine-lr LR]\n"
     "                         [--refine-chunk L]\n"
@@ -45,7 +46,9 @@ const char* kUsage =
     "       cubist vae export VAE -o OUT.safetensors [--bf16]\n"
     "\n"
     "train   Trains the causal video autoencoder. Without --data it trains on Shapes World clips\n"
-    "        generated in memory; --config FILE holds {\"model\": {...}, \"train\": {...}}\n"
+    "        generated in memory; held-out PSNR (train.eval_every) is measured on clips of\n"
+    "        other draws, or of the videos of --held-out MANIFEST, kept out of training;\n"
+    "        --config FILE holds {\"model\": {...}, \"train\": {...}}\n"
     "        (configs/vae/shapes.json is the default, built in). DIR receives "
     "checkpoint.safetensors\n"
     "        (to resume), vae.safetensors (the weights), log.csv and loss.svg. Running the same\n"
@@ -125,18 +128,23 @@ int train(Args& args) {
   const std::string out = args.required("--out");
   const std::string config = args.str("--config", "");
   const std::string data = args.str("--data", "");
+  const std::string held_out = args.str("--held-out", "");
   const bool steps_given = args.has("--steps");
   const int64_t steps = args.integer("--steps", 0);
   args.finish();
   if (steps_given && steps < 1)
     throw UsageError("--steps " + std::to_string(steps) +
                      ": give the step to train to, 1 or more (default: the config's steps)");
-  if (!data.empty() && !std::filesystem::is_regular_file(data))  // before the run's header
-    throw Error(data + ": no such manifest (--data takes the manifest.jsonl of `cubist data " +
-                "shapes` or `cubist data index`)");
+  for (const std::string& m : {data, held_out})  // before the run's header
+    if (!m.empty() && !std::filesystem::is_regular_file(m))
+      throw Error(m + ": no such manifest (--data and --held-out take the manifest.jsonl of " +
+                  "`cubist data shapes` or `cubist data index`)");
+  if (!held_out.empty() && data.empty())
+    throw UsageError("--held-out names videos kept out of a --data manifest; give --data too");
   VaeTrainOptions o;
   o.out_dir = out;
   o.manifest = data;
+  o.held_out = held_out;
   if (!config.empty()) {
     o.model = VaeConfig::from_file(config);
     std::ifstream in(config);
@@ -158,6 +166,8 @@ int train(Args& args) {
     if (o.train.read_fps > 0) read << " at " << o.train.read_fps << " fps";
     if (!data.empty() && !read.str().empty())
       std::printf("vae train: videos read%s, then cut into windows\n", read.str().c_str());
+    if (!held_out.empty())
+      std::printf("vae train: held-out PSNR on the videos of %s\n", held_out.c_str());
   }
   if (reports && !o.train.init.empty())  // (a folder holding a checkpoint resumes it instead)
     std::printf("vae train: fine-tuning %s from %s\n",

@@ -407,14 +407,14 @@ VaeTrainResult train_vae(const VaeTrainOptions& o, const VaeTrainCallback& on_st
   const std::unique_ptr<ClipSource> data = o.manifest.empty()
                                                ? shapes_clip_source(tc.seed, tc.sizes, tc.frames)
                                                : manifest_clip_source(o.manifest, o.model, tc);
-  // Held out: Shapes World under another seed (or, for a manifest, other draws from it).
+  // Held out: Shapes World under another seed; for a manifest, other draws from it, or from
+  // the held-out videos.
+  VaeTrainConfig other_draws = tc;
+  other_draws.seed = tc.seed + 1000003;
+  const std::string& held_videos = o.held_out.empty() ? o.manifest : o.held_out;
   const std::unique_ptr<ClipSource> held_out =
-      o.manifest.empty() ? shapes_clip_source(tc.seed + 1000003, tc.sizes, tc.frames)
-                         : manifest_clip_source(o.manifest, o.model, [&] {
-                             VaeTrainConfig v = tc;
-                             v.seed = tc.seed + 1000003;
-                             return v;
-                           }());
+      o.manifest.empty() ? shapes_clip_source(other_draws.seed, tc.sizes, tc.frames)
+                         : manifest_clip_source(held_videos, o.model, other_draws);
 
   Generator init(tc.seed, /*stream=*/0);
   Vae vae(o.model, init);

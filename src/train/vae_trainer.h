@@ -106,6 +106,7 @@ struct VaeTrainOptions {
   VaeConfig model;
   VaeTrainConfig train;
   std::string manifest;    // empty: Shapes World generated in memory
+  std::string held_out;    // videos for the held-out PSNR; empty: other draws of the data
   int64_t stop_after = 0;  // > 0: save and return after this many steps of this call
   const std::atomic<bool>* stop = nullptr;  // set by a signal handler: save and return
   // The processes that train together (null: this one alone); the callback runs on rank 0.
