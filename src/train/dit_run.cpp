@@ -94,18 +94,20 @@ std::optional<std::pair<int64_t, int64_t>> parse_wxh(const std::string& text) {
   return std::pair<int64_t, int64_t>{w, h};
 }
 
-// The latent cropped to multiples of the patch (the cache holds latents of any size).
+// The patches of a latent of `shape` [C, T, H, W] cropped to whole patches, as it trains (the
+// cache holds latents of any size).
+PatchGrid whole_patches(const Dims& shape, PatchSize p) {
+  return {shape[1] / p.t, shape[2] / p.h, shape[3] / p.w};
+}
+
+// The latent cropped to whole_patches.
 Tensor fit_to_patch(const Tensor& z, PatchSize p, const std::string& what) {
-  const int64_t t = z.size(1) / p.t * p.t, h = z.size(2) / p.h * p.h, w = z.size(3) / p.w * p.w;
+  const PatchGrid g = whole_patches(z.shape(), p);
+  const int64_t t = g.t * p.t, h = g.h * p.h, w = g.w * p.w;
   CUBIST_CHECK(t > 0 && h > 0 && w > 0, what, ": the latent ", z.shape(),
                " is smaller than one patch (", p.t, "x", p.h, "x", p.w, ")");
   if (t == z.size(1) && h == z.size(2) && w == z.size(3)) return z;
   return z.slice(1, 0, t).slice(2, 0, h).slice(3, 0, w).contiguous();
-}
-
-// The tokens of a latent of `shape` [C, T, H, W] once fit_to_patch has cropped it.
-int64_t tokens_of(const Dims& shape, PatchSize p) {
-  return shape[1] / p.t * (shape[2] / p.h) * (shape[3] / p.w);
 }
 
 // Throws unless every latent has the channels the model takes.
@@ -247,10 +249,10 @@ class SampleWriter {
                  vae_->config().summary(), ") did not make the latents (", first.config.summary(),
                  "); give data.vae the one that did");
     if (c_.sample_size.empty()) {  // the first clip's size, as it trains (cropped to the patch)
-      const Dims& z = entries.front().shape;
       const PatchSize p = o.config.model.patch;
+      const PatchGrid g = whole_patches(entries.front().shape, p);
       const int64_t sf = vae_->config().spatial_factor;
-      height_ = z[2] / p.h * p.h * sf, width_ = z[3] / p.w * p.w * sf;
+      height_ = g.h * p.h * sf, width_ = g.w * p.w * sf;
     } else {
       std::tie(width_, height_) = parse_wxh(c_.sample_size).value();
     }
@@ -387,7 +389,9 @@ StepShare load_share(const std::vector<LatentEntry>& entries, const DiTRunFile& 
   StepShare share;
   share.places = clips_of_process(
       B, c.train.balance_shares,
-      [&](int64_t j) { return training_cost(c.model, tokens_of(entry(j).shape, c.model.patch)); },
+      [&](int64_t j) {
+        return training_cost(c.model, whole_patches(entry(j).shape, c.model.patch).tokens());
+      },
       group);
   for (const int64_t j : share.places) share.clips.add(entry(j), c.model.patch);
   return share;
@@ -754,8 +758,8 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
                     0,
                     ""};
     for (const LatentEntry& e : data.entries) {
-      if (const int64_t n = tokens_of(e.shape, o.config.model.patch); n > info.largest_tokens)
-        info.largest_tokens = n, info.largest_clip = e.latent;
+      const int64_t n = whole_patches(e.shape, o.config.model.patch).tokens();
+      if (n > info.largest_tokens) info.largest_tokens = n, info.largest_clip = e.latent;
       const int64_t words = static_cast<int64_t>(text::split_words(e.caption).size());
       info.long_captions += words > o.config.model.max_text_tokens;
       info.longest_caption = std::max(info.longest_caption, words);
