@@ -61,9 +61,13 @@ CutSize cut_size(const ClipCut& cut, int64_t spatial_factor, int64_t h, int64_t 
   return s;
 }
 
+int64_t frames_at_rate(int64_t frames, double duration, const ClipCut& cut) {
+  if (cut.fps <= 0) return std::max<int64_t>(frames, 0);
+  return duration > 0 ? static_cast<int64_t>(std::floor(duration * cut.fps + 1e-6)) : 0;
+}
+
 int64_t listed_frames(const ManifestEntry& e, const ClipCut& cut) {
-  if (cut.fps <= 0) return std::max<int64_t>(e.frames, 0);
-  return e.duration > 0 ? static_cast<int64_t>(std::floor(e.duration * cut.fps + 1e-6)) : 0;
+  return frames_at_rate(e.frames, e.duration, cut);
 }
 
 namespace {

@@ -46,8 +46,10 @@ struct CutSize {
 CutSize cut_size(const ClipCut& cut, int64_t spatial_factor, int64_t h, int64_t w,
                  const std::string& what);
 
-// The frames of video e read at the cut's rate, as the manifest lists them (its frames, or its
-// duration times the rate); 0 when it does not say.
+// The frames of a video of `frames` and `duration` seconds read at the cut's rate: its frames,
+// or resampled its duration times the rate; 0 when what that needs is unknown (0).
+int64_t frames_at_rate(int64_t frames, double duration, const ClipCut& cut);
+// frames_at_rate of video e, as the manifest lists it.
 int64_t listed_frames(const ManifestEntry& e, const ClipCut& cut);
 
 // Reads the video at `path` a clip at a time under `cut` and calls on_clip(clip, first) with

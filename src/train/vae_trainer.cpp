@@ -136,10 +136,7 @@ class ManifestSource : public ClipSource {
   Extent extent_of(const ManifestEntry& e) const {
     if (const std::optional<Extent> listed = listed_extent(e)) return *listed;
     const VideoInfo info = probe_video(e.path);
-    const int64_t frames = read_.fps > 0
-                               ? static_cast<int64_t>(std::floor(info.duration * read_.fps + 1e-6))
-                               : info.frames;
-    return as_read(e, frames, info.height, info.width);
+    return as_read(e, frames_at_rate(info.frames, info.duration, read_), info.height, info.width);
   }
   // A video of `frames` (as read) and h x w as the reader hands it over.
   Extent as_read(const ManifestEntry& e, int64_t frames, int64_t h, int64_t w) const {
