@@ -138,14 +138,13 @@ int cmd_train(int argc, char** argv) {
   }
   o.stop = stop_on_signals();
 
-  std::unique_ptr<Progress> cache_bar, bar;
+  CacheBar cache_bar("encode");  // the training videos, then any held-out ones
+  std::unique_ptr<Progress> bar;
   o.on_cache = [&](const CacheProgress& p) {
-    const bool starts = p.path.empty();  // a new cache: the training clips, then held-out ones
-    if (!cache_bar || starts) cache_bar = cubist::cli::cache_bar("encode", p);
     if (!p.error.empty())
       std::fprintf(stderr, "\ntrain: left out %s: %s\n", p.path.c_str(), p.error.c_str());
-    cache_bar->update(p.frames_total > 0 ? p.frames : p.done);
-    if (p.done == p.total && p.handled) cache_bar->finish();
+    cache_bar.report(p);
+    if (p.done == p.total && p.handled) cache_bar.finish();
   };
   o.on_start = [&](const DiTRunInfo& info) {
     print_start(info, o);

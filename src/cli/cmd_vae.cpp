@@ -429,12 +429,11 @@ int cache(Args& args) {
   args.finish();
   const std::string model_path = find_model(model);
   const auto vae = load_vae(model_path);
-  std::unique_ptr<Progress> bar;
+  CacheBar bar("vae cache");
   const auto on_video = [&](const CacheProgress& p) {
-    if (!bar) bar = cache_bar("vae cache", p);
     if (!p.error.empty())
       std::fprintf(stderr, "\nvae cache: %s: %s\n", p.path.c_str(), p.error.c_str());
-    bar->update(p.frames_total > 0 ? p.frames : p.done);
+    bar.report(p);
   };
   const CacheResult r = cache_latents(*vae, model_path, data, out, o, on_video, stop_on_signals());
   if (r.stopped) {
@@ -444,7 +443,7 @@ int cache(Args& args) {
         static_cast<long long>(r.cached), r.manifest.c_str());
     return 0;
   }
-  if (bar) bar->finish();
+  bar.finish();
   std::printf("vae cache: %lld of %lld videos", static_cast<long long>(r.cached),
               static_cast<long long>(r.total));
   if (o.cut.cuts()) std::printf(", cut into %lld clips", static_cast<long long>(r.clips));

@@ -62,9 +62,16 @@ void Progress::draw(int64_t done, const std::string& info, bool final_line) {
   std::fflush(stderr);
 }
 
-std::unique_ptr<Progress> cache_bar(const std::string& label, const CacheProgress& p) {
-  if (p.frames_total > 0) return std::make_unique<Progress>(label, p.frames_total, "frame");
-  return std::make_unique<Progress>(label, p.total, "video");
+void CacheBar::report(const CacheProgress& p) {
+  const bool by_frames = p.frames_total > 0;
+  if (!bar_ || p.path.empty())
+    bar_ = std::make_unique<Progress>(label_, by_frames ? p.frames_total : p.total,
+                                      by_frames ? "frame" : "video");
+  bar_->update(by_frames ? p.frames : p.done);
+}
+
+void CacheBar::finish() {
+  if (bar_) bar_->finish();
 }
 
 }  // namespace cubist::cli

@@ -37,7 +37,17 @@ struct CacheProgress;
 namespace cubist::cli {
 
 // The bar of a latent cache (data/latent_cache.h): over frames when the manifest lists them
-// all, so that a long video cut into clips shows its progress, else over videos.
-std::unique_ptr<Progress> cache_bar(const std::string& label, const CacheProgress& p);
+// all, so that a long video cut into clips shows its progress, else over videos. A new bar
+// starts with each cache (the report before its first video).
+class CacheBar {
+ public:
+  explicit CacheBar(std::string label) : label_(std::move(label)) {}
+  void report(const CacheProgress& p);
+  void finish();  // when one was started
+
+ private:
+  std::string label_;
+  std::unique_ptr<Progress> bar_;
+};
 
 }  // namespace cubist::cli
