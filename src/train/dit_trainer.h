@@ -50,9 +50,9 @@ class DiTTrainer {
   // The times, noise, dropped captions and frame masks of a clip are drawn from (seed, step,
   // its place in the step's clips). Data parallel: each process of `group` passes its share of
   // the step's clips with their places in the step (`places`; empty: 0, 1, ...); their
-  // gradients are summed,
-  // weighted by each share of the loss, so every process takes the step that one process would
-  // take on all the clips (up to the order of float sums), and the stats are the whole step's.
+  // gradients are summed, weighted by each share of the loss, so every process takes the step
+  // that one process would take on all the clips (up to the order of float sums), and the stats
+  // are the whole step's.
   DiTTrainStats step(const std::vector<Tensor>& latents, const std::vector<std::string>& captions,
                      ProcessGroup* group = nullptr, const std::vector<int64_t>& places = {});
   // The training objective of the sampling weights on held-out clips, `batch` clips to a packed

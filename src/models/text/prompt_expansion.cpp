@@ -266,7 +266,7 @@ bool speaks_shapes_world(const Tokenizer& t) {
   static const Tokenizer shapes = Tokenizer::shapes_world();
   const std::vector<std::string>& words = t.vocab();
   // The special tokens (<pad>, <unk>, <empty>) come first in both.
-  const auto first = words.begin() + std::min<ptrdiff_t>(3, ptrdiff_t(words.size()));
+  const auto first = words.begin() + std::min<ptrdiff_t>(kEmpty + 1, ptrdiff_t(words.size()));
   return first != words.end() && std::all_of(first, words.end(), [](const std::string& w) {
            return shapes.id(w).has_value();
          });
