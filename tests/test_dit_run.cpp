@@ -442,6 +442,11 @@ TEST_F(DiTRun, TrainsOnClipsCutFromAManifestsVideos) {
   testing::write_tiny_vae(path("vae.safetensors"), 2);  // retrained since
   testing::expect_error([&] { load_text_to_video(path("run")); }, "no vae.safetensors found",
                         "run/vae.safetensors");
+  // Nor are held-out videos encoded by it: they would be in another latent space.
+  DiTRunOptions retrained = tiny_run(path("run/cache/latents.jsonl"), path("run3"));
+  retrained.config.data.validation = path("held.jsonl");
+  testing::expect_error([&] { train_dit(retrained); }, "held.jsonl",
+                        "does not record one that is there with the encoder that made it");
 }
 
 // data.validation: the EMA weights' loss on held-out clips every validate_every steps (and at the

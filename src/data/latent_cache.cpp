@@ -282,6 +282,16 @@ bool lists_videos(const std::string& manifest) {
   return false;
 }
 
+std::string encoder_of(const std::string& latent) {
+  try {
+    const LatentFile f = load_latent(latent);
+    if (f.vae.empty() || f.vae_encoder.empty() || !fs::exists(f.vae)) return "";
+    return load_vae(f.vae)->encoder_fingerprint() == f.vae_encoder ? f.vae : "";
+  } catch (const Error&) {
+    return "";
+  }
+}
+
 ClipCut cut_of_cache(const std::string& latent_manifest) {
   return folder_cut(fs::absolute(latent_manifest).parent_path().string());
 }

@@ -79,6 +79,11 @@ struct LatentEntry {
 // line) rather than latents (`vae cache`'s latents.jsonl); an unreadable file is an Error.
 bool lists_videos(const std::string& manifest);
 
+// The autoencoder file that encoded the latent file `latent`, as it records it, when that file
+// is there and its encoder is still the one that made the latent (a decoder fine-tuned alone
+// keeps it valid); else "" (none recorded, moved or deleted since, or retrained).
+std::string encoder_of(const std::string& latent);
+
 // How the cache holding `latent_manifest` (DIR/latents.jsonl) cut its videos (DIR/cut.json).
 ClipCut cut_of_cache(const std::string& latent_manifest);
 

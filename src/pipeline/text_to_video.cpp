@@ -14,7 +14,6 @@
 #include "io/sha256.h"
 #include "models/model_files.h"
 #include "models/text/prompt_expansion.h"
-#include "models/vae/latent_io.h"
 #include "ops/gemm.h"
 #include "train/dit_trainer.h"
 
@@ -71,10 +70,7 @@ std::string training_vae(const std::string& dit_path) {
   const std::string manifest = data->second.substr(0, data->second.find(", "));  // the first
   try {
     const std::vector<LatentEntry> entries = read_latent_manifest(manifest);
-    if (entries.empty()) return "";
-    const LatentFile latent = load_latent(entries.front().latent);
-    if (latent.vae.empty() || latent.vae_encoder.empty() || !fs::exists(latent.vae)) return "";
-    return load_vae(latent.vae)->encoder_fingerprint() == latent.vae_encoder ? latent.vae : "";
+    return entries.empty() ? "" : encoder_of(entries.front().latent);
   } catch (const Error&) {
     return "";  // moved or deleted since: the folder needs its vae.safetensors
   }

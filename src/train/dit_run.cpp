@@ -211,12 +211,12 @@ RunData prepare_data(const DiTRunOptions& o, ProcessGroup& group) {
   }
   check_channels(r.entries, o.config.model);
   if (!d.validation.empty() && lists_videos(d.validation)) {  // held-out videos
-    const std::string vae_path = load_latent(r.entries.front().latent).vae;
-    CUBIST_CHECK(!vae_path.empty() && fs::exists(vae_path), d.validation,
+    const std::string vae_path = encoder_of(r.entries.front().latent);
+    CUBIST_CHECK(!vae_path.empty(), d.validation,
                  ": held-out videos are encoded by the autoencoder of the training latents, but ",
                  r.entries.front().latent,
-                 " does not record one that exists; cache them with `cubist vae cache` and give "
-                 "data.validation its latents.jsonl");
+                 " does not record one that is there with the encoder that made it; cache them "
+                 "with `cubist vae cache` and give data.validation its latents.jsonl");
     const ClipCut cut = d.manifest.empty() ? cut_of_cache(r.latents.front()) : d.cut;
     const Cached c = cache_videos(o, group, d.validation, "cache_validation", vae_path, cut);
     r.validation = c.latents;
