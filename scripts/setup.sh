@@ -10,6 +10,7 @@ packages=(
   libgtest-dev                       # tests
   libopenblas-openmp-dev libblis-openmp-dev libdnnl-dev   # GEMM and convolution backends
   nlohmann-json3-dev                 # safetensors headers, configs, manifests
+  libsentencepiece-dev               # the subword tokenizer of captions
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg   # video in and out
   python3-torch python3-numpy        # PyTorch reference values for the tests and benchmarks
   libopenmpi-dev openmpi-bin         # data-parallel training (mpirun -np N cubist train)
