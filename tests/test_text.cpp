@@ -1,5 +1,6 @@
-// The word tokenizer (round trips, files, errors), the text encoder (packing, gradients) and
-// Shapes World prompt expansion.
+// The tokenizers, word and SentencePiece (round trips, files, errors), the text encoder
+// (packing, gradients) and Shapes World prompt expansion.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <set>
@@ -7,8 +8,10 @@
 #include "autograd/basic.h"
 #include "core/error.h"
 #include "core/parallel.h"
+#include "core/strings.h"
 #include "data/shapes_caption.h"
 #include "data/shapes_sample.h"
+#include "io/base64.h"
 #include "models/text/prompt_expansion.h"
 #include "models/text/text_encoder.h"
 #include "models/text/tokenizer.h"
@@ -24,6 +27,125 @@ TEST(Tokenizer, SplitsLowerCasesAndDropsPunctuation) {
             (std::vector<std::string>{"on", "a", "navy", "background", "a", "red", "circle",
                                       "rotates", "counter-clockwise"}));
   EXPECT_TRUE(text::split_words("  ,. ").empty());
+}
+
+// UTF-8 letters make words (ASCII alone is lower-cased); Unicode punctuation and spaces, and
+// malformed bytes, separate them.
+TEST(Tokenizer, SplitsUtf8WordsAtUnicodePunctuation) {
+  EXPECT_EQ(
+      text::split_words(
+          "Caf\u00e9 \u2014 na\u00efve \u201cStra\u00dfe\u201d\u3001\u6771\u4eac\u00a0ok"),
+      (std::vector<std::string>{"caf\u00e9", "na\u00efve", "stra\u00dfe", "\u6771\u4eac", "ok"}));
+  EXPECT_EQ(text::split_words("ab\xff"
+                              "cd \xc3"),
+            (std::vector<std::string>{"ab", "cd"}));
+  // Such words are words of the word tokenizer too.
+  const Tokenizer tok = Tokenizer::from_captions({"un caf\u00e9 cr\u00e8me"});
+  EXPECT_EQ(tok.decode(tok.encode("Un caf\u00e9, cr\u00e8me!")), "un caf\u00e9 cr\u00e8me");
+}
+
+TEST(Base64, MatchesRfc4648AndRoundTripsEveryByte) {
+  const std::pair<const char*, const char*> vectors[] = {{"", ""},
+                                                         {"f", "Zg=="},
+                                                         {"fo", "Zm8="},
+                                                         {"foo", "Zm9v"},
+                                                         {"foob", "Zm9vYg=="},
+                                                         {"fooba", "Zm9vYmE="},
+                                                         {"foobar", "Zm9vYmFy"}};
+  for (const auto& [plain, coded] : vectors) {
+    EXPECT_EQ(base64_encode(plain), coded);
+    EXPECT_EQ(base64_decode(coded), plain);
+  }
+  std::string bytes;
+  for (int i = 0; i < 256; ++i) bytes += static_cast<char>(i);
+  for (size_t n : {255u, 256u, 254u})
+    EXPECT_EQ(base64_decode(base64_encode(bytes.substr(0, n))), bytes.substr(0, n));
+  testing::expect_error([] { base64_decode("Zm9", "the model"); }, "the model", "multiple of 4");
+  testing::expect_error([] { base64_decode("Zm9v!A==", "the model"); }, "character 4", "'!'");
+  EXPECT_THROW(base64_decode("Zg==Zg=="), Error);  // padding only at the end
+}
+
+const std::vector<std::string> kRealCaptions = {
+    "A golden retriever runs along the beach at sunset.",
+    "Two dogs playing in a snowy park; a caf\u00e9 in the background.",
+    "Waves crash on black rocks under a grey sky",
+    "A cat sleeps on a sofa while the rain falls outside the window",
+    "Time-lapse of clouds moving over mountains at dawn"};
+
+// A SentencePiece tokenizer reads words it never saw as pieces of the words it did, and names
+// the characters no caption had.
+TEST(SentencePieceTokenizer, ReadsUnseenWordsAsPieces) {
+  const Tokenizer tok = Tokenizer::sentencepiece(kRealCaptions, 200);
+  EXPECT_TRUE(tok.subword());
+  EXPECT_STREQ(tok.type(), "sentencepiece");
+  EXPECT_EQ(tok.vocab()[text::kPad], "<pad>");
+  EXPECT_EQ(tok.vocab()[text::kUnk], "<unk>");
+  EXPECT_EQ(tok.vocab()[text::kEmpty], "<empty>");
+  EXPECT_LT(tok.vocab_size(), 200);  // the limit is soft: these captions hold fewer pieces
+  for (const std::string& c : kRealCaptions) {
+    const std::vector<int32_t> ids = tok.encode(c);
+    EXPECT_EQ(std::count(ids.begin(), ids.end(), text::kUnk), 0) << c;
+    EXPECT_EQ(tok.decode(ids), join(text::split_words(c), " "));
+    EXPECT_EQ(tok.count(c), static_cast<int64_t>(ids.size()));
+  }
+  // "puppies", "seashore": never a word of the captions, all their letters are.
+  const std::vector<int32_t> ids = tok.encode("puppies run on the seashore");
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), text::kUnk), 0);
+  EXPECT_GT(ids.size(), 5u);  // pieces: more tokens than words
+  EXPECT_EQ(tok.decode(ids), "puppies run on the seashore");
+  EXPECT_EQ(tok.encode(""), std::vector<int32_t>{text::kEmpty});
+  EXPECT_EQ(tok.count(" ! "), 1);
+
+  const std::string msg = testing::error_message([&] { tok.encode("a quiet zebra"); });
+  EXPECT_NE(msg.find("\"z\""), std::string::npos) << msg;
+  EXPECT_NE(msg.find("\"q\""), std::string::npos) << msg;
+  const std::vector<int32_t> lenient = tok.encode_lenient("a quiet zebra");
+  EXPECT_GE(std::count(lenient.begin(), lenient.end(), text::kUnk), 2);
+  EXPECT_FALSE(text::speaks_shapes_world(tok));
+}
+
+TEST(SentencePieceTokenizer, CountsPiecesAgainstMaxTokens) {
+  const Tokenizer tok = Tokenizer::sentencepiece(kRealCaptions, 200, 6);
+  const std::string caption = kRealCaptions[0];  // more than 6 pieces
+  ASSERT_GT(tok.count(caption), 6);
+  const std::string msg = testing::error_message([&] { tok.encode(caption); });
+  EXPECT_NE(msg.find("pieces"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("at most 6"), std::string::npos) << msg;
+  const std::vector<int32_t> cut = tok.encode_caption(caption);
+  ASSERT_EQ(cut.size(), 6u);
+  const Tokenizer whole = Tokenizer::sentencepiece(kRealCaptions, 200, 64);
+  const std::vector<int32_t> all = whole.encode(caption);
+  EXPECT_EQ(cut, std::vector<int32_t>(all.begin(), all.begin() + 6));
+}
+
+// The same captions give the same model, byte for byte (every process of a data-parallel run
+// trains its own); the JSON file and checkpoint text carry it whole.
+TEST(SentencePieceTokenizer, IsDeterministicAndSavesAndLoads) {
+  const Tokenizer a = Tokenizer::sentencepiece(kRealCaptions, 200, 32);
+  const Tokenizer b = Tokenizer::sentencepiece(kRealCaptions, 200, 32);
+  EXPECT_TRUE(a.same_as(b));
+  EXPECT_EQ(a.to_json(), b.to_json());
+  EXPECT_FALSE(a.same_as(Tokenizer::sentencepiece({kRealCaptions[0]}, 200, 32)));
+  EXPECT_FALSE(a.same_as(Tokenizer::from_captions(kRealCaptions)));
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "cubist_test_sentencepiece.json").string();
+  a.save(path);
+  const Tokenizer back = Tokenizer::load(path);
+  EXPECT_TRUE(back.same_as(a));
+  EXPECT_EQ(back.max_tokens(), 32);
+  EXPECT_EQ(back.encode("puppies at dawn"), a.encode("puppies at dawn"));
+  std::remove(path.c_str());
+  testing::expect_error([] { Tokenizer::from_json(R"({"type": "sentencepiece"})", "t.json"); },
+                        "t.json", "no \"model\"");
+  testing::expect_error(
+      [] { Tokenizer::from_json(R"({"type": "sentencepiece", "model": "Zm9vYmFy"})", "t.json"); },
+      "t.json", "not a SentencePiece model");
+  testing::expect_error(
+      [] {
+        Tokenizer::sentencepiece({"", " "}, 100);
+      },
+      "no text", "every caption is empty");
+  testing::expect_error([] { Tokenizer::sentencepiece(kRealCaptions, 3); }, "at least 8", "got 3");
 }
 
 TEST(Tokenizer, ShapesWorldCoversEveryCaptionTheWorldWrites) {

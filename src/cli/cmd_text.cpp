@@ -1,5 +1,5 @@
-// `cubist text`: builds the word tokenizer from captions, encodes prompts with it, and expands
-// short Shapes World prompts into full captions (docs/TEXT.md).
+// `cubist text`: builds a tokenizer (words or SentencePiece pieces) from captions, encodes prompts
+// with it, and expands short Shapes World prompts into full captions (docs/TEXT.md).
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -16,10 +16,14 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: cubist text tokenizer --out FILE [--manifest M.jsonl] [--max-tokens 64]\n"
+    "                             [--type word|sentencepiece] [--pieces 4000]\n"
     "       cubist text encode --tokenizer FILE \"PROMPT\"\n"
     "       cubist text expand \"PROMPT\" [--seed 0]\n"
-    "tokenizer: writes the word tokenizer (JSON): every word Shapes World captions use, or with\n"
-    "  --manifest every word of the manifest's \"caption\" fields.\n"
+    "tokenizer: writes a tokenizer (JSON) built from every caption Shapes World writes, or with\n"
+    "  --manifest from the manifest's \"caption\" fields. --type word (the default): one token a\n"
+    "  word; --type sentencepiece: a SentencePiece model of at most --pieces subword pieces,\n"
+    "  which reads words it never saw as pieces of those it did (a DiT config's text.tokenizer\n"
+    "  and text.pieces make `cubist train` build the same).\n"
     "encode: prints the token ids of a prompt as JSON (unknown words are an error listing the\n"
     "  vocabulary; the empty prompt is the <empty> token).\n"
     "expand: turns a short Shapes World prompt (\"a red ball bouncing\") into the full caption "
@@ -38,23 +42,34 @@ int tokenizer(Args& a) {
   const std::string out = a.required("--out");
   const std::string manifest = a.str("--manifest", "");
   const int64_t max_tokens = a.integer("--max-tokens", text::kDefaultMaxTokens);
+  const std::string type = a.str("--type", "word");
+  const bool pieces_given = a.has("--pieces");
+  const int64_t pieces = a.integer("--pieces", text::kDefaultSentencePieceVocab);
   a.finish();
-  text::Tokenizer tok = text::Tokenizer::shapes_world(max_tokens);
+  if (type != "word" && type != "sentencepiece")
+    throw UsageError("--type is word or sentencepiece, not \"" + type + "\"");
+  if (pieces_given && type != "sentencepiece")
+    throw UsageError(
+        "--pieces sets the size of a sentencepiece tokenizer; add --type sentencepiece");
+  std::vector<std::string> captions = text::shapes_world_captions();
   if (!manifest.empty()) {
     std::ifstream in(manifest);
     CUBIST_CHECK(in.good(), "cannot open manifest ", manifest);
-    std::vector<std::string> captions;
+    std::vector<std::string> read;
     std::string line;
     for (int64_t n = 1; std::getline(in, line); ++n) {
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
       try {
-        captions.push_back(nlohmann::json::parse(line).at("caption").get<std::string>());
+        read.push_back(nlohmann::json::parse(line).at("caption").get<std::string>());
       } catch (const std::exception& e) {
         fail(manifest, ":", n, ": no \"caption\" string (", e.what(), ")");
       }
     }
-    tok = text::Tokenizer::from_captions(captions, max_tokens);
+    captions = std::move(read);
   }
+  const text::Tokenizer tok = type == "word"
+                                  ? text::Tokenizer::from_captions(captions, max_tokens)
+                                  : text::Tokenizer::sentencepiece(captions, pieces, max_tokens);
   tok.save(out);
   std::printf("%s: %lld tokens\n", out.c_str(), static_cast<long long>(tok.vocab_size()));
   return 0;

@@ -264,6 +264,7 @@ ExpandedPrompt expand_prompt(std::string_view prompt, uint64_t seed) {
 
 bool speaks_shapes_world(const Tokenizer& t) {
   static const Tokenizer shapes = Tokenizer::shapes_world();
+  if (t.subword()) return false;  // pieces, not Shapes World's words
   const std::vector<std::string>& words = t.vocab();
   // The special tokens (<pad>, <unk>, <empty>) come first in both.
   const auto first = words.begin() + std::min<ptrdiff_t>(kEmpty + 1, ptrdiff_t(words.size()));

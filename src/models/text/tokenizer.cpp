@@ -1,4 +1,5 @@
-// Word-level tokenizer: splitting, vocabulary building, JSON files, encoding with clear errors.
+// The tokenizer: splitting, vocabularies of words or SentencePiece pieces, JSON files, encoding
+// with clear errors.
 #include "models/text/tokenizer.h"
 
 #include <algorithm>
@@ -11,8 +12,11 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "core/strings.h"
 #include "data/shapes_caption.h"
 #include "data/shapes_world.h"
+#include "io/base64.h"
+#include "models/text/sentencepiece_model.h"
 
 namespace cubist::text {
 namespace {
@@ -21,6 +25,37 @@ const char* const kSpecial[] = {"<pad>", "<unk>", "<empty>"};
 
 bool word_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '\'';
+}
+
+// The length of the UTF-8 sequence that starts with byte `b`; 0 for a byte that starts none.
+size_t utf8_length(unsigned char b) {
+  if (b < 0x80) return 1;
+  if ((b >> 5) == 0x6) return 2;
+  if ((b >> 4) == 0xE) return 3;
+  if ((b >> 3) == 0x1E) return 4;
+  return 0;
+}
+
+// The code point of the UTF-8 sequence at the start of `s`, or nothing when it is malformed.
+std::optional<char32_t> code_point(std::string_view s) {
+  const size_t n = utf8_length(static_cast<unsigned char>(s[0]));
+  if (n == 0 || n > s.size()) return std::nullopt;
+  char32_t cp = static_cast<unsigned char>(s[0]) & (0x7F >> n);
+  for (size_t i = 1; i < n; ++i) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    if ((b >> 6) != 0x2) return std::nullopt;
+    cp = cp << 6 | (b & 0x3F);
+  }
+  return cp;
+}
+
+// Unicode spaces and punctuation, which separate words as ASCII punctuation does: Latin-1's
+// (no-break space, guillemets, inverted marks, ...), general punctuation (dashes, curly quotes,
+// ellipsis, ...), CJK punctuation and full-width ASCII punctuation.
+bool separates(char32_t cp) {
+  return (cp >= 0xA0 && cp <= 0xBF) || cp == 0xD7 || cp == 0xF7 || (cp >= 0x2000 && cp <= 0x206F) ||
+         (cp >= 0x3000 && cp <= 0x303F) || cp == 0xFEFF || (cp >= 0xFF01 && cp <= 0xFF0F) ||
+         (cp >= 0xFF1A && cp <= 0xFF20);
 }
 
 // "a", "b" and "c" (at most `limit` items, then "... (N in all)").
@@ -60,15 +95,31 @@ std::vector<shapes::SceneSpec> covering_specs() {
 std::vector<std::string> split_words(std::string_view text) {
   std::vector<std::string> words;
   std::string w;
-  for (char c : text) {
-    if (word_char(c)) {
-      w += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    } else if (!w.empty()) {
-      words.push_back(std::move(w));
-      w.clear();
+  const auto end_word = [&] {
+    if (!w.empty()) words.push_back(std::move(w));
+    w.clear();
+  };
+  for (size_t i = 0; i < text.size();) {
+    const char c = text[i];
+    if (static_cast<unsigned char>(c) < 0x80) {
+      if (word_char(c))
+        w += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      else
+        end_word();
+      ++i;
+      continue;
     }
+    const std::optional<char32_t> cp = code_point(text.substr(i));
+    if (!cp || separates(*cp)) {  // malformed bytes separate too
+      end_word();
+      i += cp ? utf8_length(static_cast<unsigned char>(c)) : 1;
+      continue;
+    }
+    const size_t n = utf8_length(static_cast<unsigned char>(c));
+    w += text.substr(i, n);
+    i += n;
   }
-  if (!w.empty()) words.push_back(std::move(w));
+  end_word();
   return words;
 }
 
@@ -96,7 +147,24 @@ Tokenizer Tokenizer::from_captions(const std::vector<std::string>& captions, int
   return from_words({words.begin(), words.end()}, max_tokens);
 }
 
-Tokenizer Tokenizer::shapes_world(int64_t max_tokens) {
+Tokenizer Tokenizer::sentencepiece(const std::vector<std::string>& captions, int64_t vocab_size,
+                                   int64_t max_tokens) {
+  CUBIST_CHECK(max_tokens >= 1, "tokenizer: max_tokens must be at least 1, got ", max_tokens);
+  std::vector<std::string> texts;  // as encode will cut them: the words, joined by spaces
+  for (const std::string& c : captions) texts.push_back(join(split_words(c), " "));
+  return with_pieces(SentencePieceModel::train(texts, vocab_size), max_tokens);
+}
+
+Tokenizer Tokenizer::with_pieces(SentencePieceModel model, int64_t max_tokens) {
+  Tokenizer t;
+  t.max_tokens_ = max_tokens;
+  for (int32_t i = 0; i < model.size(); ++i) t.vocab_.push_back(model.piece(i));
+  for (size_t i = 0; i < t.vocab_.size(); ++i) t.ids_[t.vocab_[i]] = static_cast<int32_t>(i);
+  t.pieces_ = std::make_shared<const SentencePieceModel>(std::move(model));
+  return t;
+}
+
+std::vector<std::string> shapes_world_captions() {
   std::vector<std::string> captions;
   for (const shapes::SceneSpec& spec : covering_specs()) {
     captions.push_back(shapes::canonical_caption(spec));
@@ -107,7 +175,11 @@ Tokenizer Tokenizer::shapes_world(int64_t max_tokens) {
       for (uint64_t v = 0; v<variants; v += spec.objects.size()> 1 ? 7 : 1)
         captions.push_back(shapes::describe(spec, tmpl, v));
   }
-  return from_captions(captions, max_tokens);
+  return captions;
+}
+
+Tokenizer Tokenizer::shapes_world(int64_t max_tokens) {
+  return from_captions(shapes_world_captions(), max_tokens);
 }
 
 Tokenizer Tokenizer::load(const std::string& path) {
@@ -125,11 +197,15 @@ Tokenizer Tokenizer::from_json(const std::string& json_text, const std::string& 
   } catch (const std::exception& e) {
     fail("tokenizer: ", where, " is not valid JSON: ", e.what());
   }
+  if (j.is_object() && j.value("type", "") == "sentencepiece")
+    return from_sentencepiece_json(j, where);
   CUBIST_CHECK(j.is_object() && j.value("type", "") == "word" && j.contains("vocab") &&
                    j["vocab"].is_array(),
                "tokenizer: ", where,
-               " is not a word tokenizer file (expected {\"type\": \"word\", \"max_tokens\": N, "
-               "\"vocab\": [\"<pad>\", \"<unk>\", \"<empty>\", ...]})");
+               " is not a tokenizer file (expected {\"type\": \"word\", \"max_tokens\": N, "
+               "\"vocab\": [\"<pad>\", \"<unk>\", \"<empty>\", ...]} or {\"type\": "
+               "\"sentencepiece\", \"max_tokens\": N, \"model\": \"BASE64\"}, as `cubist text "
+               "tokenizer` writes)");
   std::vector<std::string> vocab;
   int64_t max_tokens = kDefaultMaxTokens;
   try {
@@ -152,12 +228,33 @@ Tokenizer Tokenizer::from_json(const std::string& json_text, const std::string& 
   return t;
 }
 
+Tokenizer Tokenizer::from_sentencepiece_json(const nlohmann::json& j, const std::string& where) {
+  CUBIST_CHECK(j.contains("model") && j["model"].is_string(), "tokenizer: ", where,
+               " has no \"model\" (a sentencepiece tokenizer's model, in base64)");
+  const nlohmann::json& most = j.contains("max_tokens") ? j["max_tokens"] : nlohmann::json(64);
+  CUBIST_CHECK(most.is_number_integer() && most.get<int64_t>() >= 1, "tokenizer: ", where,
+               ": \"max_tokens\" must be a whole number of at least 1");
+  const std::string what = "tokenizer " + where + "'s \"model\"";
+  return with_pieces(SentencePieceModel(base64_decode(j["model"].get<std::string>(), what), where),
+                     most.get<int64_t>());
+}
+
 std::string Tokenizer::to_json() const {
   nlohmann::ordered_json j;
-  j["type"] = "word";
+  j["type"] = type();
   j["max_tokens"] = max_tokens_;
-  j["vocab"] = vocab_;
+  if (pieces_) {
+    j["pieces"] = vocab_size();
+    j["model"] = base64_encode(pieces_->bytes());
+  } else {
+    j["vocab"] = vocab_;
+  }
   return j.dump(1);
+}
+
+bool Tokenizer::same_as(const Tokenizer& other) const {
+  if (subword() != other.subword() || vocab_ != other.vocab_) return false;
+  return !pieces_ || pieces_->bytes() == other.pieces_->bytes();
 }
 
 void Tokenizer::save(const std::string& path) const {
@@ -192,13 +289,31 @@ std::vector<int32_t> Tokenizer::encode_caption(std::string_view caption, bool le
   return encode_impl(caption, lenient, true);
 }
 
+int64_t Tokenizer::count(std::string_view text) const {
+  const std::vector<std::string> words = split_words(text);
+  if (words.empty()) return 1;  // <empty>
+  if (!pieces_) return static_cast<int64_t>(words.size());
+  return static_cast<int64_t>(pieces_->encode(join(words, " ")).size());
+}
+
 std::vector<int32_t> Tokenizer::encode_impl(std::string_view prompt, bool lenient, bool cut) const {
   std::vector<std::string> words = split_words(prompt);
   if (words.empty()) return {kEmpty};
+  // Words past the cut are not read, so they cannot be unknown.
   if (cut && static_cast<int64_t>(words.size()) > max_tokens_)
     words.resize(static_cast<size_t>(max_tokens_));
-  CUBIST_CHECK(static_cast<int64_t>(words.size()) <= max_tokens_, "tokenizer: the prompt has ",
-               words.size(), " words but at most ", max_tokens_, " are accepted: \"", prompt, "\"");
+  std::vector<int32_t> ids =
+      pieces_ ? piece_ids(words, prompt, lenient) : ids_of(words, prompt, lenient);
+  if (cut && static_cast<int64_t>(ids.size()) > max_tokens_)
+    ids.resize(static_cast<size_t>(max_tokens_));
+  CUBIST_CHECK(static_cast<int64_t>(ids.size()) <= max_tokens_, "tokenizer: the prompt has ",
+               ids.size(), pieces_ ? " pieces (SentencePiece tokens)" : " words", " but at most ",
+               max_tokens_, " are accepted: \"", prompt, "\"");
+  return ids;
+}
+
+std::vector<int32_t> Tokenizer::ids_of(const std::vector<std::string>& words,
+                                       std::string_view prompt, bool lenient) const {
   std::vector<int32_t> ids;
   std::vector<std::string> unknown;
   for (const std::string& w : words) {
@@ -222,16 +337,42 @@ std::vector<int32_t> Tokenizer::encode_impl(std::string_view prompt, bool lenien
   return ids;
 }
 
+std::vector<int32_t> Tokenizer::piece_ids(const std::vector<std::string>& words,
+                                          std::string_view prompt, bool lenient) const {
+  const std::string text = join(words, " ");
+  std::vector<int32_t> ids = pieces_->encode(text);
+  if (lenient || std::find(ids.begin(), ids.end(), kUnk) == ids.end()) return ids;
+  // The pieces line up with the ids; an unknown one is the characters it stands for.
+  const std::vector<std::string> pieces = pieces_->pieces(text);
+  std::vector<std::string> unknown;
+  for (size_t i = 0; i < ids.size() && i < pieces.size(); ++i) {
+    if (ids[i] != kUnk) continue;
+    std::string p = pieces[i];
+    if (p.rfind("\u2581", 0) == 0) p = p.substr(3);  // the word-start mark
+    if (!p.empty() && std::find(unknown.begin(), unknown.end(), p) == unknown.end())
+      unknown.push_back(p);
+  }
+  fail("tokenizer: the prompt \"", prompt,
+       "\" has characters that no training caption had: ", quoted_list(unknown, 20),
+       "; the model's SentencePiece tokenizer can read any word written with the characters of "
+       "its training captions");
+}
+
 std::string Tokenizer::decode(std::span<const int32_t> ids) const {
   std::string out;
+  std::vector<int32_t> kept;
   for (int32_t i : ids) {
     CUBIST_CHECK(i >= 0 && i < vocab_size(), "tokenizer: token id ", i,
                  " is out of range (accepted: 0 to ", vocab_size() - 1, ")");
     if (i == kEmpty) continue;
+    if (pieces_) {
+      kept.push_back(i);
+      continue;
+    }
     if (!out.empty()) out += " ";
     out += vocab_[static_cast<size_t>(i)];
   }
-  return out;
+  return pieces_ ? pieces_->decode(kept) : out;
 }
 
 }  // namespace cubist::text
