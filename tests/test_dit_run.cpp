@@ -291,6 +291,53 @@ TEST_F(DiTRun, InitStartsANewRunFromAnotherRunsWeights) {
   testing::expect_error([&] { train_dit(missing); }, "train.init", "does not exist");
 }
 
+// A run whose config asks for the sentencepiece tokenizer trains one on its captions. Resuming
+// and fine-tuning keep it, so the weights read the ids they were trained on, and a fine-tuning
+// caption with characters it never had trains as <unk> rather than stopping the run.
+TEST_F(DiTRun, SentencePieceRunsKeepTheirTokenizer) {
+  const std::string latents = write_latents(path("data"));
+  DiTRunOptions a = tiny_run(latents, path("a"));
+  a.config.model.tokenizer = "sentencepiece";
+  a.config.model.tokenizer_pieces = 64;
+  a.config.train.steps = 2;
+  int64_t vocab = 0;
+  a.on_start = [&](const DiTRunInfo& info) { vocab = info.vocab; };
+  ASSERT_TRUE(train_dit(a).finished);
+  const auto tokenizer_of = [&](const std::string& file) {
+    return SafeTensors::open(path(file)).metadata().at("tokenizer");
+  };
+  const std::string saved = tokenizer_of("a/dit.safetensors");
+  const text::Tokenizer tok = text::Tokenizer::from_json(saved);
+  EXPECT_TRUE(tok.same_as(text::Tokenizer::sentencepiece(kCaptions, 64)));
+  EXPECT_EQ(vocab, tok.vocab_size());
+  EXPECT_EQ(load_dit_checkpoint(path("a/dit.safetensors")).model->config().text.vocab,
+            tok.vocab_size());
+  a.config.train.steps = 3;  // resumed
+  ASSERT_TRUE(train_dit(a).finished);
+  EXPECT_EQ(tokenizer_of("a/checkpoint.safetensors"), saved);
+
+  {  // the same clips under captions of new words, "z" and "q" among their characters
+    std::ifstream in(latents);
+    std::ofstream out(path("data/zebras.jsonl"));
+    for (std::string line; std::getline(in, line);) {
+      nlohmann::json j = nlohmann::json::parse(line);
+      j["caption"] = "a quick zebra " + j["caption"].get<std::string>();
+      out << j.dump() << "\n";
+    }
+  }
+  DiTRunOptions tune = tiny_run(path("data/zebras.jsonl"), path("tune"));
+  tune.config.model = a.config.model;
+  tune.config.train.init = path("a/dit.safetensors");
+  tune.config.train.steps = 2;
+  ASSERT_TRUE(train_dit(tune).finished);
+  EXPECT_EQ(tokenizer_of("tune/dit.safetensors"), saved);
+
+  DiTRunOptions words = tune;  // a word tokenizer cannot read what the weights were trained on
+  words.out_dir = path("words");
+  words.config.model.tokenizer = "word";
+  testing::expect_error([&] { train_dit(words); }, "another config", "tokenizer");
+}
+
 // Several latent manifests train as one: the run equals a run on one manifest that lists their
 // clips in the same order. Latents of other encoder weights are refused.
 TEST_F(DiTRun, TrainsOnSeveralLatentManifestsAsOne) {
@@ -570,8 +617,10 @@ TEST(DiTRunConfig, ReadsTheVideosConfig) {
   EXPECT_EQ(fs::path(f.data.manifest).filename(), "manifest.jsonl");
   EXPECT_EQ(f.data.cut, (ClipCut{.clip_frames = 17, .max_side = 256, .fps = 8.0}));
   EXPECT_NO_THROW(f.data.cut.check(VaeConfig(), "videos.json"));
-  EXPECT_TRUE(f.train.sample_size.empty());     // samples at the size of the data's clips
-  EXPECT_TRUE(f.train.sample_prompts.empty());  // and with its captions
+  EXPECT_TRUE(f.train.sample_size.empty());       // samples at the size of the data's clips
+  EXPECT_TRUE(f.train.sample_prompts.empty());    // and with its captions
+  EXPECT_EQ(f.model.tokenizer, "sentencepiece");  // real captions: an open vocabulary
+  EXPECT_EQ(f.model.tokenizer_pieces, 4000);
 }
 
 TEST(DiTRunConfig, NamesBadKeysAndValues) {
@@ -593,6 +642,10 @@ TEST(DiTRunConfig, NamesBadKeysAndValues) {
       "train.validate_every must be >= 0");
   bad("{" + model + R"("train": {"validation_clips": 0}, )" + data + "}",
       "train.validation_clips must be >= 1");
+  const std::string text = R"("model": {"hidden": 32, "heads": 2, "depth": 1, "text": )";
+  bad("{" + text + R"({"tokenizer": "bpe"}}, )" + data + "}",
+      "text.tokenizer is \"word\" or \"sentencepiece\", got \"bpe\"");
+  bad("{" + text + R"({"tokenizer": "sentencepiece", "pieces": 2}}, )" + data + "}", "text.pieces");
   bad("{" + model + R"("data": {"latents": "a", "manifest": "b"}})", "one of \"latents\"");
   bad("{" + model + R"("data": {"latent": "a"}})", "unknown key \"data.latent\"");
   bad("{" + model + R"("data": {"latents": []}})", "data.latents is a latent manifest");

@@ -63,9 +63,10 @@ constexpr const char* kUsage =
     "the same paths; process 0 writes DIR and prints.\n";
 
 void print_start(const DiTRunInfo& info, const DiTRunOptions& o) {
-  std::printf("train: %.2f M parameters, %lld clips (%s), %lld words; %lld steps of %lld clip(s)",
+  std::printf("train: %.2f M parameters, %lld clips (%s), %lld %s; %lld steps of %lld clip(s)",
               static_cast<double>(info.parameters) / 1e6, static_cast<long long>(info.clips),
               info.latents.c_str(), static_cast<long long>(info.vocab),
+              o.config.model.tokenizer == "word" ? "words" : "sentencepiece pieces",
               static_cast<long long>(o.config.train.steps),
               static_cast<long long>(o.config.train.batch));
   if (info.processes > 1) std::printf(" over %d processes (data parallel)", info.processes);
@@ -87,10 +88,11 @@ void print_start(const DiTRunInfo& info, const DiTRunOptions& o) {
         info.largest_clip.c_str(), static_cast<long long>(info.largest_tokens));
   if (info.long_captions > 0)
     std::printf(
-        "\ntrain: note: %lld captions have more than the %lld words the model reads (the longest "
+        "\ntrain: note: %lld captions have more than the %lld %s the model reads (the longest "
         "%lld); it trains on their first %lld (model.max_text_tokens sets how many)",
         static_cast<long long>(info.long_captions),
         static_cast<long long>(o.config.model.max_text_tokens),
+        o.config.model.tokenizer == "word" ? "words" : "tokens",
         static_cast<long long>(info.longest_caption),
         static_cast<long long>(o.config.model.max_text_tokens));
   for (const std::string& c : info.changed)

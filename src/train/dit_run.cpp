@@ -675,6 +675,25 @@ DiTConfig model_config(DiTConfig c, const std::vector<LatentEntry>& entries,
   return c;
 }
 
+// The run's tokenizer. A sentencepiece model that a resumed or fine-tuned run's weights were
+// trained with is kept (its ids are what the weights read; new captions are read as its pieces);
+// otherwise the tokenizer is built from the captions as the config says.
+text::Tokenizer run_tokenizer(const DiTConfig& model, const std::vector<LatentEntry>& entries,
+                              const std::string& weights) {
+  if (model.tokenizer == "sentencepiece" && !weights.empty() && fs::exists(weights)) {
+    const std::string saved = metadata_or(SafeTensors::open(weights), "tokenizer", "");
+    if (!saved.empty()) {
+      text::Tokenizer t = text::Tokenizer::from_json(saved, weights);
+      if (t.subword()) return t;
+    }
+  }
+  std::vector<std::string> captions;
+  for (const LatentEntry& e : entries) captions.push_back(e.caption);
+  if (model.tokenizer == "sentencepiece")
+    return text::Tokenizer::sentencepiece(captions, model.tokenizer_pieces, model.max_text_tokens);
+  return text::Tokenizer::from_captions(captions, model.max_text_tokens);
+}
+
 DiTRunResult train_dit(const DiTRunOptions& o) {
   const DiTRunConfig& tc = o.config.train;
   SingleProcess alone;
@@ -706,10 +725,8 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
     return r;
   }
   here.config.data.validation = data.validation;  // held-out videos: their cache
-  std::vector<std::string> captions;
-  for (const LatentEntry& e : data.entries) captions.push_back(e.caption);
   DiTTrainer trainer(model_config(o.config.model, data.entries, ckpt),
-                     text::Tokenizer::from_captions(captions, o.config.model.max_text_tokens),
+                     run_tokenizer(o.config.model, data.entries, resuming ? ckpt : tc.init),
                      trainer_config(tc), tc.seed);
 
   if (tc.shard_optimizer) trainer.shard_optimizer(group);  // before load: each reads its moments
@@ -760,9 +777,9 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
     for (const LatentEntry& e : data.entries) {
       const int64_t n = whole_patches(e.shape, o.config.model.patch).tokens();
       if (n > info.largest_tokens) info.largest_tokens = n, info.largest_clip = e.latent;
-      const int64_t words = static_cast<int64_t>(text::split_words(e.caption).size());
-      info.long_captions += words > o.config.model.max_text_tokens;
-      info.longest_caption = std::max(info.longest_caption, words);
+      const int64_t tokens = trainer.tokenizer().count(e.caption);
+      info.long_captions += tokens > trainer.tokenizer().max_tokens();
+      info.longest_caption = std::max(info.longest_caption, tokens);
     }
     o.on_start(info);
   }

@@ -122,7 +122,7 @@ struct DiTRunInfo {
   int64_t start_step = 0;  // > 0 when resuming
   int64_t parameters = 0;
   int64_t clips = 0;         // latent clips trained on
-  int64_t vocab = 0;         // tokenizer words, from the captions
+  int64_t vocab = 0;         // tokens of the tokenizer (words or pieces)
   std::string latents;       // the latent manifests trained on (", " between them)
   std::string sample_vae;    // the autoencoder that decodes samples ("" without samples)
   int64_t cache_failed = 0;  // manifest clips that could not be encoded (left out)
@@ -133,8 +133,9 @@ struct DiTRunInfo {
   // The clip of the most tokens (a step's cost grows with their square), and its latent file.
   int64_t largest_tokens = 0;
   std::string largest_clip;
-  // Captions of more words than the model reads (model.max_text_tokens): cut to their first
-  // words when trained on. How many, and the longest's words.
+  // Captions of more tokens (words, or sentencepiece pieces) than the model reads
+  // (model.max_text_tokens): cut to their first tokens when trained on. How many, and the
+  // longest's tokens.
   int64_t long_captions = 0, longest_caption = 0;
 };
 

@@ -99,8 +99,10 @@ DiTTrainStats DiTTrainer::step(const std::vector<Tensor>& latents,
   CUBIST_CHECK(latents.size() == captions.size(), "DiT trainer: ", latents.size(), " clips but ",
                captions.size(), " captions");
   Prompts prompts;
-  for (const std::string& c : captions)
-    prompts.push_back(tokenizer_.encode_caption(c, train_.lenient_captions));
+  // A subword tokenizer kept from the run a model was fine-tuned from may meet characters its
+  // captions never had: <unk>, not an error hours into a run.
+  const bool lenient = train_.lenient_captions || tokenizer_.subword();
+  for (const std::string& c : captions) prompts.push_back(tokenizer_.encode_caption(c, lenient));
   const Generator draws =
       Generator(train_.seed, kTrainStream).substream(static_cast<uint64_t>(opt_->steps()));
   const FlowLoss l = flow_matching_loss(*model_, latents, prompts, draws, places);
@@ -193,8 +195,7 @@ void DiTTrainer::check_same_model(const SafeTensors& f, const std::string& path,
                "this run's):", listed,
                fine_tuning ? "\n(fine-tuning keeps the architecture; it may change " + free + ")"
                            : "\n(a resumed run keeps its model config)");
-  CUBIST_CHECK(text::Tokenizer::from_json(meta(f, "tokenizer"), path).vocab() == tokenizer_.vocab(),
-               path,
+  CUBIST_CHECK(text::Tokenizer::from_json(meta(f, "tokenizer"), path).same_as(tokenizer_), path,
                ": trained with another tokenizer vocabulary than this run's captions give; "
                "train on captions with the same words");
 }

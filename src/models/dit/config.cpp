@@ -36,7 +36,8 @@ const std::set<std::string> kKeys = {"latent_channels",
                                      "logit_std",
                                      "shift_base",
                                      "shift_base_tokens"};
-const std::set<std::string> kTextKeys = {"dim", "depth", "heads", "mlp_ratio", "qk_norm"};
+const std::set<std::string> kTextKeys = {"dim",     "depth",     "heads", "mlp_ratio",
+                                         "qk_norm", "tokenizer", "pieces"};
 
 template <typename T>
 void read(const Json& j, const char* key, T& out, const std::string& where) {
@@ -111,14 +112,16 @@ DiTConfig parse_dit_config(const std::string& json_text, const std::string& wher
   if (j.contains("text")) {
     const Json& t = j["text"];
     CUBIST_CHECK(t.is_object(), where,
-                 ": \"text\" is an object {dim, depth, heads, mlp_ratio, "
-                 "qk_norm}");
+                 ": \"text\" is an object {dim, depth, heads, mlp_ratio, qk_norm, tokenizer, "
+                 "pieces}");
     check_keys(t, kTextKeys, where + " (text)");
     read(t, "dim", c.text.dim, where);
     read(t, "depth", c.text.depth, where);
     read(t, "heads", c.text.heads, where);
     read(t, "mlp_ratio", c.text.mlp_ratio, where);
     read(t, "qk_norm", c.text.qk_norm, where);
+    read(t, "tokenizer", c.tokenizer, where);
+    read(t, "pieces", c.tokenizer_pieces, where);
   }
   check_dit_config(c);
   return c;
@@ -143,11 +146,10 @@ std::string dit_config_json(const DiTConfig& c) {
   j["qk_norm"] = c.qk_norm;
   j["rope_theta"] = c.rope_theta;
   j["freq_dim"] = c.freq_dim;
-  j["text"] = {{"dim", c.text.dim},
-               {"depth", c.text.depth},
-               {"heads", c.text.heads},
-               {"mlp_ratio", c.text.mlp_ratio},
-               {"qk_norm", c.text.qk_norm}};
+  j["text"] = {{"dim", c.text.dim},         {"depth", c.text.depth},
+               {"heads", c.text.heads},     {"mlp_ratio", c.text.mlp_ratio},
+               {"qk_norm", c.text.qk_norm}, {"tokenizer", c.tokenizer}};
+  if (c.tokenizer != "word") j["text"]["pieces"] = c.tokenizer_pieces;
   j["max_text_tokens"] = c.max_text_tokens;
   j["caption_dropout"] = c.caption_dropout;
   j["frame_conditioning"] = c.frame_conditioning;
@@ -179,6 +181,13 @@ void check_dit_config(const DiTConfig& c) {
                    (c.text.dim / c.text.heads) % 2 == 0 && c.text.depth >= 0,
                "DiT config: text.dim (", c.text.dim, ") must be a multiple of text.heads (",
                c.text.heads, ") with an even head dim");
+  CUBIST_CHECK(c.tokenizer == "word" || c.tokenizer == "sentencepiece",
+               "DiT config: text.tokenizer is \"word\" or \"sentencepiece\", got \"", c.tokenizer,
+               "\"");
+  CUBIST_CHECK(c.tokenizer_pieces >= 8,
+               "DiT config: text.pieces (the sentencepiece tokenizer's most pieces) must be at "
+               "least 8, got ",
+               c.tokenizer_pieces);
   CUBIST_CHECK(c.caption_dropout >= 0 && c.caption_dropout <= 1,
                "DiT config: caption_dropout is a share in [0, 1], got ", c.caption_dropout);
   CUBIST_CHECK(c.latent_mean.size() == c.latent_std.size() &&

@@ -37,6 +37,12 @@ struct DiTConfig {
   int64_t freq_dim = 256;  // sinusoidal features of the diffusion time before its MLP
   text::TextEncoderConfig text{.vocab = 0, .dim = 256, .depth = 4, .heads = 4};
   int64_t max_text_tokens = 64;
+  // The tokenizer a run builds from its captions (models/text/tokenizer.h): "word" (a word
+  // vocabulary: Shapes World's closed language) or "sentencepiece" (at most
+  // tokenizer_pieces subword pieces: the open vocabulary of real videos' captions). JSON: the
+  // "tokenizer" and "pieces" keys of "text".
+  std::string tokenizer = "word";
+  int64_t tokenizer_pieces = 4000;
   // Training: the share of captions replaced by the empty prompt (classifier-free guidance).
   float caption_dropout = 0.1f;
   // Prompting with images and videos (diffusion/condition.h): the model reads a mask channel of
