@@ -108,6 +108,27 @@ TEST_F(ManifestTest, IndexListsGoodVideosAndReportsBadOnes) {
   EXPECT_EQ(back[0].caption, r.entries[0].caption);
 }
 
+// Still images are indexed as 1-frame videos, to train jointly with the videos; the PNG files
+// of a frame folder stay frames of its one clip.
+TEST_F(ManifestTest, IndexTakesImagesAsOneFrameVideos) {
+  fs::create_directories(path("data/photos"));
+  write_video(path("data/photos/Cat.PNG"), testing::smooth_video(1, 24, 40, 8.0));
+  write_video(path("data/frames/"), testing::smooth_video(3, 16, 32, 4.0));
+  write_video(path("data/a.mp4"), testing::smooth_video(5, 32, 48, 8.0));
+  std::ofstream(path("data/captions.csv")) << "path,caption\nphotos/Cat.PNG,a cat\n";
+  const IndexResult r = index_videos(path("data"), path("data/captions.csv"));
+  EXPECT_TRUE(r.problems.empty());
+  ASSERT_EQ(r.entries.size(), 3u);
+  EXPECT_EQ(r.entries[0].path, path("data/a.mp4"));
+  EXPECT_EQ(r.entries[1].path, path("data/frames"));
+  EXPECT_EQ(r.entries[1].frames, 3);
+  EXPECT_EQ(r.entries[2].path, path("data/photos/Cat.PNG"));
+  EXPECT_EQ(r.entries[2].caption, "a cat");
+  EXPECT_EQ(r.entries[2].frames, 1);
+  EXPECT_EQ(r.entries[2].width, 40);
+  EXPECT_EQ(r.entries[2].height, 24);
+}
+
 TEST_F(ManifestTest, ReindexingKeepsTheCaptionsOfTheManifestItReplaces) {
   make_dataset([&](const char* s) { return path(s); });
   std::vector<ManifestEntry> previous(2);

@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "data/manifest.h"
+#include "io/video.h"
 
 namespace cubist::cli {
 
@@ -20,8 +21,10 @@ namespace {
 
 const char* kUsage =
     "usage: cubist data index DIR [--captions FILE] [--out MANIFEST]\n"
-    "  DIR              folder searched recursively for .mp4 .webm .mkv .mov .avi .gif files\n"
-    "                   and folders of PNG frames (numeric names: 000000.png, ...)\n"
+    "  DIR              folder searched recursively for .mp4 .webm .mkv .mov .avi .gif files,\n"
+    "                   folders of PNG frames (numeric names: 000000.png, ...), and images\n"
+    "                   (.png .jpg .jpeg .webp .bmp .tif .tiff outside such folders), which\n"
+    "                   train as 1-frame videos beside the videos\n"
     "  --captions FILE  .jsonl ({\"path\": ..., \"caption\": ...} per line) or .csv (header\n"
     "                   path,caption; \"quoted\" fields may hold commas); paths relative to FILE\n"
     "  --out MANIFEST   the JSONL manifest to write (default DIR/manifest.jsonl). When it\n"
@@ -67,7 +70,7 @@ int cmd_data_index(int argc, char** argv) {
   }
   for (const std::string& p : r.problems) std::fprintf(stderr, "skipped: %s\n", p.c_str());
   if (r.entries.empty()) {
-    std::fprintf(stderr, "cubist data index: no readable video under %s\n", dir.c_str());
+    std::fprintf(stderr, "cubist data index: no readable video or image under %s\n", dir.c_str());
     return 1;
   }
   const int64_t kept = keep_captions(r.entries, previous);
@@ -75,12 +78,22 @@ int cmd_data_index(int argc, char** argv) {
   if (kept > 0)
     std::printf("kept the captions of %lld video%s from the manifest it replaces\n",
                 static_cast<long long>(kept), kept == 1 ? "" : "s");
-  int64_t captioned = 0;
-  double seconds = 0;
-  for (const ManifestEntry& e : r.entries) captioned += !e.caption.empty(), seconds += e.duration;
-  std::printf("indexed %zu videos (%lld captioned, %.1f s in all); %zu skipped; wrote %s\n",
-              r.entries.size(), static_cast<long long>(captioned), seconds, r.problems.size(),
-              out.c_str());
+  int64_t captioned = 0, images = 0;
+  double seconds = 0;  // of the videos: an image's duration is one frame at a nominal rate
+  for (const ManifestEntry& e : r.entries) {
+    captioned += !e.caption.empty();
+    if (is_image_path(e.path))
+      ++images;
+    else
+      seconds += e.duration;
+  }
+  const int64_t videos = static_cast<int64_t>(r.entries.size()) - images;
+  std::printf("indexed %lld video%s (%.1f s in all)", static_cast<long long>(videos),
+              videos == 1 ? "" : "s", seconds);
+  if (images > 0)
+    std::printf(" and %lld image%s", static_cast<long long>(images), images == 1 ? "" : "s");
+  std::printf(", %lld captioned; %zu skipped; wrote %s\n", static_cast<long long>(captioned),
+              r.problems.size(), out.c_str());
   return 0;
 }
 

@@ -65,11 +65,13 @@ ManifestEntry entry_from_json(const json& j, std::vector<std::string>& problems)
   return e;
 }
 
+// Videos, and images: a still image trains as a 1-frame video.
 bool is_video_file(const fs::path& p) {
   static const char* const kExt[] = {".mp4", ".webm", ".mkv", ".mov", ".avi", ".gif"};
   std::string e = p.extension().string();
   std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return std::tolower(c); });
-  return std::any_of(std::begin(kExt), std::end(kExt), [&](const char* x) { return e == x; });
+  return std::any_of(std::begin(kExt), std::end(kExt), [&](const char* x) { return e == x; }) ||
+         is_image_path(p.string());
 }
 
 // Splits CSV text into rows of fields (RFC 4180: "..." quotes, "" inside them is a quote).

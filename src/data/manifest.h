@@ -35,8 +35,10 @@ struct IndexResult {
 };
 
 // Probes every video under `dir`, recursively: files ending in .mp4 .webm .mkv .mov .avi .gif
-// (any case), and folders of PNG frames (a folder whose .png files all have numeric names,
-// 000000.png ...; it is one clip and is not searched further). Files that cannot be probed are
+// (any case), folders of PNG frames (a folder whose .png files all have numeric names,
+// 000000.png ...; it is one clip and is not searched further), and images (.png .jpg .jpeg
+// .webp .bmp .tif .tiff, as io/video.h's is_image_path: 1-frame videos, which train jointly with
+// the videos). Files that cannot be probed are
 // listed in `problems` and skipped; indexing never stops on them.
 //
 // Captions come from `captions_file` when given ("" for none), in either of two forms, chosen by
