@@ -92,6 +92,9 @@ TEST(SafeTensors, TruncatedAndMalformedFilesAreClearErrors) {
   EXPECT_THROW(SafeTensors::open(path), Error);
   EXPECT_THROW(SafeTensors::open(temp_path("missing.safetensors")), Error);
   fs::remove(path);
+  const std::string folder = fs::temp_directory_path().string();  // named where a file belongs
+  testing::expect_error([&] { SafeTensors::open(folder); }, folder,
+                        "is a folder, not a safetensors file");
 }
 
 TEST(SafeTensors, FailedSaveKeepsTheEarlierFile) {

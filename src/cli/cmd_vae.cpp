@@ -97,12 +97,19 @@ const char* kUsage =
     "        frames a second. Default 0 for each: whole videos at their size and rate.\n"
     "export  Writes the weights of a checkpoint (and its metadata) alone, in bf16 with --bf16:\n"
     "        how the bundled model was made from a training run's vae.safetensors.\n"
-    "--model VAE  a vae.safetensors from `cubist vae train`; default: $CUBIST_VAE, else\n"
+    "--model VAE  a vae.safetensors from `cubist vae train`, or a folder that holds one (a model\n"
+    "        folder, or vae train's --out); default: $CUBIST_VAE, else\n"
     "        vae.safetensors in $CUBIST_MODEL (a model folder), else in the bundled model folder\n"
     "        models/shapes/ (looked for in the working directory and beside the executable).";
 
-// --model VAE, else $CUBIST_VAE, else vae.safetensors of the default model folder.
+// --model VAE (a file, or a model or training folder holding vae.safetensors), else
+// $CUBIST_VAE, else vae.safetensors of the default model folder.
 std::string find_model(const std::string& given) {
+  std::error_code ec;
+  if (!given.empty() && std::filesystem::is_directory(given, ec))
+    return find_model_file(kVaeFile, given,
+                           "--model names a folder; give a vae.safetensors file, or a folder "
+                           "that holds one (a model folder, or a `cubist vae train --out` folder)");
   if (!given.empty()) return given;
   if (const char* env = std::getenv("CUBIST_VAE"); env && *env) return env;
   return find_model_file(kVaeFile, "",

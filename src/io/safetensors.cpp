@@ -53,6 +53,10 @@ SafeTensors SafeTensors::open(const std::string& path) {
     ::close(fd);
     fail(path, ": cannot stat: ", std::strerror(errno));
   }
+  if (S_ISDIR(sb.st_mode)) {
+    ::close(fd);
+    fail(path, ": is a folder, not a safetensors file");
+  }
   const size_t size = static_cast<size_t>(sb.st_size);
   if (size < 8) {
     ::close(fd);
