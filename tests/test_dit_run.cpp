@@ -486,6 +486,10 @@ TEST_F(DiTRun, TrainsOnClipsCutFromAManifestsVideos) {
   EXPECT_EQ(model.vae_path, fs::absolute(path("vae.safetensors")).lexically_normal().string());
   ASSERT_EQ(model.notes.size(), 1u);
   EXPECT_NE(model.notes[0].find("holds no vae.safetensors; decoding with"), std::string::npos);
+  // Or the transformer's file itself: the run's checkpoint, the autoencoder found the same way.
+  const TextToVideoModel from_file = load_text_to_video(path("run/checkpoint.safetensors"));
+  EXPECT_EQ(from_file.dit_path, path("run/checkpoint.safetensors"));
+  EXPECT_EQ(from_file.vae_path, model.vae_path);
   testing::write_tiny_vae(path("vae.safetensors"), 2);  // retrained since
   testing::expect_error([&] { load_text_to_video(path("run")); }, "no vae.safetensors found",
                         "run/vae.safetensors");

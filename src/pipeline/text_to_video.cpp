@@ -86,12 +86,17 @@ TextToVideoModel load_text_to_video(const std::string& dir) {
       "--out DIR`; DIR/dit.safetensors and VAE_DIR/vae.safetensors together in one folder make a "
       "model (docs/DIT.md).";
   TextToVideoModel m;
-  m.dit_path = find_model_file(kDiTFile, dir, how);
-  if (!dir.empty() && !fs::exists(fs::path(dir) / kVaeFile)) m.vae_path = training_vae(m.dit_path);
+  std::error_code ec;
+  const bool file = !dir.empty() && fs::is_regular_file(dir, ec);  // a dit file or checkpoint
+  const std::string folder =
+      file ? (fs::path(dir).has_parent_path() ? fs::path(dir).parent_path().string() : ".") : dir;
+  m.dit_path = file ? dir : find_model_file(kDiTFile, dir, how);
+  if (!folder.empty() && !fs::exists(fs::path(folder) / kVaeFile))
+    m.vae_path = training_vae(m.dit_path);
   if (m.vae_path.empty())
-    m.vae_path = find_model_file(kVaeFile, dir, how);
+    m.vae_path = find_model_file(kVaeFile, folder, how);
   else
-    m.notes.push_back(dir + " holds no " + kVaeFile + "; decoding with " + m.vae_path +
+    m.notes.push_back(folder + " holds no " + kVaeFile + "; decoding with " + m.vae_path +
                       ", the autoencoder whose latents the transformer was trained on");
   LoadedDiT loaded = load_dit_checkpoint(m.dit_path);
   m.dit = std::move(loaded.model);

@@ -32,7 +32,9 @@ struct TextToVideoModel {
 };
 
 // Loads dir/dit.safetensors (from `cubist train`) and dir/vae.safetensors; dir "" takes the
-// default model folder (models/model_files.h). A training run's folder, which holds no
+// default model folder (models/model_files.h). `dir` may also name the transformer's file
+// itself (a dit.safetensors, or a run's checkpoint.safetensors), beside which the autoencoder
+// is looked for. A training run's folder, which holds no
 // vae.safetensors, takes the autoencoder its latents record, when that file still has the
 // encoder that made them (a note says so). A missing file is an Error that says where it
 // looked and how to get a model; a transformer whose latent channels differ from the
