@@ -338,6 +338,25 @@ TEST_F(DiTRun, SentencePieceRunsKeepTheirTokenizer) {
   testing::expect_error([&] { train_dit(words); }, "another config", "tokenizer");
 }
 
+// A sentencepiece run on videos none of which has a caption is refused before they are encoded.
+TEST_F(DiTRun, SentencePieceRunsWithoutCaptionsAreRefusedBeforeCaching) {
+  write_video(path("clip/"), testing::smooth_video(5, 16, 16, 8));
+  write_manifest(path("videos.jsonl"), {{.path = path("clip/"), .caption = " . "}});
+  testing::write_tiny_vae(path("vae.safetensors"));
+  DiTRunOptions o = tiny_run("", path("run"));
+  o.config.data = {.latents = {},
+                   .manifest = path("videos.jsonl"),
+                   .vae = path("vae.safetensors"),
+                   .validation = "",
+                   .cut = {}};
+  o.config.model.tokenizer = "sentencepiece";
+  testing::expect_error([&] { train_dit(o); }, "no video of " + path("videos.jsonl"),
+                        "set text.tokenizer to \"word\"");
+  EXPECT_FALSE(fs::exists(path("run")));
+  o.config.model.tokenizer = "word";  // an unconditional model
+  ASSERT_TRUE(train_dit(o).finished);
+}
+
 // Several latent manifests train as one: the run equals a run on one manifest that lists their
 // clips in the same order. Latents of other encoder weights are refused.
 TEST_F(DiTRun, TrainsOnSeveralLatentManifestsAsOne) {

@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "core/strings.h"
+#include "data/manifest.h"
 #include "diffusion/video_sampling.h"
 #include "io/json_field.h"
 #include "io/output_folder.h"
@@ -179,12 +180,30 @@ Cached cache_videos(const DiTRunOptions& o, ProcessGroup& group, const std::stri
 // The latent clips to train on: data.latents (every manifest's clips, in the order listed), or
 // data.manifest encoded into out/cache; and data.validation, held-out videos encoded into
 // out/cache_validation by the same autoencoder and cut as the training clips.
+// A sentencepiece tokenizer is trained on the captions, so a new run on a manifest none of whose
+// videos has one is refused before its videos are encoded, which can take hours, rather than
+// after.
+void check_captions_before_caching(const DiTRunOptions& o, const std::string& manifest) {
+  const bool keeps_one =
+      fs::exists(o.out_dir + "/checkpoint.safetensors") || !o.config.train.init.empty();
+  if (o.config.model.tokenizer != "sentencepiece" || keeps_one) return;
+  const std::vector<ManifestEntry> videos = read_manifest(manifest);
+  const bool captioned = std::any_of(videos.begin(), videos.end(), [](const ManifestEntry& e) {
+    return !text::split_words(e.caption).empty();
+  });
+  CUBIST_CHECK(captioned, "train: model.text.tokenizer is \"sentencepiece\", a tokenizer trained ",
+               "on the captions, but no video of ", manifest,
+               " has a caption; give them captions (`cubist data index DIR --captions FILE`), "
+               "or set text.tokenizer to \"word\" to train a model on uncaptioned videos");
+}
+
 RunData prepare_data(const DiTRunOptions& o, ProcessGroup& group) {
   const DiTDataConfig& d = o.config.data;
   RunData r;
   r.latents = d.latents;
   r.validation = d.validation;
   if (!d.manifest.empty()) {
+    check_captions_before_caching(o, d.manifest);
     const std::string vae_path =
         d.vae.empty() ? find_model_file(kVaeFile, "",
                                         "give data.vae, the autoencoder that encodes the "
