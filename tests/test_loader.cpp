@@ -161,9 +161,11 @@ TEST_F(LoaderTest, FilesEndToEndThroughAManifest) {
   write_video(path("b.mp4"), testing::smooth_video(24, 32, 64, 24.0));  // 1 s at 24 fps
   write_video(path("c.png"), testing::smooth_video(1, 64, 32, 8.0));
   const IndexResult idx = index_videos(dir());
-  ASSERT_EQ(idx.entries.size(), 2u);  // a single .png is not indexed as a video
+  ASSERT_EQ(idx.entries.size(), 3u);  // the image too, as a 1-frame video
   std::vector<ManifestEntry> entries = idx.entries;
-  entries.push_back({path("c.png"), "a still", 1, 8.0, 32, 64, 0.125});
+  EXPECT_EQ(entries[2].path, path("c.png"));
+  EXPECT_EQ(entries[2].frames, 1);
+  entries[2].caption = "a still";
   const std::vector<ClipRef> clips = clips_from_manifest(entries, 8.0);
   EXPECT_EQ(clips[1].frames, 8);  // b.mp4: 1 s at 8 fps
   LoaderOptions o;
