@@ -195,7 +195,8 @@ TEST(VaeTrainer, ManifestVideosAreReadAsTheCacheReadsThem) {
   tc.frames = "1,5,9", tc.max_side = 8, tc.read_max_side = 20, tc.read_fps = 4;
   const auto manifest =
       manifest_clip_source((dir / "manifest.jsonl").string(), testing::tiny_vae_config(), tc);
-  EXPECT_NE(manifest->describe().find("read at most 20 px; read at 4 fps"), std::string::npos);
+  EXPECT_NE(manifest->describe().find(" clips; read with the longer side at most 20 px, at 4 fps)"),
+            std::string::npos);
   for (uint64_t i = 0; i < 16; ++i) {
     const Video clip = manifest->clip(i);
     EXPECT_EQ(clip.height, 8);

@@ -168,11 +168,12 @@ int train(Args& args) {
                 static_cast<long long>(o.train.steps), static_cast<long long>(o.train.batch));
     if (o.group->size() > 1) std::printf(" over %d processes (data parallel)", o.group->size());
     std::printf(" into %s\n", out.c_str());
-    std::ostringstream read;  // train.read_max_side and read_fps, as the cache will read
-    if (o.train.read_max_side > 0) read << " scaled to at most " << o.train.read_max_side << " px";
-    if (o.train.read_fps > 0) read << " at " << o.train.read_fps << " fps";
-    if (!data.empty() && !read.str().empty())
-      std::printf("vae train: videos read%s, then cut into windows\n", read.str().c_str());
+    // train.read_max_side and read_fps, as the cache will read
+    const std::string read =
+        ClipCut{.clip_frames = 0, .max_side = o.train.read_max_side, .fps = o.train.read_fps}
+            .reading();
+    if (!data.empty() && !read.empty())
+      std::printf("vae train: videos read with %s, then cut into windows\n", read.c_str());
     if (!held_out.empty())
       std::printf("vae train: held-out PSNR on the videos of %s\n", held_out.c_str());
   }

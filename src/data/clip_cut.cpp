@@ -35,11 +35,17 @@ nlohmann::ordered_json ClipCut::to_json() const {
 
 std::string ClipCut::str() const {
   if (!cuts()) return "whole videos at their native size and rate";
+  const std::string clips = clip_frames > 0
+                                ? "clips of at most " + std::to_string(clip_frames) + " frames"
+                                : std::string("whole videos");
+  const std::string read = reading();
+  return read.empty() ? clips : clips + ", " + read;
+}
+
+std::string ClipCut::reading() const {
   std::ostringstream os;
-  os << (clip_frames > 0 ? "clips of at most " + std::to_string(clip_frames) + " frames"
-                         : std::string("whole videos"));
-  if (max_side > 0) os << ", the longer side at most " << max_side << " px";
-  if (fps > 0) os << ", at " << fps << " fps";
+  if (max_side > 0) os << "the longer side at most " << max_side << " px";
+  if (fps > 0) os << (max_side > 0 ? ", " : "") << "at " << fps << " fps";
   return os.str();
 }
 

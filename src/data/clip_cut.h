@@ -32,7 +32,11 @@ struct ClipCut {
   void check(const VaeConfig& c, const std::string& what) const;
   // {"clip_frames", "max_side", "fps"}, as the cache folder and a run config record it.
   nlohmann::ordered_json to_json() const;
-  std::string str() const;  // "clips of 17 frames at most 256 px, 8 fps" for messages
+  // For messages: "clips of at most 17 frames, the longer side at most 256 px, at 8 fps".
+  std::string str() const;
+  // How frames are read, without the cut into clips: "the longer side at most 256 px, at 8 fps"
+  // ("" when at their native size and rate).
+  std::string reading() const;
   bool operator==(const ClipCut&) const = default;
 };
 

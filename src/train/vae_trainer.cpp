@@ -107,14 +107,9 @@ class ManifestSource : public ClipSource {
     return crop(v, w, w.t0);
   }
   std::string describe() const override {
-    std::string what = path_ + " (" + std::to_string(entries_.size()) + " clips";
-    if (read_.max_side > 0) what += "; read at most " + std::to_string(read_.max_side) + " px";
-    if (read_.fps > 0) {
-      std::ostringstream fps;
-      fps << read_.fps;
-      what += "; read at " + fps.str() + " fps";
-    }
-    return what + ")";
+    const std::string read = read_.reading();
+    return path_ + " (" + std::to_string(entries_.size()) + " clips" +
+           (read.empty() ? "" : "; read with " + read) + ")";
   }
 
  private:
