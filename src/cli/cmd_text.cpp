@@ -17,7 +17,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: cubist text tokenizer --out FILE [--manifest M.jsonl] [--max-tokens 64]\n"
     "                             [--type word|sentencepiece] [--pieces 4000]\n"
-    "       cubist text encode --tokenizer FILE \"PROMPT\"\n"
+    "       cubist text encode --tokenizer FILE \"PROMPT\" [--tokens]\n"
     "       cubist text expand \"PROMPT\" [--seed 0]\n"
     "tokenizer: writes a tokenizer (JSON) built from every caption Shapes World writes, or with\n"
     "  --manifest from the manifest's \"caption\" fields. --type word (the default): one token a\n"
@@ -25,7 +25,8 @@ constexpr const char* kUsage =
     "  which reads words it never saw as pieces of those it did (a DiT config's text.tokenizer\n"
     "  and text.pieces make `cubist train` build the same).\n"
     "encode: prints the token ids of a prompt as JSON (unknown words are an error listing the\n"
-    "  vocabulary; the empty prompt is the <empty> token).\n"
+    "  vocabulary; the empty prompt is the <empty> token); --tokens prints\n"
+    "  {\"ids\": [...], \"tokens\": [...]}, the word or SentencePiece piece of each id.\n"
     "expand: turns a short Shapes World prompt (\"a red ball bouncing\") into the full caption "
     "the\n"
     "  model is trained on, drawing what it leaves unsaid from the world under the seed; prints\n"
@@ -77,9 +78,18 @@ int tokenizer(Args& a) {
 
 int encode(Args& a) {
   const std::string path = a.required("--tokenizer");
+  const bool tokens = a.flag("--tokens");
   const std::string prompt = one_prompt(a);
   const text::Tokenizer tok = text::Tokenizer::load(path);
-  std::printf("%s\n", nlohmann::json(tok.encode(prompt)).dump().c_str());
+  const std::vector<int32_t> ids = tok.encode(prompt);
+  if (!tokens) {
+    std::printf("%s\n", nlohmann::json(ids).dump().c_str());
+    return 0;
+  }
+  nlohmann::ordered_json j;
+  j["ids"] = ids;
+  for (int32_t id : ids) j["tokens"].push_back(tok.vocab()[static_cast<size_t>(id)]);
+  std::printf("%s\n", j.dump().c_str());
   return 0;
 }
 
