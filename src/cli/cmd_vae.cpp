@@ -389,6 +389,24 @@ Tiling refined_whole(const LatentFile& f, const TileArgs& asked, const Tiling& t
   return Tiling{.tile = 0, .overlap = 0};
 }
 
+// The latent file to decode; a video or image given in its place is named as one.
+LatentFile read_latent_input(const std::string& in) {
+  try {
+    return load_latent(in);
+  } catch (const Error&) {
+    bool media = false;
+    try {
+      media = probe_video(in).frames > 0;
+    } catch (const Error&) {  // neither: the latent file's own error says what is wrong
+    }
+    if (!media) throw;
+    throw UsageError(in +
+                     " is a video or image, not a latent file: decode takes the .safetensors "
+                     "that `cubist vae encode` writes (`cubist vae encode " +
+                     in + " -o LATENT.safetensors` makes one)");
+  }
+}
+
 int decode(Args& args) {
   const std::string out = output_path(args);
   const std::string model = args.str("--model", "");
@@ -403,7 +421,7 @@ int decode(Args& args) {
   const std::string model_path = find_model(model);
   const auto vae = load_vae(model_path);
   const Tiling tiling = tiling_option(tile, *vae);
-  const LatentFile f = load_latent(in);
+  const LatentFile f = read_latent_input(in);
   CUBIST_CHECK(f.config == vae->config(), in, ": made by another autoencoder (",
                f.config.to_json().dump(), ") than ", model_path, " (",
                vae->config().to_json().dump(), ")");
