@@ -88,10 +88,11 @@ int main(int argc, char** argv) {
     int code = 0;
     // An error every process hits (a bad config) would be printed once by each. Process 0
     // prints at once and its exit ends the others, so they wait a moment first: an error of
-    // theirs alone is still printed, a second late.
+    // theirs alone is still printed, 3 s late. (Open MPI's mpirun takes 0.5-1 s to end them
+    // after process 0 exits, so 1 s was not always enough.)
     const auto after_process_0 = [&] {
       if (processes > 1 && cubist::launched_rank() != 0)
-        std::this_thread::sleep_for(std::chrono::seconds(1));
+        std::this_thread::sleep_for(std::chrono::seconds(3));
     };
     try {
       return c.run(argc - 2, argv + 2);
