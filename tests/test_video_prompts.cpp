@@ -94,18 +94,22 @@ TEST_F(VideoPrompts, TextInOneWindowIsPlainGeneration) {
   EXPECT_EQ(prepare({}, request()).request.frames, kDefaultWindow);  // default: one window
 }
 
-// A window of many tokens is said to be slow before the first step, which would show its rate.
+// A window of many tokens is said to be slow before the first step, which would show its rate,
+// with how long sampling will take.
 TEST_F(VideoPrompts, AWindowOfManyTokensIsNotedAsSlow) {
   auto slow_note = [](const VideoJob& job) {
-    return std::any_of(job.notes.begin(), job.notes.end(),
-                       [](const std::string& n) { return n.find("will be slow") != n.npos; });
+    return std::any_of(job.notes.begin(), job.notes.end(), [](const std::string& n) {
+      return n.find("sampling will take about") != n.npos;
+    });
   };
   EXPECT_FALSE(slow_note(prepare({}, request(5))));
   VideoRequest big = request(1);
   big.width = big.height = 1024;  // 128 x 128 patches of the tiny model's latents
   const VideoJob job = prepare({}, big);
   EXPECT_TRUE(slow_note(job));
-  EXPECT_NE(job.notes.back().find("16384 tokens"), std::string::npos) << job.notes.back();
+  EXPECT_NE(job.notes.back().find("1 window of at most 16384 tokens, 2 steps"), std::string::npos)
+      << job.notes.back();
+  EXPECT_NE(job.notes.back().find("grows with their square"), std::string::npos);
 }
 
 TEST_F(VideoPrompts, LongVideosChainForwardExtensions) {

@@ -18,6 +18,7 @@
 #include "models/text/prompt_expansion.h"
 #include "models/vae/tiling.h"
 #include "ops/elementwise.h"
+#include "pipeline/sampling_time.h"
 
 namespace cubist {
 
@@ -141,19 +142,40 @@ void choose_size(VideoJob& job, const TextToVideoModel& m, const MediaPrompt& me
                       ", from " + base_name(input) + " (--size sets another)");
 }
 
-// generate says up front when a window is slow (kSlowSequenceTokens), as the first rate the
-// progress bar shows comes only after the first step; 4096x4096 would take hours a step.
-void note_slow_windows(const TextToVideoModel& m, VideoJob& job) {
+// generate says up front how long sampling will take when that is long (pipeline/
+// sampling_time.h), and why when a window is the cause: the first rate the progress bar shows
+// comes only after the first step.
+void note_sampling_time(const TextToVideoModel& m, VideoJob& job) {
   const DiTConfig& d = m.dit->config();
   const int64_t sf = m.vae->config().spatial_factor;
-  const int64_t latent_frames = *std::max_element(job.windows.begin(), job.windows.end());
-  const int64_t tokens = latent_frames / d.patch.t * (job.request.height / sf / d.patch.h) *
-                         (job.request.width / sf / d.patch.w);
-  if (tokens < kSlowSequenceTokens) return;
-  job.notes.push_back("a window of " + std::to_string(tokens) +
-                      " tokens: each step attends over all of them, at a cost that grows with "
-                      "their square, so this will be slow on a CPU (96x64 x 17 frames is 120 "
-                      "tokens); a smaller --size or fewer --frames is faster");
+  const int64_t per_frame =
+      (job.request.height / sf / d.patch.h) * (job.request.width / sf / d.patch.w);
+  const VideoRequest& r = job.request;
+  const int64_t clips = r.guidance != 1.0f ? 2 : 1;  // guidance: with the empty prompt
+  const int64_t evaluations = static_cast<int64_t>(r.steps) *
+                              (r.sampler == flow::Sampler::kHeun ? 2 : 1) *
+                              (job.source ? 2 : 1);  // FlowEdit: the source's and the target's
+  double flops = 0;
+  int64_t tokens = 0;
+  for (int64_t latent_frames : job.windows) {
+    const int64_t n = latent_frames / d.patch.t * per_frame;
+    tokens = std::max(tokens, n);
+    flops += static_cast<double>(evaluations) * evaluation_flops(*m.dit, n, clips);
+  }
+  const bool slow_window = tokens >= kSlowSequenceTokens;
+  // Timing an evaluation costs about one at 256 tokens: only where the answer may be long.
+  if (flops < 2e12 && !slow_window) return;
+  const double seconds = flops / measured_flops_per_second(*m.dit);
+  if (seconds < 120 && !slow_window) return;
+  std::string note = "sampling will take " + about_duration(seconds) + " on this machine (" +
+                     std::to_string(job.windows.size()) +
+                     (job.windows.size() == 1 ? " window" : " windows") + " of at most " +
+                     std::to_string(tokens) + " tokens, " + std::to_string(r.steps) + " steps)";
+  if (slow_window)
+    note +=
+        "; each step attends over all of a window's tokens, at a cost that grows with their "
+        "square (96x64 x 17 frames is 120 tokens)";
+  job.notes.push_back(note + "; a smaller --size or fewer --frames or --steps is faster");
 }
 
 // The latent frames of the windows a loop of `cycle` latent frames is sampled through: the
@@ -402,7 +424,7 @@ VideoJob prepare_video_job(const TextToVideoModel& m, const VideoRequest& reques
   CUBIST_CHECK(m.dit->config().frame_conditioning || job.windows.size() == 1, kNoFrameConditioning,
                "; a video longer than one window (", W,
                " frames) continues its first window that way: ask for at most ", W, " frames");
-  note_slow_windows(m, job);
+  note_sampling_time(m, job);
   return job;
 }
 
