@@ -68,6 +68,14 @@ DiTRunOptions tiny_run(const std::string& latents, const std::string& out) {
   return o;
 }
 
+// A tiny run on a manifest of videos, encoded by `vae` into OUT/cache as they are cut.
+DiTRunOptions video_run(const std::string& manifest, const std::string& vae, const std::string& out,
+                        const ClipCut& cut = {}) {
+  DiTRunOptions o = tiny_run("", out);
+  o.config.data = {.latents = {}, .manifest = manifest, .vae = vae, .validation = "", .cut = cut};
+  return o;
+}
+
 using Ema = testing::TinyModelTest;
 using DiTRun = testing::TinyModelTest;
 
@@ -343,12 +351,7 @@ TEST_F(DiTRun, SentencePieceRunsWithoutCaptionsAreRefusedBeforeCaching) {
   write_video(path("clip/"), testing::smooth_video(5, 16, 16, 8));
   write_manifest(path("videos.jsonl"), {{.path = path("clip/"), .caption = " . "}});
   testing::write_tiny_vae(path("vae.safetensors"));
-  DiTRunOptions o = tiny_run("", path("run"));
-  o.config.data = {.latents = {},
-                   .manifest = path("videos.jsonl"),
-                   .vae = path("vae.safetensors"),
-                   .validation = "",
-                   .cut = {}};
+  DiTRunOptions o = video_run(path("videos.jsonl"), path("vae.safetensors"), path("run"));
   o.config.model.tokenizer = "sentencepiece";
   testing::expect_error([&] { train_dit(o); }, "no video of " + path("videos.jsonl"),
                         "set text.tokenizer to \"word\"");
@@ -405,12 +408,7 @@ TEST_F(DiTRun, EncodesAManifestAndWritesSamples) {
   write_manifest(path("videos.jsonl"), entries);
   testing::write_tiny_vae(path("vae.safetensors"));
 
-  DiTRunOptions o = tiny_run("", path("run"));
-  o.config.data = {.latents = {},
-                   .manifest = path("videos.jsonl"),
-                   .vae = path("vae.safetensors"),
-                   .validation = "",
-                   .cut = {}};
+  DiTRunOptions o = video_run(path("videos.jsonl"), path("vae.safetensors"), path("run"));
   DiTRunConfig& t = o.config.train;
   t.steps = 2, t.sample_every = 2, t.sample_steps = 2, t.sample_frames = 5;
   t.sample_size = "24x16";
@@ -463,12 +461,9 @@ TEST_F(DiTRun, TrainsOnClipsCutFromAManifestsVideos) {
   write_video(path("held/"), testing::smooth_video(9, 16, 28, 8));  // held-out videos
   write_manifest(path("held.jsonl"), {{.path = path("held/"), .caption = kCaptions[1]}});
   testing::write_tiny_vae(path("vae.safetensors"));
-  DiTRunOptions o = tiny_run("", path("run"));
-  o.config.data = {.latents = {},
-                   .manifest = path("videos.jsonl"),
-                   .vae = path("vae.safetensors"),
-                   .validation = path("held.jsonl"),
-                   .cut = {.clip_frames = 5}};
+  DiTRunOptions o =
+      video_run(path("videos.jsonl"), path("vae.safetensors"), path("run"), {.clip_frames = 5});
+  o.config.data.validation = path("held.jsonl");
   DiTRunConfig& t = o.config.train;
   t.steps = 2, t.sample_every = 2, t.sample_steps = 1, t.sample_frames = 5;  // no sample_size
   t.validate_every = 1;
