@@ -346,6 +346,36 @@ TEST_F(DiTRun, SentencePieceRunsKeepTheirTokenizer) {
   testing::expect_error([&] { train_dit(words); }, "another config", "tokenizer");
 }
 
+// text.tokenizer may name a tokenizer file (`cubist text tokenizer`), trained on other captions:
+// words or characters it does not know are read as <unk>, and counted before the first step.
+TEST_F(DiTRun, TrainsWithATokenizerFile) {
+  const std::string latents = write_latents(path("data"));
+  text::Tokenizer::sentencepiece({"a red circle on a navy background"}, 64).save(path("sp.json"));
+  text::Tokenizer::from_words({"a", "red", "circle"}).save(path("words.json"));
+  for (const std::string file : {"sp.json", "words.json"}) {
+    DiTRunOptions o = tiny_run(latents, path("run_" + file));
+    o.config.model.tokenizer = path(file);
+    o.config.train.steps = 2;
+    DiTRunInfo info;
+    o.on_start = [&](const DiTRunInfo& i) { info = i; };
+    ASSERT_TRUE(train_dit(o).finished) << file;
+    EXPECT_EQ(info.unknown_captions, 4) << file;  // every caption has some ("small", "bouncing")
+    EXPECT_STREQ(info.tokenizer, file == "sp.json" ? "sentencepiece" : "word");
+    const std::string saved =
+        SafeTensors::open(path("run_" + file + "/dit.safetensors")).metadata().at("tokenizer");
+    EXPECT_TRUE(text::Tokenizer::from_json(saved).same_as(text::Tokenizer::load(path(file))));
+    o.config.train.steps = 3;  // resumed with the same file
+    ASSERT_TRUE(train_dit(o).finished) << file;
+  }
+  DiTRunOptions other = tiny_run(latents, path("other"));  // fine-tuned under another tokenizer
+  other.config.model.tokenizer = path("words.json");
+  other.config.train.init = path("run_sp.json/dit.safetensors");
+  testing::expect_error([&] { train_dit(other); }, "trained with another tokenizer",
+                        "than text.tokenizer " + path("words.json"));
+  other.config.model.tokenizer = path("missing.json");
+  testing::expect_error([&] { train_dit(other); }, "missing.json", "does not exist");
+}
+
 // A sentencepiece run on videos none of which has a caption is refused before they are encoded.
 TEST_F(DiTRun, SentencePieceRunsWithoutCaptionsAreRefusedBeforeCaching) {
   write_video(path("clip/"), testing::smooth_video(5, 16, 16, 8));
@@ -662,7 +692,7 @@ TEST(DiTRunConfig, NamesBadKeysAndValues) {
       "train.validation_clips must be >= 1");
   const std::string text = R"("model": {"hidden": 32, "heads": 2, "depth": 1, "text": )";
   bad("{" + text + R"({"tokenizer": "bpe"}}, )" + data + "}",
-      "text.tokenizer is \"word\" or \"sentencepiece\", got \"bpe\"");
+      "text.tokenizer is \"word\", \"sentencepiece\" or a tokenizer file");
   bad("{" + text + R"({"tokenizer": "sentencepiece", "pieces": 2}}, )" + data + "}", "text.pieces");
   bad("{" + model + R"("data": {"latents": "a", "manifest": "b"}})", "one of \"latents\"");
   bad("{" + model + R"("data": {"latent": "a"}})", "unknown key \"data.latent\"");

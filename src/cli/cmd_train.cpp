@@ -66,7 +66,7 @@ void print_start(const DiTRunInfo& info, const DiTRunOptions& o) {
   std::printf("train: %.2f M parameters, %lld clips (%s), %lld %s; %lld steps of %lld clip(s)",
               static_cast<double>(info.parameters) / 1e6, static_cast<long long>(info.clips),
               info.latents.c_str(), static_cast<long long>(info.vocab),
-              o.config.model.tokenizer == "word" ? "words" : "sentencepiece pieces",
+              info.tokenizer == std::string("word") ? "words" : "sentencepiece pieces",
               static_cast<long long>(o.config.train.steps),
               static_cast<long long>(o.config.train.batch));
   if (info.processes > 1) std::printf(" over %d processes (data parallel)", info.processes);
@@ -92,9 +92,15 @@ void print_start(const DiTRunInfo& info, const DiTRunOptions& o) {
         "%lld); it trains on their first %lld (model.max_text_tokens sets how many)",
         static_cast<long long>(info.long_captions),
         static_cast<long long>(o.config.model.max_text_tokens),
-        o.config.model.tokenizer == "word" ? "words" : "tokens",
+        info.tokenizer == std::string("word") ? "words" : "pieces",
         static_cast<long long>(info.longest_caption),
         static_cast<long long>(o.config.model.max_text_tokens));
+  if (info.unknown_captions > 0)
+    std::printf(
+        "\ntrain: note: %lld captions have %s the tokenizer does not know; the model reads "
+        "them as <unk>",
+        static_cast<long long>(info.unknown_captions),
+        info.tokenizer == std::string("word") ? "words" : "characters");
   for (const std::string& c : info.changed)
     std::printf("\ntrain: changed since the checkpoint: %s (the run goes on with the new value)",
                 c.c_str());

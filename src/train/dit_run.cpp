@@ -447,8 +447,9 @@ std::string setting_text(const nlohmann::json& v) {
 
 }  // namespace
 
-DiTTrainConfig trainer_config(const DiTRunConfig& tc) {
+DiTTrainConfig trainer_config(const DiTRunConfig& tc, bool lenient_captions) {
   DiTTrainConfig c;
+  c.lenient_captions = lenient_captions;
   c.adam.lr = tc.lr;
   c.adam.weight_decay = tc.weight_decay;
   c.warmup_steps = tc.warmup;
@@ -628,6 +629,7 @@ DiTRunFile parse_dit_run_config(const std::string& json_text, const std::string&
   f.data.vae = absolute_path(f.data.vae);
   f.data.validation = absolute_path(f.data.validation);
   f.train.out = absolute_path(f.train.out);
+  if (tokenizer_is_file(f.model)) f.model.tokenizer = absolute_path(f.model.tokenizer);
   return f;
 }
 
@@ -694,18 +696,29 @@ DiTConfig model_config(DiTConfig c, const std::vector<LatentEntry>& entries,
   return c;
 }
 
-// The run's tokenizer. A sentencepiece model that a resumed or fine-tuned run's weights were
-// trained with is kept (its ids are what the weights read; new captions are read as its pieces);
-// otherwise the tokenizer is built from the captions as the config says.
+// The run's tokenizer: text.tokenizer's file, or one built from the captions ("word",
+// "sentencepiece"). The tokenizer a resumed or fine-tuned run's weights were trained with is
+// kept (its ids are what the weights read; new captions are read as its pieces, or <unk>): a
+// sentencepiece model as it is, a file only if it is that tokenizer.
 text::Tokenizer run_tokenizer(const DiTConfig& model, const std::vector<LatentEntry>& entries,
                               const std::string& weights) {
-  if (model.tokenizer == "sentencepiece" && !weights.empty() && fs::exists(weights)) {
+  std::optional<text::Tokenizer> stored;
+  if (model.tokenizer != "word" && !weights.empty() && fs::exists(weights)) {
     const std::string saved = metadata_or(SafeTensors::open(weights), "tokenizer", "");
-    if (!saved.empty()) {
-      text::Tokenizer t = text::Tokenizer::from_json(saved, weights);
-      if (t.subword()) return t;
-    }
+    if (!saved.empty()) stored = text::Tokenizer::from_json(saved, weights);
   }
+  if (tokenizer_is_file(model)) {
+    CUBIST_CHECK(fs::exists(model.tokenizer), "train: text.tokenizer ", model.tokenizer,
+                 " does not exist (a tokenizer file from `cubist text tokenizer`; or \"word\" or "
+                 "\"sentencepiece\" to build one from the captions)");
+    text::Tokenizer t = text::Tokenizer::load(model.tokenizer);
+    CUBIST_CHECK(!stored || stored->same_as(t), weights,
+                 " was trained with another tokenizer than text.tokenizer ", model.tokenizer,
+                 ", and its weights read that one's ids; give text.tokenizer \"",
+                 stored ? stored->type() : "", "\" to keep it");
+    return t;
+  }
+  if (stored && stored->subword()) return *stored;
   std::vector<std::string> captions;
   for (const LatentEntry& e : entries) captions.push_back(e.caption);
   if (model.tokenizer == "sentencepiece")
@@ -746,7 +759,7 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
   here.config.data.validation = data.validation;  // held-out videos: their cache
   DiTTrainer trainer(model_config(o.config.model, data.entries, ckpt),
                      run_tokenizer(o.config.model, data.entries, resuming ? ckpt : tc.init),
-                     trainer_config(tc), tc.seed);
+                     trainer_config(tc, tokenizer_is_file(o.config.model)), tc.seed);
 
   if (tc.shard_optimizer) trainer.shard_optimizer(group);  // before load: each reads its moments
   DiTRunResult result;
@@ -793,11 +806,14 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
                     changed,
                     0,
                     ""};
+    info.tokenizer = trainer.tokenizer().type();
     for (const LatentEntry& e : data.entries) {
       const int64_t n = whole_patches(e.shape, o.config.model.patch).tokens();
       if (n > info.largest_tokens) info.largest_tokens = n, info.largest_clip = e.latent;
       const int64_t tokens = trainer.tokenizer().count(e.caption);
       info.long_captions += tokens > trainer.tokenizer().max_tokens();
+      const std::vector<int32_t> ids = trainer.tokenizer().encode_caption(e.caption, true);
+      info.unknown_captions += std::count(ids.begin(), ids.end(), text::kUnk) > 0;
       info.longest_caption = std::max(info.longest_caption, tokens);
     }
     o.on_start(info);

@@ -113,8 +113,9 @@ struct DiTRunFile {
 // Reads a run config file; relative data paths (and train.out) become absolute against the
 // working directory. Errors name the file and every problem.
 DiTRunFile load_dit_run_config(const std::string& path);
-// The trainer settings of a run's "train" section (optimizer, warm-up, clipping, seed, EMA).
-DiTTrainConfig trainer_config(const DiTRunConfig& train);
+// The trainer settings of a run's "train" section (optimizer, warm-up, clipping, seed, EMA);
+// `lenient_captions`: caption words the tokenizer does not know are read as <unk>.
+DiTTrainConfig trainer_config(const DiTRunConfig& train, bool lenient_captions = false);
 DiTRunFile parse_dit_run_config(const std::string& json_text, const std::string& where);
 
 // What a run found before its first step.
@@ -137,6 +138,10 @@ struct DiTRunInfo {
   // (model.max_text_tokens): cut to their first tokens when trained on. How many, and the
   // longest's tokens.
   int64_t long_captions = 0, longest_caption = 0;
+  // Captions with words (sentencepiece: characters) the tokenizer does not know, read as <unk>:
+  // a tokenizer from a file, or kept from the weights a run resumes or fine-tunes.
+  int64_t unknown_captions = 0;
+  const char* tokenizer = "word";  // its type (text/tokenizer.h)
 };
 
 struct DiTRunStatus {

@@ -135,6 +135,10 @@ DiTConfig load_dit_config(const std::string& path) {
   return parse_dit_config(ss.str(), path);
 }
 
+bool tokenizer_is_file(const DiTConfig& c) {
+  return c.tokenizer.size() > 5 && c.tokenizer.ends_with(".json");
+}
+
 std::string dit_config_json(const DiTConfig& c) {
   nlohmann::ordered_json j;
   j["latent_channels"] = c.latent_channels;
@@ -149,7 +153,7 @@ std::string dit_config_json(const DiTConfig& c) {
   j["text"] = {{"dim", c.text.dim},         {"depth", c.text.depth},
                {"heads", c.text.heads},     {"mlp_ratio", c.text.mlp_ratio},
                {"qk_norm", c.text.qk_norm}, {"tokenizer", c.tokenizer}};
-  if (c.tokenizer != "word") j["text"]["pieces"] = c.tokenizer_pieces;
+  if (c.tokenizer == "sentencepiece") j["text"]["pieces"] = c.tokenizer_pieces;
   j["max_text_tokens"] = c.max_text_tokens;
   j["caption_dropout"] = c.caption_dropout;
   j["frame_conditioning"] = c.frame_conditioning;
@@ -181,9 +185,10 @@ void check_dit_config(const DiTConfig& c) {
                    (c.text.dim / c.text.heads) % 2 == 0 && c.text.depth >= 0,
                "DiT config: text.dim (", c.text.dim, ") must be a multiple of text.heads (",
                c.text.heads, ") with an even head dim");
-  CUBIST_CHECK(c.tokenizer == "word" || c.tokenizer == "sentencepiece",
-               "DiT config: text.tokenizer is \"word\" or \"sentencepiece\", got \"", c.tokenizer,
-               "\"");
+  CUBIST_CHECK(c.tokenizer == "word" || c.tokenizer == "sentencepiece" || tokenizer_is_file(c),
+               "DiT config: text.tokenizer is \"word\", \"sentencepiece\" or a tokenizer file "
+               "(.json, from `cubist text tokenizer`), got \"",
+               c.tokenizer, "\"");
   CUBIST_CHECK(c.tokenizer_pieces >= 8,
                "DiT config: text.pieces (the sentencepiece tokenizer's most pieces) must be at "
                "least 8, got ",

@@ -39,7 +39,8 @@ struct DiTConfig {
   int64_t max_text_tokens = 64;
   // The tokenizer a run builds from its captions (models/text/tokenizer.h): "word" (a word
   // vocabulary: Shapes World's closed language) or "sentencepiece" (at most
-  // tokenizer_pieces subword pieces: the open vocabulary of real videos' captions). JSON: the
+  // tokenizer_pieces subword pieces: the open vocabulary of real videos' captions); or the path
+  // of a tokenizer file (.json, from `cubist text tokenizer`) to train with. JSON: the
   // "tokenizer" and "pieces" keys of "text".
   std::string tokenizer = "word";
   int64_t tokenizer_pieces = 4000;
@@ -69,6 +70,9 @@ struct DiTConfig {
   int64_t input_channels() const { return latent_channels + (frame_conditioning ? 1 : 0); }
   int64_t input_patch_dim() const { return input_channels() * patch.volume(); }
 };
+
+// Whether config.tokenizer names a tokenizer file rather than a type built from the captions.
+bool tokenizer_is_file(const DiTConfig& config);
 
 // Latents as the autoencoder makes them [C, T, H, W] <-> as the transformer models them.
 Tensor normalize_latents(const DiTConfig& config, const Tensor& z);
