@@ -116,7 +116,11 @@ TEST_F(ManifestTest, IndexTakesImagesAsOneFrameVideos) {
   write_video(path("data/frames/"), testing::smooth_video(3, 16, 32, 4.0));
   write_video(path("data/a.mp4"), testing::smooth_video(5, 32, 48, 8.0));
   std::ofstream(path("data/captions.csv")) << "path,caption\nphotos/Cat.PNG,a cat\n";
-  const IndexResult r = index_videos(path("data"), path("data/captions.csv"));
+  std::vector<std::pair<int64_t, int64_t>> probed;  // the progress reported
+  const IndexResult r =
+      index_videos(path("data"), path("data/captions.csv"),
+                   [&](int64_t done, int64_t total) { probed.emplace_back(done, total); });
+  EXPECT_EQ(probed, (std::vector<std::pair<int64_t, int64_t>>{{0, 3}, {1, 3}, {2, 3}, {3, 3}}));
   EXPECT_TRUE(r.problems.empty());
   ASSERT_EQ(r.entries.size(), 3u);
   EXPECT_EQ(r.entries[0].path, path("data/a.mp4"));

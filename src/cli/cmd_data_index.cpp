@@ -7,10 +7,12 @@
 // argv holds the arguments after `index`.
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "core/error.h"
 #include "data/manifest.h"
 #include "io/video.h"
@@ -63,11 +65,18 @@ int cmd_data_index(int argc, char** argv) {
   }
 
   IndexResult r;
+  std::unique_ptr<Progress> bar;
   try {
-    r = index_videos(dir, captions);
+    r = index_videos(dir, captions, [&](int64_t done, int64_t total) {
+      if (done == 0)
+        bar = std::make_unique<Progress>("data index", total, "file");
+      else
+        bar->update(done);
+    });
   } catch (const Error& e) {  // the captions file is missing or malformed
     throw UsageError(e.what());
   }
+  if (bar) bar->finish();
   for (const std::string& p : r.problems) std::fprintf(stderr, "skipped: %s\n", p.c_str());
   if (r.entries.empty()) {
     std::fprintf(stderr, "cubist data index: no readable video or image under %s\n", dir.c_str());

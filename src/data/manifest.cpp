@@ -252,14 +252,19 @@ void write_manifest(const std::string& path, const std::vector<ManifestEntry>& e
   }
 }
 
-IndexResult index_videos(const std::string& dir, const std::string& captions_file) {
+IndexResult index_videos(const std::string& dir, const std::string& captions_file,
+                         const std::function<void(int64_t done, int64_t total)>& on_probe) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) fail(dir, ": not a folder");
   IndexResult res;
   std::map<std::string, Caption> captions;
   if (!captions_file.empty()) captions = read_captions(captions_file);
   std::map<std::string, bool> used;
-  for (const std::string& p : find_videos(dir, &res.problems)) {
+  const std::vector<std::string> found = find_videos(dir, &res.problems);
+  const auto total = static_cast<int64_t>(found.size());
+  if (on_probe) on_probe(0, total);
+  int64_t done = 0;
+  for (const std::string& p : found) {
     try {
       const VideoInfo info = probe_video(p);
       ManifestEntry e{p, "", info.frames, info.fps, info.width, info.height, info.duration};
@@ -271,6 +276,7 @@ IndexResult index_videos(const std::string& dir, const std::string& captions_fil
       const auto c = captions.find(match_key(p));
       if (c != captions.end()) used[c->first] = true;  // its video was found, only unreadable
     }
+    if (on_probe) on_probe(++done, total);
   }
   for (const auto& [key, c] : captions)
     if (!used.count(key))

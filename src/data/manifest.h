@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -49,7 +50,10 @@ struct IndexResult {
 // Caption paths are relative to the captions file's folder (or absolute). A video without a
 // caption gets "" (useful for unconditional training); a caption whose video was not found is
 // listed in `problems`.
-IndexResult index_videos(const std::string& dir, const std::string& captions_file = "");
+// `on_probe(done, total)` is called after each file is probed (probing thousands of videos takes
+// minutes), and once with done 0 when the files are found.
+IndexResult index_videos(const std::string& dir, const std::string& captions_file = "",
+                         const std::function<void(int64_t done, int64_t total)>& on_probe = {});
 
 // Re-indexing a folder keeps what the manifest it replaces said: each entry without a caption
 // takes the caption, prompt and description of the `previous` entry of the same video (paths
