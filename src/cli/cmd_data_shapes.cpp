@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "core/error.h"
 #include "data/shapes_dataset.h"
 #include "io/video.h"
@@ -89,18 +90,22 @@ int cmd_data_shapes(int argc, char** argv) {
     return 2;
   }
   std::vector<std::string> errors;
+  cubist::cli::Progress bar("data shapes", static_cast<int64_t>(clips), "clip");
+  int64_t written = 0;
   try {
     const auto records = cubist::shapes::generate_dataset(
         opt["--out"], static_cast<int64_t>(clips), sizes, frames, seed,
         // Near-lossless H.264 (CRF 8): objects of 32-pixel clips are 6 pixels across, and at the
         // default CRF 17 chroma blur makes a few of them ambiguous to the checker. The files
         // stay small (flat colours).
-        [](const std::string& path, const cubist::Video& v) {
+        [&](const std::string& path, const cubist::Video& v) {
           cubist::VideoWriteOptions near_lossless;
           near_lossless.crf = 8;
           cubist::write_video(path, v, near_lossless);
+          bar.update(++written);
         },
         format, &errors);
+    bar.finish();
     for (const std::string& e : errors) std::fprintf(stderr, "cubist data shapes: %s\n", e.c_str());
     std::printf("wrote %zu of %llu clips to %s (manifest %s/manifest.jsonl)\n", records.size(),
                 static_cast<unsigned long long>(clips), opt["--out"].c_str(), opt["--out"].c_str());

@@ -1,13 +1,17 @@
 // `cubist eval`: checks videos against Shapes World captions with the checker and prints JSON.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "core/error.h"
 #include "data/shapes_checker.h"
 #include "io/video.h"
@@ -54,11 +58,20 @@ int eval_manifest(const std::string& manifest, bool quiet, bool tracks) {
   }
   const std::filesystem::path base = std::filesystem::path(manifest).parent_path();
   cubist::shapes::ScoreSummary summary;
-  std::string line;
-  int64_t line_no = 0;
-  while (std::getline(in, line)) {
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  const auto is_entry = [](const std::string& l) {
+    return l.find_first_not_of(" \t\r") != std::string::npos;
+  };
+  // With --quiet nothing else shows how far it is; otherwise each clip's line does.
+  std::unique_ptr<cubist::cli::Progress> bar;
+  if (quiet)
+    bar = std::make_unique<cubist::cli::Progress>(
+        "eval", std::count_if(lines.begin(), lines.end(), is_entry), "clip");
+  int64_t line_no = 0, judged = 0;
+  for (const std::string& line : lines) {
     ++line_no;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (!is_entry(line)) continue;
     std::string path;
     try {
       const nlohmann::json entry = nlohmann::json::parse(line);
@@ -89,7 +102,9 @@ int eval_manifest(const std::string& manifest, bool quiet, bool tracks) {
       std::fprintf(stderr, "cubist eval: %s line %lld: %s\n", manifest.c_str(),
                    static_cast<long long>(line_no), e.what());
     }
+    if (bar) bar->update(++judged);
   }
+  if (bar) bar->finish();
   nlohmann::ordered_json s;
   s["summary"] = cubist::shapes::to_json(summary);
   std::printf("%s\n", s.dump().c_str());
