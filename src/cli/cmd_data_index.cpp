@@ -68,9 +68,9 @@ int cmd_data_index(int argc, char** argv) {
   std::unique_ptr<Progress> bar;
   try {
     r = index_videos(dir, captions, [&](int64_t done, int64_t total) {
-      if (done == 0)
+      if (done == 0 && total > 0)
         bar = std::make_unique<Progress>("data index", total, "file");
-      else
+      else if (bar)
         bar->update(done);
     });
   } catch (const Error& e) {  // the captions file is missing or malformed
