@@ -40,6 +40,23 @@ TEST(Args, ReadsValuesSwitchesAndPositionals) {
   EXPECT_NO_THROW(a.finish());
 }
 
+// Lines of arguments (generate --batch) split as a POSIX shell splits them.
+TEST(Args, SplitsALineAsAShellWould) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(split_arguments("  \"a red ball\"  --seed 3\t-o out/a.mp4 "),
+            (V{"a red ball", "--seed", "3", "-o", "out/a.mp4"}));
+  EXPECT_EQ(split_arguments(R"('it''s' "say \"hi\" \\ \n" a\ b "" x"y"z)"),
+            (V{"its", "say \"hi\" \\ \\n", "a b", "", "xyz"}));
+  EXPECT_EQ(split_arguments(R"('a "b" \c')"), V{R"(a "b" \c)"});  // single quotes keep all
+  EXPECT_TRUE(split_arguments(" \t ").empty());
+  EXPECT_EQ(usage_error([] { split_arguments("\"a red ball -o x.mp4"); }), "a \" is not closed");
+  EXPECT_EQ(usage_error([] { split_arguments("it's"); }), "a ' is not closed");
+  // Args over the words, as over argv.
+  Args a(split_arguments("\"a ball\" --steps 2"));
+  EXPECT_EQ(a.integer("--steps", 30), 2);
+  EXPECT_EQ(a.positional(), V{"a ball"});
+}
+
 TEST(Args, RefusesAnOptionGivenTwice) {
   for (const std::vector<std::string>& tokens :
        {std::vector<std::string>{"--steps", "3", "--steps", "4"},

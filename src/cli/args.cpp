@@ -7,7 +7,10 @@
 
 namespace cubist::cli {
 
-Args::Args(int argc, char** argv) : tokens_(argv, argv + argc), used_(tokens_.size(), false) {}
+Args::Args(int argc, char** argv) : Args(std::vector<std::string>(argv, argv + argc)) {}
+
+Args::Args(std::vector<std::string> tokens)
+    : tokens_(std::move(tokens)), used_(tokens_.size(), false) {}
 
 int Args::find(const std::string& name) const {
   for (size_t i = 0; i < tokens_.size(); ++i) {
@@ -159,6 +162,42 @@ std::vector<std::string> split(const std::string& text, char sep) {
     if (at == std::string::npos) break;
     start = at + 1;
   }
+  return out;
+}
+
+std::vector<std::string> split_arguments(const std::string& line) {
+  std::vector<std::string> out;
+  std::string word;
+  bool in_word = false;
+  char quote = 0;  // ' or " while inside quotes
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quote == '\'') {
+      if (c == '\'')
+        quote = 0;
+      else
+        word += c;
+    } else if (quote == '"') {
+      if (c == '"')
+        quote = 0;
+      else if (c == '\\' && i + 1 < line.size() && (line[i + 1] == '"' || line[i + 1] == '\\'))
+        word += line[++i];
+      else
+        word += c;
+    } else if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+      if (in_word) out.push_back(word), word.clear(), in_word = false;
+    } else {
+      in_word = true;
+      if (c == '\'' || c == '"')
+        quote = c;
+      else if (c == '\\' && i + 1 < line.size())
+        word += line[++i];
+      else
+        word += c;
+    }
+  }
+  if (quote) throw UsageError(std::string("a ") + quote + " is not closed");
+  if (in_word) out.push_back(word);
   return out;
 }
 

@@ -20,6 +20,7 @@ class UsageError : public Error {
 class Args {
  public:
   Args(int argc, char** argv);  // argv: the command's own arguments (after its name)
+  explicit Args(std::vector<std::string> tokens);
 
   std::string str(const std::string& name, const std::string& fallback);
   std::string required(const std::string& name);  // an option that must be given
@@ -52,5 +53,9 @@ class Args {
 // "64x96" -> {64, 96}; throws UsageError naming the option otherwise.
 std::pair<int64_t, int64_t> parse_size(const std::string& option, const std::string& text);
 std::vector<std::string> split(const std::string& text, char sep);
+// A line of arguments as a POSIX shell splits it, without expansions: blanks separate
+// arguments; '...' keeps everything inside as it is; "..." keeps it but for \" and \\; a
+// backslash outside quotes keeps the next character. An unclosed quote throws UsageError.
+std::vector<std::string> split_arguments(const std::string& line);
 
 }  // namespace cubist::cli
