@@ -4,6 +4,7 @@
 // arguments and reports.
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -28,6 +29,7 @@ constexpr const char* kUsage =
     "                        --loop | --connect A B |\n"
     "                        --edit IN [--strength S] [--source-prompt TEXT]]\n"
     "                       [--seam-guidance G]\n"
+    "       cubist generate --batch FILE [--model DIR]\n"
     "\n"
     "Generates a video from a text prompt. The prompt is first expanded into the detailed\n"
     "caption the model was trained on, with what it leaves unsaid drawn under --seed (\"a red\n"
@@ -99,6 +101,12 @@ constexpr const char* kUsage =
     "              middle cut out and made again), 1.5 carries more of the objects'\n"
     "              motion on into B, where 4 bends it onto B's first positions\n"
     "\n"
+    "--batch FILE  many generations, the model loaded once: each line of FILE holds the\n"
+    "              arguments of one (\"PROMPT\" -o OUT [options], quoted as in a shell; blank\n"
+    "              lines and lines starting with # are skipped). Every line is checked before\n"
+    "              the first is generated; one that fails while generating is reported and\n"
+    "              the rest go on (the exit status is then 1)\n"
+    "\n"
     "Provenance: OUT.json beside the output records the prompt, expanded prompt, what was\n"
     "filled in, seed, steps, guidance, sampler, size, frames, the model files with their\n"
     "SHA-256, the mode and its inputs (file names and SHA-256, direction, overlap, window,\n"
@@ -140,17 +148,20 @@ MediaPrompt read_media(Args& args) {
   return m;
 }
 
-}  // namespace
+// One generation's arguments: the prompt and every option but --model and --batch.
+struct Call {
+  VideoRequest request;
+  std::string out;
+  MediaPrompt media;
+};
 
-int cmd_generate(int argc, char** argv) {
-  Args args(argc, argv);
-  if (args.flag("--help") || args.flag("-h")) {
-    std::fputs(kUsage, stdout);
-    return 0;
-  }
-  VideoRequest r;
-  std::string out = args.str("-o", "");
-  if (out.empty()) out = args.str("--out", "");
+// Reads a call's options and prompt from `args` and finishes them; everything that can be
+// checked before the model loads is (conflicting modes, an output that cannot be written).
+Call read_call(Args& args) {
+  Call c;
+  VideoRequest& r = c.request;
+  c.out = args.str("-o", "");
+  if (c.out.empty()) c.out = args.str("--out", "");
   // 0x0 without --size: an input's size (rounded to what the model takes), else 96x64.
   const std::string size = args.str("--size", "");
   r.width = r.height = 0;
@@ -164,14 +175,13 @@ int cmd_generate(int argc, char** argv) {
   const std::string sampler = args.str("--sampler", "heun");
   const std::string rule = args.str("--guidance-rule", "cfg");
   r.expand = !args.flag("--no-expand");
-  const std::string model_dir = args.str("--model", "");
-  const MediaPrompt media = read_media(args);
+  c.media = read_media(args);
   const std::vector<std::string> pos = args.positional();
   args.finish();
   if (pos.size() != 1)
     throw UsageError("give exactly one prompt, in quotes (got " + std::to_string(pos.size()) +
                      " arguments" + (pos.empty() ? "" : ": '" + join(pos, "', '") + "'") + ")");
-  if (out.empty())
+  if (c.out.empty())
     throw UsageError("give the video to write with -o OUT (.mp4, .webm, .gif, .png, DIR/)");
   if (sampler != "heun" && sampler != "euler")
     throw UsageError("--sampler takes heun or euler, not '" + sampler + "'");
@@ -184,12 +194,13 @@ int cmd_generate(int argc, char** argv) {
   r.sampler = flow::sampler_named(sampler);
   r.guidance_rule = flow::guidance_rule_named(rule);
   r.prompt = pos[0];
-  prompt_mode(media);         // conflicting options fail before the model loads
-  check_output_path(out, 1);  // an output form that cannot be written fails before sampling
+  prompt_mode(c.media);         // conflicting options fail before the model loads
+  check_output_path(c.out, 1);  // an output form that cannot be written fails before sampling
+  return c;
+}
 
-  const TextToVideoModel model = load_text_to_video(model_dir);
-  const VideoJob job = prepare_video_job(model, r, media);
-  check_output_path(out, job.request.frames);
+// Prints what the job will do: the prompt as conditioned on, notes, the mode.
+void print_job(const VideoJob& job) {
   if (job.request.expand) {
     std::printf("expanded: %s\n", job.prompt.conditioned.c_str());
     std::printf("filled: %s\n", job.prompt.filled.empty() ? "nothing (the prompt said it all)"
@@ -222,14 +233,88 @@ int cmd_generate(int argc, char** argv) {
     std::printf("\n");
   }
   std::fflush(stdout);
-  Progress bar("generate", r.steps * static_cast<int64_t>(job.windows.size()), "step");
+}
+
+void generate_one(const TextToVideoModel& model, const Call& c) {
+  const VideoJob job = prepare_video_job(model, c.request, c.media);
+  check_output_path(c.out, job.request.frames);
+  print_job(job);
+  Progress bar("generate", job.request.steps * static_cast<int64_t>(job.windows.size()), "step");
   const Video video = run_video_job(model, job, [&](int done, int) { bar.update(done); });
   bar.finish();
-  const std::string side = write_generated(out, video, job_provenance(model, job));
-  std::printf("generate: %s (%lld frame%s, %lldx%lld, seed %llu); provenance in %s\n", out.c_str(),
-              static_cast<long long>(video.frames), video.frames == 1 ? "" : "s",
+  const std::string side = write_generated(c.out, video, job_provenance(model, job));
+  std::printf("generate: %s (%lld frame%s, %lldx%lld, seed %llu); provenance in %s\n",
+              c.out.c_str(), static_cast<long long>(video.frames), video.frames == 1 ? "" : "s",
               static_cast<long long>(video.width), static_cast<long long>(video.height),
-              static_cast<unsigned long long>(r.seed), side.c_str());
+              static_cast<unsigned long long>(job.request.seed), side.c_str());
+  std::fflush(stdout);
+}
+
+// `--batch FILE`: each line the arguments of one generation, read and checked before the model
+// loads once for them all; a line that fails is reported and the rest go on.
+int generate_batch(const std::string& file, const std::string& model_dir) {
+  std::ifstream in(file);
+  if (!in) throw UsageError("--batch " + file + ": cannot open it");
+  std::vector<std::pair<std::string, Call>> calls;  // "FILE:LINE", the call
+  std::vector<std::string> bad;
+  std::string line;
+  for (int64_t n = 1; std::getline(in, line); ++n) {
+    const std::string where = file + ":" + std::to_string(n);
+    try {
+      const std::vector<std::string> words = split_arguments(line);
+      if (words.empty() || words[0].rfind('#', 0) == 0) continue;  // blank, or a comment
+      Args args(words);
+      for (const char* once : {"--model", "--batch"})
+        if (args.has(once))
+          throw UsageError(std::string(once) + " is given once, on the command line");
+      calls.emplace_back(where, read_call(args));
+    } catch (const Error& e) {
+      bad.push_back(where + ": " + e.what());
+    }
+  }
+  for (const std::string& b : bad) std::fprintf(stderr, "cubist generate: %s\n", b.c_str());
+  if (!bad.empty())
+    throw UsageError(std::to_string(bad.size()) + " line" + (bad.size() == 1 ? "" : "s") + " of " +
+                     file + " cannot be run (above); nothing was generated");
+  if (calls.empty()) throw UsageError("--batch " + file + " holds no generation (one a line)");
+  const TextToVideoModel model = load_text_to_video(model_dir);
+  int64_t failed = 0;
+  for (size_t i = 0; i < calls.size(); ++i) {
+    std::printf("generate --batch: %zu of %zu, %s\n", i + 1, calls.size(), calls[i].first.c_str());
+    try {
+      generate_one(model, calls[i].second);
+    } catch (const Error& e) {
+      ++failed;
+      std::fprintf(stderr, "cubist generate: %s: error: %s\n", calls[i].first.c_str(), e.what());
+    }
+  }
+  std::printf("generate --batch: %zu of %zu written%s\n", calls.size() - failed, calls.size(),
+              failed ? "; the others failed (above)" : "");
+  return failed ? 1 : 0;
+}
+
+}  // namespace
+
+int cmd_generate(int argc, char** argv) {
+  Args args(argc, argv);
+  if (args.flag("--help") || args.flag("-h")) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  const std::string model_dir = args.str("--model", "");
+  const std::string batch = args.str("--batch", "");
+  if (!batch.empty()) {
+    try {
+      args.finish();
+    } catch (const UsageError& e) {
+      throw UsageError(std::string(e.what()) +
+                       "; with --batch, the options of each generation go on its line of " + batch);
+    }
+    return generate_batch(batch, model_dir);
+  }
+  const Call call = read_call(args);
+  const TextToVideoModel model = load_text_to_video(model_dir);
+  generate_one(model, call);
   return 0;
 }
 
