@@ -95,6 +95,7 @@ TEST(SentencePieceTokenizer, ReadsUnseenWordsAsPieces) {
   EXPECT_EQ(tok.decode(ids), "puppies run on the seashore");
   EXPECT_EQ(tok.encode(""), std::vector<int32_t>{text::kEmpty});
   EXPECT_EQ(tok.count(" ! "), 1);
+  EXPECT_EQ(tok.encode("A CAF\u00c9"), tok.encode("a caf\u00e9"));  // Unicode case folding
 
   const std::string msg = testing::error_message([&] { tok.encode("a quiet zebra"); });
   EXPECT_NE(msg.find("\"z\""), std::string::npos) << msg;

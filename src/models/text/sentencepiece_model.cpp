@@ -43,6 +43,7 @@ SentencePieceModel SentencePieceModel::train(const std::vector<std::string>& tex
                "captions, or use the word tokenizer");
   const std::unordered_map<std::string, std::string> args = {
       {"model_type", "unigram"},
+      {"normalization_rule_name", "nmt_nfkc_cf"},  // NFKC and Unicode case folding
       {"vocab_size", std::to_string(vocab_size)},
       {"hard_vocab_limit", "false"},  // small caption sets hold fewer pieces
       {"character_coverage", "1.0"},  // every character seen gets a piece

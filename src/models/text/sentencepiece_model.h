@@ -2,7 +2,9 @@
 // as its serialized bytes (which the tokenizer stores in its JSON and in checkpoints), and used
 // to cut text into pieces. The library's headers stay in the .cpp.
 //
-// Ids: 0 <pad>, 1 <unk>, 2 <empty>, then the pieces, as the word tokenizer (tokenizer.h).
+// Ids: 0 <pad>, 1 <unk>, 2 <empty>, then the pieces, as the word tokenizer (tokenizer.h). Text
+// is normalized by NFKC and Unicode case folding (SentencePiece's nmt_nfkc_cf), so "CAFÉ" and
+// "café" are one word.
 #pragma once
 
 #include <cstdint>

@@ -10,9 +10,9 @@
 // Splitting, for both: ASCII letters are lower-cased; letters, digits, '-', '\'' and non-ASCII
 // characters (UTF-8) make up words; other ASCII characters and Unicode punctuation and spaces
 // separate words and are dropped ("On a navy background, ..." -> on a navy background ...). The
-// sentencepiece type cuts the words, joined by single spaces, into pieces. The empty prompt
-// (nothing but separators) is the single token <empty>, the unconditional input of
-// classifier-free guidance.
+// sentencepiece type cuts the words, joined by single spaces, into pieces, after NFKC and Unicode
+// case folding (so its other letters are lower-cased too). The empty prompt (nothing but
+// separators) is the single token <empty>, the unconditional input of classifier-free guidance.
 #pragma once
 
 #include <cstdint>
