@@ -133,6 +133,29 @@ TEST_F(ManifestTest, IndexTakesImagesAsOneFrameVideos) {
   EXPECT_EQ(r.entries[2].height, 24);
 }
 
+// A caption may sit in a .txt file beside its video (clip.mp4's clip.txt, a frame folder's
+// FOLDER.txt), as many datasets keep them; a captions file's caption comes first.
+TEST_F(ManifestTest, CaptionsFromTextFilesBesideTheVideos) {
+  fs::create_directories(path("data"));
+  write_video(path("data/a.mp4"), testing::smooth_video(5, 32, 48, 8.0));
+  write_video(path("data/b.mp4"), testing::smooth_video(5, 32, 48, 8.0));
+  write_video(path("data/frames/"), testing::smooth_video(3, 16, 32, 4.0));
+  write_video(path("data/c.mp4"), testing::smooth_video(5, 32, 48, 8.0));
+  std::ofstream(path("data/a.txt")) << "  A red ball\n bouncing \r\n";
+  std::ofstream(path("data/b.txt")) << "not this one";
+  std::ofstream(path("data/frames.txt")) << "three frames";
+  std::ofstream(path("captions.csv")) << "path,caption\ndata/b.mp4,a blue square\n";
+  const IndexResult r = index_videos(path("data"), path("captions.csv"));
+  ASSERT_EQ(r.entries.size(), 4u);
+  EXPECT_EQ(r.entries[0].caption, "A red ball bouncing");
+  EXPECT_EQ(r.entries[1].caption, "a blue square");  // the captions file's
+  EXPECT_EQ(r.entries[2].caption, "");               // c.mp4: none anywhere
+  EXPECT_EQ(r.entries[3].path, path("data/frames"));
+  EXPECT_EQ(r.entries[3].caption, "three frames");
+  EXPECT_EQ(r.sidecar_captions, 2);
+  EXPECT_TRUE(r.problems.empty());
+}
+
 TEST_F(ManifestTest, ReindexingKeepsTheCaptionsOfTheManifestItReplaces) {
   make_dataset([&](const char* s) { return path(s); });
   std::vector<ManifestEntry> previous(2);

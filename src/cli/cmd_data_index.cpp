@@ -28,7 +28,10 @@ const char* kUsage =
     "                   (.png .jpg .jpeg .webp .bmp .tif .tiff outside such folders), which\n"
     "                   train as 1-frame videos beside the videos\n"
     "  --captions FILE  .jsonl ({\"path\": ..., \"caption\": ...} per line) or .csv (header\n"
-    "                   path,caption; \"quoted\" fields may hold commas); paths relative to FILE\n"
+    "                   path,caption; \"quoted\" fields may hold commas); paths relative to FILE.\n"
+    "                   A video it leaves without a caption (or every video, without FILE)\n"
+    "                   takes the text of a .txt file of its name beside it, if any\n"
+    "                   (clip.mp4: clip.txt; a frame folder F/: F.txt)\n"
     "  --out MANIFEST   the JSONL manifest to write (default DIR/manifest.jsonl). When it\n"
     "                   exists, videos that --captions leaves without a caption keep the\n"
     "                   caption (prompt, description) it gave them";
@@ -101,8 +104,10 @@ int cmd_data_index(int argc, char** argv) {
               videos == 1 ? "" : "s", seconds);
   if (images > 0)
     std::printf(" and %lld image%s", static_cast<long long>(images), images == 1 ? "" : "s");
-  std::printf(", %lld captioned; %zu skipped; wrote %s\n", static_cast<long long>(captioned),
-              r.problems.size(), out.c_str());
+  std::printf(", %lld captioned", static_cast<long long>(captioned));
+  if (r.sidecar_captions > 0)
+    std::printf(" (%lld from a .txt file beside them)", static_cast<long long>(r.sidecar_captions));
+  std::printf("; %zu skipped; wrote %s\n", r.problems.size(), out.c_str());
   return 0;
 }
 

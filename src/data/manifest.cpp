@@ -10,6 +10,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "core/error.h"
@@ -162,6 +163,19 @@ std::map<std::string, Caption> read_captions(const std::string& file) {
   return out;
 }
 
+// The caption in the text file beside a video or image: a.mp4's a.txt, a frame folder's
+// folder.txt; its whitespace runs (line breaks among them) become single spaces.
+std::optional<std::string> sidecar_caption(const std::string& media) {
+  fs::path txt(media);
+  if (!txt.has_filename()) txt = txt.parent_path();  // "frames/"
+  txt = fs::is_directory(txt) ? fs::path(txt.string() + ".txt") : txt.replace_extension(".txt");
+  std::ifstream in(txt, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::string caption, word;
+  while (in >> word) caption += (caption.empty() ? "" : " ") + word;
+  return caption;
+}
+
 // Video files and PNG-frame folders under dir, sorted.
 std::vector<std::string> find_videos(const std::string& dir, std::vector<std::string>* problems) {
   std::vector<std::string> found;
@@ -269,7 +283,12 @@ IndexResult index_videos(const std::string& dir, const std::string& captions_fil
       const VideoInfo info = probe_video(p);
       ManifestEntry e{p, "", info.frames, info.fps, info.width, info.height, info.duration};
       const auto c = captions.find(match_key(p));
-      if (c != captions.end()) e.caption = c->second.text, used[c->first] = true;
+      if (c != captions.end()) {
+        e.caption = c->second.text, used[c->first] = true;
+      } else if (std::optional<std::string> beside = sidecar_caption(p)) {
+        e.caption = std::move(*beside);
+        ++res.sidecar_captions;
+      }
       res.entries.push_back(std::move(e));
     } catch (const std::exception& e) {
       res.problems.push_back(e.what());

@@ -33,6 +33,7 @@ void write_manifest(const std::string& path, const std::vector<ManifestEntry>& e
 struct IndexResult {
   std::vector<ManifestEntry> entries;  // sorted by path
   std::vector<std::string> problems;   // one line each: "PATH: what is wrong"
+  int64_t sidecar_captions = 0;        // captions read from a .txt file beside the video
 };
 
 // Probes every video under `dir`, recursively: files ending in .mp4 .webm .mkv .mov .avi .gif
@@ -47,9 +48,11 @@ struct IndexResult {
 //   .jsonl  one object per line: {"path": "clips/a.mp4", "caption": "a red ball"}
 //   .csv    a header line "path,caption", then one row per clip; fields may be quoted with "..."
 //           (a quote inside is written ""), so captions may hold commas and newlines.
-// Caption paths are relative to the captions file's folder (or absolute). A video without a
-// caption gets "" (useful for unconditional training); a caption whose video was not found is
-// listed in `problems`.
+// Caption paths are relative to the captions file's folder (or absolute). A video that the file
+// gives no caption (or every video, without a file) takes the text of a .txt file of its name
+// beside it, if there is one (clip.mp4's clip.txt, a frame folder's FOLDER.txt; whitespace runs
+// become single spaces), as many datasets keep captions; else "" (useful for unconditional
+// training). A caption of the file whose video was not found is listed in `problems`.
 // `on_probe(done, total)` is called after each file is probed (probing thousands of videos takes
 // minutes), and once with done 0 when the files are found.
 IndexResult index_videos(const std::string& dir, const std::string& captions_file = "",
