@@ -387,7 +387,10 @@ TEST_F(DiTRun, SentencePieceRunsWithoutCaptionsAreRefusedBeforeCaching) {
                         "set text.tokenizer to \"word\"");
   EXPECT_FALSE(fs::exists(path("run")));
   o.config.model.tokenizer = "word";  // an unconditional model
+  DiTRunInfo info;
+  o.on_start = [&](const DiTRunInfo& i) { info = i; };
   ASSERT_TRUE(train_dit(o).finished);
+  EXPECT_EQ(info.uncaptioned, 1);  // said before the first step
 }
 
 // Several latent manifests train as one: the run equals a run on one manifest that lists their

@@ -95,6 +95,15 @@ void print_start(const DiTRunInfo& info, const DiTRunOptions& o) {
         info.tokenizer == std::string("word") ? "words" : "pieces",
         static_cast<long long>(info.longest_caption),
         static_cast<long long>(o.config.model.max_text_tokens));
+  if (info.uncaptioned > 0)
+    std::printf(
+        "\ntrain: note: %lld of the %lld clips have no caption; they train as the empty prompt "
+        "(unconditional)%s",
+        static_cast<long long>(info.uncaptioned), static_cast<long long>(info.clips),
+        info.uncaptioned == info.clips
+            ? ", so the model will not follow prompts (`cubist data index --captions` gives "
+              "videos captions)"
+            : "");
   if (info.unknown_captions > 0)
     std::printf(
         "\ntrain: note: %lld captions have %s the tokenizer does not know; the model reads "

@@ -814,6 +814,7 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
       info.long_captions += tokens > trainer.tokenizer().max_tokens();
       const std::vector<int32_t> ids = trainer.tokenizer().encode_caption(e.caption, true);
       info.unknown_captions += std::count(ids.begin(), ids.end(), text::kUnk) > 0;
+      info.uncaptioned += ids == std::vector<int32_t>{text::kEmpty};
       info.longest_caption = std::max(info.longest_caption, tokens);
     }
     o.on_start(info);

@@ -141,6 +141,7 @@ struct DiTRunInfo {
   // Captions with words (sentencepiece: characters) the tokenizer does not know, read as <unk>:
   // a tokenizer from a file, or kept from the weights a run resumes or fine-tunes.
   int64_t unknown_captions = 0;
+  int64_t uncaptioned = 0;         // clips without a caption, which train as the empty prompt
   const char* tokenizer = "word";  // its type (text/tokenizer.h)
 };
 
