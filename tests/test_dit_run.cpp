@@ -537,6 +537,8 @@ TEST_F(DiTRun, TrainsOnClipsCutFromAManifestsVideos) {
   const TextToVideoModel from_file = load_text_to_video(path("run/checkpoint.safetensors"));
   EXPECT_EQ(from_file.dit_path, path("run/checkpoint.safetensors"));
   EXPECT_EQ(from_file.vae_path, model.vae_path);
+  testing::expect_error([&] { load_text_to_video(path("run/dti.safetensors")); },
+                        "run/dti.safetensors", "no such file (--model takes a model folder");
   testing::write_tiny_vae(path("vae.safetensors"), 2);  // retrained since
   testing::expect_error([&] { load_text_to_video(path("run")); }, "no vae.safetensors found",
                         "run/vae.safetensors");

@@ -7,6 +7,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "io/output_folder.h"
 #include "io/safetensors.h"
 
 namespace cubist::cli {
@@ -35,6 +36,7 @@ int cmd_export(int argc, char** argv) {
     throw UsageError("give exactly one weights file to export (got " + std::to_string(in.size()) +
                      ")");
   if (out.empty()) throw UsageError("give the file to write with -o OUT.safetensors");
+  check_output_place(out);  // a missing folder is named before the weights are read
   const int64_t n = export_safetensors(
       in[0], out, bf16 ? std::optional<FileDType>(FileDType::BF16) : std::nullopt);
   std::printf("export: %s -> %s (%lld values%s)\n", in[0].c_str(), out.c_str(),

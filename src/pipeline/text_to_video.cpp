@@ -88,6 +88,9 @@ TextToVideoModel load_text_to_video(const std::string& dir) {
   TextToVideoModel m;
   std::error_code ec;
   const bool file = !dir.empty() && fs::is_regular_file(dir, ec);  // a dit file or checkpoint
+  CUBIST_CHECK(file || !dir.ends_with(".safetensors"), dir,
+               ": no such file (--model takes a model folder, or a transformer's "
+               "dit.safetensors or checkpoint.safetensors)");
   const std::string folder =
       file ? (fs::path(dir).has_parent_path() ? fs::path(dir).parent_path().string() : ".") : dir;
   m.dit_path = file ? dir : find_model_file(kDiTFile, dir, how);
