@@ -248,6 +248,8 @@ CacheResult cache_latents(const Vae& vae, const std::string& vae_path, const std
     } catch (const Error& err) {
       ++r.failed;
       p.error = err.what();
+      // Readers name the file first; `path` says which it is.
+      if (p.error.rfind(e.path + ": ", 0) == 0) p.error.erase(0, e.path.size() + 2);
     } catch (const Stopped&) {
       r.stopped = true;
       break;

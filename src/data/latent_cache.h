@@ -36,7 +36,7 @@ struct CacheProgress {
   int64_t frames = 0, frames_total = 0;
   std::string path;      // the video being or just handled (empty before the first)
   bool handled = false;  // whether `path` is done with (cached, or failed with `error`)
-  std::string error;     // why it failed; empty when it was cached
+  std::string error;     // why it failed (the path not repeated); empty when it was cached
 };
 
 struct CacheResult {
