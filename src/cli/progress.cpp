@@ -3,6 +3,9 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <nlohmann/json.hpp>
 
 #include "data/latent_cache.h"
 
@@ -19,18 +22,38 @@ std::string format_duration(double seconds) {
   return buf;
 }
 
+namespace {
+
+// $CUBIST_PROGRESS: "json" (a JSON object a line, for programs that drive cubist), "lines" (a
+// plain line every 5%), "bar" (one line redrawn); unset or other: "bar" on a terminal, else
+// "lines".
+bool json_progress() {
+  const char* v = std::getenv("CUBIST_PROGRESS");
+  return v && std::strcmp(v, "json") == 0;
+}
+
+bool redrawn_progress() {
+  const char* v = std::getenv("CUBIST_PROGRESS");
+  if (v && std::strcmp(v, "bar") == 0) return true;
+  if (v && (std::strcmp(v, "lines") == 0 || std::strcmp(v, "json") == 0)) return false;
+  return isatty(STDERR_FILENO) != 0;
+}
+
+}  // namespace
+
 Progress::Progress(std::string label, int64_t total, std::string unit)
     : label_(std::move(label)),
       unit_(std::move(unit)),
       total_(total),
-      tty_(isatty(STDERR_FILENO)),
+      tty_(redrawn_progress()),
+      json_(json_progress()),
       start_(std::chrono::steady_clock::now()),
       last_draw_(start_) {}
 
 void Progress::update(int64_t done, const std::string& info) {
   if (start_done_ < 0) start_done_ = done > 0 ? done - 1 : 0;  // resumed jobs start mid-way
   const auto now = std::chrono::steady_clock::now();
-  if (tty_) {
+  if (tty_ || json_) {
     if (now - last_draw_ < std::chrono::milliseconds(100) && done < total_) return;
   } else {
     const int percent = total_ > 0 ? static_cast<int>(100 * done / total_) : 0;
@@ -53,6 +76,22 @@ void Progress::draw(int64_t done, const std::string& info, bool final_line) {
   const int filled = total_ > 0 ? static_cast<int>(width * done / total_) : 0;
   std::string bar(static_cast<size_t>(filled), '#');
   bar.append(static_cast<size_t>(width - filled), '.');
+  if (json_) {
+    nlohmann::ordered_json j;
+    j["progress"] = label_;
+    j["done"] = done;
+    j["total"] = total_;
+    j["unit"] = unit_;
+    j["rate"] = rate;
+    j["elapsed_s"] = elapsed;
+    j["left_s"] = final_line ? 0.0 : left;  // -1 while unknown
+    const size_t from = info.find_first_not_of(' ');
+    j["info"] = from == std::string::npos ? "" : info.substr(from);
+    j["final"] = final_line;
+    std::fprintf(stderr, "%s\n", j.dump().c_str());
+    std::fflush(stderr);
+    return;
+  }
   const std::string when =
       final_line ? "done in " + format_duration(elapsed) : format_duration(left) + " left";
   std::fprintf(stderr, "%s%s [%s] %lld/%lld %.2f %s/s %s %s%s", tty_ ? "\r\033[K" : "",

@@ -1,6 +1,10 @@
 // A progress bar for long jobs on standard error: done/total, rate, time left, and whatever the
 // job reports (loss, throughput). On a terminal it redraws one line; otherwise (a log file, CI)
-// it prints a plain line every 5% so that logs stay readable.
+// it prints a plain line every 5% so that logs stay readable. CUBIST_PROGRESS=json prints a
+// JSON object a line instead, at most 10 a second, for programs that drive cubist:
+//   {"progress": "generate", "done": 3, "total": 60, "unit": "step", "rate": 0.28,
+//    "elapsed_s": 10.7, "left_s": 203.6, "info": "", "final": false}
+// (CUBIST_PROGRESS=lines or bar chooses either of the others.)
 #pragma once
 
 #include <chrono>
@@ -20,7 +24,8 @@ class Progress {
   void draw(int64_t done, const std::string& info, bool final_line);
   std::string label_, unit_;
   int64_t total_;
-  bool tty_;
+  bool tty_;   // one line redrawn
+  bool json_;  // a JSON object a line
   std::chrono::steady_clock::time_point start_, last_draw_;
   int64_t start_done_ = -1;
   int last_percent_ = -1;
