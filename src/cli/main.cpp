@@ -58,6 +58,17 @@ void print_usage(FILE* out) {
   std::fprintf(out, "usage: cubist <command> [options]   (cubist <command> --help for more)\n\n");
   std::fprintf(out, "commands:\n");
   for (const Command& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
+  std::fprintf(out,
+               "\nenvironment:\n"
+               "  CUBIST_MODEL          the model folder generate and vae use by default\n"
+               "                        (else models/shapes/)\n"
+               "  CUBIST_VAE            the autoencoder the vae commands use by default\n"
+               "  CUBIST_PROGRESS       json: progress as a JSON object a line on stderr, for\n"
+               "                        programs; lines or bar: the plain or the redrawn bar\n"
+               "  CUBIST_DETERMINISTIC  1: the same bits at any thread count (slower)\n"
+               "  CUBIST_CACHE_LIMIT_MB freed tensor memory is kept for reuse until this much is\n"
+               "                        held in all (default: 3/4 of the machine's memory)\n"
+               "  OMP_NUM_THREADS       threads to use (default: every core)\n");
 }
 
 }  // namespace
