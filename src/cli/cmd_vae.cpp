@@ -19,6 +19,7 @@
 #include "cli/commands.h"
 #include "cli/interrupt.h"
 #include "cli/progress.h"
+#include "core/allocator.h"
 #include "data/latent_cache.h"
 #include "io/output_folder.h"
 #include "io/safetensors.h"
@@ -277,8 +278,25 @@ std::string refine_summary(const LatentFile& f) {
   return ", refined " + std::to_string(f.refine_steps) + " steps (" + how + ")";
 }
 
-// The whole video in memory: a refinement and a one-pass encoding need it.
+// The whole video in memory: a refinement and a one-pass encoding need it. A video too long for
+// this machine is refused before it is read, rather than failing for memory part way.
 LatentFile encode_whole(const Vae& vae, const std::string& in, const EncodeOptions& o) {
+  const VideoInfo video = probe_video(in);
+  // Its frames as read (3 bytes a pixel) and as the autoencoder's input (3 floats a pixel).
+  const double bytes =
+      15.0 * static_cast<double>(video.frames) * static_cast<double>(video.width * video.height);
+  const double budget = static_cast<double>(memory_budget_bytes());
+  if (bytes > budget) {
+    char msg[512];
+    std::snprintf(msg, sizeof msg,
+                  "%s: %s holds the whole video in memory, and its %lld frames of %lldx%lld "
+                  "need at least %.1f GB, more than the %.1f GB one job may take here; encode "
+                  "without it (a chunk at a time), or a shorter clip of the video",
+                  in.c_str(), o.refine.steps > 0 ? "--refine" : "--chunk 0",
+                  static_cast<long long>(video.frames), static_cast<long long>(video.width),
+                  static_cast<long long>(video.height), bytes / 1e9, budget / 1e9);
+    throw Error(msg);
+  }
   std::optional<Progress> bar;
   const auto refining = [&](int64_t decode, int64_t decodes, double mse) {
     if (!bar) {
