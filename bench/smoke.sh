@@ -39,6 +39,8 @@ check vae_tiling_eval '"psnr_vs_whole_db"' \
 check generation_eval '"clip_accuracy"' \
   bench/generation_eval.sh --clips 1 --steps 2 --out "$tmp/generation"
 check vae_tiling_memory 'decode --tile 32' bench/vae_tiling_memory.sh --size 64x64 --tiles "0 32"
+check accumulate '| 2 |' \
+  bench/accumulate.sh --size 160x96 --seconds 3 --max-side 64 --batch 2 --parts "1 2" --steps 1
 check bench_vae 'refined 2 steps' "$bench_vae" --model models/shapes/vae.safetensors --clips 1 \
   --sizes 64x64 --frames 9 --reps 1 --refine 2 --refine-chunk 1 --refine-lookahead 0
 if command -v mpirun > /dev/null; then

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/allocator.h"
 #include "data/manifest.h"
 #include "io/safetensors.h"
 #include "model_testing.h"
@@ -258,6 +259,51 @@ TEST_F(DiTRun, DataParallelRunWritesWhatOneProcessWrites) {
 // was retrained): step 1 of the new run starts at those weights, with fresh optimizer state; the
 // latent normalization and the other training constants are the new run's own; another
 // architecture (each differing key named) or a missing file is refused.
+// train.accumulate takes a step's clips in parts, one forward and backward at a time: the steps
+// are those of the whole batch, in one process and shared by two.
+TEST_F(DiTRun, AccumulatedPartsTakeTheStepsOfTheWholeBatch) {
+  const std::string latents = write_latents(path("data"));
+  const auto run = [&](const std::string& out, int64_t accumulate) {
+    DiTRunOptions o = tiny_run(latents, path(out));
+    o.config.train.batch = 4, o.config.train.accumulate = accumulate;
+    o.config.train.balance_shares = false;  // shares dealt in order, as one process takes them
+    return o;
+  };
+  // The most memory a run's steps held at once: one part's activations, not the batch's.
+  const auto peak_of = [&](const std::string& out, int64_t accumulate) {
+    Allocator::cpu().reset_peak();
+    EXPECT_TRUE(train_dit(run(out, accumulate)).finished);
+    return Allocator::cpu().stats().peak_bytes_in_use;
+  };
+  const size_t whole_peak = peak_of("whole", 1);
+  peak_of("parts", 2);
+  EXPECT_LT(peak_of("clips", 4), whole_peak);
+  testing::ThreadGroup::run(2, [&](ProcessGroup& g) {
+    DiTRunOptions o = run("shared", 2);  // each process's 2 clips one at a time
+    o.group = &g;
+    EXPECT_TRUE(train_dit(o).finished);
+  });
+  const SafeTensors whole = SafeTensors::open(path("whole/dit.safetensors"));
+  for (const char* out : {"parts", "clips", "shared"}) {
+    const SafeTensors other = SafeTensors::open(path(out) + "/dit.safetensors");
+    for (const std::string& name : whole.names()) {
+      const std::vector<float> x = whole.get(name).to_vector(), y = other.get(name).to_vector();
+      for (size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(x[i], y[i], 1e-5f) << out << " " << name;
+    }
+    const std::vector<double> a = MetricsLog::read_column(path("whole/log.csv"), "loss"),
+                              b = MetricsLog::read_column(path(out) + "/log.csv", "loss");
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-5 * a[i]) << out << " " << i;
+  }
+  // Different from a run of another batch, so the comparison above can fail.
+  DiTRunOptions two = tiny_run(latents, path("two"));
+  ASSERT_TRUE(train_dit(two).finished);
+  EXPECT_NE(SafeTensors::open(path("two/dit.safetensors")).get(whole.names()[0]).to_vector(),
+            whole.get(whole.names()[0]).to_vector());
+  testing::expect_error([&] { train_dit(run("five", 5)); }, "train.accumulate 5",
+                        "train.batch must be at least 5");
+}
+
 TEST_F(DiTRun, InitStartsANewRunFromAnotherRunsWeights) {
   const std::string latents = write_latents(path("data"));
   ASSERT_TRUE(train_dit(tiny_run(latents, path("a"))).finished);

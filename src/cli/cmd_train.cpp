@@ -69,6 +69,9 @@ void print_start(const DiTRunInfo& info, const DiTRunOptions& o) {
               info.tokenizer == std::string("word") ? "words" : "sentencepiece pieces",
               static_cast<long long>(o.config.train.steps),
               static_cast<long long>(o.config.train.batch));
+  if (o.config.train.accumulate > 1)
+    std::printf(" in %lld parts (train.accumulate)",
+                static_cast<long long>(o.config.train.accumulate));
   if (info.processes > 1) std::printf(" over %d processes (data parallel)", info.processes);
   if (info.start_step > 0)
     std::printf("; resuming at step %lld", static_cast<long long>(info.start_step));

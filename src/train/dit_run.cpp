@@ -36,6 +36,7 @@ constexpr uint64_t kValidationStream = 0x76616c6964;  // "valid"
 const std::vector<std::string> kTopKeys = {"model", "train", "data"};
 const std::vector<std::string> kTrainKeys = {"steps",
                                              "batch",
+                                             "accumulate",
                                              "lr",
                                              "warmup",
                                              "min_lr_ratio",
@@ -458,6 +459,7 @@ DiTTrainConfig trainer_config(const DiTRunConfig& tc, bool lenient_captions) {
   c.grad_clip = tc.grad_clip;
   c.seed = tc.seed;
   c.ema_decay = tc.ema;
+  c.accumulate = tc.accumulate;
   return c;
 }
 
@@ -471,6 +473,7 @@ DiTRunConfig DiTRunConfig::from_json(const Json& j, std::vector<std::string>& p)
   check_keys(j, kTrainKeys, s, p);
   field(j, "steps", c.steps, s, p);
   field(j, "batch", c.batch, s, p);
+  field(j, "accumulate", c.accumulate, s, p);
   field(j, "lr", c.lr, s, p);
   field(j, "warmup", c.warmup, s, p);
   field(j, "min_lr_ratio", c.min_lr_ratio, s, p);
@@ -493,6 +496,8 @@ DiTRunConfig DiTRunConfig::from_json(const Json& j, std::vector<std::string>& p)
   field(j, "balance_shares", c.balance_shares, s, p);
   if (c.steps < 1) p.push_back("train.steps must be >= 1");
   if (c.batch < 1) p.push_back("train.batch must be >= 1 (clips per step)");
+  if (c.accumulate < 1)
+    p.push_back("train.accumulate must be >= 1 (the parts a step's clips are taken in)");
   if (!(c.lr > 0)) p.push_back("train.lr must be > 0");
   if (c.warmup < 0) p.push_back("train.warmup must be >= 0");
   if (!(c.min_lr_ratio >= 0 && c.min_lr_ratio <= 1))
@@ -519,6 +524,7 @@ nlohmann::ordered_json DiTRunConfig::to_json() const {
   nlohmann::ordered_json j;
   j["steps"] = steps;
   j["batch"] = batch;
+  j["accumulate"] = accumulate;
   j["lr"] = lr;
   j["warmup"] = warmup;
   j["min_lr_ratio"] = min_lr_ratio;
@@ -738,6 +744,10 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
   CUBIST_CHECK(tc.batch >= group.size(), "train: ", group.size(),
                " processes share each step's clips, so train.batch must be at least ", group.size(),
                " (it is ", tc.batch, "); start fewer processes or raise train.batch in the config");
+  CUBIST_CHECK(tc.batch >= group.size() * tc.accumulate, "train: train.accumulate ", tc.accumulate,
+               " takes each process's share of a step's ", tc.batch, " clips in ", tc.accumulate,
+               " parts of a clip or more, so train.batch must be at least ",
+               group.size() * tc.accumulate, "; lower train.accumulate or raise train.batch");
   const std::string ckpt = o.out_dir + "/checkpoint.safetensors";
   const std::string weights = o.out_dir + "/dit.safetensors";
   const bool resuming = fs::exists(ckpt);

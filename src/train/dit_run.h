@@ -58,6 +58,9 @@ namespace cubist {
 struct DiTRunConfig {
   int64_t steps = 20000;
   int64_t batch = 8;  // clips per step, packed into one sequence (sizes may differ)
+  // Each process's share of a step's clips taken in this many parts, one forward and backward
+  // at a time: memory for one part's activations, the same step (DiTTrainConfig::accumulate).
+  int64_t accumulate = 1;
   float lr = 2e-4f;
   int64_t warmup = 500;       // steps of linear warm-up, then a cosine decay
   float min_lr_ratio = 1.0f;  // to lr * min_lr_ratio at the last step (1 = no decay)

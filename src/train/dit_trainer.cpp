@@ -6,10 +6,12 @@
 #include <numeric>
 #include <set>
 
+#include "autograd/basic.h"
 #include "autograd/var.h"
 #include "core/error.h"
 #include "core/strings.h"
 #include "diffusion/dit_flow.h"
+#include "ops/elementwise.h"
 #include "train/lr_schedule.h"
 
 namespace cubist {
@@ -105,17 +107,52 @@ DiTTrainStats DiTTrainer::step(const std::vector<Tensor>& latents,
   for (const std::string& c : captions) prompts.push_back(tokenizer_.encode_caption(c, lenient));
   const Generator draws =
       Generator(train_.seed, kTrainStream).substream(static_cast<uint64_t>(opt_->steps()));
-  const FlowLoss l = flow_matching_loss(*model_, latents, prompts, draws, places);
-  l.loss.backward();
   int64_t tokens = 0;
   for (const Tensor& x : latents) tokens += patch_grid(x.shape(), config_.patch).tokens();
-  // The step's loss is the mean over every process's elements: sums travel, not means.
-  double totals[4] = {static_cast<double>(l.loss.item()) * l.elements, l.elements,
-                      static_cast<double>(tokens),
-                      static_cast<double>(std::count(l.dropped.begin(), l.dropped.end(), true))};
-  if (group && group->size() > 1) {
-    group->all_reduce_sum(totals, 4);
-    sum_gradients(opt_->params(), static_cast<float>(l.elements / totals[1]), *group);
+  // The step's loss is the mean over every part's and every process's elements: sums travel,
+  // not means. {loss x elements, elements, tokens, captions dropped}
+  double totals[4] = {0, 0, static_cast<double>(tokens), 0};
+  const auto count = [&](const FlowLoss& l) {
+    totals[0] += static_cast<double>(l.loss.item()) * l.elements;
+    totals[1] += l.elements;
+    totals[3] += static_cast<double>(std::count(l.dropped.begin(), l.dropped.end(), true));
+  };
+  const auto n = static_cast<int64_t>(latents.size());
+  const int64_t parts = std::clamp<int64_t>(train_.accumulate, 1, std::max<int64_t>(n, 1));
+  if (parts == 1) {
+    const FlowLoss l = flow_matching_loss(*model_, latents, prompts, draws, places);
+    l.loss.backward();
+    count(l);
+    if (group && group->size() > 1) {
+      group->all_reduce_sum(totals, 4);
+      sum_gradients(opt_->params(), static_cast<float>(l.elements / totals[1]), *group);
+    }
+  } else {
+    // Each part's gradient enters weighted by its elements (the loss is their mean), and the sum
+    // is divided by all of them at the end. A clip keeps its place in the batch, so it draws
+    // what it would have drawn in one part.
+    for (int64_t k = 0; k < parts; ++k) {
+      const int64_t begin = n * k / parts, end = n * (k + 1) / parts;
+      std::vector<Tensor> part(latents.begin() + begin, latents.begin() + end);
+      Prompts part_prompts(prompts.begin() + begin, prompts.begin() + end);
+      std::vector<int64_t> part_places;
+      for (int64_t i = begin; i < end; ++i)
+        part_places.push_back(places.empty() ? i : places[static_cast<size_t>(i)]);
+      const FlowLoss l = flow_matching_loss(*model_, part, part_prompts, draws, part_places);
+      scale(l.loss, static_cast<float>(l.elements)).backward();
+      count(l);
+    }
+    if (group && group->size() > 1) {
+      group->all_reduce_sum(totals, 4);
+      sum_gradients(opt_->params(), static_cast<float>(1.0 / totals[1]), *group);
+    } else {
+      for (const NamedParam& p : opt_->params()) {
+        Var v = p.var;
+        if (!v.grad().defined()) continue;
+        if (!v.grad().is_contiguous()) v.grad() = v.grad().contiguous();
+        ops::scale_(v.grad(), static_cast<float>(1.0 / totals[1]));
+      }
+    }
   }
   DiTTrainStats s;
   s.loss = static_cast<float>(totals[0] / totals[1]);

@@ -31,6 +31,10 @@ struct DiTTrainConfig {
   uint64_t seed = 0;              // times, noise and caption dropout
   bool lenient_captions = false;  // unknown caption words become <unk> instead of an Error
   float ema_decay = 0.0f;         // moving average of the weights (train/ema.h); 0 = none
+  // A step's clips (each process's share of them) are taken in this many parts, one forward and
+  // backward at a time, their gradients summed: memory holds one part's activations, and the
+  // step is the one the whole batch makes (to rounding).
+  int64_t accumulate = 1;
 };
 
 struct DiTTrainStats {
