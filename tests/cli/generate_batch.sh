@@ -2,12 +2,7 @@
 # `cubist generate --batch FILE` from the command line (ctest's cli_generate_batch): the model is
 # loaded once for every line; a line that cannot run stops the batch before anything is made; one
 # that fails while generating is reported and the rest are still made (exit status 1).
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-cubist="${CUBIST:-build/cubist}"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "generate_batch.sh: $*"; exit 1; }
+source "$(dirname "$0")/common.bash"
 
 cat > "$tmp/ok.txt" <<LINES
 # two images and a short clip

@@ -3,13 +3,8 @@
 # cli_own_videos): a folder of videos and an image indexed with captions, the transformer trained
 # on clips cut from them with a SentencePiece tokenizer (the bundled autoencoder encodes them),
 # and generation from the run's folder and from its checkpoint file with a word no caption had.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-cubist="$(realpath "${CUBIST:-build/cubist}")"
+source "$(dirname "$0")/common.bash"
 vae="$PWD/models/shapes/vae.safetensors"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "own_videos.sh: $*"; exit 1; }
 cd "$tmp"
 
 mkdir -p my_videos

@@ -1,11 +1,7 @@
 #!/usr/bin/env bash
 # CUBIST_PROGRESS=json (ctest's cli_progress_json): a long job's progress as a JSON object a line
 # on standard error, for programs that drive cubist; the last says the job is done.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-cubist="${CUBIST:-build/cubist}"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/common.bash"
 CUBIST_PROGRESS=json "$cubist" generate "a red ball" --frames 5 --steps 3 -o "$tmp/a.mp4" \
   2> "$tmp/progress.jsonl" > /dev/null
 /usr/bin/python3 - "$tmp/progress.jsonl" <<'PY'

@@ -2,12 +2,7 @@
 # `cubist text tokenizer` and `cubist text encode` from the command line (ctest's
 # cli_text_tokenizer): a SentencePiece tokenizer built from a manifest's captions reads a word
 # it never saw as pieces, names a character no caption had, and bad options say what is accepted.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-cubist="${CUBIST:-build/cubist}"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "text_tokenizer.sh: $*"; exit 1; }
+source "$(dirname "$0")/common.bash"
 
 cat > "$tmp/m.jsonl" <<LINES
 {"path": "a.mp4", "caption": "A golden retriever runs along the beach at sunset."}
