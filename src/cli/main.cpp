@@ -29,7 +29,8 @@ int cmd_data(int argc, char** argv) {
     std::printf(
         "usage: cubist data shapes --out DIR ...   Shapes World clips with captions and a "
         "manifest\n"
-        "       cubist data index DIR ...          a folder's videos probed into a manifest\n"
+        "       cubist data index DIR ...          a folder's videos and images probed into a "
+        "manifest\n"
         "(cubist data shapes --help, cubist data index --help for their options)\n");
     return 0;
   }
