@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <iostream>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -101,11 +102,12 @@ constexpr const char* kUsage =
     "              middle cut out and made again), 1.5 carries more of the objects'\n"
     "              motion on into B, where 4 bends it onto B's first positions\n"
     "\n"
-    "--batch FILE  many generations, the model loaded once: each line of FILE holds the\n"
-    "              arguments of one (\"PROMPT\" -o OUT [options], quoted as in a shell; blank\n"
-    "              lines and lines starting with # are skipped). Every line is checked before\n"
-    "              the first is generated; one that fails while generating is reported and\n"
-    "              the rest go on (the exit status is then 1)\n"
+    "--batch FILE  many generations, the model loaded once: each line of FILE (- for standard\n"
+    "              input, read to its end) holds the arguments of one (\"PROMPT\" -o OUT\n"
+    "              [options], quoted as in a shell; blank lines and lines starting with # are\n"
+    "              skipped). Every line is checked before the first is generated; one that\n"
+    "              fails while generating is reported and the rest go on (the exit status\n"
+    "              is then 1)\n"
     "\n"
     "Provenance: OUT.json beside the output records the prompt, expanded prompt, what was\n"
     "filled in, seed, steps, guidance, sampler, size, frames, the model files with their\n"
@@ -253,13 +255,18 @@ void generate_one(const TextToVideoModel& model, const Call& c) {
 // `--batch FILE`: each line the arguments of one generation, read and checked before the model
 // loads once for them all; a line that fails is reported and the rest go on.
 int generate_batch(const std::string& file, const std::string& model_dir) {
-  std::ifstream in(file);
-  if (!in) throw UsageError("--batch " + file + ": cannot open it");
+  std::ifstream opened;
+  if (file != "-") {
+    opened.open(file);
+    if (!opened) throw UsageError("--batch " + file + ": cannot open it");
+  }
+  std::istream& in = file == "-" ? std::cin : opened;  // "-": standard input, read to its end
+  const std::string name = file == "-" ? "stdin" : file;
   std::vector<std::pair<std::string, Call>> calls;  // "FILE:LINE", the call
   std::vector<std::string> bad;
   std::string line;
   for (int64_t n = 1; std::getline(in, line); ++n) {
-    const std::string where = file + ":" + std::to_string(n);
+    const std::string where = name + ":" + std::to_string(n);
     try {
       const std::vector<std::string> words = split_arguments(line);
       if (words.empty() || words[0].rfind('#', 0) == 0) continue;  // blank, or a comment
@@ -275,8 +282,8 @@ int generate_batch(const std::string& file, const std::string& model_dir) {
   for (const std::string& b : bad) std::fprintf(stderr, "cubist generate: %s\n", b.c_str());
   if (!bad.empty())
     throw UsageError(std::to_string(bad.size()) + " line" + (bad.size() == 1 ? "" : "s") + " of " +
-                     file + " cannot be run (above); nothing was generated");
-  if (calls.empty()) throw UsageError("--batch " + file + " holds no generation (one a line)");
+                     name + " cannot be run (above); nothing was generated");
+  if (calls.empty()) throw UsageError("--batch " + name + " holds no generation (one a line)");
   const TextToVideoModel model = load_text_to_video(model_dir);
   int64_t failed = 0;
   for (size_t i = 0; i < calls.size(); ++i) {

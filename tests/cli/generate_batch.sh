@@ -30,4 +30,8 @@ status=0
 [[ $status -eq 2 ]] || { cat "$tmp/bad.log"; fail "a bad line should give status 2, got $status"; }
 grep -q 'bad.txt:2: a " is not closed' "$tmp/bad.log" || { cat "$tmp/bad.log"; fail "no reason"; }
 [[ ! -e "$tmp/e.png" ]] || fail "e.png was made although a line of its batch cannot run"
+# "-": the lines from standard input.
+printf '"a red ball" --frames 1 --steps 1 -o %s/f.png\n' "$tmp" |
+  "$cubist" generate --batch - > "$tmp/stdin.log" 2>&1 || { cat "$tmp/stdin.log"; fail "--batch -"; }
+[[ -s "$tmp/f.png" ]] || fail "f.png from standard input was not written"
 echo "generate_batch.sh: passed"
