@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "diffusion/dit_flow.h"
 #include "diffusion/video_sampling.h"
 #include "io/sha256.h"
 #include "model_testing.h"
@@ -97,6 +98,48 @@ TEST_F(Generate, SameSeedSameBytes) {
   EXPECT_EQ(nlohmann::json::parse(sidecar).at("shift"), 3.0);
   std::ifstream plain(path("a.mp4.json"));
   EXPECT_FALSE(nlohmann::json::parse(plain).contains("shift"));  // the model's own
+}
+
+// A negative prompt takes the empty prompt's place as guidance's unconditional input: the empty
+// prompt given as one changes nothing, another prompt changes the video, and the sidecar records
+// it; one the model cannot read, or without guidance, is refused.
+TEST_F(Generate, NegativePromptIsTheUnconditionalInputOfGuidance) {
+  // The test model, one step from its zero-initialised gates, does not read its prompt yet:
+  // random weights everywhere make the text count.
+  Generator gen(11);
+  for (const NamedParam& w : model_.dit->parameters()) {
+    Tensor v = w.var.value();
+    gen.normal_(v, 0.0f, 0.1f);
+  }
+  const VideoRequest r = request("a red ball bouncing", 3);
+  const PreparedPrompt p = prepare_request(model_, r);
+  const Dims shape{4, 2, 4, 6};
+  GenerateOptions g;
+  g.steps = 2, g.guidance = 5.0f, g.seed = 3;
+  const Tensor plain = generate_latents(*model_.dit, shape, p.ids, g);
+  const std::vector<int32_t> empty{text::kEmpty}, other = model_.tokenizer.encode("a blue square");
+  g.negative_prompt = &empty;
+  EXPECT_EQ(generate_latents(*model_.dit, shape, p.ids, g).to_vector(), plain.to_vector());
+  g.negative_prompt = &other;
+  EXPECT_NE(generate_latents(*model_.dit, shape, p.ids, g).to_vector(), plain.to_vector());
+
+  VideoRequest away = r;
+  away.negative_prompt = "a blue square";
+  const nlohmann::ordered_json record = make(away, path("away.mp4"));
+  make(r, path("plain.mp4"));
+  EXPECT_EQ(record.at("negative_prompt"), "a blue square");
+  EXPECT_NE(testing::file_bytes(path("away.mp4")), testing::file_bytes(path("plain.mp4")));
+  VideoRequest blank = r;
+  blank.negative_prompt = " , ";  // no words: no negative prompt
+  EXPECT_FALSE(make(blank, path("blank.mp4")).contains("negative_prompt"));
+  EXPECT_EQ(testing::file_bytes(path("blank.mp4")), testing::file_bytes(path("plain.mp4")));
+
+  VideoRequest unknown = r;
+  unknown.negative_prompt = "a purple ball";
+  expect_bad(unknown, "the negative prompt", "\"purple\"");
+  VideoRequest unguided = away;
+  unguided.guidance = 1.0f;
+  expect_bad(unguided, "negative prompt steers guidance", "--guidance above 1");
 }
 
 TEST_F(Generate, WritesProvenance) {

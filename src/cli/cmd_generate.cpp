@@ -24,7 +24,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: cubist generate \"PROMPT\" -o OUT [--size WxH] [--frames N] [--steps 30]\n"
     "                       [--guidance 5] [--guidance-rule cfg|projected] [--shift S]\n"
-    "                       [--seed 1] [--sampler heun|euler]\n"
+    "                       [--seed 1] [--sampler heun|euler] [--negative-prompt TEXT]\n"
     "                       [--no-expand] [--model DIR] [--window F] [--overlap K]\n"
     "                       [--image FILE | --extend IN [--direction forward|backward] |\n"
     "                        --loop | --connect A B |\n"
@@ -57,6 +57,8 @@ constexpr const char* kUsage =
     "--guidance-rule R  cfg (default): classifier-free guidance; projected: the guidance\n"
     "              less its part along the clean prediction (Sadat et al. 2024), which\n"
     "              over-saturates less (docs/DIT.md)\n"
+    "--negative-prompt TEXT  what the video should not show: guidance steers away from it\n"
+    "              instead of from the empty prompt (taken as typed, in the model's words)\n"
     "--shift S     the sampling schedule's time shift, > 0: above 1 spends more of the steps\n"
     "              at high noise (layout, motion), below 1 at low noise (detail); default:\n"
     "              the model's own for the clip's size (docs/DIT.md)\n"
@@ -177,6 +179,7 @@ Call read_call(Args& args) {
   const std::string sampler = args.str("--sampler", "heun");
   const std::string rule = args.str("--guidance-rule", "cfg");
   r.expand = !args.flag("--no-expand");
+  r.negative_prompt = args.str("--negative-prompt", "");
   c.media = read_media(args);
   const std::vector<std::string> pos = args.positional();
   args.finish();
@@ -210,6 +213,8 @@ void print_job(const VideoJob& job) {
   } else {
     std::printf("prompt: %s (as typed, not expanded)\n", job.prompt.conditioned.c_str());
   }
+  if (!job.prompt.negative.empty())
+    std::printf("negative: %s\n", job.request.negative_prompt.c_str());
   for (const std::string& note : job.notes) std::printf("note: %s\n", note.c_str());
   if (job.mode == PromptMode::kEdit && job.source) {
     std::printf("source: %s\n", job.source->conditioned.c_str());

@@ -36,18 +36,22 @@ void move_along_guide(const DiTConfig& cfg, const Tensor& x, float t, const Gene
 }
 
 // The velocities of several latents at one time, latent i under prompt i with guidance scale i:
-// with classifier-free guidance each clip runs beside its unconditional twin (the empty prompt),
-// all of them clips of one packed sequence, so one forward pass serves every prompt.
+// with classifier-free guidance each clip runs beside its unconditional twin (the empty prompt,
+// or a negative prompt), all of them clips of one packed sequence, so one forward pass serves
+// every prompt.
 class GuidedVelocities {
  public:
   GuidedVelocities(const DiT& model, const PatchGrid& grid, const Prompts& prompts,
-                   std::vector<float> scales, flow::GuidanceRule rule)
+                   std::vector<float> scales, flow::GuidanceRule rule,
+                   const std::vector<int32_t>* negative)
       : model_(model), scales_(std::move(scales)), rule_(rule) {
     for (const float s : scales_) guided_ = guided_ || s != 1.0f;
+    const std::vector<int32_t> unconditional =
+        negative ? *negative : std::vector<int32_t>{text::kEmpty};
     Prompts packed;
     for (const auto& p : prompts) {
       packed.push_back(p);
-      if (guided_) packed.push_back({text::kEmpty});
+      if (guided_) packed.push_back(unconditional);
     }
     layout_ = pack_layout(std::vector<PatchGrid>(packed.size(), grid));
     text_ = model.encode_text(packed);
@@ -239,7 +243,8 @@ Tensor generate_latents(const DiT& model, const Dims& shape, const std::vector<i
     // source, both guided, as four clips of one packed sequence.
     const float source_guidance = o.source_guidance > 0.0f ? o.source_guidance : o.guidance;
     const GuidedVelocities velocities(model, grid, {prompt, *o.source_prompt},
-                                      {o.guidance, source_guidance}, o.guidance_rule);
+                                      {o.guidance, source_guidance}, o.guidance_rule,
+                                      o.negative_prompt);
     auto difference = [&](const Tensor& target, const Tensor& source, float t) {
       const std::vector<Tensor> v = velocities({model_input(target), model_input(source)}, t);
       return ops::sub(v[0], v[1]);
@@ -248,7 +253,8 @@ Tensor generate_latents(const DiT& model, const Dims& shape, const std::vector<i
   } else {
     const size_t clips = L > 0 ? static_cast<size_t>(cycle_windows(shape[1], L)) : 1;
     const GuidedVelocities velocities(model, grid, Prompts(clips, prompt),
-                                      std::vector<float>(clips, o.guidance), o.guidance_rule);
+                                      std::vector<float>(clips, o.guidance), o.guidance_rule,
+                                      o.negative_prompt);
     // The guide moves the first velocity of each step, at the sample itself: with Heun, the
     // corrector's evaluation (every second call of flow::sample) starts from the guided
     // prediction and is left as the transformer gives it, which halves the guide's cost (a

@@ -35,6 +35,9 @@ struct GenerateOptions {
   int steps = 30;
   flow::Sampler sampler = flow::Sampler::kHeun;
   float guidance = 4.0f;  // 1 = no guidance (one evaluation per velocity)
+  // Guidance's unconditional input: a negative prompt, steered away from (what the video should
+  // not show); null: the empty prompt, as training drops captions to.
+  const std::vector<int32_t>* negative_prompt = nullptr;
   // How the conditional and unconditional velocities combine (diffusion/flow.h).
   flow::GuidanceRule guidance_rule = flow::GuidanceRule::kClassifierFree;
   uint64_t seed = 0;

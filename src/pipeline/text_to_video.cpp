@@ -142,6 +142,17 @@ PreparedPrompt prepare_request(const TextToVideoModel& m, const VideoRequest& r)
   CUBIST_CHECK(words <= most, "generate: the ", r.expand ? "expanded prompt" : "prompt", " has ",
                words, " words but this model takes at most ", most, ": \"", p.conditioned, "\"");
   p.ids = m.tokenizer.encode(p.conditioned);  // words the model never saw: an Error naming them
+  if (!text::split_words(r.negative_prompt).empty()) {
+    CUBIST_CHECK(
+        r.guidance != 1.0f,
+        "generate: a negative prompt steers guidance, and guidance "
+        "is 1 (none); give --guidance above 1 (5 is usual), or leave the negative prompt out");
+    try {
+      p.negative = m.tokenizer.encode(r.negative_prompt);
+    } catch (const Error& e) {
+      fail("generate: the negative prompt: ", e.what());
+    }
+  }
   return p;
 }
 
@@ -151,6 +162,7 @@ Video generate(const TextToVideoModel& m, const VideoRequest& r, const PreparedP
   g.steps = r.steps;
   g.sampler = r.sampler;
   g.guidance = r.guidance;
+  g.negative_prompt = p.negative.empty() ? nullptr : &p.negative;
   g.guidance_rule = r.guidance_rule;
   g.shift = r.shift;
   g.seed = r.seed;
@@ -173,6 +185,7 @@ nlohmann::ordered_json provenance(const TextToVideoModel& m, const VideoRequest&
   j["seed"] = r.seed;
   j["steps"] = r.steps;
   j["guidance"] = as_given(r.guidance);
+  if (!p.negative.empty()) j["negative_prompt"] = r.negative_prompt;
   j["guidance_rule"] = flow::guidance_rule_name(r.guidance_rule);
   j["sampler"] = sampler_name(r.sampler);
   if (r.shift > 0) j["shift"] = as_given(r.shift);  // else the model's own

@@ -47,6 +47,9 @@ struct VideoRequest {
   int64_t width = 96, height = 64, frames = 17;
   int steps = 30;
   float guidance = 5.0f;  // classifier-free guidance scale; 1 = none
+  // What the video should not show: guidance steers away from it rather than from the empty
+  // prompt. Taken as typed (never expanded); "" for none.
+  std::string negative_prompt;
   flow::GuidanceRule guidance_rule = flow::GuidanceRule::kClassifierFree;
   float shift = 0.0f;  // the sampling schedule's time shift; 0 = the model's for the size
   uint64_t seed = 1;   // the expansion and the initial noise
@@ -57,6 +60,7 @@ struct PreparedPrompt {
   std::string conditioned;          // what the model is conditioned on
   std::vector<std::string> filled;  // what expansion drew ("background: navy"), if anything
   std::vector<int32_t> ids;         // `conditioned` in the model's tokens
+  std::vector<int32_t> negative;    // the negative prompt in the model's tokens; empty: none
 };
 
 // Checks a request against the model and prepares its prompt; every problem is an Error saying

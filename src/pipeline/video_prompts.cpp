@@ -537,6 +537,7 @@ class WindowRunner {
     g.steps = job_.request.steps;
     g.sampler = job_.request.sampler;
     g.guidance = job_.request.guidance;
+    g.negative_prompt = job_.prompt.negative.empty() ? nullptr : &job_.prompt.negative;
     g.guidance_rule = job_.request.guidance_rule;
     g.shift = job_.request.shift;
     g.seed = window_seed(job_.request.seed, index_);
