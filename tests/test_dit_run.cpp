@@ -420,6 +420,16 @@ TEST_F(DiTRun, TrainsWithATokenizerFile) {
                         "than text.tokenizer " + path("words.json"));
   other.config.model.tokenizer = path("missing.json");
   testing::expect_error([&] { train_dit(other); }, "missing.json", "does not exist");
+
+  // A file that reads more tokens than the model: captions are cut to the model's.
+  DiTRunOptions short_model = tiny_run(latents, path("short"));
+  short_model.config.model.tokenizer = path("sp.json");  // 64 tokens
+  short_model.config.model.max_text_tokens = 3;
+  short_model.config.train.steps = 1;
+  DiTRunInfo info;
+  short_model.on_start = [&](const DiTRunInfo& i) { info = i; };
+  ASSERT_TRUE(train_dit(short_model).finished);
+  EXPECT_EQ(info.long_captions, 4);  // every caption is longer than 3 tokens
 }
 
 // A sentencepiece run on videos none of which has a caption is refused before they are encoded.

@@ -63,10 +63,11 @@ constexpr const char* kUsage =
     "the same paths; process 0 writes DIR and prints.\n";
 
 void print_start(const DiTRunInfo& info, const DiTRunOptions& o) {
+  const bool words = info.tokenizer == std::string("word");  // else sentencepiece pieces
   std::printf("train: %.2f M parameters, %lld clips (%s), %lld %s; %lld steps of %lld clip(s)",
               static_cast<double>(info.parameters) / 1e6, static_cast<long long>(info.clips),
               info.latents.c_str(), static_cast<long long>(info.vocab),
-              info.tokenizer == std::string("word") ? "words" : "sentencepiece pieces",
+              words ? "words" : "sentencepiece pieces",
               static_cast<long long>(o.config.train.steps),
               static_cast<long long>(o.config.train.batch));
   if (o.config.train.accumulate > 1)
@@ -93,11 +94,9 @@ void print_start(const DiTRunInfo& info, const DiTRunOptions& o) {
     std::printf(
         "\ntrain: note: %lld captions have more than the %lld %s the model reads (the longest "
         "%lld); it trains on their first %lld (model.max_text_tokens sets how many)",
-        static_cast<long long>(info.long_captions),
-        static_cast<long long>(o.config.model.max_text_tokens),
-        info.tokenizer == std::string("word") ? "words" : "pieces",
-        static_cast<long long>(info.longest_caption),
-        static_cast<long long>(o.config.model.max_text_tokens));
+        static_cast<long long>(info.long_captions), static_cast<long long>(info.caption_tokens),
+        words ? "words" : "pieces", static_cast<long long>(info.longest_caption),
+        static_cast<long long>(info.caption_tokens));
   if (info.uncaptioned > 0)
     std::printf(
         "\ntrain: note: %lld of the %lld clips have no caption; they train as the empty prompt "
@@ -111,8 +110,7 @@ void print_start(const DiTRunInfo& info, const DiTRunOptions& o) {
     std::printf(
         "\ntrain: note: %lld captions have %s the tokenizer does not know; the model reads "
         "them as <unk>",
-        static_cast<long long>(info.unknown_captions),
-        info.tokenizer == std::string("word") ? "words" : "characters");
+        static_cast<long long>(info.unknown_captions), words ? "words" : "characters");
   for (const std::string& c : info.changed)
     std::printf("\ntrain: changed since the checkpoint: %s (the run goes on with the new value)",
                 c.c_str());

@@ -817,6 +817,7 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
                     0,
                     ""};
     info.tokenizer = trainer.tokenizer().type();
+    info.caption_tokens = trainer.tokenizer().max_tokens();
     for (const LatentEntry& e : data.entries) {
       const int64_t n = whole_patches(e.shape, o.config.model.patch).tokens();
       if (n > info.largest_tokens) info.largest_tokens = n, info.largest_clip = e.latent;

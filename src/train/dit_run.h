@@ -141,6 +141,7 @@ struct DiTRunInfo {
   // (model.max_text_tokens): cut to their first tokens when trained on. How many, and the
   // longest's tokens.
   int64_t long_captions = 0, longest_caption = 0;
+  int64_t caption_tokens = 0;  // the most a caption the model reads
   // Captions with words (sentencepiece: characters) the tokenizer does not know, read as <unk>:
   // a tokenizer from a file, or kept from the weights a run resumes or fine-tunes.
   int64_t unknown_captions = 0;

@@ -75,7 +75,10 @@ std::vector<std::string> config_differences(const std::string& was, const std::s
 
 DiTTrainer::DiTTrainer(const DiTConfig& config, text::Tokenizer tokenizer, DiTTrainConfig train,
                        uint64_t init_seed)
-    : config_(with_vocab(config, tokenizer)), tokenizer_(std::move(tokenizer)), train_(train) {
+    // The model and its tokenizer read as many prompt tokens: the fewer of the two.
+    : config_(with_vocab(config, tokenizer)),
+      tokenizer_(tokenizer.reading_at_most(config_.max_text_tokens)),
+      train_(train) {
   CUBIST_CHECK(train.warmup_steps >= 0 && train.adam.lr > 0,
                "DiT trainer: needs lr > 0 and warmup_steps >= 0");
   CUBIST_CHECK(train.min_lr_ratio >= 0 && train.min_lr_ratio <= 1,

@@ -231,7 +231,8 @@ Tokenizer Tokenizer::from_json(const std::string& json_text, const std::string& 
 Tokenizer Tokenizer::from_sentencepiece_json(const nlohmann::json& j, const std::string& where) {
   CUBIST_CHECK(j.contains("model") && j["model"].is_string(), "tokenizer: ", where,
                " has no \"model\" (a sentencepiece tokenizer's model, in base64)");
-  const nlohmann::json& most = j.contains("max_tokens") ? j["max_tokens"] : nlohmann::json(64);
+  const nlohmann::json& most =
+      j.contains("max_tokens") ? j["max_tokens"] : nlohmann::json(kDefaultMaxTokens);
   CUBIST_CHECK(most.is_number_integer() && most.get<int64_t>() >= 1, "tokenizer: ", where,
                ": \"max_tokens\" must be a whole number of at least 1");
   const std::string what = "tokenizer " + where + "'s \"model\"";
@@ -250,6 +251,13 @@ std::string Tokenizer::to_json() const {
     j["vocab"] = vocab_;
   }
   return j.dump(1);
+}
+
+Tokenizer Tokenizer::reading_at_most(int64_t n) const {
+  CUBIST_CHECK(n >= 1, "tokenizer: max_tokens must be at least 1, got ", n);
+  Tokenizer t = *this;
+  t.max_tokens_ = std::min(max_tokens_, n);
+  return t;
 }
 
 bool Tokenizer::same_as(const Tokenizer& other) const {

@@ -90,6 +90,8 @@ class Tokenizer {
   std::optional<int32_t> id(std::string_view word) const;
   int64_t vocab_size() const { return static_cast<int64_t>(vocab_.size()); }
   int64_t max_tokens() const { return max_tokens_; }
+  // The same tokenizer reading at most `n` tokens (a model that reads fewer than the file says).
+  Tokenizer reading_at_most(int64_t n) const;
   // The words, or the pieces of a SentencePiece model, by id.
   const std::vector<std::string>& vocab() const { return vocab_; }
 
