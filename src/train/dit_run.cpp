@@ -178,9 +178,6 @@ Cached cache_videos(const DiTRunOptions& o, ProcessGroup& group, const std::stri
           static_cast<int64_t>(outcome[1])};
 }
 
-// The latent clips to train on: data.latents (every manifest's clips, in the order listed), or
-// data.manifest encoded into out/cache; and data.validation, held-out videos encoded into
-// out/cache_validation by the same autoencoder and cut as the training clips.
 // A sentencepiece tokenizer is trained on the captions, so a new run on a manifest none of whose
 // videos has one is refused before its videos are encoded, which can take hours, rather than
 // after.
@@ -198,6 +195,9 @@ void check_captions_before_caching(const DiTRunOptions& o, const std::string& ma
                "or set text.tokenizer to \"word\" to train a model on uncaptioned videos");
 }
 
+// The latent clips to train on: data.latents (every manifest's clips, in the order listed), or
+// data.manifest encoded into out/cache; and data.validation, held-out videos encoded into
+// out/cache_validation by the same autoencoder and cut as the training clips.
 RunData prepare_data(const DiTRunOptions& o, ProcessGroup& group) {
   const DiTDataConfig& d = o.config.data;
   RunData r;
@@ -767,9 +767,13 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
     return r;
   }
   here.config.data.validation = data.validation;  // held-out videos: their cache
-  DiTTrainer trainer(model_config(o.config.model, data.entries, ckpt),
-                     run_tokenizer(o.config.model, data.entries, resuming ? ckpt : tc.init),
-                     trainer_config(tc, tokenizer_is_file(o.config.model)), tc.seed);
+  text::Tokenizer tokenizer =
+      run_tokenizer(o.config.model, data.entries, resuming ? ckpt : tc.init);
+  // A tokenizer not built from these captions (a file, or a sentencepiece model kept from the
+  // weights) may meet words or characters they have: <unk>, not an error hours into a run.
+  const bool lenient = tokenizer_is_file(o.config.model) || tokenizer.subword();
+  DiTTrainer trainer(model_config(o.config.model, data.entries, ckpt), std::move(tokenizer),
+                     trainer_config(tc, lenient), tc.seed);
 
   if (tc.shard_optimizer) trainer.shard_optimizer(group);  // before load: each reads its moments
   DiTRunResult result;

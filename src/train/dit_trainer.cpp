@@ -104,10 +104,8 @@ DiTTrainStats DiTTrainer::step(const std::vector<Tensor>& latents,
   CUBIST_CHECK(latents.size() == captions.size(), "DiT trainer: ", latents.size(), " clips but ",
                captions.size(), " captions");
   Prompts prompts;
-  // A subword tokenizer kept from the run a model was fine-tuned from may meet characters its
-  // captions never had: <unk>, not an error hours into a run.
-  const bool lenient = train_.lenient_captions || tokenizer_.subword();
-  for (const std::string& c : captions) prompts.push_back(tokenizer_.encode_caption(c, lenient));
+  for (const std::string& c : captions)
+    prompts.push_back(tokenizer_.encode_caption(c, train_.lenient_captions));
   const Generator draws =
       Generator(train_.seed, kTrainStream).substream(static_cast<uint64_t>(opt_->steps()));
   int64_t tokens = 0;
