@@ -4,7 +4,6 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "data/latent_cache.h"
@@ -25,18 +24,15 @@ std::string format_duration(double seconds) {
 namespace {
 
 // $CUBIST_PROGRESS: "json" (a JSON object a line, for programs that drive cubist), "lines" (a
-// plain line every 5%), "bar" (one line redrawn); unset or other: "bar" on a terminal, else
-// "lines".
-bool json_progress() {
+// plain line every 5%), "bar" (one line redrawn); unset or other: a bar on a terminal, else
+// lines.
+Progress::Style progress_style() {
   const char* v = std::getenv("CUBIST_PROGRESS");
-  return v && std::strcmp(v, "json") == 0;
-}
-
-bool redrawn_progress() {
-  const char* v = std::getenv("CUBIST_PROGRESS");
-  if (v && std::strcmp(v, "bar") == 0) return true;
-  if (v && (std::strcmp(v, "lines") == 0 || std::strcmp(v, "json") == 0)) return false;
-  return isatty(STDERR_FILENO) != 0;
+  const std::string asked = v ? v : "";
+  if (asked == "json") return Progress::Style::kJson;
+  if (asked == "lines") return Progress::Style::kLines;
+  if (asked == "bar" || isatty(STDERR_FILENO)) return Progress::Style::kBar;
+  return Progress::Style::kLines;
 }
 
 }  // namespace
@@ -45,15 +41,14 @@ Progress::Progress(std::string label, int64_t total, std::string unit)
     : label_(std::move(label)),
       unit_(std::move(unit)),
       total_(total),
-      tty_(redrawn_progress()),
-      json_(json_progress()),
+      style_(progress_style()),
       start_(std::chrono::steady_clock::now()),
       last_draw_(start_) {}
 
 void Progress::update(int64_t done, const std::string& info) {
   if (start_done_ < 0) start_done_ = done > 0 ? done - 1 : 0;  // resumed jobs start mid-way
   const auto now = std::chrono::steady_clock::now();
-  if (tty_ || json_) {
+  if (style_ != Style::kLines) {
     if (now - last_draw_ < std::chrono::milliseconds(100) && done < total_) return;
   } else {
     const int percent = total_ > 0 ? static_cast<int>(100 * done / total_) : 0;
@@ -76,7 +71,7 @@ void Progress::draw(int64_t done, const std::string& info, bool final_line) {
   const int filled = total_ > 0 ? static_cast<int>(width * done / total_) : 0;
   std::string bar(static_cast<size_t>(filled), '#');
   bar.append(static_cast<size_t>(width - filled), '.');
-  if (json_) {
+  if (style_ == Style::kJson) {
     nlohmann::ordered_json j;
     j["progress"] = label_;
     j["done"] = done;
@@ -92,12 +87,13 @@ void Progress::draw(int64_t done, const std::string& info, bool final_line) {
     std::fflush(stderr);
     return;
   }
+  const bool redrawn = style_ == Style::kBar;
   const std::string when =
       final_line ? "done in " + format_duration(elapsed) : format_duration(left) + " left";
-  std::fprintf(stderr, "%s%s [%s] %lld/%lld %.2f %s/s %s %s%s", tty_ ? "\r\033[K" : "",
+  std::fprintf(stderr, "%s%s [%s] %lld/%lld %.2f %s/s %s %s%s", redrawn ? "\r\033[K" : "",
                label_.c_str(), bar.c_str(), static_cast<long long>(done),
                static_cast<long long>(total_), rate, unit_.c_str(), when.c_str(), info.c_str(),
-               (tty_ && !final_line) ? "" : "\n");
+               (redrawn && !final_line) ? "" : "\n");
   std::fflush(stderr);
 }
 

@@ -16,6 +16,8 @@ namespace cubist::cli {
 
 class Progress {
  public:
+  // One line redrawn, a plain line every 5%, or a JSON object a line ($CUBIST_PROGRESS).
+  enum class Style { kBar, kLines, kJson };
   Progress(std::string label, int64_t total, std::string unit = "it");
   void update(int64_t done, const std::string& info = "");
   void finish(const std::string& info = "");
@@ -24,8 +26,7 @@ class Progress {
   void draw(int64_t done, const std::string& info, bool final_line);
   std::string label_, unit_;
   int64_t total_;
-  bool tty_;   // one line redrawn
-  bool json_;  // a JSON object a line
+  Style style_;
   std::chrono::steady_clock::time_point start_, last_draw_;
   int64_t start_done_ = -1;
   int last_percent_ = -1;
