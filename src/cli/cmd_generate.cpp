@@ -66,9 +66,8 @@ constexpr const char* kUsage =
     "--model DIR   a folder holding dit.safetensors (`cubist train`) and vae.safetensors,\n"
     "              or the transformer's file itself (a dit.safetensors or checkpoint, the\n"
     "              autoencoder beside it); a training run's folder or file takes the\n"
-    "              autoencoder its latents were encoded by; default: $CUBIST_MODEL, else "
-    "models/shapes/ in the working directory\n"
-    "              or beside the executable\n"
+    "              autoencoder its latents were encoded by; default: $CUBIST_MODEL, else\n"
+    "              models/shapes/ in the working directory or beside the executable\n"
     "--window F    frames the model generates at once (1 + 4k, at least 5); default: the\n"
     "              length the model's training run sampled at, else 17\n"
     "--overlap K   latent frames held from a video to continue it (each stands for 4 frames;\n"
@@ -290,7 +289,7 @@ int generate_batch(const std::string& file, const std::string& model_dir) {
                      name + " cannot be run (above); nothing was generated");
   if (calls.empty()) throw UsageError("--batch " + name + " holds no generation (one a line)");
   const TextToVideoModel model = load_text_to_video(model_dir);
-  int64_t failed = 0;
+  size_t failed = 0;
   for (size_t i = 0; i < calls.size(); ++i) {
     std::printf("generate --batch: %zu of %zu, %s\n", i + 1, calls.size(), calls[i].first.c_str());
     try {
