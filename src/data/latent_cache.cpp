@@ -89,13 +89,22 @@ std::string line_name(size_t line) {
   return name;
 }
 
+// Writes `text` beside `path`, then renames it there: a reader never sees half a file.
+void write_whole(const std::string& path, const std::string& text) {
+  {
+    std::ofstream out(path + ".tmp");
+    out << text;
+    CUBIST_CHECK(out.good(), path, ".tmp: writing failed");
+  }
+  fs::rename(path + ".tmp", path);
+}
+
 struct Stopped {};  // thrown between two clips of a video when the cache is asked to stop
 
 // The latents.jsonl lines of the clips that `cut` makes of video e (manifest line `line`),
 // encoded into DIR/latents/LINE_CLIP.safetensors unless DIR/latents/LINE.json lists them all
 // already: it is written once the video's last clip is, so an interrupted video is encoded again
 // from its start. on_frames(n) after each clip: the video's first n frames are done.
-
 std::vector<nlohmann::ordered_json> cached_clips(const CacheModel& model, const ManifestEntry& e,
                                                  size_t line, const std::string& dir,
                                                  const ClipCut& cut, const std::atomic<bool>* stop,
@@ -123,12 +132,7 @@ std::vector<nlohmann::ordered_json> cached_clips(const CacheModel& model, const 
     lines.push_back(manifest_line(name, f, true));
     on_frames(first + clip.frames);
   });
-  {
-    std::ofstream out(index.string() + ".tmp");
-    out << nlohmann::ordered_json(lines).dump() << "\n";
-    CUBIST_CHECK(out.good(), index.string(), ".tmp: writing failed");
-  }
-  fs::rename(index.string() + ".tmp", index);
+  write_whole(index.string(), nlohmann::ordered_json(lines).dump() + "\n");
   return lines;
 }
 
@@ -264,12 +268,9 @@ CacheResult cache_latents(const Vae& vae, const std::string& vae_path, const std
   }
   r.clips = static_cast<int64_t>(lines.size());
   r.manifest = (fs::path(out_dir) / "latents.jsonl").string();
-  {
-    std::ofstream m(r.manifest + ".tmp");
-    for (const auto& j : lines) m << j.dump() << "\n";
-    CUBIST_CHECK(m.good(), r.manifest, ".tmp: writing failed");
-  }
-  fs::rename(r.manifest + ".tmp", r.manifest);
+  std::string text;
+  for (const auto& j : lines) text += j.dump() + "\n";
+  write_whole(r.manifest, text);
   return r;
 }
 
