@@ -156,8 +156,7 @@ PreparedPrompt prepare_request(const TextToVideoModel& m, const VideoRequest& r)
   return p;
 }
 
-Video generate(const TextToVideoModel& m, const VideoRequest& r, const PreparedPrompt& p,
-               const flow::StepFn& on_step) {
+GenerateOptions sampling_options(const VideoRequest& r, const PreparedPrompt& p) {
   GenerateOptions g;
   g.steps = r.steps;
   g.sampler = r.sampler;
@@ -166,6 +165,12 @@ Video generate(const TextToVideoModel& m, const VideoRequest& r, const PreparedP
   g.guidance_rule = r.guidance_rule;
   g.shift = r.shift;
   g.seed = r.seed;
+  return g;
+}
+
+Video generate(const TextToVideoModel& m, const VideoRequest& r, const PreparedPrompt& p,
+               const flow::StepFn& on_step) {
+  GenerateOptions g = sampling_options(r, p);
   g.on_step = on_step;
   return generate_video(*m.dit, *m.vae, p.ids, r.frames, r.width, r.height, g, kFps);
 }

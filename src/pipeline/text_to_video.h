@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "diffusion/dit_flow.h"
 #include "diffusion/flow.h"
 #include "io/video.h"
 #include "models/dit/dit.h"
@@ -69,6 +70,10 @@ struct PreparedPrompt {
 // multiples of the autoencoder's spatial factor times the patch, steps < 1, guidance < 1, a
 // negative shift.
 PreparedPrompt prepare_request(const TextToVideoModel& model, const VideoRequest& request);
+
+// The request's sampling settings for generate_latents: steps, sampler, guidance (and its rule
+// and the prepared negative prompt, which must outlive the options), time shift and seed.
+GenerateOptions sampling_options(const VideoRequest& request, const PreparedPrompt& prompt);
 
 // Generates the video (8 fps). The same request gives the same frames.
 Video generate(const TextToVideoModel& model, const VideoRequest& request,

@@ -151,7 +151,7 @@ void note_sampling_time(const TextToVideoModel& m, VideoJob& job) {
   const int64_t per_frame =
       (job.request.height / sf / d.patch.h) * (job.request.width / sf / d.patch.w);
   const VideoRequest& r = job.request;
-  const int64_t clips = r.guidance != 1.0f ? 2 : 1;  // guidance: with the empty prompt
+  const int64_t clips = r.guidance != 1.0f ? 2 : 1;  // guidance: with its unconditional twin
   const int64_t evaluations = static_cast<int64_t>(r.steps) *
                               (r.sampler == flow::Sampler::kHeun ? 2 : 1) *
                               (job.source ? 2 : 1);  // FlowEdit: the source's and the target's
@@ -533,13 +533,7 @@ class WindowRunner {
 
   // The request's sampling settings, this window's seed, and progress counted over every window.
   GenerateOptions options() {
-    GenerateOptions g;
-    g.steps = job_.request.steps;
-    g.sampler = job_.request.sampler;
-    g.guidance = job_.request.guidance;
-    g.negative_prompt = job_.prompt.negative.empty() ? nullptr : &job_.prompt.negative;
-    g.guidance_rule = job_.request.guidance_rule;
-    g.shift = job_.request.shift;
+    GenerateOptions g = sampling_options(job_.request, job_.prompt);
     g.seed = window_seed(job_.request.seed, index_);
     const int before = static_cast<int>(index_) * g.steps;
     const int total = static_cast<int>(job_.windows.size()) * g.steps;
