@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "data/clip_cut.h"
 #include "data/manifest.h"
+#include "io/text_file.h"
 #include "models/vae/latent_io.h"
 #include "models/vae/vae.h"
 
@@ -89,16 +90,6 @@ std::string line_name(size_t line) {
   return name;
 }
 
-// Writes `text` beside `path`, then renames it there: a reader never sees half a file.
-void write_whole(const std::string& path, const std::string& text) {
-  {
-    std::ofstream out(path + ".tmp");
-    out << text;
-    CUBIST_CHECK(out.good(), path, ".tmp: writing failed");
-  }
-  fs::rename(path + ".tmp", path);
-}
-
 struct Stopped {};  // thrown between two clips of a video when the cache is asked to stop
 
 // The latents.jsonl lines of the clips that `cut` makes of video e (manifest line `line`),
@@ -132,7 +123,7 @@ std::vector<nlohmann::ordered_json> cached_clips(const CacheModel& model, const 
     lines.push_back(manifest_line(name, f, true));
     on_frames(first + clip.frames);
   });
-  write_whole(index.string(), nlohmann::ordered_json(lines).dump() + "\n");
+  write_text_file(index.string(), nlohmann::ordered_json(lines).dump() + "\n");
   return lines;
 }
 
@@ -166,9 +157,7 @@ void check_cut(const std::string& out_dir, const ClipCut& cut, bool has_latents)
                ": cache into a new folder, or delete that one to encode again");
   if (has_latents && fs::exists(fs::path(out_dir) / "cut.json")) return;
   if (!cut.cuts()) return;
-  std::ofstream out(fs::path(out_dir) / "cut.json");
-  out << cut.to_json().dump() << "\n";
-  CUBIST_CHECK(out.good(), out_dir, "/cut.json: writing failed");
+  write_text_file((fs::path(out_dir) / "cut.json").string(), cut.to_json().dump() + "\n");
 }
 
 // A folder that holds latents of another model, other weights or another manifest is refused as
@@ -270,7 +259,7 @@ CacheResult cache_latents(const Vae& vae, const std::string& vae_path, const std
   r.manifest = (fs::path(out_dir) / "latents.jsonl").string();
   std::string text;
   for (const auto& j : lines) text += j.dump() + "\n";
-  write_whole(r.manifest, text);
+  write_text_file(r.manifest, text);
   return r;
 }
 

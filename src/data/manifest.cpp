@@ -1,11 +1,8 @@
 // Manifests (JSONL) of videos with captions, and indexing a folder of videos into one.
 #include "data/manifest.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cctype>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -16,6 +13,7 @@
 #include "core/error.h"
 #include "core/strings.h"
 #include "io/json_field.h"
+#include "io/text_file.h"
 #include "io/video.h"
 
 namespace cubist {
@@ -233,37 +231,24 @@ std::vector<ManifestEntry> read_manifest(const std::string& path) {
 
 void write_manifest(const std::string& path, const std::vector<ManifestEntry>& entries) {
   const fs::path base = folder_of(path);
-  std::string tmp = path;
-  tmp.append(".tmp").append(std::to_string(getpid()));
-  {
-    std::ofstream out(tmp);
-    if (!out) fail(path, ": cannot write the manifest (", tmp, ")");
-    for (const ManifestEntry& e : entries) {
-      const fs::path abs = fs::absolute(fs::path(e.path)).lexically_normal();
-      const fs::path rel = abs.lexically_relative(base);
-      const bool inside = !rel.empty() && *rel.begin() != "..";
-      json j;
-      j["path"] = inside ? rel.string() : abs.string();
-      j["caption"] = e.caption;
-      if (!e.prompt.empty()) j["prompt"] = e.prompt;
-      if (!e.description.empty()) j["description"] = e.description;
-      j["frames"] = e.frames;
-      j["fps"] = e.fps;
-      j["width"] = e.width;
-      j["height"] = e.height;
-      j["duration"] = e.duration;
-      out << j.dump() << "\n";
-    }
-    out.close();
-    if (!out) {
-      std::remove(tmp.c_str());
-      fail(path, ": writing the manifest failed");
-    }
+  std::string text;
+  for (const ManifestEntry& e : entries) {
+    const fs::path abs = fs::absolute(fs::path(e.path)).lexically_normal();
+    const fs::path rel = abs.lexically_relative(base);
+    const bool inside = !rel.empty() && *rel.begin() != "..";
+    json j;
+    j["path"] = inside ? rel.string() : abs.string();
+    j["caption"] = e.caption;
+    if (!e.prompt.empty()) j["prompt"] = e.prompt;
+    if (!e.description.empty()) j["description"] = e.description;
+    j["frames"] = e.frames;
+    j["fps"] = e.fps;
+    j["width"] = e.width;
+    j["height"] = e.height;
+    j["duration"] = e.duration;
+    text += j.dump() + "\n";
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    fail(path, ": cannot move the finished manifest into place");
-  }
+  write_text_file(path, text);
 }
 
 IndexResult index_videos(const std::string& dir, const std::string& captions_file,

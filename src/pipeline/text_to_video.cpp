@@ -3,7 +3,6 @@
 #include <cmath>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 
 #include "core/error.h"
 #include "core/parallel.h"
@@ -12,6 +11,7 @@
 #include "io/output_folder.h"
 #include "io/safetensors.h"
 #include "io/sha256.h"
+#include "io/text_file.h"
 #include "models/model_files.h"
 #include "models/text/prompt_expansion.h"
 #include "ops/gemm.h"
@@ -224,12 +224,7 @@ std::string write_generated(const std::string& out, const Video& video,
   }
   write_video(out, video, w);
   const std::string side = sidecar_path(out);
-  {
-    std::ofstream f(side + ".tmp");
-    f << record.dump(2) << "\n";
-    CUBIST_CHECK(f.good(), side, ".tmp: writing the provenance failed");
-  }
-  fs::rename(side + ".tmp", side);
+  write_text_file(side, record.dump(2) + "\n");
   return side;
 }
 

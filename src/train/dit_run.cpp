@@ -18,6 +18,7 @@
 #include "io/json_field.h"
 #include "io/output_folder.h"
 #include "io/plot.h"
+#include "io/text_file.h"
 #include "models/model_files.h"
 #include "models/vae/latent_io.h"
 #include "train/dit_trainer.h"
@@ -840,8 +841,7 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
         o.out_dir + "/log.csv",
         std::vector<std::string>{"step", "loss", "lr", "grad_norm", "tokens_per_s", "elapsed_s"},
         result.start_step + 1);
-    std::ofstream cfg(o.out_dir + "/config.json");
-    cfg << run_json << "\n";
+    write_text_file(o.out_dir + "/config.json", run_json + "\n");
   }
   auto save = [&](int64_t step) {
     CUBIST_CHECK(same_weights(trainer.model().parameters(), group), "train: at step ", step,

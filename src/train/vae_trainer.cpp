@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <optional>
 #include <sstream>
 
@@ -19,6 +18,7 @@
 #include "io/output_folder.h"
 #include "io/plot.h"
 #include "io/safetensors.h"
+#include "io/text_file.h"
 #include "models/vae/vae.h"
 #include "train/adamw.h"
 #include "train/lr_schedule.h"
@@ -444,11 +444,10 @@ VaeTrainResult train_vae(const VaeTrainOptions& o, const VaeTrainCallback& on_st
                 std::vector<std::string>{"step", "loss", "mse", "kl", "psnr", "lr", "grad_norm",
                                          "clips_per_s", "val_psnr", "elapsed_s"},
                 result.start_step + 1);
-    std::ofstream cfg(o.out_dir + "/config.json");
     nlohmann::ordered_json j;
     j["model"] = o.model.to_json();
     j["train"] = tc.to_json();
-    cfg << j.dump(2) << "\n";
+    write_text_file(o.out_dir + "/config.json", j.dump(2) + "\n");
   }
 
   auto save = [&](int64_t step) {

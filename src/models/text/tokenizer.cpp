@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -16,6 +15,7 @@
 #include "data/shapes_caption.h"
 #include "data/shapes_world.h"
 #include "io/base64.h"
+#include "io/text_file.h"
 #include "models/text/sentencepiece_model.h"
 
 namespace cubist::text {
@@ -265,19 +265,7 @@ bool Tokenizer::same_as(const Tokenizer& other) const {
   return !pieces_ || pieces_->bytes() == other.pieces_->bytes();
 }
 
-void Tokenizer::save(const std::string& path) const {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << to_json() << "\n";
-    out.flush();
-    CUBIST_CHECK(out.good(), "tokenizer: writing ", tmp, " failed");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    fail("tokenizer: cannot rename ", tmp, " to ", path);
-  }
-}
+void Tokenizer::save(const std::string& path) const { write_text_file(path, to_json() + "\n"); }
 
 std::optional<int32_t> Tokenizer::id(std::string_view word) const {
   auto it = ids_.find(std::string(word));
