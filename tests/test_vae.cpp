@@ -540,6 +540,40 @@ TEST(Vae, StreamedEncodingEqualsEncodingTheWholeVideo) {
   std::filesystem::remove_all(dir);
 }
 
+// A file's latent refined in chunks reads the file again window by window (overlapping, with the
+// lookahead) instead of holding it: the same latent as the refinement of the video held whole,
+// padded in time and space the same way; a clip refined whole takes the same path as ever.
+TEST(Vae, RefiningAFileInChunksReadsItWindowByWindow) {
+  OneThread one;
+  Generator gen(53);
+  Vae vae(tiny(), gen);
+  perturb(vae, 54);
+  const std::string dir = ::testing::TempDir() + "refine_file_" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  const Video v = testing::smooth_video(11, 16, 20, 10.0);  // padded to 13 x 16 x 24
+  const std::string frames = dir + "/v/";
+  write_video(frames, v);
+  for (const int64_t chunk : {int64_t{1}, int64_t{2}, kRefineWholeOrChunks}) {
+    EncodeOptions o;
+    o.pad = true, o.chunk_frames = 4;
+    o.refine = {.steps = 3, .chunk_latents = chunk};
+    int64_t decodes = 0;
+    const LatentFile held = encode_latent(vae, read_video(frames), "clip", o);
+    const LatentFile read =
+        encode_video_file(vae, frames, o, {}, [&](int64_t d, int64_t, double) { decodes = d; });
+    EXPECT_EQ(read.latent.shape(), held.latent.shape()) << chunk;
+    EXPECT_EQ(read.latent.to_vector(), held.latent.to_vector()) << chunk;
+    EXPECT_EQ(read.refine_plan.chunk_latents, held.refine_plan.chunk_latents) << chunk;
+    EXPECT_EQ(read.refine_steps, 3);
+    EXPECT_EQ(read.refined_for, vae.decoder_fingerprint());
+    EXPECT_EQ(read.frames, 11);
+    EXPECT_EQ(read.width, 20);
+    const int64_t chunks = chunk == 1 ? 4 : chunk == 2 ? 3 : 1;  // 4 latent frames
+    EXPECT_EQ(decodes, 3 * chunks) << chunk;
+  }
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Vae, RefinedLatentFilesRecordTheirRefinement) {
   OneThread one;
   Generator gen(12);

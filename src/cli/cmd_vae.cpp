@@ -3,11 +3,13 @@
 //   encode  a video or image -> a latent file
 //   decode  a latent file -> a video
 //   cache   every video of a manifest -> latent files and a latent manifest, for the transformer
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -74,10 +76,11 @@ const char* kUsage =
     "        frames refined at a time, as training does, untiled). --refine-lr LR is its\n"
     "        starting step (default 0.1, decaying to 0). --refine-chunk L refines L latent\n"
     "        frames (4L frames) at a time, the first alone, each chunk N steps together with\n"
-    "        the next, after those before it, so memory holds two chunks' decoding (0: the\n"
+    "        the next, after those before it, so memory holds two chunks' decoding and\n"
+    "        frames, however long the video (it is read again a window at a time; 0: the\n"
     "        whole clip at once; default: the whole clip when it fits in memory, else the\n"
-    "        longest chunks that do; chunks lose some of the gain: docs/VAE.md). Default\n"
-    "        --refine 0: the encoder alone.\n"
+    "        longest chunks that do; chunks lose a little of the gain: docs/VAE.md).\n"
+    "        Default --refine 0: the encoder alone.\n"
     "decode  Decodes a latent file to a video (.mp4, .webm, .gif, or a folder of PNG frames),\n"
     "        L latent frames at a time (default 1) straight into the file, so memory does not\n"
     "        grow with the length, and frames larger than --tile PX (default 256; 0 = whole\n"
@@ -277,8 +280,37 @@ std::string refine_summary(const LatentFile& f) {
   return ", refined " + std::to_string(f.refine_steps) + " steps (" + how + ")";
 }
 
-// The whole video in memory: a refinement and a one-pass encoding need it. A video too long for
-// this machine is refused before it is read, rather than failing for memory part way.
+// The bar of a refinement: its decodes (steps times chunks) and the last one's PSNR; Ctrl-C
+// stops it, as it stops the encoding before it.
+class RefineBar {
+ public:
+  explicit RefineBar(int64_t steps) : steps_(steps) {}
+  void operator()(int64_t decode, int64_t decodes, double mse) {
+    if (stop_->load())
+      throw Error("vae encode: interrupted at refinement step " + std::to_string(decode) + " of " +
+                  std::to_string(decodes) + "; no latent file was written");
+    if (!bar_) {
+      const int64_t chunks = decodes / steps_;
+      bar_.emplace(chunks == 1 ? std::string("vae encode: refining")
+                               : "vae encode: refining " + std::to_string(chunks) + " chunks",
+                   decodes, "step");
+    }
+    char info[32];
+    std::snprintf(info, sizeof info, "psnr %.2f dB", psnr_of_mse(mse));
+    bar_->update(decode, info);
+  }
+  void finish() {
+    if (bar_) bar_->finish();
+  }
+
+ private:
+  int64_t steps_;
+  const std::atomic<bool>* stop_ = stop_on_signals();
+  std::optional<Progress> bar_;
+};
+
+// One pass over the whole video (--chunk 0), which needs it in memory: a video too long for this
+// machine is refused before it is read, rather than failing for memory part way.
 LatentFile encode_whole(const Vae& vae, const std::string& in, const EncodeOptions& o) {
   const VideoInfo video = probe_video(in);
   // Its frames as read (3 bytes a pixel) and as the autoencoder's input (3 floats a pixel).
@@ -288,44 +320,38 @@ LatentFile encode_whole(const Vae& vae, const std::string& in, const EncodeOptio
   if (bytes > budget) {
     char msg[512];
     std::snprintf(msg, sizeof msg,
-                  "%s: %s holds the whole video in memory, and its %lld frames of %lldx%lld "
-                  "need at least %.1f GB, more than the %.1f GB one job may take here; encode "
-                  "without it (a chunk at a time), or a shorter clip of the video",
-                  in.c_str(), o.refine.steps > 0 ? "--refine" : "--chunk 0",
-                  static_cast<long long>(video.frames), static_cast<long long>(video.width),
-                  static_cast<long long>(video.height), bytes / 1e9, budget / 1e9);
+                  "%s: --chunk 0 holds the whole video in memory, and its %lld frames of "
+                  "%lldx%lld need at least %.1f GB, more than the %.1f GB one job may take here; "
+                  "encode without it (a chunk at a time), or a shorter clip of the video",
+                  in.c_str(), static_cast<long long>(video.frames),
+                  static_cast<long long>(video.width), static_cast<long long>(video.height),
+                  bytes / 1e9, budget / 1e9);
     throw Error(msg);
   }
-  std::optional<Progress> bar;
-  const auto refining = [&](int64_t decode, int64_t decodes, double mse) {
-    if (!bar) {
-      const int64_t chunks = decodes / o.refine.steps;
-      bar.emplace(chunks == 1 ? std::string("vae encode: refining")
-                              : "vae encode: refining " + std::to_string(chunks) + " chunks",
-                  decodes, "step");
-    }
-    char info[32];
-    std::snprintf(info, sizeof info, "psnr %.2f dB", psnr_of_mse(mse));
-    bar->update(decode, info);
-  };
-  LatentFile f = encode_latent(vae, read_video(in), in, o, refining);
-  if (bar) bar->finish();
+  RefineBar refining(o.refine.steps);
+  LatentFile f = encode_latent(vae, read_video(in), in, o, std::ref(refining));
+  refining.finish();
   return f;
 }
 
-// A chunk at a time from the file: memory stays that of one chunk however long the video is.
+// A chunk at a time from the file: memory stays that of one chunk however long the video is; a
+// refinement then reads the file again a window at a time where the whole clip's does not fit.
 LatentFile encode_streamed(const Vae& vae, const std::string& in, const EncodeOptions& o) {
   std::optional<Progress> bar;
   const std::atomic<bool>* stop = stop_on_signals();
-  LatentFile f = encode_video_file(vae, in, o, [&](int64_t frames, int64_t header_frames) {
+  RefineBar refining(o.refine.steps);
+  const auto encoded = [&](int64_t frames, int64_t header_frames) {
     const int64_t total = std::max<int64_t>(header_frames, 1);
     if (!bar) bar.emplace("vae encode", total, "frame");
     bar->update(std::min(frames, total));
+    if (frames >= total) bar->finish();  // before the refinement's bar
     if (stop->load())
       throw Error("vae encode: interrupted after " + std::to_string(frames) +
                   " frames; no latent file was written");
-  });
+  };
+  LatentFile f = encode_video_file(vae, in, o, encoded, std::ref(refining));
   if (bar) bar->finish();
+  refining.finish();
   return f;
 }
 
@@ -349,8 +375,7 @@ int encode(Args& args) {
   check_output_place(out);  // before the encoding, which a refinement makes long
   const EncodeOptions options{
       .pad = pad, .chunk_frames = chunk, .tiling = tiling, .refine = refine};
-  LatentFile f = refine.steps > 0 || chunk == 0 ? encode_whole(*vae, in, options)
-                                                : encode_streamed(*vae, in, options);
+  LatentFile f = chunk == 0 ? encode_whole(*vae, in, options) : encode_streamed(*vae, in, options);
   f.source = in, f.vae_encoder = vae->encoder_fingerprint();
   save_latent(out, f);
   std::printf("vae encode: %s (%lld frames, %lldx%lld) -> %s latent %s%s\n", in.c_str(),

@@ -46,6 +46,7 @@ Progress::Progress(std::string label, int64_t total, std::string unit)
       last_draw_(start_) {}
 
 void Progress::update(int64_t done, const std::string& info) {
+  if (finished_) return;
   if (start_done_ < 0) start_done_ = done > 0 ? done - 1 : 0;  // resumed jobs start mid-way
   const auto now = std::chrono::steady_clock::now();
   if (style_ != Style::kLines) {
@@ -59,7 +60,11 @@ void Progress::update(int64_t done, const std::string& info) {
   draw(done, info, false);
 }
 
-void Progress::finish(const std::string& info) { draw(total_, info, true); }
+void Progress::finish(const std::string& info) {
+  if (finished_) return;
+  finished_ = true;
+  draw(total_, info, true);
+}
 
 void Progress::draw(int64_t done, const std::string& info, bool final_line) {
   const double elapsed =

@@ -20,7 +20,7 @@ class Progress {
   enum class Style { kBar, kLines, kJson };
   Progress(std::string label, int64_t total, std::string unit = "it");
   void update(int64_t done, const std::string& info = "");
-  void finish(const std::string& info = "");
+  void finish(const std::string& info = "");  // the final line, once; later calls do nothing
 
  private:
   void draw(int64_t done, const std::string& info, bool final_line);
@@ -30,6 +30,7 @@ class Progress {
   std::chrono::steady_clock::time_point start_, last_draw_;
   int64_t start_done_ = -1;
   int last_percent_ = -1;
+  bool finished_ = false;
 };
 
 std::string format_duration(double seconds);  // "1:02:03" or "02:03"

@@ -1,6 +1,7 @@
 #include "models/vae/latent_io.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 
 #include "autograd/basic.h"
@@ -28,6 +29,65 @@ SafeTensors open_latent_file(const std::string& path) {
     fail(e.what(), "; a latent file is the .safetensors that `cubist vae encode` writes");
   }
 }
+
+// What a refined latent records of its refinement, so that it can be told apart and made again.
+void record_refinement(LatentFile& f, const Vae& vae, const RefineOptions& o,
+                       const RefinePlan& plan) {
+  f.refine_steps = o.steps, f.refined_for = vae.decoder_fingerprint();
+  f.refine_lr = o.lr, f.refine_plan = plan;
+}
+
+// The frames of a video file as a refinement asks for them, in order (RefineFrames): read once,
+// held only from the first frame still asked for, and padded to H x W and past the last frame as
+// pad_video pads; so a refinement in chunks holds a window of the video, not the whole of it.
+class FileFrames {
+ public:
+  FileFrames(const std::string& path, int64_t height, int64_t width)
+      : path_(path), reader_(path), height_(height), width_(width) {}
+
+  Tensor operator()(int64_t f0, int64_t f1) {
+    CUBIST_CHECK(f0 >= first_ && f1 > f0, path_, ": frames ", f0, " to ", f1,
+                 " asked for after frame ", first_, "; a refinement reads forward");
+    while (!ended_ && first_ + held_.frames < f1) {
+      Video more = reader_.read(f1 - first_ - held_.frames);
+      if (more.frames == 0)
+        ended_ = true;
+      else
+        append(more);
+    }
+    // Frames past the end are the last one repeated; the last is kept for them.
+    forget(std::min(f0 - first_, held_.frames - 1));
+    CUBIST_CHECK(held_.frames > 0, path_, ": no frames to refine towards");
+    Video part(f1 - f0, held_.height, held_.width, held_.fps);
+    const size_t frame = static_cast<size_t>(held_.height * held_.width * 3);
+    for (int64_t t = f0; t < f1; ++t)
+      std::copy_n(held_.frame(std::min(t - first_, held_.frames - 1)), frame, part.frame(t - f0));
+    return video_to_tensor(pad_to(part, f1 - f0, height_, width_));
+  }
+
+ private:
+  void append(const Video& v) {
+    if (held_.frames == 0) {
+      held_ = v;
+      return;
+    }
+    held_.rgb.insert(held_.rgb.end(), v.rgb.begin(), v.rgb.end());
+    held_.frames += v.frames;
+  }
+  void forget(int64_t frames) {
+    if (frames <= 0) return;
+    const size_t bytes = static_cast<size_t>(frames * held_.height * held_.width * 3);
+    held_.rgb.erase(held_.rgb.begin(), held_.rgb.begin() + static_cast<std::ptrdiff_t>(bytes));
+    held_.frames -= frames, first_ += frames;
+  }
+
+  std::string path_;
+  VideoReader reader_;
+  int64_t height_, width_;
+  Video held_;         // frames first_, first_ + 1, ...
+  int64_t first_ = 0;  // the index in the video of held_'s first frame
+  bool ended_ = false;
+};
 
 }  // namespace
 
@@ -123,12 +183,9 @@ LatentFile encode_latent(const Vae& vae, const Video& v, const std::string& what
     plan = plan_refinement(c, o.refine, x.size(2), x.size(3), x.size(4), memory_budget_bytes());
   const int64_t chunk = o.chunk_frames < 0 ? 4 * c.temporal_factor() : o.chunk_frames;
   Tensor z = encode_tiled(vae, x, chunk, o.tiling);
-  if (o.refine.steps > 0) {
-    z = refine_latent(vae, x, z, o.refine, progress);
-    f.refine_steps = o.refine.steps, f.refined_for = vae.decoder_fingerprint();
-    f.refine_lr = o.refine.lr, f.refine_plan = plan;
-  }
+  if (o.refine.steps > 0) z = refine_latent(vae, x, z, o.refine, progress);
   f.latent = z.squeeze(0).contiguous();
+  if (o.refine.steps > 0) record_refinement(f, vae, o.refine, plan);
   return f;
 }
 
@@ -168,18 +225,39 @@ LatentFile encode_latent_stream(const Vae& vae, VideoReader& reader, const std::
 }
 
 LatentFile encode_video_file(const Vae& vae, const std::string& path, const EncodeOptions& o,
-                             const FileEncodeProgress& progress) {
+                             const FileEncodeProgress& progress, const RefineProgress& refining) {
+  const VaeConfig& c = vae.config();
   const VideoInfo info = probe_video(path);
-  if (!o.pad) check_shape_or_suggest_pad(vae.config(), info.frames, info.height, info.width, path);
-  if (!stream_in_chunks(info.frames, info.height, info.width, o.tiling)) {
-    const LatentFile f = encode_latent(vae, read_video(path), path, o);  // tile by tile
+  if (!o.pad) check_shape_or_suggest_pad(c, info.frames, info.height, info.width, path);
+  const int64_t T = 1 + round_up(std::max<int64_t>(info.frames, 1) - 1, c.temporal_factor());
+  const int64_t H = round_up(info.height, c.spatial_factor);
+  const int64_t W = round_up(info.width, c.spatial_factor);
+  const bool refine = o.refine.steps > 0;
+  // Refused before the encoding if it cannot fit; the whole clip's refinement needs it whole.
+  const bool whole =
+      refine && plan_refinement(c, o.refine, T, H, W, memory_budget_bytes()).chunk_latents == 0;
+  if (whole || !stream_in_chunks(info.frames, info.height, info.width, o.tiling)) {
+    LatentFile f = encode_latent(vae, read_video(path), path, o, refining);  // tile by tile
     if (progress) progress(f.frames, info.frames);
     return f;
   }
+  EncodeOptions mean = o;
+  mean.refine = {};
   VideoReader reader(path);
-  return encode_latent_stream(vae, reader, path, o, [&](int64_t frames) {
+  LatentFile f = encode_latent_stream(vae, reader, path, mean, [&](int64_t frames) {
     if (progress) progress(frames, info.frames);
   });
+  if (!refine) return f;
+  // The plan of the latent as read: a header's frame count may be off.
+  const int64_t n = f.latent.size(1);
+  const RefinePlan plan =
+      plan_refinement(c, o.refine, c.video_frames(n), H, W, memory_budget_bytes());
+  FileFrames frames(path, H, W);
+  f.latent = refine_latent(vae, std::ref(frames), f.latent.unsqueeze(0), o.refine, refining)
+                 .squeeze(0)
+                 .contiguous();
+  record_refinement(f, vae, o.refine, plan);
+  return f;
 }
 
 Video pad_video(const Video& v, const VaeConfig& c) {

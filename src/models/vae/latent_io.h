@@ -72,9 +72,10 @@ void check_shape_or_suggest_pad(const VaeConfig& c, int64_t frames, int64_t heig
 
 // The same latent as encode_latent's, read and encoded a chunk of o.chunk_frames frames at a time
 // (default four latent frames' worth; 0 is refused), so that memory does not grow with the
-// video's length; no refinement, which needs the whole video. A frame size the model does not
-// take is refused at the first frame, a frame count only at the end (check it first where the
-// count is known: probe_video). `progress` hears the frames encoded so far.
+// video's length; no refinement (encode_video_file refines a file's latent window by window). A
+// frame size the model does not take is refused at the first frame, a frame count only at the end
+// (check it first where the count is known: probe_video). `progress` hears the frames encoded so
+// far.
 using EncodeProgress = std::function<void(int64_t frames)>;
 LatentFile encode_latent_stream(const Vae& vae, VideoReader& reader, const std::string& what,
                                 const EncodeOptions& o = {}, const EncodeProgress& progress = {});
@@ -83,10 +84,14 @@ LatentFile encode_latent_stream(const Vae& vae, VideoReader& reader, const std::
 // from the file's header (probe_video), so that a video the model does not take is refused
 // before the work rather than after it; a short video of tiled frames is read whole and encoded
 // tile by tile instead, which takes less memory (stream_in_chunks). `progress` hears the frames
-// encoded so far and the header's count.
+// encoded so far and the header's count. With o.refine.steps > 0 the latent is then refined
+// (refine_latent, reporting to `refining`): whole, when the whole clip's refinement fits memory,
+// else in chunks, with the file read again window by window, so that neither the video nor its
+// floats are held whole; a refinement that cannot fit is refused before the encoding.
 using FileEncodeProgress = std::function<void(int64_t frames, int64_t header_frames)>;
 LatentFile encode_video_file(const Vae& vae, const std::string& path, const EncodeOptions& o = {},
-                             const FileEncodeProgress& progress = {});
+                             const FileEncodeProgress& progress = {},
+                             const RefineProgress& refining = {});
 
 // The smallest shape >= the video's that the model takes (1 + tf k frames, sides multiples of
 // sf), and the video padded to it: the last frame repeated, the right column and bottom row

@@ -65,9 +65,16 @@ Tensor refine_part(const Vae& vae, const Tensor& target_frames, const Tensor& st
   return best;
 }
 
-double decoded_mse(const Vae& vae, const Tensor& z, const Tensor& x) {
-  NoGrad no_grad;
-  return mse_loss(Var(vae.decode_chunked(z, 1)), Var(x)).item();
+// The sum of squared differences of two tensors of one shape, in double.
+double squared_error(const Tensor& a, const Tensor& b) {
+  const Tensor x = a.contiguous(), y = b.contiguous();
+  const float *p = x.data<float>(), *q = y.data<float>();
+  double sum = 0;
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    const double d = static_cast<double>(p[i]) - q[i];
+    sum += d * d;
+  }
+  return sum;
 }
 
 }  // namespace
@@ -118,20 +125,32 @@ RefinePlan plan_refinement(const VaeConfig& c, const RefineOptions& o, int64_t T
 
 Tensor refine_latent(const Vae& vae, const Tensor& x, const Tensor& z, const RefineOptions& o,
                      const RefineProgress& progress) {
-  CUBIST_CHECK(o.steps >= 0 && std::isfinite(o.lr) && o.lr > 0.0f,
-               "refine_latent: steps must be >= 0 and the rate > 0, got ", o.steps, " and ", o.lr);
   CUBIST_CHECK(x.dim() == 5 && z.dim() == 5 && x.size(0) == 1 && z.size(0) == 1,
                "refine_latent: expects one video [1, 3, T, H, W] and its latent [1, C, T', H', "
                "W'], got ",
                x.shape(), " and ", z.shape());
   const VaeConfig& c = vae.config();
-  CUBIST_CHECK(c.video_frames(z.size(2)) == x.size(2), "refine_latent: a latent of ", z.size(2),
-               " frames decodes to ", c.video_frames(z.size(2)), " frames, not the video's ",
-               x.size(2));
+  CUBIST_CHECK(c.video_frames(z.size(2)) == x.size(2) &&
+                   z.size(3) * c.spatial_factor == x.size(3) &&
+                   z.size(4) * c.spatial_factor == x.size(4),
+               "refine_latent: a latent ", z.shape(), " decodes to ", c.video_frames(z.size(2)),
+               " frames of ", z.size(4) * c.spatial_factor, "x", z.size(3) * c.spatial_factor,
+               ", not the video's ", x.size(2), " of ", x.size(4), "x", x.size(3));
+  return refine_latent(
+      vae, [&x](int64_t f0, int64_t f1) { return x.slice(2, f0, f1); }, z, o, progress);
+}
+
+Tensor refine_latent(const Vae& vae, const RefineFrames& frames, const Tensor& z,
+                     const RefineOptions& o, const RefineProgress& progress) {
+  CUBIST_CHECK(o.steps >= 0 && std::isfinite(o.lr) && o.lr > 0.0f,
+               "refine_latent: steps must be >= 0 and the rate > 0, got ", o.steps, " and ", o.lr);
+  CUBIST_CHECK(z.dim() == 5 && z.size(0) == 1,
+               "refine_latent: expects one latent [1, C, T', H', W'], got ", z.shape());
   if (o.steps == 0) return z.contiguous().clone();
-  const int64_t n = z.size(2);
-  const RefinePlan plan =
-      plan_refinement(c, o, x.size(2), x.size(3), x.size(4), memory_budget_bytes());
+  const VaeConfig& c = vae.config();
+  const int64_t n = z.size(2), sf = c.spatial_factor;
+  const RefinePlan plan = plan_refinement(c, o, c.video_frames(n), z.size(3) * sf, z.size(4) * sf,
+                                          memory_budget_bytes());
   const int64_t chunk = plan.chunk_latents >= n ? 0 : plan.chunk_latents;  // 0: the whole clip
   int64_t chunks = 1;
   if (chunk > 0)
@@ -144,22 +163,29 @@ Tensor refine_latent(const Vae& vae, const Tensor& x, const Tensor& z, const Ref
 
   EnableGrad enable;            // callers may run under NoGrad
   ConstantWeights frozen(vae);  // the gradient is the latent's alone
-  if (chunk == 0) return refine_part(vae, x, z, nullptr, o, decoded);
-  CausalStream past;
+  if (chunk == 0) return refine_part(vae, frames(0, c.video_frames(n)), z, nullptr, o, decoded);
+  // The refined chunks' decoder stream, and the encoder's latent's beside it: each chunk's
+  // decoding through both is measured on its frames, for the whole clip's comparison at the end.
+  CausalStream past, unrefined;
+  double refined_error = 0, unrefined_error = 0;
   Tensor refined = z.contiguous().clone();  // the latest estimate of every latent frame
   for (int64_t b = 0; b < n;) {
     const int64_t e = Vae::chunk_end(b, n, chunk);
     const int64_t w = plan.lookahead ? Vae::chunk_end(e, n, chunk) : e;  // the window's end
     const auto [f0, f1] = frames_of(c, b, w);
-    const Tensor window =
-        refine_part(vae, x.slice(2, f0, f1), refined.slice(2, b, w), &past, o, decoded);
+    const Tensor target = frames(f0, f1);
+    const Tensor window = refine_part(vae, target, refined.slice(2, b, w), &past, o, decoded);
     refined.slice(2, b, w).copy_(window);  // the lookahead's part is the next window's start
-    vae.decode_next(window.slice(2, 0, e - b).contiguous(), past);  // the chunk becomes the past
+    const Tensor own = target.slice(2, 0, frames_of(c, b, e).second - f0);  // the chunk's frames
+    refined_error += squared_error(vae.decode_next(window.slice(2, 0, e - b).contiguous(), past),
+                                   own);  // the chunk becomes the past
+    unrefined_error +=
+        squared_error(vae.decode_next(z.slice(2, b, e).contiguous(), unrefined), own);
     b = e;
   }
   // Each window kept its own best, judged on its own frames: together they can, in principle,
   // decode the whole clip worse than the encoder's latent does.
-  return decoded_mse(vae, refined, x) <= decoded_mse(vae, z, x) ? refined : z.contiguous().clone();
+  return refined_error <= unrefined_error ? refined : z.contiguous().clone();
 }
 
 }  // namespace cubist

@@ -73,12 +73,22 @@ RefinePlan plan_refinement(const VaeConfig& c, const RefineOptions& o, int64_t T
 // refines (the chunk's, or the whole clip's).
 using RefineProgress = std::function<void(int64_t decode, int64_t decodes, double mse)>;
 
-// The latent z [1, C, T', H', W'] (the encoder's mean for x) refined towards one that decodes
-// to x [1, 3, T, H, W]. Each chunk (or the whole clip) keeps, of the latents it decoded (its
-// part of z first), the one with the smallest error on its frames; in chunks, if the result
-// decodes the whole clip worse than z (the chunks before may have moved), z is returned, so the
-// result never reconstructs x worse than z does. Memory: the decoder's activations for a chunk
-// (plan_refinement, with memory_budget_bytes()), as a training step on it holds.
+// The frames [f0, f1) of the video a latent is refined towards, as [1, 3, f1 - f0, H, W] in
+// [-1, 1] (padded as the latent was encoded). A refinement asks for them in order (f0 never goes
+// back), so that a file can be read as it goes and only a window's frames held (latent_io).
+using RefineFrames = std::function<Tensor(int64_t f0, int64_t f1)>;
+
+// The latent z [1, C, T', H', W'] (the encoder's mean for the video) refined towards one that
+// decodes to the video's T x H x W frames (T = the frames z decodes to, H and W z's times the
+// spatial factor). Each chunk (or the whole clip) keeps, of the latents it decoded (its part of
+// z first), the one with the smallest error on its frames; in chunks, if the result decodes the
+// whole clip worse than z (the chunks before may have moved), z is returned, so the result never
+// reconstructs the video worse than z does. Memory: the decoder's activations for a chunk
+// (plan_refinement, with memory_budget_bytes()), as a training step on it holds, and a window's
+// frames.
+Tensor refine_latent(const Vae& vae, const RefineFrames& frames, const Tensor& z,
+                     const RefineOptions& o, const RefineProgress& progress = {});
+// The same, towards a video held whole: x [1, 3, T, H, W].
 Tensor refine_latent(const Vae& vae, const Tensor& x, const Tensor& z, const RefineOptions& o,
                      const RefineProgress& progress = {});
 
