@@ -15,5 +15,6 @@ int cmd_vae(int argc, char** argv);
 int cmd_train(int argc, char** argv);
 int cmd_generate(int argc, char** argv);
 int cmd_export(int argc, char** argv);
+int cmd_info(int argc, char** argv);
 
 }  // namespace cubist::cli

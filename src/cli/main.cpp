@@ -53,6 +53,7 @@ constexpr Command kCommands[] = {
     {"train", cubist::cli::cmd_train, "train the diffusion transformer: `train --config FILE`",
      [](int, char**) { return true; }},
     {"generate", cubist::cli::cmd_generate, "a video from a prompt: `generate \"PROMPT\" -o OUT`"},
+    {"info", cubist::cli::cmd_info, "what a file is and what made it: `info OUT.mp4`"},
 };
 
 void print_usage(FILE* out) {

@@ -167,6 +167,12 @@ FileDType SafeTensors::file_dtype(const std::string& name) const {
   return it->second.dtype;
 }
 
+const Dims& SafeTensors::shape(const std::string& name) const {
+  auto it = entries_.find(name);
+  CUBIST_CHECK(it != entries_.end(), path_, ": no tensor named '", name, "'");
+  return it->second.shape;
+}
+
 Tensor SafeTensors::get(const std::string& name) const {
   auto it = entries_.find(name);
   CUBIST_CHECK(it != entries_.end(), path_, ": no tensor named '", name, "'");

@@ -29,6 +29,7 @@ class SafeTensors {
   bool contains(const std::string& name) const { return entries_.count(name) != 0; }
   Tensor get(const std::string& name) const;
   FileDType file_dtype(const std::string& name) const;
+  const Dims& shape(const std::string& name) const;  // without reading the data
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   // A number in the metadata, or `fallback` when the key is absent; an error naming the file
   // and the key when the value is not one (a checkpoint's "step", a latent's "fps").

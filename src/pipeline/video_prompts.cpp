@@ -138,6 +138,7 @@ void choose_size(VideoJob& job, const TextToVideoModel& m, const MediaPrompt& me
   const VideoInfo info = probe_video(input);  // a missing file: "IN: no such file"
   std::tie(r.width, r.height) =
       nearest_size(m.dit->config(), m.vae->config(), info.width, info.height);
+  job.size_from_input = true;
   job.notes.push_back("size " + std::to_string(r.width) + "x" + std::to_string(r.height) +
                       ", from " + base_name(input) + " (--size sets another)");
 }
@@ -649,6 +650,7 @@ nlohmann::ordered_json job_provenance(const TextToVideoModel& m, const VideoJob&
   nlohmann::ordered_json j = provenance(m, job.request, job.prompt, false);
   j["mode"] = prompt_mode_name(job.mode);
   if (!job.input_record.empty()) j["inputs"] = job.input_record;
+  if (job.size_from_input) j["size_from_input"] = true;  // the command that makes it again
   if (job.mode == PromptMode::kExtend) {
     j["direction"] = job.backward ? "backward" : "forward";
     j["new_frames"] = job.new_frames;

@@ -92,6 +92,7 @@ struct VideoJob {
   int64_t clip_frames = 0;         // text, image: the clip
   int64_t new_frames = 0;          // extend: frames added
   std::vector<Video> inputs;       // at the request's size, 8 fps
+  bool size_from_input = false;    // no size asked for: the first input's, rounded
   std::vector<std::string> notes;  // what was adapted ("in.mp4: 128x96, resized to 96x64")
   nlohmann::ordered_json input_record = nlohmann::ordered_json::array();  // file, sha256, role
   std::vector<int64_t> windows;  // latent frames of each generation, in order (loop: the cycle)

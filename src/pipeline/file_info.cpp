@@ -1,0 +1,410 @@
+#include "pipeline/file_info.h"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <vector>
+
+#include "core/error.h"
+#include "data/latent_cache.h"
+#include "data/manifest.h"
+#include "io/safetensors.h"
+#include "io/sha256.h"
+#include "io/video.h"
+#include "models/model_files.h"
+#include "models/text/tokenizer.h"
+#include "models/vae/config.h"
+#include "models/vae/latent_io.h"
+#include "models/vae/vae.h"
+#include "pipeline/text_to_video.h"
+
+namespace cubist {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::ordered_json;
+
+namespace {
+
+std::string metadata_or(const SafeTensors& f, const std::string& key) {
+  const auto it = f.metadata().find(key);
+  return it == f.metadata().end() ? "" : it->second;
+}
+
+// Values of a weights file's tensors, and the same of those whose names start with one of
+// `prefixes` (a checkpoint's optimizer moments, its moving average).
+struct TensorCounts {
+  int64_t tensors = 0, values = 0, bf16 = 0;
+};
+TensorCounts count_tensors(const SafeTensors& f, const std::vector<std::string>& skip = {}) {
+  TensorCounts c;
+  for (const std::string& name : f.names()) {
+    bool skipped = false;
+    for (const std::string& p : skip) skipped = skipped || name.starts_with(p);
+    if (skipped) continue;
+    ++c.tensors;
+    c.values += f.shape(name).numel();
+    c.bf16 += f.file_dtype(name) == FileDType::BF16;
+  }
+  return c;
+}
+
+bool has_tensor_prefix(const SafeTensors& f, const std::string& prefix) {
+  for (const std::string& name : f.names())
+    if (name.starts_with(prefix)) return true;
+  return false;
+}
+
+// What every weights file records of its training, where it does.
+void add_training(Json& j, const SafeTensors& f) {
+  if (f.metadata().count("step")) j["step"] = f.metadata_int("step");
+  if (f.metadata().count("elapsed_s"))
+    j["training_hours"] = std::round(f.metadata_number("elapsed_s") / 36.0) / 100.0;
+  if (const std::string d = metadata_or(f, "data"); !d.empty()) j["data"] = d;
+  if (const std::string e = metadata_or(f, "exported_from"); !e.empty()) j["exported_from"] = e;
+}
+
+Json describe_transformer(const SafeTensors& f) {
+  Json j;
+  const bool checkpoint = f.metadata().count("ema_decay") != 0;
+  j["kind"] = checkpoint ? "transformer checkpoint" : "transformer";
+  const nlohmann::json c = nlohmann::json::parse(metadata_or(f, "dit_config"));
+  const TensorCounts n = count_tensors(f, {"adam.", "ema."});
+  j["parameters"] = n.values;
+  j["dtype"] = n.bf16 == n.tensors ? "bf16" : n.bf16 == 0 ? "f32" : "f32 and bf16";
+  Json model;
+  for (const char* key : {"hidden", "depth", "heads", "patch", "latent_channels", "mlp_ratio",
+                          "qk_norm", "frame_conditioning"})
+    if (c.contains(key)) model[key] = c[key];
+  if (c.contains("text")) model["text_encoder"] = c["text"];
+  j["model"] = model;
+  const text::Tokenizer t = text::Tokenizer::from_json(metadata_or(f, "tokenizer"), f.path());
+  j["tokenizer"] = {
+      {"type", t.type()}, {"vocabulary", t.vocab_size()}, {"max_tokens", t.max_tokens()}};
+  if (const std::string w = metadata_or(f, "weights"); !w.empty())
+    j["weights"] = w == "ema" ? "the moving average (EMA)" : "the last step's";
+  if (checkpoint) j["ema_decay"] = f.metadata_number("ema_decay");
+  add_training(j, f);
+  return j;
+}
+
+Json describe_autoencoder(const SafeTensors& f) {
+  Json j;
+  const bool checkpoint = has_tensor_prefix(f, "adam.");
+  j["kind"] = checkpoint ? "autoencoder checkpoint" : "autoencoder";
+  const VaeConfig c = read_vae_config(f);
+  const TensorCounts n = count_tensors(f, {"adam."});
+  j["parameters"] = n.values;
+  j["dtype"] = n.bf16 == n.tensors ? "bf16" : n.bf16 == 0 ? "f32" : "f32 and bf16";
+  j["compression"] = c.summary();
+  j["config"] = c.to_json();
+  add_training(j, f);
+  return j;
+}
+
+Json describe_latent(const std::string& path) {
+  const LatentFile l = load_latent(path);
+  Json j;
+  j["kind"] = "latent";
+  j["shape"] = l.latent.shape().str();
+  j["video"] = {{"frames", l.frames}, {"width", l.width}, {"height", l.height}, {"fps", l.fps}};
+  j["compression"] = l.config.summary();
+  if (!l.source.empty()) j["source"] = l.source;
+  if (l.start_frame > 0) j["start_frame"] = l.start_frame;
+  if (!l.caption.empty()) j["caption"] = l.caption;
+  if (!l.vae.empty()) j["autoencoder"] = l.vae;
+  if (l.refine_steps > 0)
+    j["refined"] = {{"steps", l.refine_steps},
+                    {"lr", l.refine_lr},
+                    {"chunk_latents", l.refine_plan.chunk_latents},
+                    {"lookahead", l.refine_plan.lookahead}};
+  return j;
+}
+
+Json describe_safetensors(const std::string& path) {
+  const SafeTensors f = SafeTensors::open(path);
+  const std::string format = metadata_or(f, "format");
+  if (format == kLatentFormat) return describe_latent(path);
+  if (format == kVaeFormat) return describe_autoencoder(f);
+  if (f.metadata().count("dit_config")) return describe_transformer(f);
+  fail(path,
+       ": a safetensors file, but not one of Cubist's (no transformer config, and its "
+       "\"format\" is \"",
+       format, "\" where an autoencoder's is \"", kVaeFormat, "\" and a latent's \"", kLatentFormat,
+       "\")");
+}
+
+// The model files a record names, compared by SHA-256 with those of the model `generate` would
+// use now.
+Json made_by(const Json& record, const std::string& model_dir) {
+  Json j;
+  if (!record.contains("model")) return j;
+  std::vector<std::string> differ;
+  std::string folder;
+  for (const auto& [role, file] : {std::pair{"dit", kDiTFile}, std::pair{"vae", kVaeFile}}) {
+    if (!record["model"].contains(role)) continue;
+    std::string found;
+    try {
+      found = find_model_file(file, model_dir, "");
+    } catch (const Error&) {
+      j["checked"] = false;
+      j["why"] = std::string("no ") + file + " to compare with" +
+                 (model_dir.empty() ? " in the default model folders" : " in " + model_dir);
+      return j;
+    }
+    folder = fs::path(found).parent_path().string();
+    if (sha256_file(found) != record["model"][role].value("sha256", "")) differ.push_back(file);
+  }
+  j["checked"] = true;
+  j["model_folder"] = folder;
+  j["same_model"] = differ.empty();
+  if (!differ.empty()) j["differ"] = differ;
+  return j;
+}
+
+// A generation's record: what it says, checked against the model, and the command that makes
+// the video again.
+void add_provenance(Json& j, const Json& record, const std::string& out,
+                    const std::string& model_dir) {
+  j["provenance"] = record;
+  j["made_by"] = made_by(record, model_dir);
+  j["command"] = generate_command(record, out);
+}
+
+std::optional<Json> read_json_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  try {
+    return Json::parse(in);
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
+
+bool is_generation_record(const Json& j) {
+  return j.is_object() && j.value("generator", "") == "Cubist" && j.contains("prompt");
+}
+
+Json describe_video(const std::string& path, const std::string& model_dir) {
+  const VideoInfo v = probe_video(path);
+  Json j;
+  j["kind"] = v.frames == 1 ? "image" : "video";
+  j["frames"] = v.frames;
+  j["width"] = v.width;
+  j["height"] = v.height;
+  j["fps"] = v.fps;
+  j["duration_s"] = v.duration;
+  j["codec"] = v.codec;
+  std::optional<Json> record;
+  if (const auto tag = v.metadata.find("provenance"); tag != v.metadata.end()) {
+    try {
+      record = Json::parse(tag->second);
+      j["provenance_from"] = "the video's metadata";
+    } catch (const nlohmann::json::exception&) {
+      j["provenance_from"] = "the video's metadata, which is not JSON";
+    }
+  }
+  if (!record) {
+    const std::string side = sidecar_path(path);
+    if (const auto r = read_json_file(side); r && is_generation_record(*r)) {
+      record = *r;
+      j["provenance_from"] = side;
+    }
+  }
+  if (record && is_generation_record(*record)) {
+    j["kind"] = "generated video";
+    add_provenance(j, *record, path, model_dir);
+  }
+  return j;
+}
+
+Json describe_json(const std::string& path, const std::string& model_dir) {
+  const std::optional<Json> j = read_json_file(path);
+  CUBIST_CHECK(j.has_value(), path, ": not a JSON file that can be read");
+  Json out;
+  if (is_generation_record(*j)) {
+    out["kind"] = "provenance record";
+    std::string video = path.substr(0, path.size() - 5);  // OUT.json is OUT's record
+    if (fs::is_directory(video)) video += "/";
+    add_provenance(out, *j, video, model_dir);
+    return out;
+  }
+  if (j->is_object() && j->contains("type") && j->contains("max_tokens")) {
+    const text::Tokenizer t = text::Tokenizer::load(path);
+    out["kind"] = "tokenizer";
+    out["type"] = t.type();
+    out["vocabulary"] = t.vocab_size();
+    out["max_tokens"] = t.max_tokens();
+    return out;
+  }
+  fail(path,
+       ": JSON, but neither a tokenizer (`cubist text tokenizer`) nor the provenance "
+       "record of a generated video");
+}
+
+Json describe_manifest(const std::string& path) {
+  Json j;
+  if (lists_videos(path)) {
+    const std::vector<ManifestEntry> entries = read_manifest(path);
+    int64_t captioned = 0, frames = 0;
+    double seconds = 0;
+    for (const ManifestEntry& e : entries) {
+      captioned += !e.caption.empty();
+      frames += e.frames;
+      seconds += e.duration;
+    }
+    j["kind"] = "video manifest";
+    j["videos"] = entries.size();
+    j["captioned"] = captioned;
+    j["frames"] = frames;
+    j["hours"] = std::round(seconds / 36.0) / 100.0;
+    return j;
+  }
+  const std::vector<LatentEntry> entries = read_latent_manifest(path);
+  j["kind"] = "latent manifest";
+  j["clips"] = entries.size();
+  int64_t captioned = 0;
+  for (const LatentEntry& e : entries) captioned += !e.caption.empty();
+  j["captioned"] = captioned;
+  return j;
+}
+
+// A model folder, or a training run's: the files in it that Cubist knows.
+std::optional<Json> describe_folder(const std::string& path) {
+  Json holds = Json::object();
+  for (const char* name : {kDiTFile, kVaeFile, "checkpoint.safetensors"})
+    if (fs::is_regular_file(fs::path(path) / name))
+      holds[name] = describe_safetensors((fs::path(path) / name).string());
+  for (const auto& [name, what] :
+       {std::pair{"latents.jsonl", "the latent manifest of a cache"},
+        std::pair{"log.csv", "a training log"}, std::pair{"validation.csv", "held-out losses"}})
+    if (fs::is_regular_file(fs::path(path) / name)) holds[name] = what;
+  if (holds.empty()) return std::nullopt;
+  Json j;
+  j["kind"] = "folder";
+  j["holds"] = holds;
+  return j;
+}
+
+// A word for the shell: as it is when it is safe there, else in single quotes.
+std::string shell_word(const std::string& s) {
+  const bool plain = !s.empty() && s.find_first_not_of(
+                                       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLM"
+                                       "NOPQRSTUVWXYZ0123456789-_./=:,+") == std::string::npos;
+  if (plain) return s;
+  std::string q = "'";
+  for (const char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+std::string number(const Json& v) {
+  std::ostringstream s;
+  s << v.get<double>();
+  return s.str();
+}
+
+}  // namespace
+
+std::string generate_command(const nlohmann::ordered_json& r, const std::string& out) {
+  CUBIST_CHECK(is_generation_record(r),
+               "not the provenance record of a generated video (it has no \"generator\": "
+               "\"Cubist\" and \"prompt\")");
+  const std::string mode = r.value("mode", "text");
+  std::vector<std::string> w = {"cubist", "generate", r["prompt"].get<std::string>(), "-o", out};
+  const auto add = [&](const std::string& flag, const std::string& value) {
+    w.push_back(flag);
+    w.push_back(value);
+  };
+  std::vector<std::string> inputs;
+  for (const auto& in : r.value("inputs", Json::array())) inputs.push_back(in.value("file", ""));
+  const auto input = [&](size_t i) {
+    CUBIST_CHECK(i < inputs.size(), "the record of a generation by --", mode, " names ",
+                 inputs.size(), " input files, where it needs ", i + 1);
+    return inputs[i];
+  };
+  if (mode == "image") add("--image", input(0));
+  if (mode == "extend") {
+    add("--extend", input(0));
+    add("--direction", r.value("direction", "forward"));
+  }
+  if (mode == "loop") w.push_back("--loop");
+  if (mode == "connect") w.insert(w.end(), {"--connect", input(0), input(1)});
+  if (mode == "edit") {
+    add("--edit", input(0));
+    add("--strength", number(r["strength"]));
+    if (r.contains("source_prompt")) add("--source-prompt", r["source_prompt"].get<std::string>());
+  }
+  if (!r.value("size_from_input", false))  // else the input gives it again, and its note
+    add("--size", std::to_string(r["width"].get<int64_t>()) + "x" +
+                      std::to_string(r["height"].get<int64_t>()));
+  if (mode == "extend")
+    add("--frames", std::to_string(r["new_frames"].get<int64_t>()));
+  else if (mode != "connect" && mode != "edit")
+    add("--frames", std::to_string(r["frames"].get<int64_t>()));
+  add("--steps", std::to_string(r["steps"].get<int64_t>()));
+  add("--guidance", number(r["guidance"]));
+  if (r.value("guidance_rule", "cfg") != "cfg")
+    add("--guidance-rule", r["guidance_rule"].get<std::string>());
+  if (r.contains("negative_prompt"))
+    add("--negative-prompt", r["negative_prompt"].get<std::string>());
+  if (r.contains("shift")) add("--shift", number(r["shift"]));
+  add("--seed", std::to_string(r["seed"].get<uint64_t>()));
+  add("--sampler", r.value("sampler", "heun"));
+  if (!r.value("expand", true)) w.push_back("--no-expand");
+  if (r.contains("window")) add("--window", std::to_string(r["window"].get<int64_t>()));
+  if (r.contains("overlap")) add("--overlap", std::to_string(r["overlap"].get<int64_t>()));
+  // Seam guidance is recorded only when it pulled; where it applies, its absence was a 0.
+  const bool seams =
+      mode == "connect" || (mode == "extend" && r.value("direction", "") == "backward");
+  if (r.contains("seam_guidance"))
+    add("--seam-guidance", number(r["seam_guidance"]));
+  else if (seams)
+    add("--seam-guidance", "0");
+  std::string line;
+  for (const std::string& word : w) {
+    if (!line.empty()) line += ' ';
+    line += shell_word(word);
+  }
+  return line;
+}
+
+nlohmann::ordered_json describe_file(const std::string& path, const std::string& model_dir) {
+  std::error_code ec;
+  CUBIST_CHECK(fs::exists(path, ec), path, ": no such file or folder");
+  Json j;
+  j["path"] = path;
+  const std::string ext = fs::path(path).extension().string();
+  Json d;
+  if (fs::is_directory(path, ec)) {
+    if (std::optional<Json> f = describe_folder(path)) {
+      d = *f;
+    } else {
+      try {
+        d = describe_video(path, model_dir);  // a folder of PNG frames
+      } catch (const Error&) {
+        fail(path, ": a folder that holds no model files (", kDiTFile, ", ", kVaeFile,
+             ", checkpoint.safetensors) and no video frames");
+      }
+    }
+  } else if (ext == ".safetensors") {
+    d = describe_safetensors(path);
+  } else if (ext == ".json") {
+    d = describe_json(path, model_dir);
+  } else if (ext == ".jsonl") {
+    d = describe_manifest(path);
+  } else {
+    try {
+      d = describe_video(path, model_dir);
+    } catch (const Error& e) {
+      fail(e.what(),
+           "; `cubist info` describes videos and images, .safetensors weights, checkpoints and "
+           "latents, tokenizer and provenance .json files, .jsonl manifests, and model or "
+           "training folders");
+    }
+  }
+  j.update(d);
+  return j;
+}
+
+}  // namespace cubist

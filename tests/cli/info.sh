@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# `cubist info` from the command line (ctest's cli_info): a generated video's provenance, read
+# from its tags or the record beside it, gives the command that makes the same bytes again; the
+# model files are checked against a model folder; weights, latents and tokenizers are described;
+# what it cannot describe is named.
+source "$(dirname "$0")/common.bash"
+
+# The command of a description (--json), with its output moved to $2.
+command_of() {
+  "$cubist" info --json "$1" | python3 -c 'import json, sys; print(json.load(sys.stdin)["command"])' |
+    sed "s|-o [^ ]*|-o $2|"
+}
+# Makes $1 again from its description's command as $2, and compares the bytes.
+remake() {
+  local cmd
+  cmd=$(command_of "$1" "$2")
+  (cd "$tmp" && eval "${cmd/#cubist/\"\$cubist\"}") > "$tmp/remake.log" 2>&1 ||
+    { cat "$tmp/remake.log"; fail "the command of $1 failed: $cmd"; }
+  cmp -s "$tmp/$1" "$tmp/$2" || fail "$cmd did not make $1 again"
+}
+
+cd "$tmp"
+"$cubist" generate "a red ball bouncing" --size 64x64 --frames 9 --steps 2 --seed 3 -o a.mp4 \
+  > gen.log 2>&1 || { cat gen.log; fail "generate"; }
+"$cubist" info a.mp4 > a.txt || fail "info a.mp4"
+grep -q "a.mp4: generated video" a.txt || { cat a.txt; fail "a.mp4 is not named as generated"; }
+grep -q "provenance_from: the video's metadata" a.txt || { cat a.txt; fail "not from the tags"; }
+grep -q "same_model: true" a.txt || { cat a.txt; fail "the bundled model is not the one"; }
+remake a.mp4 a_again.mp4
+
+# A GIF keeps no tags: the record beside it. Backward extension without seam guidance records
+# none, and its command must still say 0 (the default is 4).
+"$cubist" generate "a red ball bouncing" --extend a.mp4 --direction backward --frames 4 \
+  --steps 1 --seam-guidance 0 --seed 4 -o b.gif > gen.log 2>&1 || { cat gen.log; fail "extend"; }
+"$cubist" info b.gif | grep -q "provenance_from: b.gif.json" || fail "b.gif's record not found"
+command_of b.gif x.gif | grep -q -- "--seam-guidance 0" || fail "seam guidance 0 left out"
+remake b.gif b_again.gif
+# An edit by two prompts, with a negative prompt and a quoted word.
+"$cubist" generate "a blue ball bouncing" --edit a.mp4 --source-prompt "a red ball bouncing" \
+  --strength 0.5 --steps 2 --negative-prompt "a green square" --guidance-rule projected \
+  -o c.mp4 > gen.log 2>&1 || { cat gen.log; fail "edit"; }
+remake c.mp4 c_again.mp4
+"$cubist" info c.mp4.json | grep -q "c.mp4.json: provenance record" || fail "c.mp4.json"
+
+# Another model: the transformer's file differs (f32, not the bundle's bf16).
+mkdir other
+"$cubist" export "$root/models/shapes/dit.safetensors" -o other/dit.safetensors > /dev/null
+cp "$root/models/shapes/vae.safetensors" other/
+"$cubist" info --json --model other a.mp4 | python3 -c '
+import json, sys
+m = json.load(sys.stdin)["made_by"]
+assert m["same_model"] is False and m["differ"] == ["dit.safetensors"], m' ||
+  fail "a different transformer is not found out"
+
+# Weights, a folder, a latent and a tokenizer.
+"$cubist" info "$root/models/shapes" > m.txt || fail "info of the bundled model folder"
+grep -q "kind: transformer" m.txt && grep -q "kind: autoencoder" m.txt || { cat m.txt; fail "m"; }
+grep -q "compression: 4x8x8x16" m.txt || { cat m.txt; fail "the autoencoder's compression"; }
+"$cubist" vae encode a.mp4 -o a.safetensors > /dev/null 2>&1 || fail "vae encode"
+"$cubist" info --json a.safetensors | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["kind"] == "latent" and d["video"]["frames"] == 9 and d["source"] == "a.mp4", d' ||
+  fail "the latent file"
+"$cubist" text tokenizer --out tok.json > /dev/null || fail "text tokenizer"
+"$cubist" info tok.json | grep -q "type: word" || fail "the tokenizer"
+
+# What it cannot describe.
+expect_error() {  # expect_error STATUS PATTERN ARGS...
+  local want=$1 pattern=$2 status=0
+  shift 2
+  "$cubist" info "$@" > err.log 2>&1 || status=$?
+  [[ $status -eq $want ]] || { cat err.log; fail "info $* gave status $status, not $want"; }
+  grep -q -- "$pattern" err.log || { cat err.log; fail "info $*: no \"$pattern\""; }
+}
+expect_error 1 "missing.mp4: no such file or folder" missing.mp4
+echo "not a video" > notes.txt
+expect_error 1 "describes videos and images" notes.txt
+echo '{"a": 1}' > other.json
+expect_error 1 "neither a tokenizer" other.json
+python3 -c 'import struct, sys; h = b"{}"; sys.stdout.buffer.write(struct.pack("<Q", len(h)) + h)' \
+  > foreign.safetensors
+expect_error 1 "not one of Cubist's" foreign.safetensors
+expect_error 2 "give the files" --json
+echo "info.sh: passed"

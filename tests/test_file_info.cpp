@@ -1,0 +1,76 @@
+// Tests of pipeline/file_info.h's generate_command: a provenance record back to the command line
+// (tests/cli/info.sh runs such commands and compares the bytes they make).
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "core/error.h"
+#include "pipeline/file_info.h"
+
+namespace cubist {
+namespace {
+
+nlohmann::ordered_json record() {
+  return {{"ai_generated", true},
+          {"generator", "Cubist"},
+          {"prompt", "a red ball"},
+          {"expand", true},
+          {"seed", 7},
+          {"steps", 30},
+          {"guidance", 5.0},
+          {"guidance_rule", "cfg"},
+          {"sampler", "heun"},
+          {"width", 96},
+          {"height", 64},
+          {"frames", 17}};
+}
+
+TEST(GenerateCommand, GivesTheRecordsSettingsQuotedForTheShell) {
+  EXPECT_EQ(generate_command(record(), "out.mp4"),
+            "cubist generate 'a red ball' -o out.mp4 --size 96x64 --frames 17 --steps 30 "
+            "--guidance 5 --seed 7 --sampler heun");
+  nlohmann::ordered_json r = record();
+  r["prompt"] = "it's a ball";  // quoted for the shell, the quote too
+  r["expand"] = false;
+  r["shift"] = 1.5;
+  r["guidance_rule"] = "projected";
+  EXPECT_EQ(generate_command(r, "my clip/"),
+            "cubist generate 'it'\\''s a ball' -o 'my clip/' --size 96x64 --frames 17 --steps 30 "
+            "--guidance 5 --guidance-rule projected --shift 1.5 --seed 7 --sampler heun "
+            "--no-expand");
+}
+
+TEST(GenerateCommand, ModesNameTheirInputsAndSettings) {
+  nlohmann::ordered_json r = record();
+  r["mode"] = "connect";
+  r["inputs"] = {{{"role", "from"}, {"file", "a.mp4"}}, {{"role", "to"}, {"file", "b.mp4"}}};
+  r["size_from_input"] = true;
+  r["window"] = 17;
+  r["overlap"] = 1;
+  // No --size (a.mp4 gives it), no --frames (a connection's length is the window's), and seam
+  // guidance 0: the record leaves it out when it did not pull, where the default is 4.
+  EXPECT_EQ(generate_command(r, "c.mp4"),
+            "cubist generate 'a red ball' -o c.mp4 --connect a.mp4 b.mp4 --steps 30 --guidance 5 "
+            "--seed 7 --sampler heun --window 17 --overlap 1 --seam-guidance 0");
+  r["mode"] = "extend";
+  r["inputs"] = {{{"role", "video"}, {"file", "a.mp4"}}};
+  r["direction"] = "forward";
+  r["new_frames"] = 8;
+  EXPECT_EQ(generate_command(r, "e.mp4"),
+            "cubist generate 'a red ball' -o e.mp4 --extend a.mp4 --direction forward --frames 8 "
+            "--steps 30 --guidance 5 --seed 7 --sampler heun --window 17 --overlap 1");
+  r["mode"] = "image";
+  r["inputs"] = nlohmann::ordered_json::array();
+  EXPECT_THROW(generate_command(r, "i.mp4"), Error) << "an image prompt without its image";
+}
+
+TEST(GenerateCommand, RefusesWhatIsNotAGenerationsRecord) {
+  nlohmann::ordered_json r = record();
+  r.erase("generator");
+  EXPECT_THROW(generate_command(r, "x.mp4"), Error);
+  EXPECT_THROW(generate_command({{"type", "word"}}, "x.mp4"), Error);
+}
+
+}  // namespace
+}  // namespace cubist
