@@ -22,11 +22,20 @@ void adam_update_(Tensor& w, const Tensor& g, Tensor& m, Tensor& v, const AdamSt
   const float* pg = g.data<float>();
   float* pm = m.data<float>();
   float* pv = v.data<float>();
-  parallel_for(w.numel(), 1 << 14, [&](int64_t b, int64_t e) {
-    for (int64_t j = b; j < e; ++j) {
-      pm[j] = b1 * pm[j] + (1.0f - b1) * pg[j];
-      pv[j] = b2 * pv[j] + (1.0f - b2) * pg[j] * pg[j];
-      pw[j] = pw[j] * decay - lr * (pm[j] / c1) / (std::sqrt(pv[j] / c2) + eps);
+  parallel_for(w.numel(), 1 << 14, [=](int64_t b, int64_t e) {
+    // Four separate tensors (checked above by shape, and so by storage: the optimizer owns m
+    // and v): with no aliasing and sqrt's errno out of the way (-fno-math-errno), the loop is
+    // vectorised; it was scalar, a square root and two divisions an element, and 10% of a
+    // training step of the bundled model.
+    float* __restrict mw = pw + b;
+    const float* __restrict mg = pg + b;
+    float* __restrict mm = pm + b;
+    float* __restrict mv = pv + b;
+    for (int64_t j = 0; j < e - b; ++j) {
+      const float m1 = b1 * mm[j] + (1.0f - b1) * mg[j];
+      const float v1 = b2 * mv[j] + (1.0f - b2) * mg[j] * mg[j];
+      mm[j] = m1, mv[j] = v1;
+      mw[j] = mw[j] * decay - lr * (m1 / c1) / (std::sqrt(v1 / c2) + eps);
     }
   });
 }
