@@ -213,7 +213,7 @@ Json describe_video(const std::string& path, const std::string& model_dir) {
     }
   }
   if (record && is_generation_record(*record)) {
-    j["kind"] = "generated video";
+    j["kind"] = v.frames == 1 ? "generated image" : "generated video";
     add_provenance(j, *record, path, model_dir);
   }
   return j;

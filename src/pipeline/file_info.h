@@ -11,7 +11,8 @@
 
 namespace cubist {
 
-// A description as JSON: "path", "kind" (one of "generated video", "video", "image",
+// A description as JSON: "path", "kind" (one of "generated video", "generated image", "video",
+// "image",
 // "transformer", "transformer checkpoint", "autoencoder", "autoencoder checkpoint", "latent",
 // "tokenizer", "provenance record", "video manifest", "latent manifest", "folder") and what is
 // known of it. A generated video's or a record's "made_by" compares the model files it records
