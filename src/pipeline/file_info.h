@@ -12,12 +12,11 @@
 namespace cubist {
 
 // A description as JSON: "path", "kind" (one of "generated video", "generated image", "video",
-// "image",
-// "transformer", "transformer checkpoint", "autoencoder", "autoencoder checkpoint", "latent",
-// "tokenizer", "provenance record", "video manifest", "latent manifest", "folder") and what is
-// known of it. A generated video's or a record's "made_by" compares the model files it records
-// (by SHA-256) with those of `model_dir` (empty: the default model folder, as generate finds it).
-// A path that is none of these is an Error that says what is described.
+// "image", "transformer", "transformer checkpoint", "autoencoder", "autoencoder checkpoint",
+// "latent", "tokenizer", "provenance record", "video manifest", "latent manifest", "folder") and
+// what is known of it. A generated video's or a record's "made_by" compares the model files it
+// records (by SHA-256) with those of `model_dir` (empty: the default model folder, as generate
+// finds it). A path that is none of these is an Error that says what is described.
 nlohmann::ordered_json describe_file(const std::string& path, const std::string& model_dir = "");
 
 // The `cubist generate` command line that makes a generated video again from its provenance
