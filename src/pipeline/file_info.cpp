@@ -56,9 +56,16 @@ bool has_tensor_prefix(const SafeTensors& f, const std::string& prefix) {
   return false;
 }
 
-// What every weights file records of its training, where it does.
-void add_training(Json& j, const SafeTensors& f) {
+// What every weights file records of its training, where it does: the step it was saved at, of
+// how many its run asked for (`config_key`'s JSON holds them, under "train" for a transformer).
+void add_training(Json& j, const SafeTensors& f, const std::string& config_key) {
   if (f.metadata().count("step")) j["step"] = f.metadata_int("step");
+  if (const std::string c = metadata_or(f, config_key); !c.empty()) {
+    const nlohmann::json run = nlohmann::json::parse(c, nullptr, false);
+    const nlohmann::json& train = run.contains("train") ? run["train"] : run;
+    if (train.is_object() && train.contains("steps") && train["steps"].is_number_integer())
+      j["of_steps"] = train["steps"];
+  }
   if (f.metadata().count("elapsed_s"))
     j["training_hours"] = std::round(f.metadata_number("elapsed_s") / 36.0) / 100.0;
   if (const std::string d = metadata_or(f, "data"); !d.empty()) j["data"] = d;
@@ -85,7 +92,7 @@ Json describe_transformer(const SafeTensors& f) {
   if (const std::string w = metadata_or(f, "weights"); !w.empty())
     j["weights"] = w == "ema" ? "the moving average (EMA)" : "the last step's";
   if (checkpoint) j["ema_decay"] = f.metadata_number("ema_decay");
-  add_training(j, f);
+  add_training(j, f, "run_config");
   return j;
 }
 
@@ -99,7 +106,7 @@ Json describe_autoencoder(const SafeTensors& f) {
   j["dtype"] = n.bf16 == n.tensors ? "bf16" : n.bf16 == 0 ? "f32" : "f32 and bf16";
   j["compression"] = c.summary();
   j["config"] = c.to_json();
-  add_training(j, f);
+  add_training(j, f, "train_config");
   return j;
 }
 
@@ -270,16 +277,36 @@ Json describe_manifest(const std::string& path) {
   return j;
 }
 
+// A training log's rows and its last row, by the header's names.
+Json last_row(const std::string& csv) {
+  std::ifstream in(csv);
+  std::string header, line, last;
+  std::getline(in, header);
+  int64_t rows = 0;
+  while (std::getline(in, line))
+    if (!line.empty()) last = line, ++rows;
+  Json j;
+  j["rows"] = rows;
+  if (rows == 0) return j;
+  std::stringstream names(header), values(last);
+  Json row;
+  for (std::string name, value; std::getline(names, name, ',') && std::getline(values, value, ',');)
+    row[name] = value;
+  j["last"] = row;
+  return j;
+}
+
 // A model folder, or a training run's: the files in it that Cubist knows.
 std::optional<Json> describe_folder(const std::string& path) {
   Json holds = Json::object();
   for (const char* name : {kDiTFile, kVaeFile, "checkpoint.safetensors"})
     if (fs::is_regular_file(fs::path(path) / name))
       holds[name] = describe_safetensors((fs::path(path) / name).string());
-  for (const auto& [name, what] :
-       {std::pair{"latents.jsonl", "the latent manifest of a cache"},
-        std::pair{"log.csv", "a training log"}, std::pair{"validation.csv", "held-out losses"}})
-    if (fs::is_regular_file(fs::path(path) / name)) holds[name] = what;
+  if (fs::is_regular_file(fs::path(path) / "latents.jsonl"))
+    holds["latents.jsonl"] = describe_manifest((fs::path(path) / "latents.jsonl").string());
+  for (const char* name : {"log.csv", "validation.csv"})
+    if (fs::is_regular_file(fs::path(path) / name))
+      holds[name] = last_row((fs::path(path) / name).string());
   if (holds.empty()) return std::nullopt;
   Json j;
   j["kind"] = "folder";
