@@ -35,6 +35,9 @@ TEST(GenerateCommand, GivesTheRecordsSettingsQuotedForTheShell) {
   r["expand"] = false;
   r["shift"] = 1.5;
   r["guidance_rule"] = "projected";
+  EXPECT_EQ(generate_command(record(), "out.mp4", "my models/m1"),
+            "cubist generate 'a red ball' -o out.mp4 --model 'my models/m1' --size 96x64 "
+            "--frames 17 --steps 30 --guidance 5 --seed 7 --sampler heun");
   EXPECT_EQ(generate_command(r, "my clip/"),
             "cubist generate 'it'\\''s a ball' -o 'my clip/' --size 96x64 --frames 17 --steps 30 "
             "--guidance 5 --guidance-rule projected --shift 1.5 --seed 7 --sampler heun "

@@ -143,28 +143,26 @@ Json describe_safetensors(const std::string& path) {
 }
 
 // The model files a record names, compared by SHA-256 with those of the model `generate` would
-// use now.
+// use now (find_model_paths: a run's folder takes the autoencoder its latents record).
 Json made_by(const Json& record, const std::string& model_dir) {
   Json j;
   if (!record.contains("model")) return j;
-  std::vector<std::string> differ;
-  std::string folder;
-  for (const auto& [role, file] : {std::pair{"dit", kDiTFile}, std::pair{"vae", kVaeFile}}) {
-    if (!record["model"].contains(role)) continue;
-    std::string found;
-    try {
-      found = find_model_file(file, model_dir, "");
-    } catch (const Error&) {
-      j["checked"] = false;
-      j["why"] = std::string("no ") + file + " to compare with" +
-                 (model_dir.empty() ? " in the default model folders" : " in " + model_dir);
-      return j;
-    }
-    folder = fs::path(found).parent_path().string();
-    if (sha256_file(found) != record["model"][role].value("sha256", "")) differ.push_back(file);
+  ModelPaths paths;
+  try {
+    paths = find_model_paths(model_dir);
+  } catch (const Error& e) {
+    j["checked"] = false;
+    j["why"] = e.what();
+    return j;
   }
   j["checked"] = true;
-  j["model_folder"] = folder;
+  j["transformer"] = paths.dit;
+  j["autoencoder"] = paths.vae;
+  std::vector<std::string> differ;
+  for (const auto& [role, path] : {std::pair{"dit", paths.dit}, std::pair{"vae", paths.vae}})
+    if (record["model"].contains(role) &&
+        sha256_file(path) != record["model"][role].value("sha256", ""))
+      differ.push_back(fs::path(path).filename().string());
   j["same_model"] = differ.empty();
   if (!differ.empty()) j["differ"] = differ;
   return j;
@@ -176,7 +174,9 @@ void add_provenance(Json& j, const Json& record, const std::string& out,
                     const std::string& model_dir) {
   j["provenance"] = record;
   j["made_by"] = made_by(record, model_dir);
-  j["command"] = generate_command(record, out);
+  // The model named when it is the one: the command then makes the same video.
+  const bool named = !model_dir.empty() && j["made_by"].value("same_model", false);
+  j["command"] = generate_command(record, out, named ? model_dir : "");
 }
 
 std::optional<Json> read_json_file(const std::string& path) {
@@ -333,12 +333,14 @@ std::string number(const Json& v) {
 
 }  // namespace
 
-std::string generate_command(const nlohmann::ordered_json& r, const std::string& out) {
+std::string generate_command(const nlohmann::ordered_json& r, const std::string& out,
+                             const std::string& model_dir) {
   CUBIST_CHECK(is_generation_record(r),
                "not the provenance record of a generated video (it has no \"generator\": "
                "\"Cubist\" and \"prompt\")");
   const std::string mode = r.value("mode", "text");
   std::vector<std::string> w = {"cubist", "generate", r["prompt"].get<std::string>(), "-o", out};
+  if (!model_dir.empty()) w.insert(w.end(), {"--model", model_dir});
   const auto add = [&](const std::string& flag, const std::string& value) {
     w.push_back(flag);
     w.push_back(value);

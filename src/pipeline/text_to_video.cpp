@@ -78,14 +78,14 @@ std::string training_vae(const std::string& dit_path) {
 
 }  // namespace
 
-TextToVideoModel load_text_to_video(const std::string& dir) {
+ModelPaths find_model_paths(const std::string& dir) {
   const std::string how =
       "Pass --model DIR, a folder holding dit.safetensors and vae.safetensors. Get a model by "
       "training one: `cubist vae train --out VAE_DIR` (the autoencoder), "
       "`cubist vae cache` over a manifest, then `cubist train --config configs/dit/shapes.json "
       "--out DIR`; DIR/dit.safetensors and VAE_DIR/vae.safetensors together in one folder make a "
       "model (docs/DIT.md).";
-  TextToVideoModel m;
+  ModelPaths m;
   std::error_code ec;
   const bool file = !dir.empty() && fs::is_regular_file(dir, ec);  // a dit file or checkpoint
   CUBIST_CHECK(file || !dir.ends_with(".safetensors"), dir,
@@ -93,14 +93,20 @@ TextToVideoModel load_text_to_video(const std::string& dir) {
                "dit.safetensors or checkpoint.safetensors)");
   const std::string folder =
       file ? (fs::path(dir).has_parent_path() ? fs::path(dir).parent_path().string() : ".") : dir;
-  m.dit_path = file ? dir : find_model_file(kDiTFile, dir, how);
-  if (!folder.empty() && !fs::exists(fs::path(folder) / kVaeFile))
-    m.vae_path = training_vae(m.dit_path);
-  if (m.vae_path.empty())
-    m.vae_path = find_model_file(kVaeFile, folder, how);
+  m.dit = file ? dir : find_model_file(kDiTFile, dir, how);
+  if (!folder.empty() && !fs::exists(fs::path(folder) / kVaeFile)) m.vae = training_vae(m.dit);
+  if (m.vae.empty())
+    m.vae = find_model_file(kVaeFile, folder, how);
   else
-    m.notes.push_back(folder + " holds no " + kVaeFile + "; decoding with " + m.vae_path +
+    m.notes.push_back(folder + " holds no " + kVaeFile + "; decoding with " + m.vae +
                       ", the autoencoder whose latents the transformer was trained on");
+  return m;
+}
+
+TextToVideoModel load_text_to_video(const std::string& dir) {
+  ModelPaths paths = find_model_paths(dir);
+  TextToVideoModel m;
+  m.dit_path = paths.dit, m.vae_path = paths.vae, m.notes = std::move(paths.notes);
   LoadedDiT loaded = load_dit_checkpoint(m.dit_path);
   m.dit = std::move(loaded.model);
   m.tokenizer = std::move(loaded.tokenizer);

@@ -32,13 +32,20 @@ struct TextToVideoModel {
   std::vector<std::string> notes;  // how the model was found, where it was not as named
 };
 
-// Loads dir/dit.safetensors (from `cubist train`) and dir/vae.safetensors; dir "" takes the
-// default model folder (models/model_files.h). `dir` may also name the transformer's file
-// itself (a dit.safetensors, or a run's checkpoint.safetensors), beside which the autoencoder
-// is looked for. A training run's folder, which holds no
-// vae.safetensors, takes the autoencoder its latents record, when that file still has the
-// encoder that made them (a note says so). A missing file is an Error that says where it
-// looked and how to get a model; a transformer whose latent channels differ from the
+// The files of the model in `dir`: dir/dit.safetensors (from `cubist train`) and
+// dir/vae.safetensors; dir "" takes the default model folder (models/model_files.h). `dir` may
+// also name the transformer's file itself (a dit.safetensors, or a run's
+// checkpoint.safetensors), beside which the autoencoder is looked for. A training run's folder,
+// which holds no vae.safetensors, takes the autoencoder its latents record, when that file still
+// has the encoder that made them (a note says so). A missing file is an Error that says where it
+// looked and how to get a model.
+struct ModelPaths {
+  std::string dit, vae;
+  std::vector<std::string> notes;  // how they were found, where not as named
+};
+ModelPaths find_model_paths(const std::string& dir);
+
+// Loads the model find_model_paths finds; a transformer whose latent channels differ from the
 // autoencoder's is an Error.
 TextToVideoModel load_text_to_video(const std::string& dir);
 

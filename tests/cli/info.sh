@@ -51,6 +51,10 @@ import json, sys
 m = json.load(sys.stdin)["made_by"]
 assert m["same_model"] is False and m["differ"] == ["dit.safetensors"], m' ||
   fail "a different transformer is not found out"
+# The model named, and the one: the command names it too.
+command_of a.mp4 x.mp4 | grep -q -- "--model" && fail "the default model named in the command"
+"$cubist" info --json --model "$root/models/shapes" a.mp4 | grep -q -- "--model $root/models/shapes" ||
+  fail "the model named by --model is not in the command"
 
 # Weights, a folder, a latent and a tokenizer.
 "$cubist" info "$root/models/shapes" > m.txt || fail "info of the bundled model folder"
