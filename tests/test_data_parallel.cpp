@@ -279,5 +279,28 @@ TEST(Mpi, SumsALargeBufferOnEveryProcess) {
   EXPECT_EQ(wrong, 0);
 }
 
+// Bytes (a tokenizer one process trained) from `root` to every process: its length too, and
+// every byte value, whatever the others held.
+void expect_bytes_broadcast(ProcessGroup& g, int root) {
+  std::string sent(70001, '\0');
+  for (size_t i = 0; i < sent.size(); ++i) sent[i] = static_cast<char>(i * 7 % 256);
+  std::string bytes = g.rank() == root ? sent : std::string(g.rank() + 3, 'x');
+  g.broadcast(bytes, root);
+  EXPECT_EQ(bytes, sent) << "rank " << g.rank();
+  std::string empty = g.rank() == root ? "" : "not empty";
+  g.broadcast(empty, root);
+  EXPECT_EQ(empty, "") << "rank " << g.rank();
+}
+
+TEST(DataParallel, BroadcastsBytesOfAnyLength) {
+  testing::ThreadGroup::run(3, [&](ProcessGroup& g) { expect_bytes_broadcast(g, 1); });
+}
+
+TEST(Mpi, BroadcastsBytesOfAnyLength) {
+  ProcessGroup& g = world();
+  if (g.size() == 1) GTEST_SKIP() << "one process: ctest runs this under mpirun";
+  expect_bytes_broadcast(g, g.size() - 1);
+}
+
 }  // namespace
 }  // namespace cubist

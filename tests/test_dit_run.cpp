@@ -392,6 +392,23 @@ TEST_F(DiTRun, SentencePieceRunsKeepTheirTokenizer) {
   testing::expect_error([&] { train_dit(words); }, "another config", "tokenizer");
 }
 
+// In a data-parallel run process 0 trains the sentencepiece model and sends it to the others:
+// every process reads the same ids (the run takes its steps), the model the one process 0 made.
+TEST_F(DiTRun, SentencePieceIsTrainedOnceForAllProcesses) {
+  const std::string latents = write_latents(path("data"));
+  testing::ThreadGroup::run(2, [&](ProcessGroup& g) {
+    DiTRunOptions o = tiny_run(latents, path("two"));
+    o.group = &g;
+    o.config.model.tokenizer = "sentencepiece";
+    o.config.model.tokenizer_pieces = 64;
+    o.config.train.steps = 1;
+    EXPECT_TRUE(train_dit(o).finished);
+  });
+  const text::Tokenizer tok = text::Tokenizer::from_json(
+      SafeTensors::open(path("two/dit.safetensors")).metadata().at("tokenizer"));
+  EXPECT_TRUE(tok.same_as(text::Tokenizer::sentencepiece(kCaptions, 64)));
+}
+
 // text.tokenizer may name a tokenizer file (`cubist text tokenizer`), trained on other captions:
 // words or characters it does not know are read as <unk>, and counted before the first step.
 TEST_F(DiTRun, TrainsWithATokenizerFile) {

@@ -11,6 +11,7 @@
 #include <exception>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -45,10 +46,14 @@ class ThreadGroup final : public ProcessGroup {
   int size() const override { return shared_.size; }
   void all_reduce_sum(float* data, int64_t n) override { reduce(data, n); }
   void all_reduce_sum(double* data, int64_t n) override { reduce(data, n); }
-  void broadcast(float* data, int64_t n, int root) override {
-    meet(data, n, [&](std::vector<double>& shared) {
-      if (rank_ == root) std::copy(data, data + n, shared.begin());
-    });
+  void broadcast(float* data, int64_t n, int root) override { broadcast_values(data, n, root); }
+  void broadcast(std::string& bytes, int root) override {
+    double n = static_cast<double>(bytes.size());
+    broadcast_values(&n, 1, root);
+    std::vector<double> values(bytes.begin(), bytes.end());
+    values.resize(static_cast<size_t>(n));
+    broadcast_values(values.data(), static_cast<int64_t>(values.size()), root);
+    bytes.assign(values.begin(), values.end());
   }
   void barrier() override { reduce(static_cast<double*>(nullptr), 0); }
 
@@ -63,6 +68,13 @@ class ThreadGroup final : public ProcessGroup {
     std::vector<double> sum, result;
   };
   ThreadGroup(Shared& s, int rank) : shared_(s), rank_(rank) {}
+
+  template <typename T>
+  void broadcast_values(T* data, int64_t n, int root) {
+    meet(data, n, [&](std::vector<double>& shared) {
+      if (rank_ == root) std::copy(data, data + n, shared.begin());
+    });
+  }
 
   template <typename T>
   void reduce(T* data, int64_t n) {

@@ -706,9 +706,11 @@ DiTConfig model_config(DiTConfig c, const std::vector<LatentEntry>& entries,
 // The run's tokenizer: text.tokenizer's file, or one built from the captions ("word",
 // "sentencepiece"). The tokenizer a resumed or fine-tuned run's weights were trained with is
 // kept (its ids are what the weights read; new captions are read as its pieces, or <unk>): a
-// sentencepiece model as it is, a file only if it is that tokenizer.
+// sentencepiece model as it is, a file only if it is that tokenizer. A sentencepiece model is
+// trained by process 0 alone and sent to the others, so that every process reads the same ids
+// whatever its library's version, and the others do not spend the time.
 text::Tokenizer run_tokenizer(const DiTConfig& model, const std::vector<LatentEntry>& entries,
-                              const std::string& weights) {
+                              const std::string& weights, ProcessGroup& group) {
   std::optional<text::Tokenizer> stored;
   if (model.tokenizer != "word" && !weights.empty() && fs::exists(weights)) {
     const std::string saved = metadata_or(SafeTensors::open(weights), "tokenizer", "");
@@ -728,8 +730,14 @@ text::Tokenizer run_tokenizer(const DiTConfig& model, const std::vector<LatentEn
   if (stored && stored->subword()) return *stored;
   std::vector<std::string> captions;
   for (const LatentEntry& e : entries) captions.push_back(e.caption);
-  if (model.tokenizer == "sentencepiece")
-    return text::Tokenizer::sentencepiece(captions, model.tokenizer_pieces, model.max_text_tokens);
+  if (model.tokenizer == "sentencepiece") {
+    std::string json;
+    if (group.rank() == 0)
+      json = text::Tokenizer::sentencepiece(captions, model.tokenizer_pieces, model.max_text_tokens)
+                 .to_json();
+    group.broadcast(json, 0);
+    return text::Tokenizer::from_json(json, "the tokenizer process 0 trained");
+  }
   return text::Tokenizer::from_captions(captions, model.max_text_tokens);
 }
 
@@ -769,7 +777,7 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
   }
   here.config.data.validation = data.validation;  // held-out videos: their cache
   text::Tokenizer tokenizer =
-      run_tokenizer(o.config.model, data.entries, resuming ? ckpt : tc.init);
+      run_tokenizer(o.config.model, data.entries, resuming ? ckpt : tc.init, group);
   // A tokenizer not built from these captions (a file, or a sentencepiece model kept from the
   // weights) may meet words or characters they have: <unk>, not an error hours into a run.
   const bool lenient = tokenizer_is_file(o.config.model) || tokenizer.subword();

@@ -66,6 +66,16 @@ class MpiWorld final : public ProcessGroup {
                       MPI_COMM_WORLD),
             "MPI_Bcast");
   }
+  void broadcast(std::string& bytes, int root) override {
+    int64_t n = static_cast<int64_t>(bytes.size());
+    check(MPI_Bcast(&n, 1, MPI_INT64_T, root, MPI_COMM_WORLD), "MPI_Bcast");
+    bytes.resize(static_cast<size_t>(n));
+    constexpr int64_t kMax = std::numeric_limits<int>::max();
+    for (int64_t start = 0; start < n; start += kMax)
+      check(MPI_Bcast(bytes.data() + start, static_cast<int>(std::min(kMax, n - start)), MPI_BYTE,
+                      root, MPI_COMM_WORLD),
+            "MPI_Bcast");
+  }
   void barrier() override { check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier"); }
 
  private:

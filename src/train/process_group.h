@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "nn/module.h"
@@ -25,6 +26,9 @@ class ProcessGroup {
   virtual void all_reduce_sum(double* data, int64_t n) = 0;
   // Every process passes a buffer of the same length and ends with `root`'s contents.
   virtual void broadcast(float* data, int64_t n, int root) = 0;
+  // `root`'s bytes on every process, whatever the others held (a tokenizer that one process
+  // trained).
+  virtual void broadcast(std::string& bytes, int root) = 0;
   virtual void barrier() = 0;
 };
 
@@ -36,6 +40,7 @@ class SingleProcess final : public ProcessGroup {
   void all_reduce_sum(float*, int64_t) override {}
   void all_reduce_sum(double*, int64_t) override {}
   void broadcast(float*, int64_t, int) override {}
+  void broadcast(std::string&, int) override {}
   void barrier() override {}
 };
 
