@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <numeric>
 
 #include "autograd/basic.h"
 #include "autograd/loss.h"
@@ -655,6 +656,31 @@ TEST(VaeTiling, FramesWithinATileGetTheUntiledResult) {
   EXPECT_EQ(dt.to_vector(), d.to_vector());
   EXPECT_THROW(encode_tiled(vae, x, 4, {.tile = 6, .overlap = 0}), Error);  // not a multiple of 4
   EXPECT_THROW(decode_tiled(vae, z, 1, {.tile = 8, .overlap = 8}), Error);  // overlap >= tile
+}
+
+// A decoding tells its progress: every latent frame of every tile, in order, to the total; the
+// result is the same as without a listener.
+TEST(VaeTiling, DecodingCountsLatentFramesOverTiles) {
+  OneThread one;
+  Generator gen(24);
+  Vae vae(tiny(), gen);
+  const Tensor z = vae.encode_mean(randn({1, 3, 9, 16, 24}, 25), 4);  // 3 latent frames
+  const int64_t sf = vae.config().spatial_factor;
+  const TileGrid grid = tile_grid(z.size(3), z.size(4), 8 / sf, 4 / sf);
+  const int64_t grid_tiles = static_cast<int64_t>(grid.ys.size() * grid.xs.size());
+  ASSERT_GT(grid_tiles, 1);
+  for (const auto& [t, tiles] : {std::pair{Tiling{.tile = 0}, int64_t{1}},
+                                 std::pair{Tiling{.tile = 8, .overlap = 4}, grid_tiles}}) {
+    std::vector<int64_t> heard;
+    const Tensor d = decode_tiled(vae, z, 1, t, [&](int64_t done, int64_t total) {
+      EXPECT_EQ(total, 3 * tiles);
+      heard.push_back(done);
+    });
+    std::vector<int64_t> want(static_cast<size_t>(3 * tiles));
+    std::iota(want.begin(), want.end(), 1);
+    EXPECT_EQ(heard, want) << tiles << " tiles";
+    EXPECT_EQ(d.to_vector(), decode_tiled(vae, z, 1, t).to_vector());
+  }
 }
 
 // Large frames tile by tile: near the untiled result (the tiles see their own statistics and

@@ -248,7 +248,19 @@ void generate_one(const TextToVideoModel& model, const Call& c) {
   check_output_path(c.out, job.request.frames);
   print_job(job);
   Progress bar("generate", job.request.steps * static_cast<int64_t>(job.windows.size()), "step");
-  const Video video = run_video_job(model, job, [&](int done, int) { bar.update(done); });
+  int steps = 0;
+  // Decoding large frames can take longer than sampling them: the bar says where it is.
+  const auto decoding = [&](int64_t done, int64_t total) {
+    bar.update(steps,
+               " decoding " + std::to_string(100 * done / std::max<int64_t>(total, 1)) + "%");
+  };
+  const Video video = run_video_job(
+      model, job,
+      [&](int done, int) {
+        steps = done;
+        bar.update(done);
+      },
+      decoding);
   bar.finish();
   const std::string side = write_generated(c.out, video, job_provenance(model, job));
   std::printf("generate: %s (%lld frame%s, %lldx%lld, seed %llu); provenance in %s\n",

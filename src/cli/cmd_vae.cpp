@@ -391,7 +391,13 @@ void decode_into(const Vae& vae, const LatentFile& f, int64_t chunk, const Tilin
                  VideoWriter& writer) {
   const int64_t sf = vae.config().spatial_factor;
   if (!stream_in_chunks(f.frames, f.latent.size(2) * sf, f.latent.size(3) * sf, tiling)) {
-    const Tensor x = decode_tiled(vae, f.latent.unsqueeze(0).contiguous(), chunk, tiling);
+    std::optional<Progress> bar;  // over every tile's latent frames
+    const Tensor x = decode_tiled(vae, f.latent.unsqueeze(0).contiguous(), chunk, tiling,
+                                  [&](int64_t done, int64_t total) {
+                                    if (!bar) bar.emplace("vae decode", total, "tile frame");
+                                    bar->update(done);
+                                  });
+    if (bar) bar->finish();
     writer.write(crop_video(tensor_to_video(x, f.fps), f.frames, f.height, f.width));
     return;
   }

@@ -456,12 +456,15 @@ Tensor seam_gradient(const Vae& vae, const Tensor& clean, const Tensor& target, 
 // decoded; the progress callback counts steps over every window.
 class WindowRunner {
  public:
-  WindowRunner(const TextToVideoModel& m, const VideoJob& job, const flow::StepFn& on_step)
-      : m_(m), job_(job), on_step_(on_step) {}
+  WindowRunner(const TextToVideoModel& m, const VideoJob& job, const flow::StepFn& on_step,
+               const DecodeProgress& on_decode)
+      : m_(m), job_(job), on_step_(on_step), on_decode_(on_decode) {}
 
   Tensor encode(const Video& v) const { return encode_video(*m_.vae, v); }
 
-  Video decode(const Tensor& latents) const { return decode_latents(*m_.vae, latents, kFps); }
+  Video decode(const Tensor& latents) const {
+    return decode_latents(*m_.vae, latents, kFps, on_decode_);
+  }
 
   // run(), decoded.
   Video run(int64_t latents, const Tensor& head, const Tensor& tail, const Tensor& init = {}) {
@@ -551,13 +554,15 @@ class WindowRunner {
   const TextToVideoModel& m_;
   const VideoJob& job_;
   const flow::StepFn& on_step_;
+  const DecodeProgress& on_decode_;
   int64_t index_ = 0;
 };
 
 }  // namespace
 
-Video run_video_job(const TextToVideoModel& m, const VideoJob& job, const flow::StepFn& on_step) {
-  WindowRunner runner(m, job, on_step);
+Video run_video_job(const TextToVideoModel& m, const VideoJob& job, const flow::StepFn& on_step,
+                    const DecodeProgress& on_decode) {
+  WindowRunner runner(m, job, on_step, on_decode);
   const int64_t tf = m.vae->config().temporal_factor(), K = job.overlap;
   const int64_t held = m.vae->config().video_frames(K);  // frames of K latent frames on their own
   // Extends v forward through windows [from, to) until `add` more frames; the latent frames of
@@ -709,8 +714,10 @@ Video tail_frames(const Video& video, int64_t n) {
   return join_videos(parts);
 }
 
-Video decode_latents(const Vae& vae, const Tensor& latents, double fps) {
-  return tensor_to_video(decode_tiled(vae, latents.unsqueeze(0).contiguous(), 1), fps);
+Video decode_latents(const Vae& vae, const Tensor& latents, double fps,
+                     const DecodeProgress& progress) {
+  return tensor_to_video(decode_tiled(vae, latents.unsqueeze(0).contiguous(), 1, {}, progress),
+                         fps);
 }
 
 Video video_frames(const Video& v, int64_t start, int64_t end) {

@@ -29,6 +29,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "models/vae/tiling.h"
 #include "pipeline/text_to_video.h"
 
 namespace cubist {
@@ -117,9 +118,10 @@ VideoJob prepare_video_job(const TextToVideoModel& model, const VideoRequest& re
 // Runs the job: job.windows generations of request.steps steps each (on_step counts over all of
 // them), decoded and joined. The same job gives the same frames. Window i samples from seed
 // window_seed(request.seed, i); window 0 from the seed itself, so a text clip that fits one
-// window is exactly generate()'s.
+// window is exactly generate()'s. on_decode hears each decoding's progress (decode_tiled), which
+// for large frames can take longer than the sampling.
 Video run_video_job(const TextToVideoModel& model, const VideoJob& job,
-                    const flow::StepFn& on_step = {});
+                    const flow::StepFn& on_step = {}, const DecodeProgress& on_decode = {});
 uint64_t window_seed(uint64_t seed, int64_t window);
 
 // provenance() of the job, plus "mode", "inputs" (role, file name, SHA-256 of each input file;
@@ -136,7 +138,8 @@ void check_output_path(const std::string& out, int64_t frames);
 // encoded in chunks), and frames decoded from latents, one latent frame at a time: the code path
 // of every mode, so decode_latents(encode_video(image)) is frame 0 of an animated image.
 Tensor encode_video(const Vae& vae, const Video& video);
-Video decode_latents(const Vae& vae, const Tensor& latents, double fps = 8.0);
+Video decode_latents(const Vae& vae, const Tensor& latents, double fps = 8.0,
+                     const DecodeProgress& progress = {});
 
 // The K latent frames [C, K, H', W'] that stand for a video's first tf K frames when they are held
 // at the end of a window (connect, backward extension): inside a window every latent frame

@@ -113,14 +113,25 @@ Tensor encode_tiled(const Vae& vae, const Tensor& x, int64_t chunk_frames, const
   });
 }
 
-Tensor decode_tiled(const Vae& vae, const Tensor& z, int64_t chunk_latents, const Tiling& t) {
+Tensor decode_tiled(const Vae& vae, const Tensor& z, int64_t chunk_latents, const Tiling& t,
+                    const DecodeProgress& progress) {
   const int64_t sf = vae.config().spatial_factor;
   check_tiling(t, sf);
   CUBIST_CHECK(z.dim() == 5, "vae decode: expects [B, C, T', H', W'] latents, got ", z.shape());
-  if (!tiles_frames(t, z.size(3) * sf, z.size(4) * sf)) return vae.decode_chunked(z, chunk_latents);
+  const int64_t n = z.size(2);
+  const auto heard = [&](int64_t before, int64_t total) {
+    return [&progress, before, total](int64_t frames) {
+      if (progress) progress(before + frames, total);
+    };
+  };
+  if (!tiles_frames(t, z.size(3) * sf, z.size(4) * sf))
+    return vae.decode_chunked(z, chunk_latents, heard(0, n));
   const TileGrid g = tile_grid(z.size(3), z.size(4), t.tile / sf, t.overlap / sf);
+  const int64_t total = n * static_cast<int64_t>(g.ys.size() * g.xs.size());
+  int64_t tiles = 0;
   return blend_tiles(g, sf, [&](int64_t y0, int64_t x0, int64_t h, int64_t w) {
-    return vae.decode_chunked(spatial_crop(z, y0, x0, h, w), chunk_latents);
+    return vae.decode_chunked(spatial_crop(z, y0, x0, h, w), chunk_latents,
+                              heard(n * tiles++, total));
   });
 }
 

@@ -86,14 +86,17 @@ Tensor Vae::decode_next(const Tensor& z_chunk, CausalStream& stream) const {
   return decode(Var(z_chunk), &stream).value();
 }
 
-Tensor Vae::decode_chunked(const Tensor& z, int64_t chunk_latents) const {
+Tensor Vae::decode_chunked(const Tensor& z, int64_t chunk_latents,
+                           const std::function<void(int64_t)>& decoded) const {
   NoGrad no_grad;
   CUBIST_CHECK(z.dim() == 5 && z.size(1) == config_.latent_channels, "vae decode: expects [B, ",
                config_.latent_channels, ", T', H', W'] latents, got ", z.shape());
   CUBIST_CHECK(chunk_latents >= 1, "vae decode: chunks must hold at least one latent frame");
   CausalStream stream;
   return run_chunks(z.size(2), chunk_latents, [&](int64_t b, int64_t e) {
-    return decode_next(z.slice(2, b, e).contiguous(), stream);
+    Tensor frames = decode_next(z.slice(2, b, e).contiguous(), stream);
+    if (decoded) decoded(e);
+    return frames;
   });
 }
 

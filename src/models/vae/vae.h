@@ -12,6 +12,7 @@
 #pragma once
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -44,7 +45,9 @@ class Vae : public Module {
   // activation memory does not grow with the video's length. decode_chunked decodes
   // chunk_latents latent frames at a time (the first alone). Both equal the one-pass results.
   Tensor encode_mean(const Tensor& x, int64_t chunk_frames = 0) const;
-  Tensor decode_chunked(const Tensor& z, int64_t chunk_latents = 1) const;
+  // `decoded`, when given, hears the latent frames decoded so far after each chunk.
+  Tensor decode_chunked(const Tensor& z, int64_t chunk_latents = 1,
+                        const std::function<void(int64_t latent_frames)>& decoded = {}) const;
   // One chunk of a streamed pass, for callers that hold one chunk at a time: the next frames
   // (the first call: frame 0 alone, then multiples of the temporal factor) or latent frames, and
   // the stream carried between calls. The chunks' results, concatenated, are encode_mean's and
