@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "io/ffmpeg_util.h"
 #include "io/frame_folder.h"
+#include "io/gif_comment.h"
 #include "io/video.h"
 
 namespace cubist {
@@ -80,6 +81,8 @@ VideoInfo probe_file(const std::string& path) {
   info.codec = avcodec_get_name(st->codecpar->codec_id);
   info.format = in.fmt->iformat->name;
   info.metadata = ffmpeg::dict_to_map(in.fmt->metadata);
+  if (info.format == "gif" && info.metadata.count("comment"))  // write_video's tags, in one text
+    info.metadata = gif_comment_metadata(info.metadata.at("comment"));
   info.width = st->codecpar->width, info.height = st->codecpar->height;
   info.fps = ffmpeg::stream_fps(st);
   ffmpeg::Packet pkt = ffmpeg::make_packet();

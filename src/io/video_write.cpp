@@ -20,6 +20,7 @@ extern "C" {
 #include "core/error.h"
 #include "io/ffmpeg_util.h"
 #include "io/frame_folder.h"
+#include "io/gif_comment.h"
 #include "io/gif_palette.h"
 #include "io/output_folder.h"
 #include "io/video.h"
@@ -305,7 +306,7 @@ void commit(const fs::path& tmp, const fs::path& target, bool folder) {
 
 bool video_keeps_metadata(const std::string& path) {
   const Form form = form_of(path);
-  return form != Form::kGif && form != Form::kPng;
+  return form != Form::kPng;
 }
 
 namespace {
@@ -363,8 +364,6 @@ VideoWriter::VideoWriter(const std::string& path, int64_t height, int64_t width,
   if (m.form == Form::kMp4 && (width % 2 || height % 2))
     fail(path, ": H.264 in 4:2:0 needs even width and height, got ", width, "x", height,
          "; crop or resize to even sizes, or write .webm, .gif or PNG frames, which take any size");
-  CUBIST_CHECK(m.form != Form::kGif || opt.metadata.empty(), path,
-               ": GIF has no place for metadata; write .mp4, .webm or PNG frames to keep it");
   CUBIST_CHECK(m.form != Form::kPng || opt.metadata.empty(), path,
                ": a single .png keeps no metadata here; write a folder of PNG frames (its "
                "video.json keeps it), .mp4 or .webm");
@@ -440,6 +439,7 @@ void VideoWriter::close() {
     EncodedStream gif(m.path, m.tmp, m.form, m.height, m.width, m.fps, m.opt, &palette);
     for (int64_t t = 0; t < m.held.frames; ++t) gif.add(m.held.frame(t));
     gif.finish();
+    if (!m.opt.metadata.empty()) add_gif_comment(m.tmp, gif_comment_text(m.opt.metadata));
   }
   commit(m.tmp, m.target, m.form == Form::kFolder);
   m.done = true;

@@ -28,11 +28,12 @@ grep -q "provenance_from: the video's metadata" a.txt || { cat a.txt; fail "not 
 grep -q "same_model: true" a.txt || { cat a.txt; fail "the bundled model is not the one"; }
 remake a.mp4 a_again.mp4
 
-# A GIF keeps no tags: the record beside it. Backward extension without seam guidance records
-# none, and its command must still say 0 (the default is 4).
+# A GIF keeps its tags in a comment. Backward extension without seam guidance records none, and
+# its command must still say 0 (the default is 4).
 "$cubist" generate "a red ball bouncing" --extend a.mp4 --direction backward --frames 4 \
   --steps 1 --seam-guidance 0 --seed 4 -o b.gif > gen.log 2>&1 || { cat gen.log; fail "extend"; }
-"$cubist" info b.gif | grep -q "provenance_from: b.gif.json" || fail "b.gif's record not found"
+rm b.gif.json  # the GIF alone
+"$cubist" info b.gif | grep -q "provenance_from: the video's metadata" || fail "b.gif's comment"
 command_of b.gif x.gif | grep -q -- "--seam-guidance 0" || fail "seam guidance 0 left out"
 remake b.gif b_again.gif
 # An edit by two prompts, with a negative prompt and a quoted word.
@@ -41,6 +42,10 @@ remake b.gif b_again.gif
   -o c.mp4 > gen.log 2>&1 || { cat gen.log; fail "edit"; }
 remake c.mp4 c_again.mp4
 "$cubist" info c.mp4.json | grep -q "c.mp4.json: provenance record" || fail "c.mp4.json"
+# A single PNG keeps no tags: the record beside it.
+"$cubist" generate "a red ball" --frames 1 --steps 1 -o d.png > gen.log 2>&1 || { cat gen.log; fail "png"; }
+"$cubist" info d.png | grep -q "d.png: generated image" || fail "d.png is not a generated image"
+"$cubist" info d.png | grep -q "provenance_from: d.png.json" || fail "d.png's record not found"
 
 # Another model: the transformer's file differs (f32, not the bundle's bf16).
 mkdir other
