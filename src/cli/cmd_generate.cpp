@@ -38,7 +38,7 @@ constexpr const char* kUsage =
     "prompt is printed and is what the model is conditioned on. --no-expand conditions on the\n"
     "prompt as typed (every word must be in the model's vocabulary), as does a model trained\n"
     "on captions that are not Shapes World's. Every output carries its provenance (OUT.json\n"
-    "beside it, and tags in MP4, WebM, GIF and PNG frames); `cubist info OUT` reads it back,\n"
+    "beside it, and tags inside every form it writes); `cubist info OUT` reads it back,\n"
     "with the command that makes the same video again.\n"
     "\n"
     "-o OUT        .mp4 (H.264), .webm (VP9), .gif, .png (one frame: --frames 1 makes an\n"

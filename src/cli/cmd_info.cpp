@@ -18,7 +18,7 @@ constexpr const char* kUsage =
     "\n"
     "Says what each file is and what made it:\n"
     "  a generated video or image (its provenance, from the metadata Cubist writes into\n"
-    "    MP4, WebM, GIF and PNG frames, else the OUT.json beside it): the prompt, the expanded\n"
+    "    every form it writes, else the OUT.json beside it): the prompt, the expanded\n"
     "    prompt, the seed and settings, whether the model that generate would use now made\n"
     "    it (its files compared by SHA-256: --model DIR, default as generate finds it), and\n"
     "    the `cubist generate` command that makes it again (the same frames);\n"

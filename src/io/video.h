@@ -64,10 +64,9 @@ struct VideoWriteOptions {
   int crf = -1;
   std::string preset = "medium";  // libx264 speed preset (ultrafast ... veryslow)
   // Stored in the container: MP4 (as metadata tags), WebM (Matroska tags), GIF (one comment
-  // extension: gif_comment.h), and for a PNG-frame folder in its video.json. A single .png has
-  // no place for it here: writing one with metadata is an Error, so that provenance is never
-  // silently dropped. Use lower-case keys: probe_video returns keys in lower case (Matroska
-  // capitalises them).
+  // extension: gif_comment.h), a single .png (tEXt chunks: png_text.h), and for a PNG-frame
+  // folder in its video.json. Use lower-case keys: probe_video returns keys in lower case
+  // (Matroska capitalises them).
   std::map<std::string, std::string> metadata;
 };
 
@@ -146,10 +145,10 @@ class VideoWriter {
   std::unique_ptr<Impl> impl_;
 };
 
-// Whether write_video keeps metadata at `path` (MP4, WebM, a folder of PNG frames, GIF in a
-// comment: gif_comment.h) or not (a single PNG). A path of a form write_video cannot write is an
-// Error saying what is accepted, so a caller can check an output path before the work that makes
-// the video.
+// Whether write_video keeps metadata at `path`: MP4, WebM, a folder of PNG frames, a GIF (in a
+// comment: gif_comment.h) and a single PNG (in tEXt chunks: png_text.h) all do. A path of a form
+// write_video cannot write is an Error saying what is accepted, so a caller can check an output
+// path before the work that makes the video.
 bool video_keeps_metadata(const std::string& path);
 
 // An Error, before the work that makes a video, unless write_video can write `path`: a form it

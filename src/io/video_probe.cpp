@@ -3,6 +3,8 @@
 // only when the header does not say.
 #include <cmath>
 #include <filesystem>
+#include <map>
+#include <string>
 
 #include "core/error.h"
 #include "io/ffmpeg_util.h"
@@ -37,7 +39,8 @@ VideoInfo probe_folder(const std::string& dir) {
 }
 
 // Reads packets until the first frame decodes; returns how many video packets that took.
-int64_t decode_first_frame(const std::string& path, ffmpeg::Input& in, AVPacket* pkt) {
+int64_t decode_first_frame(const std::string& path, ffmpeg::Input& in, AVPacket* pkt,
+                           std::map<std::string, std::string>& tags) {
   ffmpeg::Frame frame = ffmpeg::make_frame();
   int64_t packets = 0;
   for (;;) {
@@ -53,11 +56,17 @@ int64_t decode_first_frame(const std::string& path, ffmpeg::Input& in, AVPacket*
     av_packet_unref(pkt);
     if (s < 0 && s != AVERROR(EAGAIN)) fail(path, ": corrupt first frame: ", describe(s));
     const int g = avcodec_receive_frame(in.dec.get(), frame.get());
-    if (g == 0) return packets;
+    if (g == 0) {
+      tags = ffmpeg::dict_to_map(frame->metadata);
+      return packets;
+    }
     if (g != AVERROR(EAGAIN)) fail(path, ": corrupt first frame: ", describe(g));
   }
   avcodec_send_packet(in.dec.get(), nullptr);
-  if (avcodec_receive_frame(in.dec.get(), frame.get()) == 0) return packets;
+  if (avcodec_receive_frame(in.dec.get(), frame.get()) == 0) {
+    tags = ffmpeg::dict_to_map(frame->metadata);
+    return packets;
+  }
   fail(path, ": no frame could be decoded (empty or corrupt video)");
 }
 
@@ -86,9 +95,11 @@ VideoInfo probe_file(const std::string& path) {
   info.width = st->codecpar->width, info.height = st->codecpar->height;
   info.fps = ffmpeg::stream_fps(st);
   ffmpeg::Packet pkt = ffmpeg::make_packet();
-  const int64_t first = decode_first_frame(path, in, pkt.get());
+  std::map<std::string, std::string> frame_tags;  // a PNG's tEXt chunks (png_text.h)
+  const int64_t first = decode_first_frame(path, in, pkt.get(), frame_tags);
   if (is_image_path(path)) {
     info.frames = 1, info.fps = kDefaultFps;
+    info.metadata.insert(frame_tags.begin(), frame_tags.end());
   } else if (st->nb_frames > 0) {
     info.frames = st->nb_frames;
   } else {

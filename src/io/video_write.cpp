@@ -23,6 +23,7 @@ extern "C" {
 #include "io/gif_comment.h"
 #include "io/gif_palette.h"
 #include "io/output_folder.h"
+#include "io/png_text.h"
 #include "io/video.h"
 
 namespace cubist {
@@ -305,8 +306,8 @@ void commit(const fs::path& tmp, const fs::path& target, bool folder) {
 }  // namespace
 
 bool video_keeps_metadata(const std::string& path) {
-  const Form form = form_of(path);
-  return form != Form::kPng;
+  form_of(path);  // an Error for a form write_video cannot write
+  return true;
 }
 
 namespace {
@@ -364,9 +365,6 @@ VideoWriter::VideoWriter(const std::string& path, int64_t height, int64_t width,
   if (m.form == Form::kMp4 && (width % 2 || height % 2))
     fail(path, ": H.264 in 4:2:0 needs even width and height, got ", width, "x", height,
          "; crop or resize to even sizes, or write .webm, .gif or PNG frames, which take any size");
-  CUBIST_CHECK(m.form != Form::kPng || opt.metadata.empty(), path,
-               ": a single .png keeps no metadata here; write a folder of PNG frames (its "
-               "video.json keeps it), .mp4 or .webm");
   const bool folder = m.form == Form::kFolder;
   check_place(path, m.form);
   m.target = fs::path(without_trailing_slashes(path));
@@ -434,6 +432,7 @@ void VideoWriter::close() {
     m.stream.reset();
   } else if (m.form == Form::kPng) {
     PngEncoder(m.height, m.width).write(m.held.frame(0), m.tmp);
+    if (!m.opt.metadata.empty()) add_png_text(m.tmp, m.opt.metadata);
   } else {  // GIF: one palette for the whole clip, so the frames are encoded at the end
     GifPalette palette = GifPalette::build(m.held);
     EncodedStream gif(m.path, m.tmp, m.form, m.height, m.width, m.fps, m.opt, &palette);

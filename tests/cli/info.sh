@@ -42,10 +42,16 @@ remake b.gif b_again.gif
   -o c.mp4 > gen.log 2>&1 || { cat gen.log; fail "edit"; }
 remake c.mp4 c_again.mp4
 "$cubist" info c.mp4.json | grep -q "c.mp4.json: provenance record" || fail "c.mp4.json"
-# A single PNG keeps no tags: the record beside it.
+# A single PNG keeps its tags in text chunks.
 "$cubist" generate "a red ball" --frames 1 --steps 1 -o d.png > gen.log 2>&1 || { cat gen.log; fail "png"; }
+rm d.png.json
 "$cubist" info d.png | grep -q "d.png: generated image" || fail "d.png is not a generated image"
-"$cubist" info d.png | grep -q "provenance_from: d.png.json" || fail "d.png's record not found"
+"$cubist" info d.png | grep -q "provenance_from: the video's metadata" || fail "d.png's tags"
+# A copy whose tags another tool dropped: the record beside it.
+ffmpeg -v error -i a.mp4 -map_metadata -1 -c copy stripped.mp4
+cp a.mp4.json stripped.mp4.json
+"$cubist" info stripped.mp4 | grep -q "provenance_from: stripped.mp4.json" ||
+  fail "the record beside a copy without tags"
 
 # Another model: the transformer's file differs (f32, not the bundle's bf16).
 mkdir other
