@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "models/vae/vae.h"
 #include "ops/adam.h"
+#include "ops/elementwise.h"
 
 namespace cubist {
 
@@ -67,14 +68,7 @@ Tensor refine_part(const Vae& vae, const Tensor& target_frames, const Tensor& st
 
 // The sum of squared differences of two tensors of one shape, in double.
 double squared_error(const Tensor& a, const Tensor& b) {
-  const Tensor x = a.contiguous(), y = b.contiguous();
-  const float *p = x.data<float>(), *q = y.data<float>();
-  double sum = 0;
-  for (int64_t i = 0; i < x.numel(); ++i) {
-    const double d = static_cast<double>(p[i]) - q[i];
-    sum += d * d;
-  }
-  return sum;
+  return ops::sum_squares(ops::sub(a.contiguous(), b.contiguous()));
 }
 
 }  // namespace
