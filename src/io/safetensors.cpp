@@ -157,6 +157,14 @@ uint64_t SafeTensors::metadata_uint(const std::string& key,
   return metadata_as(*this, key, fallback, "a whole number of at least 0");
 }
 
+std::string SafeTensors::metadata_text(const std::string& key,
+                                       std::optional<std::string> fallback) const {
+  const auto it = metadata_.find(key);
+  if (it == metadata_.end() && fallback) return *fallback;
+  CUBIST_CHECK(it != metadata_.end(), path_, ": no \"", key, "\" in the metadata");
+  return it->second;
+}
+
 double SafeTensors::metadata_number(const std::string& key, std::optional<double> fallback) const {
   return metadata_as(*this, key, fallback, "a number");
 }

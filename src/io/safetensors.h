@@ -37,6 +37,9 @@ class SafeTensors {
   // A generator's position ("rng_offset") spans all 64 bits.
   uint64_t metadata_uint(const std::string& key, std::optional<uint64_t> fallback = {}) const;
   double metadata_number(const std::string& key, std::optional<double> fallback = {}) const;
+  // A text in the metadata (a config's JSON), or `fallback` when the key is absent; without one,
+  // an error naming the file and the key.
+  std::string metadata_text(const std::string& key, std::optional<std::string> fallback = {}) const;
 
  private:
   struct Entry {

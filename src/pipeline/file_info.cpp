@@ -27,11 +27,6 @@ using Json = nlohmann::ordered_json;
 
 namespace {
 
-std::string metadata_or(const SafeTensors& f, const std::string& key) {
-  const auto it = f.metadata().find(key);
-  return it == f.metadata().end() ? "" : it->second;
-}
-
 // Values of a weights file's tensors, and the same of those whose names start with one of
 // `prefixes` (a checkpoint's optimizer moments, its moving average).
 struct TensorCounts {
@@ -60,7 +55,7 @@ bool has_tensor_prefix(const SafeTensors& f, const std::string& prefix) {
 // how many its run asked for (`config_key`'s JSON holds them, under "train" for a transformer).
 void add_training(Json& j, const SafeTensors& f, const std::string& config_key) {
   if (f.metadata().count("step")) j["step"] = f.metadata_int("step");
-  if (const std::string c = metadata_or(f, config_key); !c.empty()) {
+  if (const std::string c = f.metadata_text(config_key, ""); !c.empty()) {
     const nlohmann::json run = nlohmann::json::parse(c, nullptr, false);
     const nlohmann::json& train = run.contains("train") ? run["train"] : run;
     if (train.is_object() && train.contains("steps") && train["steps"].is_number_integer())
@@ -68,15 +63,16 @@ void add_training(Json& j, const SafeTensors& f, const std::string& config_key) 
   }
   if (f.metadata().count("elapsed_s"))
     j["training_hours"] = std::round(f.metadata_number("elapsed_s") / 36.0) / 100.0;
-  if (const std::string d = metadata_or(f, "data"); !d.empty()) j["data"] = d;
-  if (const std::string e = metadata_or(f, "exported_from"); !e.empty()) j["exported_from"] = e;
+  if (const std::string d = f.metadata_text("data", ""); !d.empty()) j["data"] = d;
+  if (const std::string e = f.metadata_text("exported_from", ""); !e.empty())
+    j["exported_from"] = e;
 }
 
 Json describe_transformer(const SafeTensors& f) {
   Json j;
   const bool checkpoint = f.metadata().count("ema_decay") != 0;
   j["kind"] = checkpoint ? "transformer checkpoint" : "transformer";
-  const nlohmann::json c = nlohmann::json::parse(metadata_or(f, "dit_config"));
+  const nlohmann::json c = nlohmann::json::parse(f.metadata_text("dit_config", ""));
   const TensorCounts n = count_tensors(f, {"adam.", "ema."});
   j["parameters"] = n.values;
   j["dtype"] = n.bf16 == n.tensors ? "bf16" : n.bf16 == 0 ? "f32" : "f32 and bf16";
@@ -86,10 +82,10 @@ Json describe_transformer(const SafeTensors& f) {
     if (c.contains(key)) model[key] = c[key];
   if (c.contains("text")) model["text_encoder"] = c["text"];
   j["model"] = model;
-  const text::Tokenizer t = text::Tokenizer::from_json(metadata_or(f, "tokenizer"), f.path());
+  const text::Tokenizer t = text::Tokenizer::from_json(f.metadata_text("tokenizer", ""), f.path());
   j["tokenizer"] = {
       {"type", t.type()}, {"vocabulary", t.vocab_size()}, {"max_tokens", t.max_tokens()}};
-  if (const std::string w = metadata_or(f, "weights"); !w.empty())
+  if (const std::string w = f.metadata_text("weights", ""); !w.empty())
     j["weights"] = w == "ema" ? "the moving average (EMA)" : "the last step's";
   if (checkpoint) j["ema_decay"] = f.metadata_number("ema_decay");
   add_training(j, f, "run_config");
@@ -131,7 +127,7 @@ Json describe_latent(const std::string& path) {
 
 Json describe_safetensors(const std::string& path) {
   const SafeTensors f = SafeTensors::open(path);
-  const std::string format = metadata_or(f, "format");
+  const std::string format = f.metadata_text("format", "");
   if (format == kLatentFormat) return describe_latent(path);
   if (format == kVaeFormat) return describe_autoencoder(f);
   if (f.metadata().count("dit_config")) return describe_transformer(f);

@@ -83,11 +83,6 @@ std::string absolute_path(const std::string& p) {
   return p.empty() ? p : fs::absolute(fs::path(p)).lexically_normal().string();
 }
 
-std::string metadata_or(const SafeTensors& f, const std::string& key, const std::string& fallback) {
-  const auto it = f.metadata().find(key);
-  return it == f.metadata().end() ? fallback : it->second;
-}
-
 // "96x64" -> {96, 64}; nullopt for anything else.
 std::optional<std::pair<int64_t, int64_t>> parse_wxh(const std::string& text) {
   long long w = 0, h = 0;
@@ -692,7 +687,7 @@ DiTConfig model_config(DiTConfig c, const std::vector<LatentEntry>& entries,
   if (!c.latent_mean.empty()) return c;
   if (fs::exists(ckpt)) {
     const DiTConfig saved =
-        parse_dit_config(metadata_or(SafeTensors::open(ckpt), "dit_config", "{}"), ckpt);
+        parse_dit_config(SafeTensors::open(ckpt).metadata_text("dit_config", "{}"), ckpt);
     c.latent_mean = saved.latent_mean;
     c.latent_std = saved.latent_std;
     return c;
@@ -713,7 +708,7 @@ text::Tokenizer run_tokenizer(const DiTConfig& model, const std::vector<LatentEn
                               const std::string& weights, ProcessGroup& group) {
   std::optional<text::Tokenizer> stored;
   if (model.tokenizer != "word" && !weights.empty() && fs::exists(weights)) {
-    const std::string saved = metadata_or(SafeTensors::open(weights), "tokenizer", "");
+    const std::string saved = SafeTensors::open(weights).metadata_text("tokenizer", "");
     if (!saved.empty()) stored = text::Tokenizer::from_json(saved, weights);
   }
   if (tokenizer_is_file(model)) {
@@ -794,7 +789,7 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
     result.start_step = trainer.steps();
     const SafeTensors saved = SafeTensors::open(ckpt);
     elapsed = saved.metadata_number("elapsed_s", 0);
-    changed = changed_run_settings(metadata_or(saved, "run_config", ""), run_json);
+    changed = changed_run_settings(saved.metadata_text("run_config", ""), run_json);
   } else if (!tc.init.empty()) {
     CUBIST_CHECK(fs::exists(tc.init), "train: train.init ", tc.init,
                  " does not exist (the weights to fine-tune: a dit.safetensors or a checkpoint)");
