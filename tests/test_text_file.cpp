@@ -30,6 +30,8 @@ TEST_F(TextFileTest, ReplacesAFileWholeAndLeavesNothingBeside) {
   write_text_file(p, bytes);
   EXPECT_EQ(testing::file_bytes(p), bytes);
   EXPECT_EQ(names_in(dir()), std::vector<std::string>{"config.json"});
+  EXPECT_EQ(read_text_file(p), bytes);  // read back byte for byte
+  testing::expect_error([&] { read_text_file(path("missing.json")); }, "", path("missing.json"));
 }
 
 TEST_F(TextFileTest, AFailedWriteNamesThePathAndKeepsWhatWasThere) {

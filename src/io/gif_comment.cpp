@@ -1,10 +1,10 @@
 #include "io/gif_comment.h"
 
 #include <algorithm>
-#include <fstream>
 #include <sstream>
 
 #include "core/error.h"
+#include "io/text_file.h"
 
 namespace cubist {
 
@@ -42,14 +42,7 @@ std::map<std::string, std::string> gif_comment_metadata(const std::string& text)
 }
 
 void add_gif_comment(const std::string& path, const std::string& text) {
-  std::string bytes;
-  {
-    std::ifstream in(path, std::ios::binary);
-    CUBIST_CHECK(in.good(), path, ": cannot read the GIF to add its comment");
-    std::ostringstream s;
-    s << in.rdbuf();
-    bytes = s.str();
-  }
+  std::string bytes = read_text_file(path);
   CUBIST_CHECK(bytes.size() >= 13 && bytes.compare(0, 6, "GIF89a") == 0, path,
                ": not a GIF89a file, so no comment can be added");
   // The logical screen descriptor's flags: a global colour table of 3 * 2^(n + 1) bytes.
@@ -65,10 +58,7 @@ void add_gif_comment(const std::string& path, const std::string& text) {
   }
   block += '\0';  // the block terminator
   bytes.insert(at, block);
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  out.close();
-  CUBIST_CHECK(out.good(), path, ": writing the GIF's comment failed");
+  write_text_file(path, bytes);
 }
 
 }  // namespace cubist

@@ -5,10 +5,9 @@ extern "C" {
 }
 
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
 #include "core/error.h"
+#include "io/text_file.h"
 
 namespace cubist {
 
@@ -71,14 +70,7 @@ std::string png_latin1(const std::string& text) {
 }
 
 void add_png_text(const std::string& path, const std::map<std::string, std::string>& metadata) {
-  std::string bytes;
-  {
-    std::ifstream in(path, std::ios::binary);
-    CUBIST_CHECK(in.good(), path, ": cannot read the PNG to add its text");
-    std::ostringstream s;
-    s << in.rdbuf();
-    bytes = s.str();
-  }
+  std::string bytes = read_text_file(path);
   constexpr size_t kHeaderEnd = 8 + 25;  // the signature, then IHDR (length, type, 13, CRC)
   CUBIST_CHECK(bytes.size() > kHeaderEnd && bytes.compare(1, 3, "PNG") == 0 &&
                    bytes.compare(12, 4, "IHDR") == 0,
@@ -90,10 +82,7 @@ void add_png_text(const std::string& path, const std::map<std::string, std::stri
     chunks += chunk("tEXt", png_latin1(key) + '\0' + png_latin1(value));
   }
   bytes.insert(kHeaderEnd, chunks);
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  out.close();
-  CUBIST_CHECK(out.good(), path, ": writing the PNG's text failed");
+  write_text_file(path, bytes);
 }
 
 }  // namespace cubist

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 
 #include "core/error.h"
 
@@ -25,6 +26,15 @@ void write_text_file(const std::string& path, std::string_view text) {
     std::remove(tmp.c_str());
     fail(path, ": cannot move the finished file into place");
   }
+}
+
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  CUBIST_CHECK(in.good(), path, ": cannot be read");
+  std::ostringstream s;
+  s << in.rdbuf();
+  CUBIST_CHECK(!in.bad(), path, ": reading failed");
+  return s.str();
 }
 
 }  // namespace cubist

@@ -12,4 +12,7 @@ namespace cubist {
 // temporary file is removed then.
 void write_text_file(const std::string& path, std::string_view text);
 
+// The whole file at `path`, byte for byte; an Error naming it when it cannot be read.
+std::string read_text_file(const std::string& path);
+
 }  // namespace cubist
