@@ -27,10 +27,13 @@ using Json = nlohmann::ordered_json;
 
 namespace {
 
-// Values of a weights file's tensors, and the same of those whose names start with one of
-// `prefixes` (a checkpoint's optimizer moments, its moving average).
+// The tensors of a weights file and their values, leaving out those whose names start with one
+// of `skip` (a checkpoint's optimizer moments, its moving average).
 struct TensorCounts {
   int64_t tensors = 0, values = 0, bf16 = 0;
+  const char* dtype() const {
+    return bf16 == tensors ? "bf16" : bf16 == 0 ? "f32" : "f32 and bf16";
+  }
 };
 TensorCounts count_tensors(const SafeTensors& f, const std::vector<std::string>& skip = {}) {
   TensorCounts c;
@@ -75,7 +78,7 @@ Json describe_transformer(const SafeTensors& f) {
   const nlohmann::json c = nlohmann::json::parse(f.metadata_text("dit_config", ""));
   const TensorCounts n = count_tensors(f, {"adam.", "ema."});
   j["parameters"] = n.values;
-  j["dtype"] = n.bf16 == n.tensors ? "bf16" : n.bf16 == 0 ? "f32" : "f32 and bf16";
+  j["dtype"] = n.dtype();
   Json model;
   for (const char* key : {"hidden", "depth", "heads", "patch", "latent_channels", "mlp_ratio",
                           "qk_norm", "frame_conditioning"})
@@ -99,7 +102,7 @@ Json describe_autoencoder(const SafeTensors& f) {
   const VaeConfig c = read_vae_config(f);
   const TensorCounts n = count_tensors(f, {"adam."});
   j["parameters"] = n.values;
-  j["dtype"] = n.bf16 == n.tensors ? "bf16" : n.bf16 == 0 ? "f32" : "f32 and bf16";
+  j["dtype"] = n.dtype();
   j["compression"] = c.summary();
   j["config"] = c.to_json();
   add_training(j, f, "train_config");
