@@ -188,7 +188,7 @@ TEST_F(Generate, WritesProvenance) {
   make(r, path("clip.gif"));
   EXPECT_EQ(probe_video(path("clip.gif")).frames, 5);
   EXPECT_TRUE(fs::exists(path("clip.gif.json")));
-  EXPECT_THROW(video_keeps_metadata(path("clip.avi")), Error);
+  EXPECT_THROW(check_video_output(path("clip.avi")), Error);
 }
 
 TEST_F(Generate, NoExpandConditionsOnThePromptAsTyped) {

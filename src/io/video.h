@@ -145,12 +145,6 @@ class VideoWriter {
   std::unique_ptr<Impl> impl_;
 };
 
-// Whether write_video keeps metadata at `path`: MP4, WebM, a folder of PNG frames, a GIF (in a
-// comment: gif_comment.h) and a single PNG (in tEXt chunks: png_text.h) all do. A path of a form
-// write_video cannot write is an Error saying what is accepted, so a caller can check an output
-// path before the work that makes the video.
-bool video_keeps_metadata(const std::string& path);
-
 // An Error, before the work that makes a video, unless write_video can write `path`: a form it
 // writes, in a folder that exists, not in the place of a folder (for a file) or of a file (for
 // a folder of frames).

@@ -303,15 +303,6 @@ void commit(const fs::path& tmp, const fs::path& target, bool folder) {
   if (!aside.empty()) fs::remove_all(aside, ec);
 }
 
-}  // namespace
-
-bool video_keeps_metadata(const std::string& path) {
-  form_of(path);  // an Error for a form write_video cannot write
-  return true;
-}
-
-namespace {
-
 // An Error unless a video of form `form` can be written at `path` (check_output_place), and, for
 // a folder of frames where a folder is already, unless that folder holds only frames and their
 // video.json: an earlier output, replaced as a file would be. Anything else in it (notes, other
