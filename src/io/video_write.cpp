@@ -25,6 +25,7 @@ extern "C" {
 #include "io/output_folder.h"
 #include "io/png_text.h"
 #include "io/video.h"
+#include "io/x264_cpu.h"
 
 namespace cubist {
 
@@ -159,6 +160,9 @@ void set_codec_options(const std::string& path, Form form, const VideoWriteOptio
     CUBIST_CHECK(crf <= 51, path, ": H.264 crf must be in 0..51, got ", crf);
     av_dict_set_int(o, "crf", crf, 0);
     av_dict_set(o, "preset", opt.preset.c_str(), 0);
+    // Without AVX-512 the same frames always give the same bytes (io/x264_cpu.h).
+    static const std::string cpu = x264_cpu_without_avx512();
+    if (!cpu.empty()) av_dict_set(o, "x264-params", ("asm=" + cpu).c_str(), 0);
   } else if (form == Form::kWebm) {
     const int crf = opt.crf < 0 ? 24 : opt.crf;
     CUBIST_CHECK(crf <= 63, path, ": VP9 crf must be in 0..63, got ", crf);
@@ -214,6 +218,9 @@ class EncodedStream {
     enc_->time_base = av_inv_q(rate);
     enc_->framerate = rate;
     if (out_.oc->oformat->flags & AVFMT_GLOBALHEADER) enc_->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    // Matroska's segment and track UIDs are random unless bit-exact; the same frames should
+    // give the same WebM file.
+    if (form == Form::kWebm) out_.oc->flags |= AVFMT_FLAG_BITEXACT;
     AVDictionary* codec_opts = nullptr;
     set_codec_options(path, form, opt, enc_.get(), &codec_opts);
     r = avcodec_open2(enc_.get(), codec, &codec_opts);
