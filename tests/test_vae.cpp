@@ -683,6 +683,36 @@ TEST(VaeTiling, DecodingCountsLatentFramesOverTiles) {
   }
 }
 
+// An encoding tells its progress too: the frames of each chunk (the first alone, then four at a
+// time; one pass reports once), tile after tile, to the total; the same latent as without.
+TEST(VaeTiling, EncodingCountsFramesOverTiles) {
+  OneThread one;
+  Generator gen(26);
+  Vae vae(tiny(), gen);
+  const Tensor x = randn({1, 3, 9, 16, 24}, 27);
+  const int64_t sf = vae.config().spatial_factor;
+  const TileGrid grid = tile_grid(16 / sf, 24 / sf, 8 / sf, 4 / sf);
+  const int64_t grid_tiles = static_cast<int64_t>(grid.ys.size() * grid.xs.size());
+  ASSERT_GT(grid_tiles, 1);
+  for (const auto& [t, tiles] : {std::pair{Tiling{.tile = 0}, int64_t{1}},
+                                 std::pair{Tiling{.tile = 8, .overlap = 4}, grid_tiles}}) {
+    for (const int64_t chunk : {int64_t{4}, int64_t{0}}) {
+      std::vector<int64_t> heard;
+      const Tensor z = encode_tiled(vae, x, chunk, t, [&](int64_t done, int64_t total) {
+        EXPECT_EQ(total, 9 * tiles);
+        heard.push_back(done);
+      });
+      std::vector<int64_t> want;
+      for (int64_t i = 0; i < tiles; ++i)
+        for (const int64_t frames :
+             chunk == 4 ? std::vector<int64_t>{1, 5, 9} : std::vector<int64_t>{9})
+          want.push_back(9 * i + frames);
+      EXPECT_EQ(heard, want) << tiles << " tiles, chunks of " << chunk;
+      EXPECT_EQ(z.to_vector(), encode_tiled(vae, x, chunk, t).to_vector());
+    }
+  }
+}
+
 // Large frames tile by tile: near the untiled result (the tiles see their own statistics and
 // borders), in tiles' memory.
 TEST(VaeTiling, LargeFramesTileNearTheUntiledResultInLessMemory) {

@@ -328,8 +328,17 @@ LatentFile encode_whole(const Vae& vae, const std::string& in, const EncodeOptio
                   bytes / 1e9, budget / 1e9);
     throw Error(msg);
   }
+  std::optional<Progress> bar;  // over every tile's frames
+  const std::atomic<bool>* stop = stop_on_signals();
+  const bool tiled = tiles_frames(o.tiling, video.height, video.width);
+  const auto encoding = [&](int64_t done, int64_t total) {
+    if (!bar) bar.emplace("vae encode", total, tiled ? "tile frame" : "frame");
+    bar->update(done);
+    if (done >= total) bar->finish();  // before the refinement's bar
+    if (stop->load()) throw Error("vae encode: interrupted; no latent file was written");
+  };
   RefineBar refining(o.refine.steps);
-  LatentFile f = encode_latent(vae, read_video(in), in, o, std::ref(refining));
+  LatentFile f = encode_latent(vae, read_video(in), in, o, std::ref(refining), encoding);
   refining.finish();
   return f;
 }
@@ -392,11 +401,13 @@ void decode_into(const Vae& vae, const LatentFile& f, int64_t chunk, const Tilin
   const int64_t sf = vae.config().spatial_factor;
   if (!stream_in_chunks(f.frames, f.latent.size(2) * sf, f.latent.size(3) * sf, tiling)) {
     std::optional<Progress> bar;  // over every tile's latent frames
-    const Tensor x = decode_tiled(vae, f.latent.unsqueeze(0).contiguous(), chunk, tiling,
-                                  [&](int64_t done, int64_t total) {
-                                    if (!bar) bar.emplace("vae decode", total, "tile frame");
-                                    bar->update(done);
-                                  });
+    const std::atomic<bool>* stop = stop_on_signals();
+    const auto decoding = [&](int64_t done, int64_t total) {
+      if (!bar) bar.emplace("vae decode", total, "tile frame");
+      bar->update(done);
+      if (stop->load()) throw Error("vae decode: interrupted; nothing was written");
+    };
+    const Tensor x = decode_tiled(vae, f.latent.unsqueeze(0).contiguous(), chunk, tiling, decoding);
     if (bar) bar->finish();
     writer.write(crop_video(tensor_to_video(x, f.fps), f.frames, f.height, f.width));
     return;

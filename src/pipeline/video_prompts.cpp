@@ -457,7 +457,7 @@ Tensor seam_gradient(const Vae& vae, const Tensor& clean, const Tensor& target, 
 class WindowRunner {
  public:
   WindowRunner(const TextToVideoModel& m, const VideoJob& job, const flow::StepFn& on_step,
-               const DecodeProgress& on_decode)
+               const TileProgress& on_decode)
       : m_(m), job_(job), on_step_(on_step), on_decode_(on_decode) {}
 
   Tensor encode(const Video& v) const { return encode_video(*m_.vae, v); }
@@ -554,14 +554,14 @@ class WindowRunner {
   const TextToVideoModel& m_;
   const VideoJob& job_;
   const flow::StepFn& on_step_;
-  const DecodeProgress& on_decode_;
+  const TileProgress& on_decode_;
   int64_t index_ = 0;
 };
 
 }  // namespace
 
 Video run_video_job(const TextToVideoModel& m, const VideoJob& job, const flow::StepFn& on_step,
-                    const DecodeProgress& on_decode) {
+                    const TileProgress& on_decode) {
   WindowRunner runner(m, job, on_step, on_decode);
   const int64_t tf = m.vae->config().temporal_factor(), K = job.overlap;
   const int64_t held = m.vae->config().video_frames(K);  // frames of K latent frames on their own
@@ -715,7 +715,7 @@ Video tail_frames(const Video& video, int64_t n) {
 }
 
 Video decode_latents(const Vae& vae, const Tensor& latents, double fps,
-                     const DecodeProgress& progress) {
+                     const TileProgress& progress) {
   return tensor_to_video(decode_tiled(vae, latents.unsqueeze(0).contiguous(), 1, {}, progress),
                          fps);
 }

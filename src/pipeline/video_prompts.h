@@ -121,7 +121,7 @@ VideoJob prepare_video_job(const TextToVideoModel& model, const VideoRequest& re
 // window is exactly generate()'s. on_decode hears each decoding's progress (decode_tiled), which
 // for large frames can take longer than the sampling.
 Video run_video_job(const TextToVideoModel& model, const VideoJob& job,
-                    const flow::StepFn& on_step = {}, const DecodeProgress& on_decode = {});
+                    const flow::StepFn& on_step = {}, const TileProgress& on_decode = {});
 uint64_t window_seed(uint64_t seed, int64_t window);
 
 // provenance() of the job, plus "mode", "inputs" (role, file name, SHA-256 of each input file;
@@ -139,7 +139,7 @@ void check_output_path(const std::string& out, int64_t frames);
 // of every mode, so decode_latents(encode_video(image)) is frame 0 of an animated image.
 Tensor encode_video(const Vae& vae, const Video& video);
 Video decode_latents(const Vae& vae, const Tensor& latents, double fps = 8.0,
-                     const DecodeProgress& progress = {});
+                     const TileProgress& progress = {});
 
 // The K latent frames [C, K, H', W'] that stand for a video's first tf K frames when they are held
 // at the end of a window (connect, backward extension): inside a window every latent frame

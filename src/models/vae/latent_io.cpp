@@ -171,7 +171,8 @@ void check_shape_or_suggest_pad(const VaeConfig& c, int64_t frames, int64_t heig
 }
 
 LatentFile encode_latent(const Vae& vae, const Video& v, const std::string& what,
-                         const EncodeOptions& o, const RefineProgress& progress) {
+                         const EncodeOptions& o, const RefineProgress& progress,
+                         const TileProgress& encoding) {
   const VaeConfig& c = vae.config();
   if (!o.pad) check_shape_or_suggest_pad(c, v.frames, v.height, v.width, what);
   LatentFile f;
@@ -182,7 +183,7 @@ LatentFile encode_latent(const Vae& vae, const Video& v, const std::string& what
   if (o.refine.steps > 0)
     plan = plan_refinement(c, o.refine, x.size(2), x.size(3), x.size(4), memory_budget_bytes());
   const int64_t chunk = o.chunk_frames < 0 ? 4 * c.temporal_factor() : o.chunk_frames;
-  Tensor z = encode_tiled(vae, x, chunk, o.tiling);
+  Tensor z = encode_tiled(vae, x, chunk, o.tiling, encoding);
   if (o.refine.steps > 0) z = refine_latent(vae, x, z, o.refine, progress);
   f.latent = z.squeeze(0).contiguous();
   if (o.refine.steps > 0) record_refinement(f, vae, o.refine, plan);
@@ -237,7 +238,11 @@ LatentFile encode_video_file(const Vae& vae, const std::string& path, const Enco
   const bool whole =
       refine && plan_refinement(c, o.refine, T, H, W, memory_budget_bytes()).chunk_latents == 0;
   if (whole || !stream_in_chunks(info.frames, info.height, info.width, o.tiling)) {
-    LatentFile f = encode_latent(vae, read_video(path), path, o, refining);  // tile by tile
+    // Tile by tile: the frames encoded over every tile, told as a share of the video's.
+    const auto encoding = [&](int64_t done, int64_t total) {
+      if (progress) progress(done * info.frames / total, info.frames);
+    };
+    LatentFile f = encode_latent(vae, read_video(path), path, o, refining, encoding);
     if (progress) progress(f.frames, info.frames);
     return f;
   }

@@ -61,9 +61,11 @@ struct EncodeOptions {
 
 // A video's posterior mean as a latent file (config, true size and fps filled in). A video of a
 // shape the model does not take is an Error naming `what`, unless o.pad: then it is padded and
-// decoding crops back. A refinement runs against the (padded) video, reporting to `progress`.
+// decoding crops back. The encoding reports to `encoding` (frames over every tile, as
+// encode_tiled), and a refinement, run against the (padded) video, to `progress`.
 LatentFile encode_latent(const Vae& vae, const Video& v, const std::string& what,
-                         const EncodeOptions& o = {}, const RefineProgress& progress = {});
+                         const EncodeOptions& o = {}, const RefineProgress& progress = {},
+                         const TileProgress& encoding = {});
 
 // An Error, unless the model takes a video of frames x height x width, that names `what`, says
 // what the model takes and suggests --pad.

@@ -101,37 +101,50 @@ void check_tiling(const Tiling& t, int64_t spatial_factor, const char* tile_name
       " pixels, 0 or more and smaller than the tile (", t.tile, "); default a quarter of it");
 }
 
-Tensor encode_tiled(const Vae& vae, const Tensor& x, int64_t chunk_frames, const Tiling& t) {
+namespace {
+
+// The frames done within tile `index` of `tiles`, n frames each, told to `progress` as frames done
+// over every tile.
+std::function<void(int64_t)> tile_share(const TileProgress& progress, int64_t index, int64_t n,
+                                        int64_t tiles) {
+  if (!progress) return {};
+  return [&progress, index, n, tiles](int64_t frames) { progress(index * n + frames, tiles * n); };
+}
+
+int64_t tile_count(const TileGrid& g) { return static_cast<int64_t>(g.ys.size() * g.xs.size()); }
+
+}  // namespace
+
+Tensor encode_tiled(const Vae& vae, const Tensor& x, int64_t chunk_frames, const Tiling& t,
+                    const TileProgress& progress) {
   const int64_t sf = vae.config().spatial_factor;
   check_tiling(t, sf);
   CUBIST_CHECK(x.dim() == 5, "vae encode: expects [B, 3, T, H, W], got ", x.shape());
-  if (!tiles_frames(t, x.size(3), x.size(4))) return vae.encode_mean(x, chunk_frames);
-  vae.config().check_video_shape(x.size(2), x.size(3), x.size(4), "vae encode");
+  const int64_t n = x.size(2);
+  if (!tiles_frames(t, x.size(3), x.size(4)))
+    return vae.encode_mean(x, chunk_frames, tile_share(progress, 0, n, 1));
+  vae.config().check_video_shape(n, x.size(3), x.size(4), "vae encode");
   const TileGrid g = tile_grid(x.size(3) / sf, x.size(4) / sf, t.tile / sf, t.overlap / sf);
+  int64_t tile = 0;
   return blend_tiles(g, 1, [&](int64_t y0, int64_t x0, int64_t h, int64_t w) {
-    return vae.encode_mean(spatial_crop(x, y0 * sf, x0 * sf, h * sf, w * sf), chunk_frames);
+    return vae.encode_mean(spatial_crop(x, y0 * sf, x0 * sf, h * sf, w * sf), chunk_frames,
+                           tile_share(progress, tile++, n, tile_count(g)));
   });
 }
 
 Tensor decode_tiled(const Vae& vae, const Tensor& z, int64_t chunk_latents, const Tiling& t,
-                    const DecodeProgress& progress) {
+                    const TileProgress& progress) {
   const int64_t sf = vae.config().spatial_factor;
   check_tiling(t, sf);
   CUBIST_CHECK(z.dim() == 5, "vae decode: expects [B, C, T', H', W'] latents, got ", z.shape());
   const int64_t n = z.size(2);
-  const auto heard = [&](int64_t before, int64_t total) {
-    return [&progress, before, total](int64_t frames) {
-      if (progress) progress(before + frames, total);
-    };
-  };
   if (!tiles_frames(t, z.size(3) * sf, z.size(4) * sf))
-    return vae.decode_chunked(z, chunk_latents, heard(0, n));
+    return vae.decode_chunked(z, chunk_latents, tile_share(progress, 0, n, 1));
   const TileGrid g = tile_grid(z.size(3), z.size(4), t.tile / sf, t.overlap / sf);
-  const int64_t total = n * static_cast<int64_t>(g.ys.size() * g.xs.size());
-  int64_t tiles = 0;
+  int64_t tile = 0;
   return blend_tiles(g, sf, [&](int64_t y0, int64_t x0, int64_t h, int64_t w) {
     return vae.decode_chunked(spatial_crop(z, y0, x0, h, w), chunk_latents,
-                              heard(n * tiles++, total));
+                              tile_share(progress, tile++, n, tile_count(g)));
   });
 }
 

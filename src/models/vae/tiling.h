@@ -59,12 +59,13 @@ bool tiles_frames(const Tiling& t, int64_t height, int64_t width);
 
 // vae.encode_mean(x, chunk_frames) and vae.decode_chunked(z, chunk_latents), tile by tile where a
 // frame is larger than t.tile pixels in either direction. x [1, 3, T, H, W], z [1, C, T', H', W'].
-Tensor encode_tiled(const Vae& vae, const Tensor& x, int64_t chunk_frames, const Tiling& t = {});
-// `progress`, when given, hears the latent frames decoded so far, over every tile, and how many
-// that is in all (tiles x latent frames).
-using DecodeProgress = std::function<void(int64_t done, int64_t total)>;
+// `progress`, when given, hears the frames encoded (latent frames decoded) so far, over every
+// tile, and how many that is in all (tiles x frames).
+using TileProgress = std::function<void(int64_t done, int64_t total)>;
+Tensor encode_tiled(const Vae& vae, const Tensor& x, int64_t chunk_frames, const Tiling& t = {},
+                    const TileProgress& progress = {});
 Tensor decode_tiled(const Vae& vae, const Tensor& z, int64_t chunk_latents, const Tiling& t = {},
-                    const DecodeProgress& progress = {});
+                    const TileProgress& progress = {});
 
 // Whether a video of `frames` frames of height x width is better run a chunk of frames at a time
 // (EncodeStream, DecodeStream) than tile by tile over the whole video (encode_tiled,

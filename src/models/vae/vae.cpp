@@ -58,7 +58,8 @@ Var Vae::decode(const Var& z, CausalStream* stream) const {
   return x;
 }
 
-Tensor Vae::encode_mean(const Tensor& x, int64_t chunk_frames) const {
+Tensor Vae::encode_mean(const Tensor& x, int64_t chunk_frames,
+                        const std::function<void(int64_t)>& encoded) const {
   NoGrad no_grad;
   CUBIST_CHECK(x.dim() == 5 && x.size(1) == config_.in_channels, "vae encode: expects [B, ",
                config_.in_channels, ", T, H, W], got ", x.shape());
@@ -67,10 +68,16 @@ Tensor Vae::encode_mean(const Tensor& x, int64_t chunk_frames) const {
   CUBIST_CHECK(chunk_frames >= 0 && chunk_frames % tf == 0, "vae encode: chunks of ", chunk_frames,
                " frames; chunks must be a multiple of ", tf, " frames (0: one pass)");
   const int64_t C = config_.latent_channels;
-  if (chunk_frames == 0) return encoder_.forward(Var(x)).value().slice(1, 0, C).contiguous();
+  if (chunk_frames == 0) {
+    Tensor z = encoder_.forward(Var(x)).value().slice(1, 0, C).contiguous();
+    if (encoded) encoded(x.size(2));
+    return z;
+  }
   CausalStream stream;
   return run_chunks(x.size(2), chunk_frames, [&](int64_t b, int64_t e) {
-    return encode_next(x.slice(2, b, e).contiguous(), stream);
+    Tensor z = encode_next(x.slice(2, b, e).contiguous(), stream);
+    if (encoded) encoded(e);
+    return z;
   });
 }
 

@@ -44,7 +44,9 @@ class Vae : public Module {
   // the first frame, then chunk_frames frames at a time (a multiple of the temporal factor), so
   // activation memory does not grow with the video's length. decode_chunked decodes
   // chunk_latents latent frames at a time (the first alone). Both equal the one-pass results.
-  Tensor encode_mean(const Tensor& x, int64_t chunk_frames = 0) const;
+  // `encoded`, when given, hears the frames encoded so far after each chunk.
+  Tensor encode_mean(const Tensor& x, int64_t chunk_frames = 0,
+                     const std::function<void(int64_t frames)>& encoded = {}) const;
   // `decoded`, when given, hears the latent frames decoded so far after each chunk.
   Tensor decode_chunked(const Tensor& z, int64_t chunk_latents = 1,
                         const std::function<void(int64_t latent_frames)>& decoded = {}) const;
