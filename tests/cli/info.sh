@@ -36,17 +36,18 @@ rm b.gif.json  # the GIF alone
 "$cubist" info b.gif | grep -q "provenance_from: the video's metadata" || fail "b.gif's comment"
 command_of b.gif x.gif | grep -q -- "--seam-guidance 0" || fail "seam guidance 0 left out"
 remake b.gif b_again.gif
-# An edit by two prompts, with a negative prompt and a quoted word.
+# An edit by two prompts, with a negative prompt and a quoted word, as WebM (muxed bit-exact).
 "$cubist" generate "a blue ball bouncing" --edit a.mp4 --source-prompt "a red ball bouncing" \
   --strength 0.5 --steps 2 --negative-prompt "a green square" --guidance-rule projected \
-  -o c.mp4 > gen.log 2>&1 || { cat gen.log; fail "edit"; }
-remake c.mp4 c_again.mp4
-"$cubist" info c.mp4.json | grep -q "c.mp4.json: provenance record" || fail "c.mp4.json"
+  -o c.webm > gen.log 2>&1 || { cat gen.log; fail "edit"; }
+remake c.webm c_again.webm
+"$cubist" info c.webm.json | grep -q "c.webm.json: provenance record" || fail "c.webm.json"
 # A single PNG keeps its tags in text chunks.
 "$cubist" generate "a red ball" --frames 1 --steps 1 -o d.png > gen.log 2>&1 || { cat gen.log; fail "png"; }
 rm d.png.json
 "$cubist" info d.png | grep -q "d.png: generated image" || fail "d.png is not a generated image"
 "$cubist" info d.png | grep -q "provenance_from: the video's metadata" || fail "d.png's tags"
+remake d.png d_again.png
 # A copy whose tags another tool dropped: the record beside it.
 ffmpeg -v error -i a.mp4 -map_metadata -1 -c copy stripped.mp4
 cp a.mp4.json stripped.mp4.json
