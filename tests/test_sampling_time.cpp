@@ -27,6 +27,17 @@ TEST(SamplingTime, CountsLinearLayersAndAttention) {
   EXPECT_GT(rate, 0);
 }
 
+// The decoder's seconds a pixel: positive, and more for seam guidance's decoding with its
+// gradient than for a decoding alone.
+TEST(SamplingTime, TimesTheDecoderAndItsGradient) {
+  Generator gen(2);
+  const Vae vae(testing::tiny_vae_config(), gen);
+  const DecoderSeconds s = measured_decoder_seconds(vae);
+  EXPECT_TRUE(std::isfinite(s.decode) && std::isfinite(s.guide));
+  EXPECT_GT(s.decode, 0);
+  EXPECT_GT(s.guide, s.decode);
+}
+
 TEST(SamplingTime, SaysDurationsAsAPersonWould) {
   EXPECT_EQ(about_duration(0.2), "about 1 s");
   EXPECT_EQ(about_duration(40), "about 40 s");

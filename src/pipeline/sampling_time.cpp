@@ -8,6 +8,7 @@
 #include "core/rng.h"
 #include "models/dit/patchify.h"
 #include "models/text/tokenizer.h"
+#include "pipeline/seam_guidance.h"
 
 namespace cubist {
 
@@ -19,6 +20,23 @@ double evaluation_flops(const DiT& model, int64_t tokens, int64_t clips) {
   return static_cast<double>(clips) * (linear + attention);
 }
 
+namespace {
+
+// The fastest of two runs of `run`, in seconds (the first also warms the allocator and caches).
+template <typename F>
+double fastest_of_two(F&& run) {
+  double fastest = 1e30;
+  for (int i = 0; i < 2; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    run();
+    const auto t1 = std::chrono::steady_clock::now();
+    fastest = std::min(fastest, std::chrono::duration<double>(t1 - t0).count());
+  }
+  return std::max(fastest, 1e-9);
+}
+
+}  // namespace
+
 double measured_flops_per_second(const DiT& model) {
   const DiTConfig& c = model.config();
   const PatchGrid grid{1, 16, 16};
@@ -28,14 +46,22 @@ double measured_flops_per_second(const DiT& model) {
   const Var tokens(x);
   const Prompts prompts = {{text::kEmpty}};
   NoGrad no_grad;
-  double fastest = 1e30;
-  for (int run = 0; run < 2; ++run) {  // the first also warms the allocator and caches
-    const auto t0 = std::chrono::steady_clock::now();
-    model.forward_tokens(tokens, layout, {0.5f}, prompts);
-    const auto t1 = std::chrono::steady_clock::now();
-    fastest = std::min(fastest, std::chrono::duration<double>(t1 - t0).count());
-  }
-  return evaluation_flops(model, grid.tokens(), 1) / std::max(fastest, 1e-6);
+  const double seconds =
+      fastest_of_two([&] { model.forward_tokens(tokens, layout, {0.5f}, prompts); });
+  return evaluation_flops(model, grid.tokens(), 1) / seconds;
+}
+
+DecoderSeconds measured_decoder_seconds(const Vae& vae) {
+  const VaeConfig& c = vae.config();
+  const int64_t latents = 2, side = 8, sf = c.spatial_factor;  // 5 frames of 32x32 at 4x
+  Tensor z = Tensor::zeros({c.latent_channels, latents, side, side});
+  Generator(0).normal_(z);
+  const Tensor target = Tensor::zeros({1, 3, c.temporal_factor(), side * sf, side * sf});
+  const double pixels = static_cast<double>(c.video_frames(latents) * side * sf * side * sf);
+  DecoderSeconds s;
+  s.decode = fastest_of_two([&] { vae.decode_chunked(z.unsqueeze(0).contiguous()); }) / pixels;
+  s.guide = fastest_of_two([&] { seam_gradient(vae, z, target, 0, latents - 1); }) / pixels;
+  return s;
 }
 
 std::string about_duration(double seconds) {

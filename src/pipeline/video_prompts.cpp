@@ -7,8 +7,6 @@
 #include <sstream>
 #include <tuple>
 
-#include "autograd/basic.h"
-#include "autograd/loss.h"
 #include "core/error.h"
 #include "core/strings.h"
 #include "diffusion/condition.h"
@@ -17,8 +15,8 @@
 #include "io/sha256.h"
 #include "models/text/prompt_expansion.h"
 #include "models/vae/tiling.h"
-#include "ops/elementwise.h"
 #include "pipeline/sampling_time.h"
+#include "pipeline/seam_guidance.h"
 
 namespace cubist {
 
@@ -143,7 +141,7 @@ void choose_size(VideoJob& job, const TextToVideoModel& m, const MediaPrompt& me
                       ", from " + base_name(input) + " (--size sets another)");
 }
 
-// generate says up front how long sampling will take when that is long (pipeline/
+// generate says up front how long sampling and decoding will take when that is long (pipeline/
 // sampling_time.h), and why when a window is the cause: the first rate the progress bar shows
 // comes only after the first step.
 void note_sampling_time(const TextToVideoModel& m, VideoJob& job) {
@@ -156,22 +154,30 @@ void note_sampling_time(const TextToVideoModel& m, VideoJob& job) {
   const int64_t evaluations = static_cast<int64_t>(r.steps) *
                               (r.sampler == flow::Sampler::kHeun ? 2 : 1) *
                               (job.source ? 2 : 1);  // FlowEdit: the source's and the target's
-  double flops = 0;
+  double flops = 0, pixels = 0;  // the transformer's operations; the decoded windows' pixels
   int64_t tokens = 0;
   for (int64_t latent_frames : job.windows) {
     const int64_t n = latent_frames / d.patch.t * per_frame;
     tokens = std::max(tokens, n);
     flops += static_cast<double>(evaluations) * evaluation_flops(*m.dit, n, clips);
+    pixels += static_cast<double>(m.vae->config().video_frames(latent_frames) * r.height * r.width);
   }
+  // Seam guidance decodes every window with its gradient once a step (pipeline/seam_guidance.h).
+  const double guided = job.seam_guidance > 0.0f ? static_cast<double>(r.steps) * pixels : 0.0;
   const bool slow_window = tokens >= kSlowSequenceTokens;
-  // Timing an evaluation costs about one at 256 tokens: only where the answer may be long.
-  if (flops < 2e12 && !slow_window) return;
-  const double seconds = flops / measured_flops_per_second(*m.dit);
-  if (seconds < 120 && !slow_window) return;
-  std::string note = "sampling will take " + about_duration(seconds) + " on this machine (" +
+  // Timing costs about one evaluation at 256 tokens and a small decoding: only where the answer
+  // may be long.
+  if (flops < 2e12 && guided + pixels < 2e7 && !slow_window) return;
+  const DecoderSeconds decoder = measured_decoder_seconds(*m.vae);
+  const double guide = guided * decoder.guide, decoding = pixels * decoder.decode;
+  const double sampling = flops / measured_flops_per_second(*m.dit) + guide;
+  if (sampling + decoding < 120 && !slow_window) return;
+  std::string note = "sampling will take " + about_duration(sampling) + " on this machine (" +
                      std::to_string(job.windows.size()) +
                      (job.windows.size() == 1 ? " window" : " windows") + " of at most " +
-                     std::to_string(tokens) + " tokens, " + std::to_string(r.steps) + " steps)";
+                     std::to_string(tokens) + " tokens, " + std::to_string(r.steps) + " steps";
+  if (guide >= 0.1 * sampling) note += "; seam guidance " + about_duration(guide) + " of it";
+  note += "), decoding " + about_duration(decoding);
   if (slow_window)
     note +=
         "; each step attends over all of a window's tokens, at a cost that grows with their "
@@ -430,27 +436,6 @@ VideoJob prepare_video_job(const TextToVideoModel& m, const VideoRequest& reques
 }
 
 namespace {
-
-// The direction in which latents `clean` [C, T, h, w] would decode their last frames more like
-// `target` [1, 3, n, H, W] (the gradient of the squared error, through the causal decoder), on
-// the generated latent frames [from, to) (the others are held), scaled to an RMS of 1 there so
-// that the guidance scale means the same for any size.
-Tensor seam_gradient(const Vae& vae, const Tensor& clean, const Tensor& target, int64_t from,
-                     int64_t to) {
-  EnableGrad enable;            // sampling runs under NoGrad
-  ConstantWeights frozen(vae);  // the gradient is the latents' alone
-  const Var z(clean.unsqueeze(0).contiguous(), true);
-  const Var x = vae.decode(z);
-  const int64_t T = x.size(2), n = target.size(2);
-  mse_loss(slice(x, 2, T - n, T), Var(target)).backward();
-  Tensor g = z.grad().squeeze(0).contiguous();
-  g.slice(1, 0, from).zero_();
-  g.slice(1, to, g.size(1)).zero_();
-  const double generated = static_cast<double>(g.numel() / g.size(1) * (to - from));
-  const double rms = std::sqrt(ops::sum_squares(g) / generated);
-  if (rms > 0.0) ops::scale_(g, static_cast<float>(1.0 / rms));
-  return g;
-}
 
 // The generations of one job: each window's latents sampled with its known frames held, then
 // decoded; the progress callback counts steps over every window.
