@@ -68,6 +68,18 @@ TEST(GenerateCommand, ModesNameTheirInputsAndSettings) {
   EXPECT_THROW(generate_command(r, "i.mp4"), Error) << "an image prompt without its image";
 }
 
+// The bytes depend on the thread count unless the gemm was deterministic: the command sets it.
+TEST(GenerateCommand, StartsWithHowTheGenerationRan) {
+  nlohmann::ordered_json r = record();
+  r["run"] = {{"threads", 2}, {"deterministic", false}};
+  EXPECT_EQ(generate_command(r, "out.mp4"),
+            "OMP_NUM_THREADS=2 cubist generate 'a red ball' -o out.mp4 --size 96x64 --frames 17 "
+            "--steps 30 --guidance 5 --seed 7 --sampler heun");
+  r["run"]["deterministic"] = true;
+  EXPECT_EQ(generate_command(r, "out.mp4").substr(0, 39),
+            "CUBIST_DETERMINISTIC=1 cubist generate ");
+}
+
 TEST(GenerateCommand, RefusesWhatIsNotAGenerationsRecord) {
   nlohmann::ordered_json r = record();
   r.erase("generator");

@@ -168,14 +168,21 @@ Json made_by(const Json& record, const std::string& model_dir) {
 }
 
 // A generation's record: what it says, checked against the model, and the command that makes
-// the video again.
+// the video again (with how it ran, `run`, where the record lacks it: the tags leave it out).
 void add_provenance(Json& j, const Json& record, const std::string& out,
-                    const std::string& model_dir) {
+                    const std::string& model_dir, const Json& run = Json()) {
   j["provenance"] = record;
   j["made_by"] = made_by(record, model_dir);
   // The model named when it is the one: the command then makes the same video.
   const bool named = !model_dir.empty() && j["made_by"].value("same_model", false);
-  j["command"] = generate_command(record, out, named ? model_dir : "");
+  Json ran = record;
+  if (!ran.contains("run") && !run.is_null()) ran["run"] = run;
+  j["command"] = generate_command(ran, out, named ? model_dir : "");
+  if (!ran.contains("run"))
+    j["command_note"] =
+        "the same bytes come at the thread count that made it, which only the "
+        "record beside the video (" +
+        fs::path(sidecar_path(out)).filename().string() + ") says";
 }
 
 std::optional<Json> read_json_file(const std::string& path) {
@@ -220,7 +227,14 @@ Json describe_video(const std::string& path, const std::string& model_dir) {
   }
   if (record && is_generation_record(*record)) {
     j["kind"] = v.frames == 1 ? "generated image" : "generated video";
-    add_provenance(j, *record, path, model_dir);
+    // The tags leave out how it ran (so that a seed gives the same bytes); the sidecar, where
+    // it is the same generation's, has it.
+    Json run;
+    if (const auto side = read_json_file(sidecar_path(path));
+        side && side->value("seed", Json()) == record->value("seed", Json()) &&
+        side->value("prompt", Json()) == record->value("prompt", Json()))
+      run = side->value("run", Json());
+    add_provenance(j, *record, path, model_dir, run);
   }
   return j;
 }
@@ -390,6 +404,11 @@ std::string generate_command(const nlohmann::ordered_json& r, const std::string&
   else if (seams)
     add("--seam-guidance", "0");
   std::string line;
+  const Json run = r.value("run", Json::object());
+  if (run.value("deterministic", false))
+    line = "CUBIST_DETERMINISTIC=1";
+  else if (run.contains("threads"))
+    line = "OMP_NUM_THREADS=" + std::to_string(run["threads"].get<int64_t>());
   for (const std::string& word : w) {
     if (!line.empty()) line += ' ';
     line += shell_word(word);

@@ -22,7 +22,9 @@ nlohmann::ordered_json describe_file(const std::string& path, const std::string&
 // The `cubist generate` command line that makes a generated video again from its provenance
 // record (the same seed and settings give the same frames), writing to `out`, with the model in
 // `model_dir` (empty: the default model); input videos and images by the names the record holds.
-// An Error when the record is not a generation's.
+// Where the record says how it ran ("run", in the sidecar), the line starts with the thread
+// count (OMP_NUM_THREADS=N), on which the bytes depend, or CUBIST_DETERMINISTIC=1, with which
+// they do not. An Error when the record is not a generation's.
 std::string generate_command(const nlohmann::ordered_json& record, const std::string& out,
                              const std::string& model_dir = "");
 

@@ -14,7 +14,7 @@ command_of() {
 remake() {
   local cmd
   cmd=$(command_of "$1" "$2")
-  (cd "$tmp" && eval "${cmd/#cubist/\"\$cubist\"}") > "$tmp/remake.log" 2>&1 ||
+  (cd "$tmp" && eval "${cmd/cubist generate/\"\$cubist\" generate}") > "$tmp/remake.log" 2>&1 ||
     { cat "$tmp/remake.log"; fail "the command of $1 failed: $cmd"; }
   cmp -s "$tmp/$1" "$tmp/$2" || fail "$cmd did not make $1 again"
 }
@@ -26,6 +26,9 @@ cd "$tmp"
 grep -q "a.mp4: generated video" a.txt || { cat a.txt; fail "a.mp4 is not named as generated"; }
 grep -q "provenance_from: the video's metadata" a.txt || { cat a.txt; fail "not from the tags"; }
 grep -q "same_model: true" a.txt || { cat a.txt; fail "the bundled model is not the one"; }
+# The bytes depend on the thread count, which the record beside the video has.
+command_of a.mp4 x.mp4 | grep -q "^OMP_NUM_THREADS=[0-9]* cubist generate " ||
+  fail "a.mp4's command does not set the thread count it was made with"
 remake a.mp4 a_again.mp4
 
 # A GIF keeps its tags in a comment. Backward extension without seam guidance records none, and
@@ -34,6 +37,8 @@ remake a.mp4 a_again.mp4
   --steps 1 --seam-guidance 0 --seed 4 -o b.gif > gen.log 2>&1 || { cat gen.log; fail "extend"; }
 rm b.gif.json  # the GIF alone
 "$cubist" info b.gif | grep -q "provenance_from: the video's metadata" || fail "b.gif's comment"
+"$cubist" info b.gif | grep -q "command_note: the same bytes come at the thread count" ||
+  fail "b.gif alone: no word that its thread count is unknown"
 command_of b.gif x.gif | grep -q -- "--seam-guidance 0" || fail "seam guidance 0 left out"
 remake b.gif b_again.gif
 # An edit by two prompts, with a negative prompt and a quoted word, as WebM (muxed bit-exact).
