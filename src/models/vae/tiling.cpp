@@ -14,6 +14,16 @@ Tensor spatial_crop(const Tensor& x, int64_t y0, int64_t x0, int64_t h, int64_t 
   return x.slice(3, y0, y0 + h).slice(4, x0, x0 + w).contiguous();
 }
 
+// The frames done within tile `index` of `tiles`, n frames each, told to `progress` as frames done
+// over every tile.
+std::function<void(int64_t)> tile_share(const TileProgress& progress, int64_t index, int64_t n,
+                                        int64_t tiles) {
+  if (!progress) return {};
+  return [&progress, index, n, tiles](int64_t frames) { progress(index * n + frames, tiles * n); };
+}
+
+int64_t tile_count(const TileGrid& g) { return static_cast<int64_t>(g.ys.size() * g.xs.size()); }
+
 }  // namespace
 
 TileGrid tile_grid(int64_t H, int64_t W, int64_t tile, int64_t overlap) {
@@ -100,20 +110,6 @@ void check_tiling(const Tiling& t, int64_t spatial_factor, const char* tile_name
       overlap_name, " ", t.overlap, ": give a multiple of ", spatial_factor,
       " pixels, 0 or more and smaller than the tile (", t.tile, "); default a quarter of it");
 }
-
-namespace {
-
-// The frames done within tile `index` of `tiles`, n frames each, told to `progress` as frames done
-// over every tile.
-std::function<void(int64_t)> tile_share(const TileProgress& progress, int64_t index, int64_t n,
-                                        int64_t tiles) {
-  if (!progress) return {};
-  return [&progress, index, n, tiles](int64_t frames) { progress(index * n + frames, tiles * n); };
-}
-
-int64_t tile_count(const TileGrid& g) { return static_cast<int64_t>(g.ys.size() * g.xs.size()); }
-
-}  // namespace
 
 Tensor encode_tiled(const Vae& vae, const Tensor& x, int64_t chunk_frames, const Tiling& t,
                     const TileProgress& progress) {
