@@ -280,6 +280,31 @@ std::string refine_summary(const LatentFile& f) {
   return ", refined " + std::to_string(f.refine_steps) + " steps (" + how + ")";
 }
 
+// The bar of a count whose total comes with the first report (frames, over every tile): made
+// then, and finished when the count reaches it. Ctrl-C stops the job at the next report, with an
+// Error saying how far it came and `stopped` (what was, or was not, written).
+class CountBar {
+ public:
+  CountBar(std::string label, std::string unit, std::string stopped)
+      : label_(std::move(label)), unit_(std::move(unit)), stopped_(std::move(stopped)) {}
+  void operator()(int64_t done, int64_t total) {
+    if (!bar_) bar_.emplace(label_, total, unit_);
+    bar_->update(std::min(done, total));
+    if (done >= total) bar_->finish();  // before a refinement's bar
+    if (stop_->load())
+      throw Error(label_ + ": interrupted after " + std::to_string(done) + " " + unit_ + "s; " +
+                  stopped_);
+  }
+  void finish() {
+    if (bar_) bar_->finish();
+  }
+
+ private:
+  std::string label_, unit_, stopped_;
+  const std::atomic<bool>* stop_ = stop_on_signals();
+  std::optional<Progress> bar_;
+};
+
 // The bar of a refinement: its decodes (steps times chunks) and the last one's PSNR; Ctrl-C
 // stops it, as it stops the encoding before it.
 class RefineBar {
@@ -328,17 +353,11 @@ LatentFile encode_whole(const Vae& vae, const std::string& in, const EncodeOptio
                   bytes / 1e9, budget / 1e9);
     throw Error(msg);
   }
-  std::optional<Progress> bar;  // over every tile's frames
-  const std::atomic<bool>* stop = stop_on_signals();
   const bool tiled = tiles_frames(o.tiling, video.height, video.width);
-  const auto encoding = [&](int64_t done, int64_t total) {
-    if (!bar) bar.emplace("vae encode", total, tiled ? "tile frame" : "frame");
-    bar->update(done);
-    if (done >= total) bar->finish();  // before the refinement's bar
-    if (stop->load()) throw Error("vae encode: interrupted; no latent file was written");
-  };
+  CountBar encoding("vae encode", tiled ? "tile frame" : "frame", "no latent file was written");
   RefineBar refining(o.refine.steps);
-  LatentFile f = encode_latent(vae, read_video(in), in, o, std::ref(refining), encoding);
+  LatentFile f = encode_latent(vae, read_video(in), in, o, std::ref(refining), std::ref(encoding));
+  encoding.finish();
   refining.finish();
   return f;
 }
@@ -346,20 +365,13 @@ LatentFile encode_whole(const Vae& vae, const std::string& in, const EncodeOptio
 // A chunk at a time from the file: memory stays that of one chunk however long the video is; a
 // refinement then reads the file again a window at a time where the whole clip's does not fit.
 LatentFile encode_streamed(const Vae& vae, const std::string& in, const EncodeOptions& o) {
-  std::optional<Progress> bar;
-  const std::atomic<bool>* stop = stop_on_signals();
+  CountBar encoding("vae encode", "frame", "no latent file was written");
   RefineBar refining(o.refine.steps);
   const auto encoded = [&](int64_t frames, int64_t header_frames) {
-    const int64_t total = std::max<int64_t>(header_frames, 1);
-    if (!bar) bar.emplace("vae encode", total, "frame");
-    bar->update(std::min(frames, total));
-    if (frames >= total) bar->finish();  // before the refinement's bar
-    if (stop->load())
-      throw Error("vae encode: interrupted after " + std::to_string(frames) +
-                  " frames; no latent file was written");
+    encoding(frames, std::max<int64_t>(header_frames, 1));
   };
   LatentFile f = encode_video_file(vae, in, o, encoded, std::ref(refining));
-  if (bar) bar->finish();
+  encoding.finish();
   refining.finish();
   return f;
 }
@@ -400,15 +412,10 @@ void decode_into(const Vae& vae, const LatentFile& f, int64_t chunk, const Tilin
                  VideoWriter& writer) {
   const int64_t sf = vae.config().spatial_factor;
   if (!stream_in_chunks(f.frames, f.latent.size(2) * sf, f.latent.size(3) * sf, tiling)) {
-    std::optional<Progress> bar;  // over every tile's latent frames
-    const std::atomic<bool>* stop = stop_on_signals();
-    const auto decoding = [&](int64_t done, int64_t total) {
-      if (!bar) bar.emplace("vae decode", total, "tile frame");
-      bar->update(done);
-      if (stop->load()) throw Error("vae decode: interrupted; nothing was written");
-    };
-    const Tensor x = decode_tiled(vae, f.latent.unsqueeze(0).contiguous(), chunk, tiling, decoding);
-    if (bar) bar->finish();
+    CountBar decoding("vae decode", "tile frame", "nothing was written");  // every tile's frames
+    const Tensor x =
+        decode_tiled(vae, f.latent.unsqueeze(0).contiguous(), chunk, tiling, std::ref(decoding));
+    decoding.finish();
     writer.write(crop_video(tensor_to_video(x, f.fps), f.frames, f.height, f.width));
     return;
   }

@@ -48,6 +48,9 @@ TensorCounts count_tensors(const SafeTensors& f, const std::vector<std::string>&
   return c;
 }
 
+// Seconds as hours, to two decimals.
+double hours(double seconds) { return std::round(seconds / 36.0) / 100.0; }
+
 bool has_tensor_prefix(const SafeTensors& f, const std::string& prefix) {
   for (const std::string& name : f.names())
     if (name.starts_with(prefix)) return true;
@@ -64,8 +67,7 @@ void add_training(Json& j, const SafeTensors& f, const std::string& config_key) 
     if (train.is_object() && train.contains("steps") && train["steps"].is_number_integer())
       j["of_steps"] = train["steps"];
   }
-  if (f.metadata().count("elapsed_s"))
-    j["training_hours"] = std::round(f.metadata_number("elapsed_s") / 36.0) / 100.0;
+  if (f.metadata().count("elapsed_s")) j["training_hours"] = hours(f.metadata_number("elapsed_s"));
   if (const std::string d = f.metadata_text("data", ""); !d.empty()) j["data"] = d;
   if (const std::string e = f.metadata_text("exported_from", ""); !e.empty())
     j["exported_from"] = e;
@@ -209,6 +211,11 @@ Json describe_video(const std::string& path, const std::string& model_dir) {
   j["fps"] = v.fps;
   j["duration_s"] = v.duration;
   j["codec"] = v.codec;
+  // The record beside the video: the provenance where the tags hold none, and how it ran, which
+  // the tags leave out (so that a seed gives the same bytes).
+  const std::string side_path = sidecar_path(path);
+  std::optional<Json> side = read_json_file(side_path);
+  if (side && !is_generation_record(*side)) side.reset();
   std::optional<Json> record;
   if (const auto tag = v.metadata.find("provenance"); tag != v.metadata.end()) {
     try {
@@ -218,20 +225,14 @@ Json describe_video(const std::string& path, const std::string& model_dir) {
       j["provenance_from"] = "the video's metadata, which is not JSON";
     }
   }
-  if (!record) {
-    const std::string side = sidecar_path(path);
-    if (const auto r = read_json_file(side); r && is_generation_record(*r)) {
-      record = *r;
-      j["provenance_from"] = side;
-    }
+  if (!record && side) {
+    record = side;
+    j["provenance_from"] = side_path;
   }
   if (record && is_generation_record(*record)) {
     j["kind"] = v.frames == 1 ? "generated image" : "generated video";
-    // The tags leave out how it ran (so that a seed gives the same bytes); the sidecar, where
-    // it is the same generation's, has it.
-    Json run;
-    if (const auto side = read_json_file(sidecar_path(path));
-        side && side->value("seed", Json()) == record->value("seed", Json()) &&
+    Json run;  // the sidecar's, where it is the same generation's
+    if (side && side->value("seed", Json()) == record->value("seed", Json()) &&
         side->value("prompt", Json()) == record->value("prompt", Json()))
       run = side->value("run", Json());
     add_provenance(j, *record, path, model_dir, run);
@@ -278,7 +279,7 @@ Json describe_manifest(const std::string& path) {
     j["videos"] = entries.size();
     j["captioned"] = captioned;
     j["frames"] = frames;
-    j["hours"] = std::round(seconds / 36.0) / 100.0;
+    j["hours"] = hours(seconds);
     return j;
   }
   const std::vector<LatentEntry> entries = read_latent_manifest(path);
