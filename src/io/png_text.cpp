@@ -7,7 +7,6 @@ extern "C" {
 #include <cstdio>
 
 #include "core/error.h"
-#include "io/text_file.h"
 
 namespace cubist {
 
@@ -69,20 +68,20 @@ std::string png_latin1(const std::string& text) {
   return out;
 }
 
-void add_png_text(const std::string& path, const std::map<std::string, std::string>& metadata) {
-  std::string bytes = read_text_file(path);
+std::string with_png_text(std::string png, const std::map<std::string, std::string>& metadata,
+                          const std::string& what) {
   constexpr size_t kHeaderEnd = 8 + 25;  // the signature, then IHDR (length, type, 13, CRC)
-  CUBIST_CHECK(bytes.size() > kHeaderEnd && bytes.compare(1, 3, "PNG") == 0 &&
-                   bytes.compare(12, 4, "IHDR") == 0,
-               path, ": not a PNG file, so no text can be added");
+  CUBIST_CHECK(
+      png.size() > kHeaderEnd && png.compare(1, 3, "PNG") == 0 && png.compare(12, 4, "IHDR") == 0,
+      what, ": not a PNG file, so no text can be added");
   std::string chunks;
   for (const auto& [key, value] : metadata) {
-    CUBIST_CHECK(!key.empty() && key.size() <= 79, path, ": a PNG text key has 1 to 79 ",
+    CUBIST_CHECK(!key.empty() && key.size() <= 79, what, ": a PNG text key has 1 to 79 ",
                  "characters, not \"", key, "\"");
     chunks += chunk("tEXt", png_latin1(key) + '\0' + png_latin1(value));
   }
-  bytes.insert(kHeaderEnd, chunks);
-  write_text_file(path, bytes);
+  png.insert(kHeaderEnd, chunks);
+  return png;
 }
 
 }  // namespace cubist

@@ -14,8 +14,9 @@ namespace cubist {
 // UTF-8 become '?'.
 std::string png_latin1(const std::string& text);
 
-// Puts a tEXt chunk for every key of `metadata` (keys of 1 to 79 characters) into the PNG file at
-// `path`, after its header chunk. An Error naming the file when it is not a PNG.
-void add_png_text(const std::string& path, const std::map<std::string, std::string>& metadata);
+// The PNG `png` with a tEXt chunk for every key of `metadata` (keys of 1 to 79 characters)
+// after its header chunk. An Error naming `what` (the file) when it is not a PNG.
+std::string with_png_text(std::string png, const std::map<std::string, std::string>& metadata,
+                          const std::string& what);
 
 }  // namespace cubist

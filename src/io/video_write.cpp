@@ -70,18 +70,22 @@ class PngEncoder {
     frame_->format = AV_PIX_FMT_RGB24, frame_->width = int(w), frame_->height = int(h);
   }
 
-  // Encodes one RGB24 image and writes it as a complete PNG file.
-  void write(const uint8_t* rgb, const std::string& file) {
+  // Encodes one RGB24 image and writes it as a complete PNG file, with `text` in tEXt chunks
+  // (png_text.h).
+  void write(const uint8_t* rgb, const std::string& file,
+             const std::map<std::string, std::string>& text = {}) {
     // The frame borrows the caller's pixels: the encoder copies nothing it keeps.
     frame_->data[0] = const_cast<uint8_t*>(rgb);
     frame_->linesize[0] = enc_->width * 3;
     int r = avcodec_send_frame(enc_.get(), frame_.get());
     if (r >= 0) r = avcodec_receive_packet(enc_.get(), pkt_.get());
     if (r < 0) fail(file, ": PNG encoding failed: ", describe(r));
-    std::ofstream out(file, std::ios::binary);
-    out.write(reinterpret_cast<const char*>(pkt_->data), pkt_->size);
-    out.close();
+    std::string png(reinterpret_cast<const char*>(pkt_->data), static_cast<size_t>(pkt_->size));
     av_packet_unref(pkt_.get());
+    if (!text.empty()) png = with_png_text(std::move(png), text, file);
+    std::ofstream out(file, std::ios::binary);
+    out.write(png.data(), static_cast<std::streamsize>(png.size()));
+    out.close();
     CUBIST_CHECK(out, file, ": cannot write: ", std::strerror(errno));
   }
 
@@ -429,8 +433,7 @@ void VideoWriter::close() {
     m.stream->finish();
     m.stream.reset();
   } else if (m.form == Form::kPng) {
-    PngEncoder(m.height, m.width).write(m.held.frame(0), m.tmp);
-    if (!m.opt.metadata.empty()) add_png_text(m.tmp, m.opt.metadata);
+    PngEncoder(m.height, m.width).write(m.held.frame(0), m.tmp, m.opt.metadata);
   } else {  // GIF: one palette for the whole clip, so the frames are encoded at the end
     GifPalette palette = GifPalette::build(m.held);
     EncodedStream gif(m.path, m.tmp, m.form, m.height, m.width, m.fps, m.opt, &palette);
