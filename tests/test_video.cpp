@@ -470,6 +470,16 @@ TEST_F(VideoTest, WritesRefuseToReplaceWhatIsNotAVideo) {
     testing::expect_error([&] { check_video_output(out); }, out, "not replacing it");
   }
   EXPECT_TRUE(fs::exists(path("mine/notes.txt")));
+  // Pictures not named as frames are someone's own, even when the folder holds nothing else.
+  write_video(path("picture.png"), testing::smooth_video(1, 8, 8, 8.0));
+  for (const std::string name : {"holiday.png", "Wedding.PNG", "0001.PNG"}) {
+    fs::create_directories(path("photos"));
+    fs::copy_file(path("picture.png"), path("photos/" + name));
+    std::ofstream(path("photos/000000.png")) << "an earlier frame";
+    testing::expect_error([&] { write_video(path("photos"), v); }, "photos", name);
+    EXPECT_TRUE(fs::exists(path("photos/" + name))) << name;
+    fs::remove_all(path("photos"));
+  }
   // A file where a folder goes and a folder where a file goes, and a folder that is not there.
   std::ofstream(path("file")) << "x";
   testing::expect_error([&] { check_video_output(path("file/")); }, "file/", "is a file");

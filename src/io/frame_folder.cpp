@@ -37,6 +37,11 @@ bool frame_before(const fs::path& a, const fs::path& b) {
 
 }  // namespace
 
+bool is_frame_name(const std::string& name) {
+  const fs::path p(name);
+  return p.extension() == ".png" && all_digits(p.stem().string());
+}
+
 std::vector<std::string> list_png(const std::string& dir) {
   std::vector<fs::path> files;
   std::error_code ec;

@@ -12,6 +12,10 @@ namespace cubist::frame_folder {
 // are all digits (so 2.png comes before 10.png), otherwise as strings.
 std::vector<std::string> list_png(const std::string& dir);
 
+// Whether `name` is a frame as write_video names them: digits, then ".png" (000000.png). Only a
+// folder of such frames and video.json is taken for an earlier output that may be replaced.
+bool is_frame_name(const std::string& name);
+
 struct Meta {
   double fps = 0.0;  // 0 when the folder says nothing
   std::map<std::string, std::string> metadata;

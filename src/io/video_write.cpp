@@ -315,20 +315,21 @@ void commit(const fs::path& tmp, const fs::path& target, bool folder) {
 }
 
 // An Error unless a video of form `form` can be written at `path` (check_output_place), and, for
-// a folder of frames where a folder is already, unless that folder holds only frames and their
-// video.json: an earlier output, replaced as a file would be. Anything else in it (notes, other
-// folders) would be lost with it, so it is refused.
+// a folder of frames where a folder is already, unless that folder holds only frames named as
+// write_video names them (000000.png) and their video.json: an earlier output, replaced as a file
+// would be. Anything else in it (notes, other folders, pictures of other names) would be lost
+// with it, so it is refused.
 void check_place(const std::string& path, Form form) {
   check_output_place(path, form == Form::kFolder);
   std::error_code ec;
   if (form != Form::kFolder || !fs::is_directory(path, ec)) return;
   for (const fs::directory_entry& e : fs::directory_iterator(path, ec)) {
     const std::string name = e.path().filename().string();
-    const bool frame = !e.is_directory(ec) && ffmpeg::extension(name) == ".png";
+    const bool frame = !e.is_directory(ec) && frame_folder::is_frame_name(name);
     if (!frame && name != frame_folder::kMetaName)
       fail(path, ": the folder is there and holds more than video frames (", name,
            "); not replacing it: write the frames to a new folder, or to this one once it holds "
-           "only .png frames and video.json");
+           "only frames named by number (000000.png, 000001.png, ...) and video.json");
   }
 }
 
