@@ -115,6 +115,12 @@ TEST(Args, NamesWhatIsWrong) {
   EXPECT_EQ(large.seed("--seed", 1), UINT64_MAX);
   Args none = args_of({});
   EXPECT_EQ(none.seed("--seed", 7), 7u);
+  // inf and nan parse as numbers, and no option means them (--guidance inf drew a black video).
+  for (const std::string text : {"inf", "-Infinity", "nan", "1e999", "4.5x"}) {
+    Args odd = args_of({"--guidance", text});
+    EXPECT_EQ(usage_error([&] { odd.number("--guidance", 5.0); }),
+              "option --guidance takes a finite number, not '" + text + "'");
+  }
   Args valued = args_of({"--loop=yes"});
   EXPECT_EQ(usage_error([&] { valued.flag("--loop"); }),
             "option --loop is a switch and takes no value");

@@ -85,6 +85,42 @@ TEST(GenerateCommand, RefusesWhatIsNotAGenerationsRecord) {
   r.erase("generator");
   EXPECT_THROW(generate_command(r, "x.mp4"), Error);
   EXPECT_THROW(generate_command({{"type", "word"}}, "x.mp4"), Error);
+  EXPECT_THROW(generate_command({{"generator", 5}, {"prompt", "a"}}, "x.mp4"), Error);
+}
+
+// A record edited by hand, or by another program, gets an Error that names the field at fault
+// and what it should hold, where nlohmann's type_error named neither.
+TEST(GenerateCommand, NamesAFieldOfTheWrongKind) {
+  const auto message = [](const char* key, const nlohmann::ordered_json& value) {
+    nlohmann::ordered_json r = record();
+    if (value.is_discarded())
+      r.erase(key);
+    else
+      r[key] = value;
+    try {
+      generate_command(r, "x.mp4");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const nlohmann::ordered_json gone = nlohmann::ordered_json::value_t::discarded;
+  EXPECT_EQ(message("seed", gone),
+            "the record's \"seed\" is missing; it should be a whole "
+            "number (the seed)");
+  EXPECT_EQ(message("seed", "abc"),
+            "the record's \"seed\" is \"abc\"; it should be a whole "
+            "number (the seed)");
+  EXPECT_EQ(message("guidance", nullptr),
+            "the record's \"guidance\" is null; it should be a number");
+  EXPECT_EQ(message("prompt", 5), "the record's \"prompt\" is 5; it should be a string");
+  EXPECT_EQ(message("expand", "yes"),
+            "the record's \"expand\" is \"yes\"; it should be true or "
+            "false");
+  EXPECT_EQ(message("seed", std::string(100, '7')),
+            "the record's \"seed\" is \"" + std::string(39, '7') +
+                "...; it should be a whole number (the seed)")
+      << "a long value is cut";
 }
 
 }  // namespace

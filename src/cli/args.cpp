@@ -1,6 +1,7 @@
 #include "cli/args.h"
 
 #include <charconv>
+#include <cmath>
 #include <optional>
 
 #include "core/strings.h"
@@ -98,10 +99,10 @@ double Args::number(const std::string& name, double fallback) {
   try {
     size_t used = 0;
     const double d = std::stod(*v, &used);
-    if (used == v->size()) return d;
+    if (used == v->size() && std::isfinite(d)) return d;
   } catch (const std::exception&) {
   }
-  throw UsageError("option " + name + " takes a number, not '" + *v + "'");
+  throw UsageError("option " + name + " takes a finite number, not '" + *v + "'");
 }
 
 bool Args::flag(const std::string& name) {

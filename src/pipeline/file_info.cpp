@@ -162,7 +162,7 @@ Json made_by(const Json& record, const std::string& model_dir) {
   std::vector<std::string> differ;
   for (const auto& [role, path] : {std::pair{"dit", paths.dit}, std::pair{"vae", paths.vae}})
     if (record["model"].contains(role) &&
-        sha256_file(path) != record["model"][role].value("sha256", ""))
+        sha256_file(path) != record["model"][role].value("sha256", Json()))
       differ.push_back(fs::path(path).filename().string());
   j["same_model"] = differ.empty();
   if (!differ.empty()) j["differ"] = differ;
@@ -179,7 +179,12 @@ void add_provenance(Json& j, const Json& record, const std::string& out,
   const bool named = !model_dir.empty() && j["made_by"].value("same_model", false);
   Json ran = record;
   if (!ran.contains("run") && !run.is_null()) ran["run"] = run;
-  j["command"] = generate_command(ran, out, named ? model_dir : "");
+  try {
+    j["command"] = generate_command(ran, out, named ? model_dir : "");
+  } catch (const Error& e) {  // what the file holds is still shown; only the command is missing
+    j["command_note"] = std::string("no command can be made from this record: ") + e.what();
+    return;
+  }
   if (!ran.contains("run"))
     j["command_note"] =
         "the same bytes come at the thread count that made it, which only the "
@@ -198,7 +203,8 @@ std::optional<Json> read_json_file(const std::string& path) {
 }
 
 bool is_generation_record(const Json& j) {
-  return j.is_object() && j.value("generator", "") == "Cubist" && j.contains("prompt");
+  return j.is_object() && j.contains("generator") && j["generator"] == "Cubist" &&
+         j.contains("prompt");
 }
 
 Json describe_video(const std::string& path, const std::string& model_dir) {
@@ -339,10 +345,39 @@ std::string shell_word(const std::string& s) {
   return q + "'";
 }
 
-std::string number(const Json& v) {
+// r[key] as a T, or an Error that names the field and says what it should hold: a record edited
+// by hand, or written by another program, may hold anything.
+template <typename T>
+T field(const Json& r, const std::string& key, const char* should) {
+  try {
+    return r.at(key).get<T>();
+  } catch (const nlohmann::json::exception&) {
+    std::string held = r.contains(key) ? r[key].dump() : "missing";
+    if (held.size() > 40) held = held.substr(0, 40) + "...";
+    fail("the record's \"", key, "\" is ", held, "; it should be ", should);
+  }
+}
+
+// r[key] as a T where it is there, else `fallback`.
+template <typename T>
+T field_or(const Json& r, const std::string& key, T fallback, const char* should) {
+  return r.contains(key) ? field<T>(r, key, should) : fallback;
+}
+
+std::string whole(const Json& r, const std::string& key) {
+  return std::to_string(field<int64_t>(r, key, "a whole number"));
+}
+
+std::string number(const Json& r, const std::string& key) {
+  const double v = field<double>(r, key, "a number");
+  CUBIST_CHECK(std::isfinite(v), "the record's \"", key, "\" is ", v, "; it should be finite");
   std::ostringstream s;
-  s << v.get<double>();
+  s << v;
   return s.str();
+}
+
+std::string string_field(const Json& r, const std::string& key) {
+  return field<std::string>(r, key, "a string");
 }
 
 }  // namespace
@@ -352,64 +387,64 @@ std::string generate_command(const nlohmann::ordered_json& r, const std::string&
   CUBIST_CHECK(is_generation_record(r),
                "not the provenance record of a generated video (it has no \"generator\": "
                "\"Cubist\" and \"prompt\")");
-  const std::string mode = r.value("mode", "text");
-  std::vector<std::string> w = {"cubist", "generate", r["prompt"].get<std::string>(), "-o", out};
+  const std::string mode = field_or<std::string>(r, "mode", "text", "a string");
+  std::vector<std::string> w = {"cubist", "generate", string_field(r, "prompt"), "-o", out};
   if (!model_dir.empty()) w.insert(w.end(), {"--model", model_dir});
   const auto add = [&](const std::string& flag, const std::string& value) {
     w.push_back(flag);
     w.push_back(value);
   };
   std::vector<std::string> inputs;
-  for (const auto& in : r.value("inputs", Json::array())) inputs.push_back(in.value("file", ""));
+  for (const auto& in : field_or<Json>(r, "inputs", Json::array(), "a list"))
+    inputs.push_back(field<std::string>(in, "file", "a file name"));
   const auto input = [&](size_t i) {
     CUBIST_CHECK(i < inputs.size(), "the record of a generation by --", mode, " names ",
                  inputs.size(), " input files, where it needs ", i + 1);
     return inputs[i];
   };
+  const std::string direction =
+      field_or<std::string>(r, "direction", "forward", "forward or backward");
   if (mode == "image") add("--image", input(0));
   if (mode == "extend") {
     add("--extend", input(0));
-    add("--direction", r.value("direction", "forward"));
+    add("--direction", direction);
   }
   if (mode == "loop") w.push_back("--loop");
   if (mode == "connect") w.insert(w.end(), {"--connect", input(0), input(1)});
   if (mode == "edit") {
     add("--edit", input(0));
-    add("--strength", number(r["strength"]));
-    if (r.contains("source_prompt")) add("--source-prompt", r["source_prompt"].get<std::string>());
+    add("--strength", number(r, "strength"));
+    if (r.contains("source_prompt")) add("--source-prompt", string_field(r, "source_prompt"));
   }
-  if (!r.value("size_from_input", false))  // else the input gives it again, and its note
-    add("--size", std::to_string(r["width"].get<int64_t>()) + "x" +
-                      std::to_string(r["height"].get<int64_t>()));
+  if (!field_or(r, "size_from_input", false, "true or false"))  // else the input gives it again
+    add("--size", whole(r, "width") + "x" + whole(r, "height"));
   if (mode == "extend")
-    add("--frames", std::to_string(r["new_frames"].get<int64_t>()));
+    add("--frames", whole(r, "new_frames"));
   else if (mode != "connect" && mode != "edit")
-    add("--frames", std::to_string(r["frames"].get<int64_t>()));
-  add("--steps", std::to_string(r["steps"].get<int64_t>()));
-  add("--guidance", number(r["guidance"]));
-  if (r.value("guidance_rule", "cfg") != "cfg")
-    add("--guidance-rule", r["guidance_rule"].get<std::string>());
-  if (r.contains("negative_prompt"))
-    add("--negative-prompt", r["negative_prompt"].get<std::string>());
-  if (r.contains("shift")) add("--shift", number(r["shift"]));
-  add("--seed", std::to_string(r["seed"].get<uint64_t>()));
-  add("--sampler", r.value("sampler", "heun"));
-  if (!r.value("expand", true)) w.push_back("--no-expand");
-  if (r.contains("window")) add("--window", std::to_string(r["window"].get<int64_t>()));
-  if (r.contains("overlap")) add("--overlap", std::to_string(r["overlap"].get<int64_t>()));
+    add("--frames", whole(r, "frames"));
+  add("--steps", whole(r, "steps"));
+  add("--guidance", number(r, "guidance"));
+  const std::string rule = field_or<std::string>(r, "guidance_rule", "cfg", "cfg or projected");
+  if (rule != "cfg") add("--guidance-rule", rule);
+  if (r.contains("negative_prompt")) add("--negative-prompt", string_field(r, "negative_prompt"));
+  if (r.contains("shift")) add("--shift", number(r, "shift"));
+  add("--seed", std::to_string(field<uint64_t>(r, "seed", "a whole number (the seed)")));
+  add("--sampler", field_or<std::string>(r, "sampler", "heun", "heun or euler"));
+  if (!field_or(r, "expand", true, "true or false")) w.push_back("--no-expand");
+  if (r.contains("window")) add("--window", whole(r, "window"));
+  if (r.contains("overlap")) add("--overlap", whole(r, "overlap"));
   // Seam guidance is recorded only when it pulled; where it applies, its absence was a 0.
-  const bool seams =
-      mode == "connect" || (mode == "extend" && r.value("direction", "") == "backward");
+  const bool seams = mode == "connect" || (mode == "extend" && direction == "backward");
   if (r.contains("seam_guidance"))
-    add("--seam-guidance", number(r["seam_guidance"]));
+    add("--seam-guidance", number(r, "seam_guidance"));
   else if (seams)
     add("--seam-guidance", "0");
   std::string line;
-  const Json run = r.value("run", Json::object());
-  if (run.value("deterministic", false))
+  const Json run = field_or<Json>(r, "run", Json::object(), "an object");
+  if (field_or(run, "deterministic", false, "true or false"))
     line = "CUBIST_DETERMINISTIC=1";
   else if (run.contains("threads"))
-    line = "OMP_NUM_THREADS=" + std::to_string(run["threads"].get<int64_t>());
+    line = "OMP_NUM_THREADS=" + whole(run, "threads");
   for (const std::string& word : w) {
     if (!line.empty()) line += ' ';
     line += shell_word(word);
