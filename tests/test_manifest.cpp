@@ -168,7 +168,13 @@ TEST_F(ManifestTest, ReindexingKeepsTheCaptionsOfTheManifestItReplaces) {
   IndexResult r = index_videos(path("data"));
   ASSERT_EQ(r.entries.size(), 4u);
   r.entries[3].caption = "a new caption";  // as --captions would give it: it wins
-  EXPECT_EQ(keep_captions(r.entries, previous), 1);
+  previous.push_back(r.entries[3]);
+  previous.back().caption = "what the manifest said";  // ... and is named
+  const CaptionsKept kept = keep_captions(r.entries, previous);
+  EXPECT_EQ(kept.kept, 1);
+  EXPECT_EQ(kept.replaced,
+            std::vector<std::string>{r.entries[3].path + ": \"what the manifest said\" -> \"a new "
+                                                         "caption\""});
   EXPECT_EQ(r.entries[0].caption, "a red ball");
   EXPECT_EQ(r.entries[0].prompt, "a ball");
   EXPECT_EQ(r.entries[0].description, "a round red ball");

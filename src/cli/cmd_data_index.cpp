@@ -5,6 +5,7 @@
 // be (or the manifest could not be written: a cubist::Error, reported by main()); 2 on bad
 // arguments (a UsageError: options, DIR, the captions file, or an --out that is not a manifest).
 // argv holds the arguments after `index`.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -15,6 +16,7 @@
 #include "cli/progress.h"
 #include "core/error.h"
 #include "data/manifest.h"
+#include "io/output_folder.h"
 #include "io/video.h"
 
 namespace cubist::cli {
@@ -55,6 +57,7 @@ int cmd_data_index(int argc, char** argv) {
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) throw UsageError(dir + ": not a folder");
   if (out.empty()) out = (std::filesystem::path(dir) / "manifest.jsonl").string();
+  check_output_place(out);  // before the folder is scanned
   // The manifest this one replaces: its captions are kept; a file that is not one is not ours to
   // overwrite.
   std::vector<ManifestEntry> previous;
@@ -85,11 +88,21 @@ int cmd_data_index(int argc, char** argv) {
     std::fprintf(stderr, "cubist data index: no readable video or image under %s\n", dir.c_str());
     return 1;
   }
-  const int64_t kept = keep_captions(r.entries, previous);
+  const CaptionsKept kept = keep_captions(r.entries, previous);
   write_manifest(out, r.entries);
-  if (kept > 0)
+  if (kept.kept > 0)
     std::printf("kept the captions of %lld video%s from the manifest it replaces\n",
-                static_cast<long long>(kept), kept == 1 ? "" : "s");
+                static_cast<long long>(kept.kept), kept.kept == 1 ? "" : "s");
+  if (!kept.replaced.empty()) {
+    const size_t n = kept.replaced.size();
+    std::printf(
+        "replaced the caption the manifest had for %zu video%s with a new one from "
+        "--captions or a .txt file:\n",
+        n, n == 1 ? "" : "s");
+    for (size_t i = 0; i < std::min<size_t>(n, 5); ++i)
+      std::printf("  %s\n", kept.replaced[i].c_str());
+    if (n > 5) std::printf("  and %zu more\n", n - 5);
+  }
   int64_t captioned = 0, images = 0;
   double seconds = 0;  // of the videos: an image's duration is one frame at a nominal rate
   for (const ManifestEntry& e : r.entries) {

@@ -289,21 +289,26 @@ IndexResult index_videos(const std::string& dir, const std::string& captions_fil
   return res;
 }
 
-int64_t keep_captions(std::vector<ManifestEntry>& entries,
-                      const std::vector<ManifestEntry>& previous) {
+CaptionsKept keep_captions(std::vector<ManifestEntry>& entries,
+                           const std::vector<ManifestEntry>& previous) {
   std::map<std::string, const ManifestEntry*> by_video;
   for (const ManifestEntry& p : previous)
     if (!p.caption.empty()) by_video[match_key(p.path)] = &p;
-  int64_t kept = 0;
+  CaptionsKept out;
   for (ManifestEntry& e : entries) {
     const auto p = by_video.find(match_key(e.path));
-    if (!e.caption.empty() || p == by_video.end()) continue;
-    e.caption = p->second->caption;
-    e.prompt = p->second->prompt;
-    e.description = p->second->description;
-    ++kept;
+    if (p == by_video.end()) continue;
+    const ManifestEntry& old = *p->second;
+    if (e.caption.empty()) {
+      e.caption = old.caption;
+      e.prompt = old.prompt;
+      e.description = old.description;
+      ++out.kept;
+    } else if (e.caption != old.caption) {
+      out.replaced.push_back(e.path + ": \"" + old.caption + "\" -> \"" + e.caption + "\"");
+    }
   }
-  return kept;
+  return out;
 }
 
 }  // namespace cubist

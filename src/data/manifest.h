@@ -60,8 +60,13 @@ IndexResult index_videos(const std::string& dir, const std::string& captions_fil
 
 // Re-indexing a folder keeps what the manifest it replaces said: each entry without a caption
 // takes the caption, prompt and description of the `previous` entry of the same video (paths
-// compared as files, not as spelled). Returns how many entries took one.
-int64_t keep_captions(std::vector<ManifestEntry>& entries,
-                      const std::vector<ManifestEntry>& previous);
+// compared as files, not as spelled). An entry with a new caption (from --captions or a .txt
+// file) keeps it, and is named in `replaced` where the previous one said otherwise.
+struct CaptionsKept {
+  int64_t kept = 0;                   // entries that took the previous caption
+  std::vector<std::string> replaced;  // "PATH: \"OLD\" -> \"NEW\"", one per changed caption
+};
+CaptionsKept keep_captions(std::vector<ManifestEntry>& entries,
+                           const std::vector<ManifestEntry>& previous);
 
 }  // namespace cubist
