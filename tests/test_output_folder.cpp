@@ -37,6 +37,25 @@ TEST_F(OutputFolderTest, AnOutputPlaceNeedsItsFolderAndReplacesNothingOfAnotherK
   std::ofstream(path("f")) << "x";
   testing::expect_error([&] { check_output_place(path("f/"), true); }, {"f/", "is a file"});
   EXPECT_NO_THROW(check_output_place(path("f")));  // a file is replaced as a whole
+  // A folder that takes no files (even root cannot make one in /proc) is named before the work.
+  testing::expect_error([&] { check_output_place("/proc/x.mp4"); },
+                        {"/proc/x.mp4", "cannot write in the folder /proc"});
+  for (const auto& e : fs::directory_iterator(dir()))  // the test file made is gone again
+    EXPECT_EQ(e.path().filename().string().find("cubist_write_test"), std::string::npos);
+}
+
+TEST_F(OutputFolderTest, MakingAFolderSaysWhyItCannot) {
+  make_output_folder(path("a/b/c/"));
+  EXPECT_TRUE(fs::is_directory(path("a/b/c")));
+  make_output_folder(path("a/b/c"));  // there already: nothing to do
+  std::ofstream(path("file")) << "x";
+  testing::expect_error([&] { make_output_folder(path("file")); },
+                        {"file", "exists and is a file, where a folder is written"});
+  testing::expect_error([&] { make_output_folder(path("file/run")); },
+                        {"file/run", "cannot make the folder"});
+  testing::expect_error([&] { make_output_folder("/proc/run"); },
+                        {"/proc/run", "cannot make the folder"});
+  testing::expect_error([&] { OutputFolder f(path("file")); }, {"file", "exists and is a file"});
 }
 
 TEST_F(OutputFolderTest, KeepsTheFolderOfARunThatDidNotFail) {

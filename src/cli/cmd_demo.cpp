@@ -14,6 +14,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
+#include "io/output_folder.h"
 #include "io/plot.h"
 #include "models/dit/block.h"
 #include "train/adamw.h"
@@ -96,7 +97,7 @@ int cmd_demo(int argc, char** argv) {
   args.finish();
   if (steps < 1 || batch < 1 || !(lr > 0))
     throw UsageError("--steps and --batch must be positive whole numbers, --lr a positive number");
-  std::filesystem::create_directories(out);
+  make_output_folder(out);
 
   Generator init(seed), data(seed, 1);
   DemoNet net(init);

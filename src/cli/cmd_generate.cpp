@@ -4,8 +4,10 @@
 // arguments and reports.
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -15,9 +17,12 @@
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "core/strings.h"
+#include "io/output_folder.h"
 #include "pipeline/video_prompts.h"
 
 namespace cubist::cli {
+
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -202,6 +207,7 @@ Call read_call(Args& args) {
   r.prompt = pos[0];
   prompt_mode(c.media);         // conflicting options fail before the model loads
   check_output_path(c.out, 1);  // an output form that cannot be written fails before sampling
+  check_output_is_not_an_input(c.out, c.media);
   return c;
 }
 
@@ -270,6 +276,19 @@ void generate_one(const TextToVideoModel& model, const Call& c) {
   std::fflush(stdout);
 }
 
+// `path` as the system finds it, so that two names of one file compare equal.
+std::string canonical_path(const std::string& path) {
+  return fs::weakly_canonical(without_trailing_slashes(path)).string();
+}
+
+// An Error listing the lines of a batch that cannot be run, when there are any.
+void refuse_bad_lines(const std::vector<std::string>& bad, const std::string& name) {
+  for (const std::string& b : bad) std::fprintf(stderr, "cubist generate: %s\n", b.c_str());
+  if (!bad.empty())
+    throw UsageError(std::to_string(bad.size()) + " line" + (bad.size() == 1 ? "" : "s") + " of " +
+                     name + " cannot be run (above); nothing was generated");
+}
+
 // `--batch FILE`: each line the arguments of one generation, read and checked before the model
 // loads once for them all; a line that fails is reported and the rest go on.
 int generate_batch(const std::string& file, const std::string& model_dir) {
@@ -282,6 +301,7 @@ int generate_batch(const std::string& file, const std::string& model_dir) {
   const std::string name = file == "-" ? "stdin" : file;
   std::vector<std::pair<std::string, Call>> calls;  // "FILE:LINE", the call
   std::vector<std::string> bad;
+  std::map<std::string, std::string> outputs;  // each output's path, as the system finds it: where
   std::string line;
   for (int64_t n = 1; std::getline(in, line); ++n) {
     const std::string where = name + ":" + std::to_string(n);
@@ -292,17 +312,34 @@ int generate_batch(const std::string& file, const std::string& model_dir) {
       for (const char* once : {"--model", "--batch"})
         if (args.has(once))
           throw UsageError(std::string(once) + " is given once, on the command line");
-      calls.emplace_back(where, read_call(args));
+      Call call = read_call(args);
+      if (const auto [at, fresh] = outputs.emplace(canonical_path(call.out), where); !fresh)
+        throw UsageError("-o " + call.out + " is written by " + at->second +
+                         " too; give each line its own output");
+      calls.emplace_back(where, std::move(call));
     } catch (const Error& e) {
       bad.push_back(where + ": " + e.what());
     }
   }
-  for (const std::string& b : bad) std::fprintf(stderr, "cubist generate: %s\n", b.c_str());
-  if (!bad.empty())
-    throw UsageError(std::to_string(bad.size()) + " line" + (bad.size() == 1 ? "" : "s") + " of " +
-                     name + " cannot be run (above); nothing was generated");
+  refuse_bad_lines(bad, name);
   if (calls.empty()) throw UsageError("--batch " + name + " holds no generation (one a line)");
   const TextToVideoModel model = load_text_to_video(model_dir);
+  // What needs the model (sizes it takes, words it knows, the inputs' frames) is checked for
+  // every line too, before the first is generated.
+  for (const auto& [where, call] : calls) {
+    const std::vector<std::string> inputs = input_files(call.media);
+    if (std::any_of(inputs.begin(), inputs.end(), [&](const std::string& input) {
+          return outputs.count(canonical_path(input));  // made by the batch: checked in its turn
+        }))
+      continue;
+    try {
+      check_output_path(call.out,
+                        prepare_video_job(model, call.request, call.media).request.frames);
+    } catch (const Error& e) {
+      bad.push_back(where + ": " + e.what());
+    }
+  }
+  refuse_bad_lines(bad, name);
   size_t failed = 0;
   for (size_t i = 0; i < calls.size(); ++i) {
     std::printf("generate --batch: %zu of %zu, %s\n", i + 1, calls.size(), calls[i].first.c_str());

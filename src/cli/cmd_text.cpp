@@ -8,6 +8,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "io/output_folder.h"
 #include "models/text/prompt_expansion.h"
 #include "models/text/tokenizer.h"
 
@@ -47,6 +48,7 @@ int tokenizer(Args& a) {
   const bool pieces_given = a.has("--pieces");
   const int64_t pieces = a.integer("--pieces", text::kDefaultSentencePieceVocab);
   a.finish();
+  check_output_place(out);  // before the captions are read and a tokenizer trained
   if (type != "word" && type != "sentencepiece")
     throw UsageError("--type is word or sentencepiece, not \"" + type + "\"");
   if (pieces_given && type != "sentencepiece")

@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "data/clip_cut.h"
 #include "data/manifest.h"
+#include "io/output_folder.h"
 #include "io/text_file.h"
 #include "models/vae/latent_io.h"
 #include "models/vae/vae.h"
@@ -209,7 +210,7 @@ CacheResult cache_latents(const Vae& vae, const std::string& vae_path, const std
                "crops frames to multiples of ", vae.config().spatial_factor,
                " and ends a clip at a frame count the autoencoder takes instead");
   const std::vector<ManifestEntry> entries = read_manifest(manifest);
-  fs::create_directories(fs::path(out_dir) / "latents");
+  make_output_folder((fs::path(out_dir) / "latents").string());
   const CacheModel model{vae, vae_path, vae.encoder_fingerprint(), vae.fingerprint()};
   const bool has_latents = check_folder(out_dir, model, manifest, entries);
   check_cut(out_dir, o.cut, has_latents);

@@ -10,6 +10,7 @@
 #include "data/shapes_caption.h"
 #include "data/shapes_raster.h"
 #include "data/shapes_sample.h"
+#include "io/output_folder.h"
 
 namespace cubist::shapes {
 namespace {
@@ -135,7 +136,7 @@ std::vector<ManifestEntry> generate_dataset(const std::string& out_dir, int64_t 
                " already holds a data set (", manifest.string(),
                "); writing another there would replace it. Choose another folder, or remove that "
                "one first");
-  std::filesystem::create_directories(out_dir);
+  make_output_folder(out_dir);
   std::vector<ManifestEntry> records;
   for (int64_t i = 0; i < clips; ++i) {
     const std::string file = clip_file_name(static_cast<uint64_t>(i), format);

@@ -1,5 +1,10 @@
 #include "io/output_folder.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <system_error>
@@ -20,6 +25,19 @@ bool holds_no_files(const fs::path& p) {
   return !ec;
 }
 
+// An Error unless a file can be made in `folder`: one is made and removed again, the only sure
+// test (permission bits do not tell of /proc, a read-only mount, or what root may not do).
+void check_writable(const std::string& path, const fs::path& folder) {
+  const fs::path probe = folder / (".cubist_write_test_" + std::to_string(getpid()));
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0 && errno == EEXIST) return;  // a file can be there, so files can
+  if (fd < 0)
+    fail(path, ": cannot write in the folder ", folder.string(), " (", std::strerror(errno),
+         "); write elsewhere");
+  ::close(fd);
+  ::unlink(probe.c_str());
+}
+
 }  // namespace
 
 std::string without_trailing_slashes(std::string path) {
@@ -36,13 +54,24 @@ void check_output_place(const std::string& path, bool folder) {
   if (!fs::is_directory(parent, ec))
     fail(path, ": the folder ", parent.string(),
          " does not exist; make it first or write elsewhere");
+  check_writable(path, parent);
+}
+
+void make_output_folder(const std::string& path) {
+  const fs::path p(without_trailing_slashes(path));
+  std::error_code ec;
+  if (fs::exists(p, ec) && !fs::is_directory(p, ec))
+    fail(path, ": exists and is a file, where a folder is written; give a folder");
+  fs::create_directories(p, ec);
+  if (ec) fail(path, ": cannot make the folder (", ec.message(), "); write elsewhere");
+  check_writable(path, p);
 }
 
 OutputFolder::OutputFolder(const std::string& path) : exceptions_(std::uncaught_exceptions()) {
   fs::path p = fs::absolute(path).lexically_normal();
   if (!p.has_filename()) p = p.parent_path();  // "out/" names the folder "out"
   for (fs::path q = p; !fs::exists(q); q = q.parent_path()) top_made_ = q.string();  // "/" exists
-  fs::create_directories(p);
+  make_output_folder(path);
 }
 
 OutputFolder::~OutputFolder() {

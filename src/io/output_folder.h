@@ -13,9 +13,14 @@ namespace cubist {
 std::string without_trailing_slashes(std::string path);
 
 // An Error, before the work that makes it, unless the folder that `path` (a file, or with
-// `folder` a folder) would be written in exists, and `path` is not already a thing of the other
-// kind (a folder where a file goes, or a file where a folder goes), which is never replaced.
+// `folder` a folder) would be written in exists and takes new files, and `path` is not already
+// a thing of the other kind (a folder where a file goes, or a file where a folder goes), which
+// is never replaced.
 void check_output_place(const std::string& path, bool folder = false);
+
+// Makes the folder `path` and any missing parents, or an Error that says why not (a file in the
+// way, no permission, a read-only place); also an Error when the folder takes no new files.
+void make_output_folder(const std::string& path);
 
 class OutputFolder {
  public:

@@ -665,6 +665,7 @@ nlohmann::ordered_json job_provenance(const TextToVideoModel& m, const VideoJob&
 
 void check_output_path(const std::string& out, int64_t frames) {
   check_video_output(out);  // a form or place write_video cannot write is an Error saying why
+  check_output_place(sidecar_path(out));  // written after the video, so checked before it
   std::string ext = fs::path(out).extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(),
                  [](unsigned char c) { return std::tolower(c); });
@@ -740,6 +741,24 @@ Video join_videos(const std::vector<const Video*>& parts) {
   auto it = out.rgb.begin();
   for (const Video* p : parts) it = std::copy(p->rgb.begin(), p->rgb.end(), it);
   return out;
+}
+
+std::vector<std::string> input_files(const MediaPrompt& media) {
+  std::vector<std::string> files;
+  for (const std::string& in :
+       {media.image, media.extend, media.connect_from, media.connect_to, media.edit})
+    if (!in.empty()) files.push_back(in);
+  return files;
+}
+
+void check_output_is_not_an_input(const std::string& out, const MediaPrompt& media) {
+  for (const std::string& in : input_files(media)) {
+    std::error_code ec;  // false, with ec set, when either is not there
+    if (fs::equivalent(without_trailing_slashes(in), without_trailing_slashes(out), ec))
+      fail(out, ": is also the input ", in,
+           "; write the new video to another file (it would replace the input, and its record "
+           "would name a file that no longer holds what it was made from)");
+  }
 }
 
 }  // namespace cubist

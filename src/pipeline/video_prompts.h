@@ -130,9 +130,17 @@ uint64_t window_seed(uint64_t seed, int64_t window);
 nlohmann::ordered_json job_provenance(const TextToVideoModel& model, const VideoJob& job,
                                       bool with_time = true);
 
-// An output path that write_generated can write with `frames` frames, or an Error saying what is
-// accepted (a .png holds one frame); for checking before the work.
+// An output path that write_generated can write with `frames` frames, with its record beside it
+// (sidecar_path), or an Error saying what is accepted (a .png holds one frame); for checking
+// before the work.
 void check_output_path(const std::string& out, int64_t frames);
+
+// The files a prompt reads (--image, --extend, --connect's two, --edit), those given.
+std::vector<std::string> input_files(const MediaPrompt& media);
+
+// An Error when `out` is one of the prompt's input files: the input would be replaced by what
+// was made from it, and the record of the new video would name a file that no longer holds it.
+void check_output_is_not_an_input(const std::string& out, const MediaPrompt& media);
 
 // The autoencoder's latents [C, T', H', W'] of a video of 1 + tf k frames (the posterior mean,
 // encoded in chunks), and frames decoded from latents, one latent frame at a time: the code path
