@@ -264,6 +264,34 @@ TEST(PromptExpansion, FillsWhatThePromptLeavesUnsaid) {
   EXPECT_GT(captions.size(), 4u);
 }
 
+// A model trained on a few clips lacks some words: expansion draws only what it can read, and
+// a model that reads every word gets the same expansions as no filter at all.
+TEST(PromptExpansion, DrawsOnlyWordsTheModelKnows) {
+  const std::set<std::string> lacking = {"standing", "still", "brown", "large", "yellow"};
+  const text::WordFilter known = [&](const std::string& w) { return !lacking.count(w); };
+  const text::WordFilter all = [](const std::string&) { return true; };
+  std::set<std::string> drawn;
+  for (uint64_t s = 0; s < 200; ++s) {
+    for (const char* prompt : {"a ball", "a square and a triangle", "a video"}) {
+      const std::string c = text::expand_prompt(prompt, s, known).caption;
+      for (const std::string& w : text::split_words(c)) drawn.insert(w);
+      EXPECT_EQ(text::expand_prompt(prompt, s, all).caption,
+                text::expand_prompt(prompt, s).caption);
+    }
+  }
+  for (const std::string& w : lacking) EXPECT_FALSE(drawn.count(w)) << w;
+  for (const char* w : {"small", "navy", "spinning", "bouncing", "red"})
+    EXPECT_TRUE(drawn.count(w));
+  // What the prompt says is kept, known or not (the tokenizer then names the word).
+  EXPECT_EQ(text::expand_prompt("a large ball", 1, known).spec.objects[0].size,
+            shapes::Size::kLarge);
+  // Where no value can be said, one is drawn as before.
+  const text::WordFilter no_sizes = [](const std::string& w) {
+    return w != "small" && w != "large";
+  };
+  EXPECT_NO_THROW(text::expand_prompt("a ball", 1, no_sizes));
+}
+
 TEST(PromptExpansion, ForgivingGrammar) {
   auto spec = [](const char* p) { return text::expand_prompt(p, 1).spec; };
   using shapes::Motion;

@@ -137,7 +137,11 @@ PreparedPrompt prepare_request(const TextToVideoModel& m, const VideoRequest& r)
   video_latent_shape(m.dit->config(), m.vae->config(), r.frames, r.width, r.height);
   PreparedPrompt p;
   if (r.expand) {
-    const text::ExpandedPrompt e = text::expand_prompt(r.prompt, r.seed);
+    // Only words the model can read are drawn (a word tokenizer lists them; pieces spell any).
+    text::WordFilter known;
+    if (!m.tokenizer.subword())
+      known = [&](const std::string& w) { return m.tokenizer.id(w).has_value(); };
+    const text::ExpandedPrompt e = text::expand_prompt(r.prompt, r.seed, known);
     p.conditioned = e.caption;
     p.filled = e.filled;
   } else {

@@ -117,6 +117,24 @@ bool contains(const std::vector<std::string>& list, std::string_view w) {
 
 int draw(Generator& gen, int n) { return static_cast<int>(gen.randint(static_cast<uint64_t>(n))); }
 
+// One of the values 0 .. n-1 of enum E, drawn uniformly from those `allowed` lets through and
+// whose name the model can read (every word `known`; no filter: all). When no such value is
+// left, from those allowed: the tokenizer then names the word the model lacks. With every word
+// known this is the same draw as draw() over the allowed values, so a seed keeps its expansion.
+template <typename E, typename Allowed>
+E draw_sayable(Generator& gen, int n, const WordFilter& known, Allowed allowed) {
+  std::vector<E> all, sayable;
+  for (int i = 0; i < n; ++i) {
+    const E v = static_cast<E>(i);
+    if (!allowed(v)) continue;
+    all.push_back(v);
+    const std::vector<std::string> words = split_words(name(v));
+    if (!known || std::all_of(words.begin(), words.end(), known)) sayable.push_back(v);
+  }
+  const std::vector<E>& from = sayable.empty() ? all : sayable;
+  return from[static_cast<size_t>(draw(gen, static_cast<int>(from.size())))];
+}
+
 [[noreturn]] void unknown(std::string_view prompt, const std::vector<std::string>& bad) {
   const std::string list = "\"" + join(bad, "\", \"") + "\"", accepted = join(prompt_words(), ", ");
   fail("prompt: unknown word", bad.size() > 1 ? "s " : " ", list, " in \"", prompt,
@@ -192,7 +210,7 @@ std::vector<std::string> prompt_words() {
   return out;
 }
 
-ExpandedPrompt expand_prompt(std::string_view prompt, uint64_t seed) {
+ExpandedPrompt expand_prompt(std::string_view prompt, uint64_t seed, const WordFilter& known) {
   CUBIST_CHECK(!split_words(prompt).empty(),
                "prompt: the prompt is empty; give one like \"a red ball bouncing\" or \"a blue "
                "square moving left on a navy background\"");
@@ -214,7 +232,8 @@ ExpandedPrompt expand_prompt(std::string_view prompt, uint64_t seed) {
   Generator gen(seed, 0x70726f6d7074);  // stream "prompt"
   ExpandedPrompt out;
   if (!background) {
-    background = static_cast<Background>(draw(gen, kNumBackgrounds));
+    background =
+        draw_sayable<Background>(gen, kNumBackgrounds, known, [](Background) { return true; });
     out.filled.push_back("background: " + std::string(name(*background)));
   }
   out.spec.background = *background;
@@ -229,31 +248,27 @@ ExpandedPrompt expand_prompt(std::string_view prompt, uint64_t seed) {
     Partial& o = objects[i];
     const std::string who = "object " + std::to_string(i + 1) + " ";
     if (!o.colour) {
-      std::vector<int> free;
-      for (int c = 0; c < kNumColours; ++c)
-        if (!used[static_cast<size_t>(c)]) free.push_back(c);
-      o.colour = static_cast<Colour>(free[static_cast<size_t>(draw(gen, int(free.size())))]);
+      o.colour = draw_sayable<Colour>(gen, kNumColours, known,
+                                      [&](Colour c) { return !used[static_cast<size_t>(c)]; });
       used[static_cast<size_t>(*o.colour)] = true;
       out.filled.push_back(who + "colour: " + std::string(name(*o.colour)));
     }
     if (!o.shape) {
       // A spinning object is a square or a triangle.
       const bool spin = o.motion == Motion::kSpinning;
-      o.shape = static_cast<Shape>(spin ? 1 + draw(gen, kNumShapes - 1) : draw(gen, kNumShapes));
+      o.shape = draw_sayable<Shape>(gen, kNumShapes, known,
+                                    [&](Shape sh) { return !spin || can_spin(sh); });
       out.filled.push_back(who + "shape: " + std::string(name(*o.shape)));
     }
     if (!o.size) {
-      o.size = static_cast<Size>(draw(gen, kNumSizes));
+      o.size = draw_sayable<Size>(gen, kNumSizes, known, [](Size) { return true; });
       out.filled.push_back(who + "size: " + std::string(name(*o.size)));
     }
     if (!o.motion) {
-      if (o.moving) {
-        o.motion = static_cast<Motion>(draw(gen, 4));  // left, right, up, down
-      } else {
-        int m = draw(gen, can_spin(*o.shape) ? kNumMotions : kNumMotions - 1);
-        if (!can_spin(*o.shape) && m >= static_cast<int>(Motion::kSpinning)) ++m;
-        o.motion = static_cast<Motion>(m);
-      }
+      const bool moving = o.moving, spins = can_spin(*o.shape);
+      o.motion = draw_sayable<Motion>(gen, moving ? 4 : kNumMotions, known, [&](Motion m) {
+        return moving || spins || m != Motion::kSpinning;  // moving: left, right, up or down
+      });
       out.filled.push_back(who + "motion: " + std::string(name(*o.motion)));
     }
     out.spec.objects.push_back({*o.size, *o.colour, *o.shape, *o.motion});

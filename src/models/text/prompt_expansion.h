@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,9 +30,14 @@ struct ExpandedPrompt {
   std::vector<std::string> filled;  // what was not said and was drawn: "object 1 size: large"
 };
 
+// Whether a model can read a word (its tokenizer has it); an empty filter knows every word.
+using WordFilter = std::function<bool(const std::string&)>;
+
 // Same prompt and seed, same expansion. An empty prompt throws (it is the unconditional input of
-// guidance, not a prompt to expand).
-ExpandedPrompt expand_prompt(std::string_view prompt, uint64_t seed);
+// guidance, not a prompt to expand). What is drawn is drawn among the values whose words are
+// all `known`, where there are any: a model trained on a few clips lacks some words, and the user
+// never typed the ones expansion adds. With every word known, the draws are the same.
+ExpandedPrompt expand_prompt(std::string_view prompt, uint64_t seed, const WordFilter& known = {});
 
 class Tokenizer;
 // Whether expansion suits a model of this tokenizer: every word of its captions is a Shapes
