@@ -44,6 +44,16 @@ TEST_F(OutputFolderTest, AnOutputPlaceNeedsItsFolderAndReplacesNothingOfAnotherK
     EXPECT_EQ(e.path().filename().string().find("cubist_write_test"), std::string::npos);
 }
 
+TEST_F(OutputFolderTest, AnOutputIsNamedAsWhatItIs) {
+  EXPECT_NO_THROW(check_output_extension("out/z.safetensors", ".safetensors", "a latent"));
+  EXPECT_NO_THROW(check_output_extension("Z.SafeTensors", ".safetensors", "a latent"));
+  testing::expect_error([] { check_output_extension("out/z.mp4", ".safetensors", "a latent"); },
+                        {"out/z.mp4: a latent is written as a .safetensors file; name it "
+                         "out/z.safetensors"});
+  testing::expect_error([] { check_output_extension("m", ".jsonl", "a manifest"); },
+                        {"m: a manifest", "name it m.jsonl"});
+}
+
 TEST_F(OutputFolderTest, MakingAFolderSaysWhyItCannot) {
   make_output_folder(path("a/b/c/"));
   EXPECT_TRUE(fs::is_directory(path("a/b/c")));

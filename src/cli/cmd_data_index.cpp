@@ -57,6 +57,7 @@ int cmd_data_index(int argc, char** argv) {
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) throw UsageError(dir + ": not a folder");
   if (out.empty()) out = (std::filesystem::path(dir) / "manifest.jsonl").string();
+  check_output_extension(out, ".jsonl", "a manifest");
   check_output_place(out);  // before the folder is scanned
   // The manifest this one replaces: its captions are kept; a file that is not one is not ours to
   // overwrite.

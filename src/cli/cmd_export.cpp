@@ -36,6 +36,7 @@ int cmd_export(int argc, char** argv) {
     throw UsageError("give exactly one weights file to export (got " + std::to_string(in.size()) +
                      ")");
   if (out.empty()) throw UsageError("give the file to write with -o OUT.safetensors");
+  check_output_extension(out, ".safetensors", "a weights file");
   check_output_place(out);  // a missing folder is named before the weights are read
   const int64_t n = export_safetensors(
       in[0], out, bf16 ? std::optional<FileDType>(FileDType::BF16) : std::nullopt);

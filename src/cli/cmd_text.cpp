@@ -48,6 +48,7 @@ int tokenizer(Args& a) {
   const bool pieces_given = a.has("--pieces");
   const int64_t pieces = a.integer("--pieces", text::kDefaultSentencePieceVocab);
   a.finish();
+  check_output_extension(out, ".json", "a tokenizer");
   check_output_place(out);  // before the captions are read and a tokenizer trained
   if (type != "word" && type != "sentencepiece")
     throw UsageError("--type is word or sentencepiece, not \"" + type + "\"");

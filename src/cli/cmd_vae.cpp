@@ -393,6 +393,7 @@ int encode(Args& args) {
   const auto vae = load_vae(find_model(model));
   const Tiling tiling = tiling_option(tile, *vae);
   if (out.empty()) throw UsageError("give the latent file to write with -o LATENT.safetensors");
+  check_output_extension(out, ".safetensors", "a latent");
   check_output_place(out);  // before the encoding, which a refinement makes long
   const EncodeOptions options{
       .pad = pad, .chunk_frames = chunk, .tiling = tiling, .refine = refine};
@@ -549,6 +550,8 @@ int export_weights(Args& args) {
   const std::string in = single_input(args, "checkpoint");
   args.finish();
   if (out.empty()) throw UsageError("give the file to write with -o OUT.safetensors");
+  check_output_extension(out, ".safetensors", "an autoencoder's weights file");
+  check_output_place(out);
   const SafeTensors file = SafeTensors::open(in);
   const auto vae = load_vae(in);
   std::map<std::string, std::string> meta = file.metadata();

@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <exception>
@@ -55,6 +57,16 @@ void check_output_place(const std::string& path, bool folder) {
     fail(path, ": the folder ", parent.string(),
          " does not exist; make it first or write elsewhere");
   check_writable(path, parent);
+}
+
+void check_output_extension(const std::string& path, const std::string& extension,
+                            const std::string& what) {
+  std::string ext = fs::path(path).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (ext != extension)
+    fail(path, ": ", what, " is written as a ", extension, " file; name it ",
+         fs::path(path).replace_extension(extension).string());
 }
 
 void make_output_folder(const std::string& path) {

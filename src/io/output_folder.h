@@ -18,6 +18,12 @@ std::string without_trailing_slashes(std::string path);
 // is never replaced.
 void check_output_place(const std::string& path, bool folder = false);
 
+// An Error unless `path` ends in `extension` (".safetensors", any case): a file named as what it
+// is not (latents as out.mp4) is taken for that by every tool that opens it. `what` names the
+// file for the message ("a latent").
+void check_output_extension(const std::string& path, const std::string& extension,
+                            const std::string& what);
+
 // Makes the folder `path` and any missing parents, or an Error that says why not (a file in the
 // way, no permission, a read-only place); also an Error when the folder takes no new files.
 void make_output_folder(const std::string& path);

@@ -48,6 +48,12 @@ expect_failure "exists and is a file, where a folder is written" "$cubist" demo 
   --out a.png
 expect_failure "cannot make the folder" "$cubist" data shapes --clips 1 --out a.png/clips
 
+# Files named as what they are not.
+expect_failure "a latent is written as a .safetensors file; name it a.safetensors" \
+  "$cubist" vae encode a.png -o a.mp4
+expect_failure "name it t.json" "$cubist" text tokenizer --out t.txt
+[[ ! -e a.mp4 && ! -e t.txt ]] || fail "a file was written under a name it is not"
+
 # A record edited by hand: shown, with the field at fault named in place of a command.
 python3 -c 'import json; r = json.load(open("a.png.json")); r["guidance"] = None
 json.dump(r, open("a.png.json", "w"))'
