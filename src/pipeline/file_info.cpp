@@ -174,13 +174,19 @@ Json made_by(const Json& record, const std::string& model_dir) {
 void add_provenance(Json& j, const Json& record, const std::string& out,
                     const std::string& model_dir, const Json& run = Json()) {
   j["provenance"] = record;
-  j["made_by"] = made_by(record, model_dir);
-  // The model named when it is the one: the command then makes the same video.
-  const bool named = !model_dir.empty() && j["made_by"].value("same_model", false);
   Json ran = record;
   if (!ran.contains("run") && !run.is_null()) ran["run"] = run;
+  // Without --model, the model folder the generation named (only the record beside the video
+  // says), else the default one.
+  std::string dir = model_dir;
+  if (dir.empty() && ran.contains("run") && ran["run"].is_object() &&
+      ran["run"].contains("model") && ran["run"]["model"].is_string())
+    dir = ran["run"]["model"].get<std::string>();
+  j["made_by"] = made_by(record, dir);
+  // The model named when it is the one: the command then makes the same video.
+  const bool named = !dir.empty() && j["made_by"].value("same_model", false);
   try {
-    j["command"] = generate_command(ran, out, named ? model_dir : "");
+    j["command"] = generate_command(ran, out, named ? dir : "");
   } catch (const Error& e) {  // what the file holds is still shown; only the command is missing
     j["command_note"] = std::string("no command can be made from this record: ") + e.what();
     return;

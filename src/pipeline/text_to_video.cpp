@@ -106,7 +106,7 @@ ModelPaths find_model_paths(const std::string& dir) {
 TextToVideoModel load_text_to_video(const std::string& dir) {
   ModelPaths paths = find_model_paths(dir);
   TextToVideoModel m;
-  m.dit_path = paths.dit, m.vae_path = paths.vae, m.notes = std::move(paths.notes);
+  m.dir = dir, m.dit_path = paths.dit, m.vae_path = paths.vae, m.notes = std::move(paths.notes);
   LoadedDiT loaded = load_dit_checkpoint(m.dit_path);
   m.dit = std::move(loaded.model);
   m.tokenizer = std::move(loaded.tokenizer);
@@ -209,12 +209,14 @@ nlohmann::ordered_json provenance(const TextToVideoModel& m, const VideoRequest&
   j["frames"] = r.frames;
   j["fps"] = kFps;
   j["model"] = {{"dit", model_file(m.dit_path)}, {"vae", model_file(m.vae_path)}};
-  if (with_time) stamp_run(j);
+  if (with_time) stamp_run(j, m);
   return j;
 }
 
-void stamp_run(nlohmann::ordered_json& record) {
+void stamp_run(nlohmann::ordered_json& record, const TextToVideoModel& model) {
   record["run"] = {{"threads", num_threads()}, {"deterministic", ops::gemm_deterministic()}};
+  if (!model.dir.empty())
+    record["run"]["model"] = std::filesystem::absolute(model.dir).lexically_normal().string();
   record["utc_time"] = utc_now();
 }
 

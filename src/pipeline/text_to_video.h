@@ -22,6 +22,7 @@
 namespace cubist {
 
 struct TextToVideoModel {
+  std::string dir;  // the model as named to load_text_to_video ("": the default folder)
   std::string dit_path, vae_path;
   std::unique_ptr<DiT> dit;
   text::Tokenizer tokenizer;
@@ -98,8 +99,10 @@ double as_given(float v);
 // files, which keeps a video's bytes the same for the same seed.
 nlohmann::ordered_json provenance(const TextToVideoModel& model, const VideoRequest& request,
                                   const PreparedPrompt& prompt, bool with_time = true);
-// Adds the machine's side of the run to a provenance record, at its end: "run" and "utc_time".
-void stamp_run(nlohmann::ordered_json& record);
+// Adds the machine's side of the run to a provenance record, at its end: "run" (with the model
+// folder as an absolute path, where one was named: `cubist info` then names it in the command
+// that makes the video again) and "utc_time".
+void stamp_run(nlohmann::ordered_json& record, const TextToVideoModel& model);
 
 // OUT.json beside the output: "clip.mp4" -> "clip.mp4.json", a folder "frames/" -> "frames.json".
 std::string sidecar_path(const std::string& out);

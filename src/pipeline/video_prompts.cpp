@@ -659,7 +659,7 @@ nlohmann::ordered_json job_provenance(const TextToVideoModel& m, const VideoJob&
     j["window"] = job.window;
   }
   if (!job.notes.empty()) j["notes"] = job.notes;
-  if (with_time) stamp_run(j);
+  if (with_time) stamp_run(j, m);
   return j;
 }
 

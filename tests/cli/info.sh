@@ -73,6 +73,17 @@ command_of a.mp4 x.mp4 | grep -q -- "--model" && fail "the default model named i
 "$cubist" info --json --model "$root/models/shapes" a.mp4 | grep -q -- "--model $root/models/shapes" ||
   fail "the model named by --model is not in the command"
 
+# A video made with --model: the record beside it names the folder, so the command does too.
+cp -r "$root/models/shapes" mine
+"$cubist" generate "a red ball" --frames 1 --steps 1 --seed 2 --model mine -o m.png > gen.log 2>&1 ||
+  { cat gen.log; fail "generate --model mine"; }
+"$cubist" info --json m.png | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["made_by"]["same_model"] is True, d["made_by"]
+assert "--model '"$tmp"'/mine" in d["command"], d["command"]' || fail "m.png's model folder"
+remake m.png m_again.png
+
 # Weights, a folder, a latent and a tokenizer.
 "$cubist" info "$root/models/shapes" > m.txt || fail "info of the bundled model folder"
 grep -q "kind: transformer" m.txt && grep -q "kind: autoencoder" m.txt || { cat m.txt; fail "m"; }
