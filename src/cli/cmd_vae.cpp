@@ -305,8 +305,9 @@ class CountBar {
   std::optional<Progress> bar_;
 };
 
-// The bar of a refinement: its decodes (steps times chunks) and the last one's PSNR; Ctrl-C
-// stops it, as it stops the encoding before it.
+// The bar of a refinement: its decodes (steps times chunks), the last one's PSNR and the best of
+// its chunk's so far, which is the one kept (a large first step can decode worse than the
+// encoder's latent); Ctrl-C stops it, as it stops the encoding before it.
 class RefineBar {
  public:
   explicit RefineBar(int64_t steps) : steps_(steps) {}
@@ -320,8 +321,11 @@ class RefineBar {
                                : "vae encode: refining " + std::to_string(chunks) + " chunks",
                    decodes, "step");
     }
-    char info[32];
-    std::snprintf(info, sizeof info, "psnr %.2f dB", psnr_of_mse(mse));
+    if ((decode - 1) % steps_ == 0) best_ = mse;  // a chunk's first decode: the encoder's latent
+    best_ = std::min(best_, mse);
+    char info[64];
+    std::snprintf(info, sizeof info, "psnr %.2f dB, best %.2f dB", psnr_of_mse(mse),
+                  psnr_of_mse(best_));
     bar_->update(decode, info);
   }
   void finish() {
@@ -330,6 +334,7 @@ class RefineBar {
 
  private:
   int64_t steps_;
+  double best_ = 0;  // the smallest squared error of the chunk's decodes so far
   const std::atomic<bool>* stop_ = stop_on_signals();
   std::optional<Progress> bar_;
 };

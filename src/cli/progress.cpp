@@ -31,6 +31,13 @@ Progress::Style progress_style() {
   const std::string asked = v ? v : "";
   if (asked == "json") return Progress::Style::kJson;
   if (asked == "lines") return Progress::Style::kLines;
+  if (!asked.empty() && asked != "bar") {
+    static bool told = false;  // once a process, not once a bar
+    if (!told)
+      std::fprintf(stderr, "cubist: CUBIST_PROGRESS=%s is not json, lines or bar; ignoring it\n",
+                   asked.c_str());
+    told = true;
+  }
   if (asked == "bar" || isatty(STDERR_FILENO)) return Progress::Style::kBar;
   return Progress::Style::kLines;
 }
@@ -69,8 +76,12 @@ void Progress::finish(const std::string& info) {
 void Progress::draw(int64_t done, const std::string& info, bool final_line) {
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  const double rate =
-      elapsed > 0 ? static_cast<double>(done - std::max<int64_t>(start_done_, 0)) / elapsed : 0;
+  // A rate over the first moments of a job is noise (one unit in microseconds): unknown (0)
+  // until a quarter of a second has passed.
+  const bool timed = final_line || elapsed >= 0.25;
+  const double rate = timed && elapsed > 0
+                          ? static_cast<double>(done - std::max<int64_t>(start_done_, 0)) / elapsed
+                          : 0;
   const double left = rate > 0 ? static_cast<double>(total_ - done) / rate : -1;
   const int width = 24;
   const int filled = total_ > 0 ? static_cast<int>(width * done / total_) : 0;
@@ -95,9 +106,11 @@ void Progress::draw(int64_t done, const std::string& info, bool final_line) {
   const bool redrawn = style_ == Style::kBar;
   const std::string when =
       final_line ? "done in " + format_duration(elapsed) : format_duration(left) + " left";
-  std::fprintf(stderr, "%s%s [%s] %lld/%lld %.2f %s/s %s %s%s", redrawn ? "\r\033[K" : "",
+  char speed[32] = "--";
+  if (rate > 0) std::snprintf(speed, sizeof speed, "%.2f", rate);
+  std::fprintf(stderr, "%s%s [%s] %lld/%lld %s %s/s %s %s%s", redrawn ? "\r\033[K" : "",
                label_.c_str(), bar.c_str(), static_cast<long long>(done),
-               static_cast<long long>(total_), rate, unit_.c_str(), when.c_str(), info.c_str(),
+               static_cast<long long>(total_), speed, unit_.c_str(), when.c_str(), info.c_str(),
                (redrawn && !final_line) ? "" : "\n");
   std::fflush(stderr);
 }
