@@ -63,6 +63,10 @@ int eval_manifest(const std::string& manifest, bool quiet, bool tracks) {
   const auto is_entry = [](const std::string& l) {
     return l.find_first_not_of(" \t\r") != std::string::npos;
   };
+  if (std::none_of(lines.begin(), lines.end(), is_entry))
+    throw cubist::Error(manifest +
+                        " lists no clips; give a manifest of one JSON object a line "
+                        "with \"path\" and \"caption\" (cubist data shapes writes one)");
   // With --quiet nothing else shows how far it is; otherwise each clip's line does.
   std::unique_ptr<cubist::cli::Progress> bar;
   if (quiet)

@@ -69,6 +69,9 @@ int tokenizer(Args& a) {
         fail(manifest, ":", n, ": no \"caption\" string (", e.what(), ")");
       }
     }
+    CUBIST_CHECK(!read.empty(), manifest,
+                 " holds no captions; a tokenizer is trained on the captions of a manifest, one "
+                 "JSON object a line with a \"caption\" string");
     captions = std::move(read);
   }
   const text::Tokenizer tok = type == "word"

@@ -210,6 +210,8 @@ CacheResult cache_latents(const Vae& vae, const std::string& vae_path, const std
                "crops frames to multiples of ", vae.config().spatial_factor,
                " and ends a clip at a frame count the autoencoder takes instead");
   const std::vector<ManifestEntry> entries = read_manifest(manifest);
+  CUBIST_CHECK(!entries.empty(), "vae cache: ", manifest,
+               " lists no videos; index a folder of videos first (cubist data index DIR)");
   make_output_folder((fs::path(out_dir) / "latents").string());
   const CacheModel model{vae, vae_path, vae.encoder_fingerprint(), vae.fingerprint()};
   const bool has_latents = check_folder(out_dir, model, manifest, entries);

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Inputs that hold nothing to work on are refused with what is expected, where they had passed
+# as an empty result (ctest's cli_bad_inputs).
+source "$(dirname "$0")/common.bash"
+cd "$tmp"
+
+# $1: the words the error must hold; the rest: the command, which must fail.
+expect_failure() {
+  local want=$1 status=0
+  shift
+  "$@" > out.log 2>&1 || status=$?
+  [[ $status -ne 0 ]] || { cat out.log; fail "$* should have failed"; }
+  grep -q -- "$want" out.log || { cat out.log; fail "$*: no '$want' in its error"; }
+}
+
+: > empty.jsonl
+expect_failure "empty.jsonl lists no clips" "$cubist" eval --manifest empty.jsonl
+expect_failure "empty.jsonl holds no captions" "$cubist" text tokenizer --manifest empty.jsonl \
+  --out tok.json
+expect_failure "empty.jsonl lists no videos" "$cubist" vae cache --data empty.jsonl --out cache
+[[ ! -e tok.json && ! -e cache ]] || fail "an empty manifest left a file or folder behind"
+echo "bad_inputs.sh: passed"
