@@ -199,6 +199,9 @@ Call read_call(Args& args) {
   if (rule != "cfg" && rule != "projected")
     throw UsageError("--guidance-rule takes cfg or projected, not '" + rule + "'");
   if (steps > 100000) throw UsageError("--steps takes at most 100000");
+  if (r.width > kMaxVideoSide || r.height > kMaxVideoSide)
+    throw UsageError("--size takes sides of at most " + std::to_string(kMaxVideoSide) +
+                     " (the largest a video is written at), not " + size);
   if (frames_given && (r.frames < 1 || r.frames > 100000))
     throw UsageError("--frames takes 1 to 100000, not " + std::to_string(r.frames));
   r.steps = static_cast<int>(std::max<int64_t>(steps, -1));  // < 1: the library says why

@@ -4,12 +4,14 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <new>
 #include <string>
 #include <thread>
 
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/version.h"
 #include "train/process_group.h"
 
 namespace {
@@ -57,7 +59,8 @@ constexpr Command kCommands[] = {
 };
 
 void print_usage(FILE* out) {
-  std::fprintf(out, "usage: cubist <command> [options]   (cubist <command> --help for more)\n\n");
+  std::fprintf(out, "usage: cubist <command> [options]   (cubist <command> --help for more)\n");
+  std::fprintf(out, "       cubist --version\n\n");
   std::fprintf(out, "commands:\n");
   for (const Command& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
   std::fprintf(out,
@@ -79,6 +82,10 @@ int main(int argc, char** argv) {
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     print_usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
+  }
+  if (!std::strcmp(argv[1], "--version")) {
+    std::printf("cubist %s\n", cubist::version());
+    return 0;
   }
   const int processes = cubist::launched_processes();
   for (const Command& c : kCommands) {
@@ -116,6 +123,13 @@ int main(int argc, char** argv) {
     } catch (const cubist::Error& e) {
       after_process_0();
       std::fprintf(stderr, "%s: error: %s\n", who.c_str(), e.what());
+      code = 1;
+    } catch (const std::bad_alloc&) {
+      after_process_0();
+      std::fprintf(stderr,
+                   "%s: error: out of memory: the job asks for more than this machine can give; "
+                   "ask for less (a smaller size, fewer frames, a smaller batch)\n",
+                   who.c_str());
       code = 1;
     } catch (const std::exception& e) {
       after_process_0();

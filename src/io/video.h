@@ -108,6 +108,9 @@ class VideoReader {
   std::unique_ptr<Impl> impl_;
 };
 
+// The largest width or height a video is written at.
+inline constexpr int64_t kMaxVideoSide = 16384;
+
 // Encodes by the path's form: .mp4 H.264 (libx264, yuv420p, BT.601 limited range; needs even
 // width and height, others are refused with an Error), .webm VP9 (libvpx-vp9, yuv420p, any size),
 // .gif (one palette for the whole clip: exact when the clip has at most 256 colours, else median

@@ -363,8 +363,8 @@ VideoWriter::VideoWriter(const std::string& path, int64_t height, int64_t width,
   CUBIST_CHECK(height >= 1 && width >= 1, path, ": cannot write an empty video (frames of ", width,
                "x", height, "); every size must be >= 1");
   CUBIST_CHECK(fps > 0 && std::isfinite(fps), path, ": fps must be > 0, got ", fps);
-  CUBIST_CHECK(height <= 16384 && width <= 16384, path, ": frames of ", width, "x", height,
-               " are larger than the 16384x16384 accepted");
+  CUBIST_CHECK(height <= kMaxVideoSide && width <= kMaxVideoSide, path, ": frames of ", width, "x",
+               height, " are larger than the ", kMaxVideoSide, "x", kMaxVideoSide, " accepted");
   if (m.form == Form::kMp4 && (width % 2 || height % 2))
     fail(path, ": H.264 in 4:2:0 needs even width and height, got ", width, "x", height,
          "; crop or resize to even sizes, or write .webm, .gif or PNG frames, which take any size");

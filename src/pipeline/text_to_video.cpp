@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "core/version.h"
 #include "data/latent_cache.h"
 #include "diffusion/video_sampling.h"
 #include "io/output_folder.h"
@@ -16,10 +17,6 @@
 #include "models/text/prompt_expansion.h"
 #include "ops/gemm.h"
 #include "train/dit_trainer.h"
-
-#ifndef CUBIST_VERSION
-#define CUBIST_VERSION "unknown"
-#endif
 
 namespace cubist {
 
@@ -192,7 +189,7 @@ nlohmann::ordered_json provenance(const TextToVideoModel& m, const VideoRequest&
   nlohmann::ordered_json j;
   j["ai_generated"] = true;
   j["generator"] = "Cubist";
-  j["cubist_version"] = CUBIST_VERSION;
+  j["cubist_version"] = version();
   j["prompt"] = r.prompt;
   j["expanded_prompt"] = p.conditioned;
   j["expand"] = r.expand;

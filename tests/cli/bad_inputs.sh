@@ -19,4 +19,10 @@ expect_failure "empty.jsonl holds no captions" "$cubist" text tokenizer --manife
   --out tok.json
 expect_failure "empty.jsonl lists no videos" "$cubist" vae cache --data empty.jsonl --out cache
 [[ ! -e tok.json && ! -e cache ]] || fail "an empty manifest left a file or folder behind"
+# Sizes beyond what can be held or written: said before the work, or as memory, not bad_alloc.
+expect_failure "takes sides of at most 16384" "$cubist" generate "a red ball" --size 100000x64 \
+  -o big.mp4
+expect_failure "error: out of memory: the job asks for more than this machine can give" \
+  "$cubist" bench block --hidden 100000 --tokens 100000
+"$cubist" --version | grep -qx "cubist [0-9.]*" || fail "cubist --version"
 echo "bad_inputs.sh: passed"
