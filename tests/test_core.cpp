@@ -189,5 +189,12 @@ TEST(Strings, JoinPutsTheSeparatorBetweenEachTwoItems) {
   EXPECT_EQ(join(std::array<const char*, 2>{"x", "y"}, ","), "x,y");
 }
 
+TEST(Strings, AQuotedExcerptCutsALongTextAtACharacter) {
+  EXPECT_EQ(quoted_excerpt("a red ball"), "\"a red ball\"");
+  EXPECT_EQ(quoted_excerpt(std::string("abcdefgh"), 5), "\"abcde...\" (8 characters)");
+  // "é" is two bytes: a cut inside it moves back to its start.
+  EXPECT_EQ(quoted_excerpt("abcd\u00e9fgh", 5), "\"abcd...\" (9 characters)");
+}
+
 }  // namespace
 }  // namespace cubist

@@ -246,12 +246,14 @@ Tiling tiling_option(const TileArgs& a, const Vae& vae) {
 
 // --refine N, --refine-lr LR and --refine-chunk L, checked.
 RefineOptions refine_options(Args& args) {
-  const bool chunk_given = args.has("--refine-chunk");
+  const bool chunk_given = args.has("--refine-chunk"), lr_given = args.has("--refine-lr");
   const RefineOptions o{.steps = args.integer("--refine", 0),
                         .lr = static_cast<float>(args.number("--refine-lr", kRefineLr)),
                         .chunk_latents = args.integer("--refine-chunk", kRefineWholeOrChunks)};
   if (chunk_given && o.steps == 0)
     throw UsageError("--refine-chunk cuts a refinement in chunks: give --refine N with it");
+  if (lr_given && o.steps == 0)
+    throw UsageError("--refine-lr sets the rate of a refinement: give --refine N with it");
   if (o.chunk_latents < 0 && o.chunk_latents != kRefineWholeOrChunks)
     throw UsageError("--refine-chunk " + std::to_string(o.chunk_latents) +
                      ": give the latent frames to refine at a time, 1 or more, or 0 for the "

@@ -20,4 +20,16 @@ std::string join(const Range& items, std::string_view sep) {
   return out;
 }
 
+// `text` in double quotes for a message, cut after `most` bytes (at a character's start) with
+// "..." and its length where it is longer: a 20 KB prompt repeated whole buries the error. (Not
+// named `quoted`: std::quoted, found for a std::string by its namespace, would be called.)
+inline std::string quoted_excerpt(std::string_view text, size_t most = 120) {
+  std::string out(1, '"');
+  if (text.size() <= most) return out.append(text).append(1, '"');
+  size_t cut = most;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // UTF-8
+  out.append(text.data(), cut).append("...\" (");
+  return out.append(std::to_string(text.size())).append(" characters)");
+}
+
 }  // namespace cubist

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "core/strings.h"
 #include "core/version.h"
 #include "data/latent_cache.h"
 #include "diffusion/video_sampling.h"
@@ -147,7 +148,8 @@ PreparedPrompt prepare_request(const TextToVideoModel& m, const VideoRequest& r)
   const int64_t words = static_cast<int64_t>(text::split_words(p.conditioned).size());
   const int64_t most = m.dit->config().max_text_tokens;
   CUBIST_CHECK(words <= most, "generate: the ", r.expand ? "expanded prompt" : "prompt", " has ",
-               words, " words but this model takes at most ", most, ": \"", p.conditioned, "\"");
+               words, " words but this model takes at most ", most, ": ",
+               quoted_excerpt(p.conditioned));
   p.ids = m.tokenizer.encode(p.conditioned);  // words the model never saw: an Error naming them
   if (!text::split_words(r.negative_prompt).empty()) {
     CUBIST_CHECK(

@@ -25,4 +25,9 @@ expect_failure "takes sides of at most 16384" "$cubist" generate "a red ball" --
 expect_failure "error: out of memory: the job asks for more than this machine can give" \
   "$cubist" bench block --hidden 1000000 --tokens 1000000
 "$cubist" --version | grep -qx "cubist [0-9.]*" || fail "cubist --version"
+# A prompt far too long is named by its start and length, not repeated whole.
+long=$(python3 -c 'print("a red ball " * 2000)')
+expect_failure '(22000 characters)' "$cubist" generate "$long" --no-expand -o long.mp4
+(($(wc -c < out.log) < 1000)) || fail "the error repeats the whole prompt"
+expect_failure "give --refine N with it" "$cubist" vae encode x.mp4 --refine-lr 0.5 -o x.safetensors
 echo "bad_inputs.sh: passed"

@@ -137,8 +137,8 @@ E draw_sayable(Generator& gen, int n, const WordFilter& known, Allowed allowed) 
 
 [[noreturn]] void unknown(std::string_view prompt, const std::vector<std::string>& bad) {
   const std::string list = "\"" + join(bad, "\", \"") + "\"", accepted = join(prompt_words(), ", ");
-  fail("prompt: unknown word", bad.size() > 1 ? "s " : " ", list, " in \"", prompt,
-       "\". Shapes World prompts name up to 3 objects by colour, shape, size and motion, and a "
+  fail("prompt: unknown word", bad.size() > 1 ? "s " : " ", list, " in ", quoted_excerpt(prompt),
+       ". Shapes World prompts name up to 3 objects by colour, shape, size and motion, and a "
        "background; the words accepted are: ",
        accepted);
 }
@@ -216,16 +216,18 @@ ExpandedPrompt expand_prompt(std::string_view prompt, uint64_t seed, const WordF
                "square moving left on a navy background\"");
   std::optional<Background> background;
   std::vector<Partial> objects = scan(prompt, background);
-  CUBIST_CHECK(objects.size() <= static_cast<size_t>(kMaxObjects), "prompt: \"", prompt,
-               "\" names ", objects.size(), " objects; Shapes World clips have 1 to ", kMaxObjects);
+  CUBIST_CHECK(objects.size() <= static_cast<size_t>(kMaxObjects),
+               "prompt: ", quoted_excerpt(prompt), " names ", objects.size(),
+               " objects; Shapes World clips have 1 to ", kMaxObjects);
   for (size_t i = 0; i < objects.size(); ++i)
     for (size_t j = 0; j < i; ++j)
-      CUBIST_CHECK(!objects[i].colour || objects[i].colour != objects[j].colour, "prompt: \"",
-                   prompt, "\" gives two objects the colour ", name(*objects[i].colour),
-                   "; every object in a clip has its own colour");
+      CUBIST_CHECK(!objects[i].colour || objects[i].colour != objects[j].colour,
+                   "prompt: ", quoted_excerpt(prompt), " gives two objects the colour ",
+                   name(*objects[i].colour), "; every object in a clip has its own colour");
   for (const Partial& o : objects)
-    CUBIST_CHECK(!(o.motion == Motion::kSpinning && o.shape == Shape::kCircle), "prompt: \"",
-                 prompt, "\" asks for a spinning circle; only squares and triangles spin");
+    CUBIST_CHECK(!(o.motion == Motion::kSpinning && o.shape == Shape::kCircle),
+                 "prompt: ", quoted_excerpt(prompt),
+                 " asks for a spinning circle; only squares and triangles spin");
 
   // Draws in a fixed order (background, object count, then per object colour, shape, size,
   // motion) so that a seed gives one expansion.

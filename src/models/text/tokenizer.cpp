@@ -304,7 +304,7 @@ std::vector<int32_t> Tokenizer::encode_impl(std::string_view prompt, bool lenien
     ids.resize(static_cast<size_t>(max_tokens_));
   CUBIST_CHECK(static_cast<int64_t>(ids.size()) <= max_tokens_, "tokenizer: the prompt has ",
                ids.size(), pieces_ ? " pieces (SentencePiece tokens)" : " words", " but at most ",
-               max_tokens_, " are accepted: \"", prompt, "\"");
+               max_tokens_, " are accepted: ", quoted_excerpt(prompt));
   return ids;
 }
 
@@ -325,9 +325,9 @@ std::vector<int32_t> Tokenizer::ids_of(const std::vector<std::string>& words,
   if (!unknown.empty() && !lenient) {
     const std::vector<std::string> known(vocab_.begin() + 3, vocab_.end());
     CUBIST_CHECK(!known.empty(), "tokenizer: this model knows no words (the captions it was ",
-                 "trained on were empty), so it cannot read the prompt \"", prompt, "\"");
+                 "trained on were empty), so it cannot read the prompt ", quoted_excerpt(prompt));
     fail("tokenizer: unknown word", unknown.size() > 1 ? "s " : " ", quoted_list(unknown, 20),
-         " in the prompt \"", prompt, "\"; the ", known.size(),
+         " in the prompt ", quoted_excerpt(prompt), "; the ", known.size(),
          " words accepted are: ", quoted_list(known, 300));
   }
   return ids;
@@ -348,8 +348,8 @@ std::vector<int32_t> Tokenizer::piece_ids(const std::vector<std::string>& words,
     if (!p.empty() && std::find(unknown.begin(), unknown.end(), p) == unknown.end())
       unknown.push_back(p);
   }
-  fail("tokenizer: the prompt \"", prompt,
-       "\" has characters that no training caption had: ", quoted_list(unknown, 20),
+  fail("tokenizer: the prompt ", quoted_excerpt(prompt),
+       " has characters that no training caption had: ", quoted_list(unknown, 20),
        "; the model's SentencePiece tokenizer can read any word written with the characters of "
        "its training captions");
 }
