@@ -127,6 +127,11 @@ TEST(Args, NamesWhatIsWrong) {
   Args typo = args_of({"--stesp", "3"});
   typo.integer("--steps", 30);
   EXPECT_EQ(usage_error([&] { typo.finish(); }), "unknown option --stesp; accepted: --steps");
+  Args empty_path = args_of({"--model", ""});
+  EXPECT_EQ(usage_error([&] { empty_path.path("--model"); }),
+            "option --model takes a path, not an empty one");
+  Args no_path = args_of({});
+  EXPECT_EQ(no_path.path("--model"), "");
   Args required = args_of({});
   EXPECT_EQ(usage_error([&] { required.required("--out"); }), "option --out is required");
   EXPECT_EQ(usage_error([] { parse_size("--size", "64by64"); }),

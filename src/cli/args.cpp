@@ -58,6 +58,12 @@ std::string Args::str(const std::string& name, const std::string& fallback) {
   return v ? *v : fallback;
 }
 
+std::string Args::path(const std::string& name) {
+  const std::string* v = value(name);
+  if (v && v->empty()) throw UsageError("option " + name + " takes a path, not an empty one");
+  return v ? *v : std::string();
+}
+
 std::string Args::required(const std::string& name) {
   const std::string* v = value(name);
   if (!v) throw UsageError("option " + name + " is required");

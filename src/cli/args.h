@@ -23,6 +23,9 @@ class Args {
   explicit Args(std::vector<std::string> tokens);
 
   std::string str(const std::string& name, const std::string& fallback);
+  // A file or folder; "" when not given, and an empty value given is refused (--model '' would
+  // otherwise quietly mean the default).
+  std::string path(const std::string& name);
   std::string required(const std::string& name);  // an option that must be given
   int64_t integer(const std::string& name, int64_t fallback);
   // A random seed: a whole number from 0 to 2^64 - 1 (a negative one is refused, not wrapped).

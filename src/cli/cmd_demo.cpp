@@ -25,11 +25,13 @@ namespace cubist::cli {
 namespace {
 
 const char* kUsage =
-    "usage: cubist demo [--out DIR] [--steps 2000] [--batch 32] [--lr 0.003] [--seed 0]\n"
-    "Trains a 2-block DiT-style transformer on generated sequences; writes DIR/loss.csv and\n"
-    "DIR/loss.svg and prints the loss before and after.";
+    "usage: cubist demo [--out out/demo] [--steps 2000] [--batch 32] [--lr 0.003] [--seed 0]\n"
+    "Trains a 2-block DiT-style transformer on generated sequences; writes OUT/loss.csv and\n"
+    "OUT/loss.svg and prints the loss before and after.";
 
 constexpr int64_t kTokens = 16, kIn = 4, kHidden = 64, kHeads = 4;
+// The defaults halve the loss in 5 to 10 steps; a shorter run is not judged.
+constexpr int64_t kStepsToHalve = 20;
 
 class DemoNet : public Module {
  public:
@@ -95,8 +97,9 @@ int cmd_demo(int argc, char** argv) {
   const float lr = static_cast<float>(args.number("--lr", 3e-3));
   const uint64_t seed = args.seed("--seed", 0);
   args.finish();
-  if (steps < 1 || batch < 1 || !(lr > 0))
-    throw UsageError("--steps and --batch must be positive whole numbers, --lr a positive number");
+  if (steps < 1) throw UsageError("--steps takes a whole number >= 1 (default 2000)");
+  if (batch < 1) throw UsageError("--batch takes a whole number >= 1 (default 32)");
+  if (!(lr > 0)) throw UsageError("--lr takes a number > 0 (default 0.003)");
   make_output_folder(out);
 
   Generator init(seed), data(seed, 1);
@@ -137,6 +140,11 @@ int cmd_demo(int argc, char** argv) {
       "demo: loss %.4f at step 1 -> %.4f at step %lld (%.0fx lower); curve in %s/loss.svg\n", first,
       last, static_cast<long long>(steps), first / last, out.c_str());
   if (!(last < 0.5 * first)) {
+    if (steps < kStepsToHalve) {  // too short a run to say anything is wrong
+      std::printf("demo: %lld steps are too few to judge; the loss halves within about %lld\n",
+                  static_cast<long long>(steps), static_cast<long long>(kStepsToHalve));
+      return 0;
+    }
     std::fprintf(stderr, "demo: the loss did not fall by half: something is wrong\n");
     return 1;
   }

@@ -366,7 +366,7 @@ int cmd_generate(int argc, char** argv) {
     std::fputs(kUsage, stdout);
     return 0;
   }
-  const std::string model_dir = args.str("--model", "");
+  const std::string model_dir = args.path("--model");
   const std::string batch = args.str("--batch", "");
   if (!batch.empty()) {
     try {

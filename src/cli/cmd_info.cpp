@@ -77,7 +77,7 @@ int cmd_info(int argc, char** argv) {
     return 0;
   }
   const bool json = args.flag("--json");
-  const std::string model = args.str("--model", "");
+  const std::string model = args.path("--model");
   const std::vector<std::string> paths = args.positional();
   args.finish();
   if (paths.empty()) throw UsageError("give the files or folders to describe");

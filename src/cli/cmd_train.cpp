@@ -180,7 +180,13 @@ int cmd_train(int argc, char** argv) {
   };
   const DiTRunResult r = train_dit(o);
   if (o.group->rank() != 0) return 0;  // rank 0 reports for all
-  if (r.finished) {
+  if (r.finished && r.start_step >= o.config.train.steps) {
+    std::printf(
+        "train: %s was already at step %lld, where %lld steps were asked; nothing was "
+        "trained (a larger --steps goes on from it)\n",
+        o.out_dir.c_str(), static_cast<long long>(r.start_step),
+        static_cast<long long>(o.config.train.steps));
+  } else if (r.finished) {
     if (bar) bar->finish();
     std::printf("train: done at step %lld; model in %s/dit.safetensors, log in %s/log.csv\n",
                 static_cast<long long>(r.end_step), o.out_dir.c_str(), o.out_dir.c_str());

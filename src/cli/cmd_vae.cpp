@@ -385,7 +385,7 @@ LatentFile encode_streamed(const Vae& vae, const std::string& in, const EncodeOp
 
 int encode(Args& args) {
   const std::string out = output_path(args);
-  const std::string model = args.str("--model", "");
+  const std::string model = args.path("--model");
   const bool pad = args.flag("--pad");
   const bool chunk_given = args.has("--chunk");
   const int64_t chunk = args.integer("--chunk", -1);  // -1: four latent frames' worth
@@ -483,7 +483,7 @@ LatentFile read_latent_input(const std::string& in) {
 
 int decode(Args& args) {
   const std::string out = output_path(args);
-  const std::string model = args.str("--model", "");
+  const std::string model = args.path("--model");
   const int64_t chunk = args.integer("--chunk", 1);
   if (chunk < 1)
     throw UsageError("--chunk " + std::to_string(chunk) +
@@ -520,7 +520,7 @@ int decode(Args& args) {
 int cache(Args& args) {
   const std::string data = args.required("--data");
   const std::string out = args.required("--out");
-  const std::string model = args.str("--model", "");
+  const std::string model = args.path("--model");
   CacheOptions o;
   o.pad = args.flag("--pad");
   o.cut.clip_frames = args.integer("--clip-frames", 0);

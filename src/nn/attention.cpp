@@ -17,6 +17,10 @@ SelfAttention::SelfAttention(const AttentionConfig& config, Generator& gen)
     : config_(config), qkv_(config.dim, 3 * config.dim, gen), proj_(config.dim, config.dim, gen) {
   CUBIST_CHECK(config.heads > 0 && config.dim % config.heads == 0, "attention: dim ", config.dim,
                " must be a multiple of heads ", config.heads);
+  CUBIST_CHECK(!config.rope || (config.dim / config.heads) % 2 == 0,
+               "attention: rotary positions turn pairs of a head's dims, so a head's dims (dim ",
+               config.dim, " / heads ", config.heads, " = ", config.dim / config.heads,
+               ") must be even; choose dim and heads whose quotient is even");
   if (config_.rope && config_.rope_sections == std::array<int64_t, 3>{0, 0, 0})
     config_.rope_sections = default_rope_sections(config.dim / config.heads);
   child("qkv", qkv_);

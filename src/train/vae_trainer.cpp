@@ -10,6 +10,7 @@
 #include "autograd/basic.h"
 #include "autograd/loss.h"
 #include "core/rng.h"
+#include "core/strings.h"
 #include "data/clip_cut.h"
 #include "data/manifest.h"
 #include "data/shapes_dataset.h"
@@ -279,7 +280,7 @@ VaeTrainConfig VaeTrainConfig::from_json(const nlohmann::json& root) {
   std::vector<std::string> p;
   for (const auto& [key, value] : j.items())
     if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end())
-      p.push_back("unknown field \"" + key + "\"");
+      p.push_back("unknown field \"" + key + "\" (accepted: " + join(kKeys, ", ") + ")");
   VaeTrainConfig c;
   read_json_field(j, "steps", c.steps, p);
   read_json_field(j, "batch", c.batch, p);

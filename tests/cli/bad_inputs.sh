@@ -30,4 +30,10 @@ long=$(python3 -c 'print("a red ball " * 2000)')
 expect_failure '(22000 characters)' "$cubist" generate "$long" --no-expand -o long.mp4
 (($(wc -c < out.log) < 1000)) || fail "the error repeats the whole prompt"
 expect_failure "give --refine N with it" "$cubist" vae encode x.mp4 --refine-lr 0.5 -o x.safetensors
+expect_failure "option --model takes a path, not an empty one" "$cubist" generate "a red ball" \
+  --model "" -o x.mp4
+expect_failure "a head's dims (dim 62 / heads 2 = 31) must be even" "$cubist" bench block \
+  --hidden 62 --heads 2 --rope --tokens 4
+"$cubist" demo --steps 3 --out demo > demo.log 2>&1 || { cat demo.log; fail "a 3-step demo failed"; }
+grep -q "3 steps are too few to judge" demo.log || { cat demo.log; fail "demo --steps 3"; }
 echo "bad_inputs.sh: passed"

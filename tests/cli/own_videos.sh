@@ -37,6 +37,10 @@ JSON
 "$cubist" train --config run.json > train.log 2>&1 || { cat train.log; fail "train failed"; }
 grep -q "sentencepiece pieces" train.log || { cat train.log; fail "no sentencepiece tokenizer"; }
 grep -q "done at step 3" train.log || { cat train.log; fail "train did not finish"; }
+# Asked for fewer steps than the run has taken: said, not "done".
+"$cubist" train --config run.json --steps 2 > again.log 2>&1 || { cat again.log; fail "again"; }
+grep -q "was already at step 3, where 2 steps were asked; nothing was trained" again.log ||
+  { cat again.log; fail "a run already past --steps is not named"; }
 lines=$(wc -l < out/run/cache/latents.jsonl)
 [[ $lines -eq 5 ]] || fail "expected 5 clips (2 videos of 2 clips, 1 image), got $lines"
 

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/strings.h"
 #include "io/json_field.h"
 
 namespace cubist {
@@ -94,7 +95,7 @@ VaeConfig VaeConfig::from_json(const nlohmann::json& root) {
   for (const auto& [key, value] : j.items())
     if (std::find_if(std::begin(kKeys), std::end(kKeys), [&](const char* k) { return key == k; }) ==
         std::end(kKeys))
-      problems.push_back("unknown field \"" + key + "\"");
+      problems.push_back("unknown field \"" + key + "\" (accepted: " + join(kKeys, ", ") + ")");
   VaeConfig c;
   read_json_field(j, "in_channels", c.in_channels, problems);
   read_json_field(j, "latent_channels", c.latent_channels, problems);
