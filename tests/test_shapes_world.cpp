@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -342,6 +343,29 @@ TEST(ShapesDataset, ManifestAndErrors) {
   calls = 0;
   EXPECT_THROW(generate_dataset(dir.string(), 4, {{96, 64}}, {9}, 3, writer), Error);
   EXPECT_EQ(clip_file_name(42, "png"), "clip_000042");
+  std::filesystem::remove_all(dir);
+}
+
+// Ctrl-C ends the work between clips, failures of clips aside, and writes no manifest.
+TEST(ShapesDataset, StopsBetweenClipsWhenAsked) {
+  const auto dir = std::filesystem::temp_directory_path() / "cubist_shapes_stop";
+  std::filesystem::remove_all(dir);
+  std::atomic<bool> stop{false};
+  std::vector<std::string> errors;
+  int calls = 0;
+  const auto writer = [&](const std::string&, const Video&) {
+    if (++calls == 2) stop = true;  // as the signal handler would, while clip 1 is written
+  };
+  try {
+    generate_dataset(dir.string(), 5, {{64, 64}}, {1}, 3, writer, "mp4", &errors, &stop);
+    FAIL() << "not stopped";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("interrupted after 2 of 5 clips"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(calls, 2);
+  EXPECT_TRUE(errors.empty()) << "the stop is not a clip's failure";
+  EXPECT_FALSE(std::filesystem::exists(dir / "manifest.jsonl"));
   std::filesystem::remove_all(dir);
 }
 

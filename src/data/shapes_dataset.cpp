@@ -123,7 +123,8 @@ std::vector<ManifestEntry> generate_dataset(const std::string& out_dir, int64_t 
                                             const std::vector<ClipSize>& sizes,
                                             const std::vector<int>& frame_counts, uint64_t seed,
                                             const VideoWriter& write, const std::string& format,
-                                            std::vector<std::string>* errors) {
+                                            std::vector<std::string>* errors,
+                                            const std::atomic<bool>* stop) {
   CUBIST_CHECK(clips >= 0, "shapes dataset: the number of clips must be >= 0, not ", clips);
   CUBIST_CHECK(!format.empty() && format.find_first_of("/. ") == std::string::npos,
                "shapes dataset: format \"", format, "\" should be png, mp4, webm or gif");
@@ -139,6 +140,9 @@ std::vector<ManifestEntry> generate_dataset(const std::string& out_dir, int64_t 
   make_output_folder(out_dir);
   std::vector<ManifestEntry> records;
   for (int64_t i = 0; i < clips; ++i) {
+    CUBIST_CHECK(!stop || !stop->load(), "interrupted after ", i, " of ", clips,
+                 " clips, before the manifest; ", out_dir,
+                 " holds the clips written so far: the same command again writes them all");
     const std::string file = clip_file_name(static_cast<uint64_t>(i), format);
     try {
       const ShapesClip clip = make_clip(seed, static_cast<uint64_t>(i), sizes, frame_counts);

@@ -4,6 +4,7 @@
 // manifest lists every clip with its captions.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -63,11 +64,14 @@ std::string clip_file_name(uint64_t index, const std::string& format);
 // duration; paths relative to out_dir). Returns the entries, with paths out_dir/clip_....
 // When errors is null the first failure throws; otherwise each failure is appended to *errors
 // ("clip 12 (clip_000012.mp4): <why>"), the clip is left out of the manifest and the rest go on.
+// When `stop` turns true (Ctrl-C) an Error ends the work before the next clip, saying how far it
+// came; clip i depends on the seed and i alone, so the same call again writes the same clips.
 std::vector<ManifestEntry> generate_dataset(const std::string& out_dir, int64_t clips,
                                             const std::vector<ClipSize>& sizes,
                                             const std::vector<int>& frame_counts, uint64_t seed,
                                             const VideoWriter& write,
                                             const std::string& format = "mp4",
-                                            std::vector<std::string>* errors = nullptr);
+                                            std::vector<std::string>* errors = nullptr,
+                                            const std::atomic<bool>* stop = nullptr);
 
 }  // namespace cubist::shapes
