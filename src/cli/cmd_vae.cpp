@@ -114,7 +114,15 @@ std::string find_model(const std::string& given) {
                            "--model names a folder; give a vae.safetensors file, or a folder "
                            "that holds one (a model folder, or a `cubist vae train --out` folder)");
   if (!given.empty()) return given;
-  if (const char* env = std::getenv("CUBIST_VAE"); env && *env) return env;
+  if (const char* env = std::getenv("CUBIST_VAE"); env && *env) {
+    if (!std::filesystem::exists(env, ec))
+      throw Error(std::string("CUBIST_VAE=") + env +
+                  ": no such file; point it at a vae.safetensors (or a folder that holds one), "
+                  "unset it for the default model's, or give --model VAE");
+    if (std::filesystem::is_directory(env, ec))
+      return find_model_file(kVaeFile, env, "CUBIST_VAE names a folder without one");
+    return env;
+  }
   return find_model_file(kVaeFile, "",
                          "pass --model VAE, or train one with `cubist vae train --out DIR` "
                          "(the weights are DIR/vae.safetensors)");

@@ -18,7 +18,7 @@ size_t default_cache_limit() {
   if (const char* mb = std::getenv("CUBIST_CACHE_LIMIT_MB"); mb && *mb) {
     char* end = nullptr;
     const unsigned long long v = std::strtoull(mb, &end, 10);
-    if (end != mb && *end == '\0') return static_cast<size_t>(v) << 20;
+    if (end != mb && *end == '\0' && *mb != '-') return static_cast<size_t>(v) << 20;  // -5 wraps
     std::fprintf(stderr, "cubist: CUBIST_CACHE_LIMIT_MB=%s is not a whole number of MB; ignored\n",
                  mb);
   }

@@ -36,4 +36,12 @@ expect_failure "a head's dims (dim 62 / heads 2 = 31) must be even" "$cubist" be
   --hidden 62 --heads 2 --rope --tokens 4
 "$cubist" demo --steps 3 --out demo > demo.log 2>&1 || { cat demo.log; fail "a 3-step demo failed"; }
 grep -q "3 steps are too few to judge" demo.log || { cat demo.log; fail "demo --steps 3"; }
+# The environment's settings are checked as options are.
+"$cubist" generate "a red ball" --frames 1 --steps 1 -o a.png > gen.log 2>&1 || { cat gen.log; fail "a.png"; }
+CUBIST_VAE=/nonexistent expect_failure "CUBIST_VAE=/nonexistent: no such file" "$cubist" vae \
+  encode a.png -o a.safetensors
+CUBIST_CACHE_LIMIT_MB=-5 "$cubist" vae encode a.png -o a.safetensors > enc.log 2>&1 ||
+  { cat enc.log; fail "vae encode with a bad CUBIST_CACHE_LIMIT_MB"; }
+grep -q "CUBIST_CACHE_LIMIT_MB=-5 is not a whole number of MB; ignored" enc.log ||
+  { cat enc.log; fail "a negative CUBIST_CACHE_LIMIT_MB was taken"; }
 echo "bad_inputs.sh: passed"
