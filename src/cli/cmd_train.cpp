@@ -1,7 +1,11 @@
 // `cubist train`: trains the diffusion transformer on latent clips with captions, from a config
 // file (the run itself is src/train/dit_run.h); resumes from its output folder.
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -62,6 +66,17 @@ constexpr const char* kUsage =
     "whole batch (train.batch must be at least N). Every process must see the data and DIR at\n"
     "the same paths; process 0 writes DIR and prints.\n";
 
+// Whether the held-out clips are one of the manifests trained on (the same file, however named).
+bool validates_on_training_data(const DiTDataConfig& d) {
+  if (d.validation.empty()) return false;
+  std::vector<std::string> trained = d.latents;
+  if (!d.manifest.empty()) trained.push_back(d.manifest);
+  std::error_code ec;
+  return std::any_of(trained.begin(), trained.end(), [&](const std::string& t) {
+    return std::filesystem::equivalent(t, d.validation, ec);
+  });
+}
+
 void print_start(const DiTRunInfo& info, const DiTRunOptions& o) {
   const bool words = info.tokenizer == std::string("word");  // else sentencepiece pieces
   std::printf("train: %.2f M parameters, %lld clips (%s), %lld %s; %lld steps of %lld clip(s)",
@@ -111,6 +126,11 @@ void print_start(const DiTRunInfo& info, const DiTRunOptions& o) {
         "\ntrain: note: %lld captions have %s the tokenizer does not know; the model reads "
         "them as <unk>",
         static_cast<long long>(info.unknown_captions), words ? "words" : "characters");
+  if (validates_on_training_data(o.config.data))
+    std::printf(
+        "\ntrain: note: data.validation (%s) is also trained on, so its loss is no "
+        "held-out loss; give clips the run never sees",
+        o.config.data.validation.c_str());
   for (const std::string& c : info.changed)
     std::printf("\ntrain: changed since the checkpoint: %s (the run goes on with the new value)",
                 c.c_str());

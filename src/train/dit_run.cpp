@@ -272,7 +272,12 @@ class SampleWriter {
     } else {
       std::tie(width_, height_) = parse_wxh(c_.sample_size).value();
     }
-    video_latent_shape(o.config.model, vae_->config(), c_.sample_frames, width_, height_);
+    try {
+      video_latent_shape(o.config.model, vae_->config(), c_.sample_frames, width_, height_);
+    } catch (const Error& e) {  // name the config's keys, not generate's options
+      fail("train.sample_size and train.sample_frames (", width_, "x", height_, ", ",
+           c_.sample_frames, " frames): ", e.what());
+    }
     prompts_ = c_.sample_prompts;
     if (prompts_.empty())  // the first two captions of the data
       for (const LatentEntry& e : entries)

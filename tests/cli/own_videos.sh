@@ -37,10 +37,15 @@ JSON
 "$cubist" train --config run.json > train.log 2>&1 || { cat train.log; fail "train failed"; }
 grep -q "sentencepiece pieces" train.log || { cat train.log; fail "no sentencepiece tokenizer"; }
 grep -q "done at step 3" train.log || { cat train.log; fail "train did not finish"; }
-# Asked for fewer steps than the run has taken: said, not "done".
-"$cubist" train --config run.json --steps 2 > again.log 2>&1 || { cat again.log; fail "again"; }
+# Asked for fewer steps than the run has taken: said, not "done"; held-out clips that are the
+# training data: said too.
+python3 -c 'import json; c = json.load(open("run.json"))
+c["data"]["validation"] = "my_videos/manifest.jsonl"; json.dump(c, open("again.json", "w"))'
+"$cubist" train --config again.json --steps 2 > again.log 2>&1 || { cat again.log; fail "again"; }
 grep -q "was already at step 3, where 2 steps were asked; nothing was trained" again.log ||
   { cat again.log; fail "a run already past --steps is not named"; }
+grep -q "data.validation (.*manifest.jsonl) is also trained on" again.log ||
+  { cat again.log; fail "validation on the training data is not named"; }
 lines=$(wc -l < out/run/cache/latents.jsonl)
 [[ $lines -eq 5 ]] || fail "expected 5 clips (2 videos of 2 clips, 1 image), got $lines"
 
