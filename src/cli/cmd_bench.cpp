@@ -23,7 +23,7 @@ const char* kUsage =
     "usage: cubist bench block [--hidden 384] [--heads 6] [--tokens 1024] [--batch 1]\n"
     "                          [--iters 5] [--qk-norm] [--rope]\n"
     "Times one DiT block (adaLN-Zero, self-attention, MLP ratio 4) in f32, forward and\n"
-    "forward+backward, and prints one JSON line.";
+    "forward+backward, and prints one JSON line.\n";
 
 double median_ms(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -60,7 +60,7 @@ Tensor grid_positions(int64_t b, int64_t n) {
 
 int bench_block(Args& args) {
   if (args.flag("--help")) {
-    std::puts(kUsage);
+    std::printf("%s", kUsage);
     return 0;
   }
   DiTBlockConfig cfg;
