@@ -1,17 +1,9 @@
 #!/usr/bin/env bash
-# Inputs that hold nothing to work on are refused with what is expected, where they had passed
-# as an empty result (ctest's cli_bad_inputs).
+# Inputs a command cannot work with (empty manifests, sizes beyond what can be held, an empty
+# path, a prompt far too long, odd settings in the environment) are refused with what is
+# expected, where they had passed as an empty result or failed late (ctest's cli_bad_inputs).
 source "$(dirname "$0")/common.bash"
 cd "$tmp"
-
-# $1: the words the error must hold; the rest: the command, which must fail.
-expect_failure() {
-  local want=$1 status=0
-  shift
-  "$@" > out.log 2>&1 || status=$?
-  [[ $status -ne 0 ]] || { cat out.log; fail "$* should have failed"; }
-  grep -q -- "$want" out.log || { cat out.log; fail "$*: no '$want' in its error"; }
-}
 
 : > empty.jsonl
 expect_failure "empty.jsonl lists no clips" "$cubist" eval --manifest empty.jsonl

@@ -6,15 +6,6 @@
 source "$(dirname "$0")/common.bash"
 cd "$tmp"
 
-# $1: the words the error must hold; the rest: the command, which must fail.
-expect_failure() {
-  local want=$1 status=0
-  shift
-  "$@" > out.log 2>&1 || status=$?
-  [[ $status -ne 0 ]] || { cat out.log; fail "$* should have failed"; }
-  grep -q -- "$want" out.log || { cat out.log; fail "$*: no '$want' in its error"; }
-}
-
 "$cubist" generate "a red ball" --frames 1 --steps 1 --seed 1 -o a.png > gen.log 2>&1 ||
   { cat gen.log; fail "generate a.png"; }
 cp a.png a_before.png
