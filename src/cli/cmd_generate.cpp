@@ -281,7 +281,9 @@ void generate_one(const TextToVideoModel& model, const Call& c) {
 
 // `path` as the system finds it, so that two names of one file compare equal.
 std::string canonical_path(const std::string& path) {
-  return fs::weakly_canonical(without_trailing_slashes(path)).string();
+  std::error_code ec;  // a folder that cannot be read: the path as given
+  const fs::path p = fs::weakly_canonical(without_trailing_slashes(path), ec);
+  return ec ? path : p.string();
 }
 
 // An Error listing the lines of a batch that cannot be run, when there are any.
