@@ -7,6 +7,7 @@
 
 #include <csignal>
 #include <cstring>
+#include <utility>
 
 #include "cli/interrupt.h"
 
@@ -28,6 +29,25 @@ TEST(Interrupt, EveryStopSignalSetsTheFlagInsteadOfEndingTheProcess) {
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
         << strsignal(sig) << ": "
         << (WIFSIGNALED(status) ? "ended the process" : "left the flag clear");
+  }
+}
+
+// A job stopped by Ctrl-C or SIGTERM ends as a shell reports a process they end (130, 143), so
+// that `cubist train && next` stops; a scheduler's SIGUSR1 or SIGUSR2 is a planned stop (0).
+TEST(Interrupt, TheStatusOfAStoppedJobSaysWhichSignal) {
+  for (const auto& [sig, want] :
+       {std::pair{0, 0}, {SIGINT, 130}, {SIGTERM, 143}, {SIGUSR1, 0}, {SIGUSR2, 0}}) {
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0) << std::strerror(errno);
+    if (pid == 0) {
+      stop_on_signals();
+      if (sig) std::raise(sig);
+      if (sig == SIGINT) std::raise(SIGTERM);  // the first signal is the one that counts
+      _exit(stop_status());
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == want) << sig;
   }
 }
 

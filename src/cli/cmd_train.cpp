@@ -50,8 +50,9 @@ constexpr const char* kUsage =
     "validation.csv (step, loss of the EMA weights on the held-out clips, the same draws each\n"
     "time), loss.svg, config.json and samples/step_NNNNNN.mp4. Running the same command\n"
     "again resumes exactly where it stopped; Ctrl-C (or SIGTERM, SIGUSR1, SIGUSR2) saves a\n"
-    "checkpoint first; under mpirun stop with `kill -USR1 <mpirun's pid>`, which it passes on\n"
-    "(its Ctrl-C kills the processes a second later). --steps N overrides train.steps (to\n"
+    "checkpoint first (exit status 130 for Ctrl-C, 143 for SIGTERM, 0 for SIGUSR1/2); under\n"
+    "mpirun stop with `kill -USR1 <mpirun's pid>`, which it passes on (its Ctrl-C kills the\n"
+    "processes a second later). --steps N overrides train.steps (to\n"
     "extend a finished run).\n"
     "\n"
     "--validate-only measures the held-out loss (as validation.csv has it) of the weights the\n"
@@ -221,7 +222,7 @@ int cmd_train(int argc, char** argv) {
         "resume\n",
         static_cast<long long>(r.end_step));
   }
-  return 0;
+  return r.finished ? 0 : stop_status();
 }
 
 }  // namespace cubist::cli

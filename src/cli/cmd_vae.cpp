@@ -55,7 +55,8 @@ const char* kUsage =
     "checkpoint.safetensors\n"
     "        (to resume), vae.safetensors (the weights), log.csv and loss.svg. Running the same\n"
     "        command again resumes from the last checkpoint; Ctrl-C (or SIGTERM, SIGUSR1,\n"
-    "        SIGUSR2) saves one first; under mpirun, `kill -USR1 <mpirun's pid>`.\n"
+    "        SIGUSR2) saves one first (exit status 130, 143; 0 for SIGUSR1/2); under mpirun,\n"
+    "        `kill -USR1 <mpirun's pid>`.\n"
     "        --steps N overrides the config's step count (to extend a finished run).\n"
     "        Fine-tuning: train.init names the weights a new run starts from; with\n"
     "        train.freeze_encoder only the decoder learns, so latents (and a latent cache, and a\n"
@@ -225,7 +226,7 @@ int train(Args& args) {
         "resume\n",
         static_cast<long long>(r.end_step));
   }
-  return 0;
+  return r.finished ? 0 : stop_status();
 }
 
 // --tile PX and --tile-overlap PX (default: a quarter of a tile, in whole latent cells), read
@@ -549,7 +550,7 @@ int cache(Args& args) {
         "\nvae cache: stopped with %lld videos cached in %s; run the same command to "
         "resume\n",
         static_cast<long long>(r.cached), r.manifest.c_str());
-    return 0;
+    return stop_status();
   }
   bar.finish();
   std::printf("vae cache: %lld of %lld videos", static_cast<long long>(r.cached),

@@ -5,7 +5,11 @@
 namespace {
 
 std::atomic<bool> g_stop{false};
-extern "C" void cubist_on_stop_signal(int) { g_stop = true; }
+volatile std::sig_atomic_t g_signal = 0;  // the first signal that came
+extern "C" void cubist_on_stop_signal(int sig) {
+  if (g_signal == 0) g_signal = sig;
+  g_stop = true;
+}
 
 }  // namespace
 
@@ -15,5 +19,7 @@ const std::atomic<bool>* stop_on_signals() {
   for (const int sig : {SIGINT, SIGTERM, SIGUSR1, SIGUSR2}) std::signal(sig, cubist_on_stop_signal);
   return &g_stop;
 }
+
+int stop_status() { return g_signal == SIGINT || g_signal == SIGTERM ? 128 + g_signal : 0; }
 
 }  // namespace cubist::cli

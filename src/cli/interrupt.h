@@ -17,4 +17,10 @@ namespace cubist::cli {
 // set.
 const std::atomic<bool>* stop_on_signals();
 
+// The exit status of a job that a signal stopped, checkpointed: 128 + the signal for SIGINT and
+// SIGTERM (130, 143, as a shell reports a process they end), so that `cubist train && next`
+// does not go on with a partial result; 0 for SIGUSR1 and SIGUSR2, a scheduler's planned stop
+// (docs/DIT.md, "Data parallel"), and when no signal came.
+int stop_status();
+
 }  // namespace cubist::cli

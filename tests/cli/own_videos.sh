@@ -60,4 +60,15 @@ status=0
 "$cubist" generate "a zebra" --model out/run --steps 1 -o out/z.mp4 > z.log 2>&1 || status=$?
 [[ $status -eq 1 ]] && grep -q 'no training caption had: "z"' z.log || {
   cat z.log; fail "an unseen character was not refused"; }
+
+# SIGTERM (a scheduler's, or kill's) stops the run checkpointed, with status 143, so that a
+# script's `cubist train && next` does not go on.
+"$cubist" train --config run.json --steps 100000 > term.log 2>&1 &
+pid=$!
+for _ in $(seq 100); do grep -q "step/s" term.log && break; sleep 0.1; done
+kill -TERM $pid
+status=0
+wait $pid || status=$?
+[[ $status -eq 143 ]] || { cat term.log; fail "a run stopped by SIGTERM gave status $status"; }
+grep -q "stopped at step [0-9]* (checkpoint saved)" term.log || { cat term.log; fail "not saved"; }
 echo "own_videos.sh: passed"
