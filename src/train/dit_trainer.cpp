@@ -32,9 +32,10 @@ NamedTensors prefixed(const NamedTensors& t, const std::string& prefix) {
   return out;
 }
 
-void load_model(DiT& model, const SafeTensors& file) {
+// The weights under `prefix` ("model.": the weights; "ema.": a checkpoint's moving average).
+void load_model(DiT& model, const SafeTensors& file, const std::string& prefix = "model.") {
   for (NamedParam p : model.parameters()) {
-    const std::string name = "model." + p.name;
+    const std::string name = prefix + p.name;
     CUBIST_CHECK(file.contains(name), file.path(), ": parameter '", name,
                  "' is missing (a checkpoint of another architecture?)");
     const Tensor t = file.get(name);
@@ -268,7 +269,10 @@ LoadedDiT load_dit_checkpoint(const std::string& path) {
   const DiTConfig c = with_vocab(parse_dit_config(meta(f, "dit_config"), path), out.tokenizer);
   Generator gen(0);
   out.model = std::make_unique<DiT>(c, gen);
-  load_model(*out.model, f);
+  // A checkpoint holds the last weights and their moving average; the average is what samples
+  // and the exported dit.safetensors use, so generating from the checkpoint uses it too.
+  const bool averaged = f.contains("ema." + out.model->parameters().front().name);
+  load_model(*out.model, f, averaged ? "ema." : "model.");
   return out;
 }
 

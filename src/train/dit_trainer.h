@@ -128,6 +128,8 @@ struct LoadedDiT {
   std::unique_ptr<DiT> model;
   text::Tokenizer tokenizer;
 };
+// The model of a weights file (dit.safetensors) or a checkpoint, whose moving average of the
+// weights (EMA) is loaded where it has one, as samples and the exported weights use it.
 LoadedDiT load_dit_checkpoint(const std::string& path);
 
 }  // namespace cubist
