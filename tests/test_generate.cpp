@@ -98,6 +98,16 @@ TEST_F(Generate, SameSeedSameBytes) {
   EXPECT_EQ(nlohmann::json::parse(sidecar).at("shift"), 3.0);
   std::ifstream plain(path("a.mp4.json"));
   EXPECT_FALSE(nlohmann::json::parse(plain).contains("shift"));  // the model's own
+  // Notes tell how a run went (a time estimate measured on this machine, how the model was
+  // found): the record beside the video keeps them, and the bytes do not depend on them.
+  const PreparedPrompt pr = prepare_request(model_, r);
+  nlohmann::ordered_json noted = provenance(model_, r, pr);
+  noted["notes"] = {"sampling will take about 3 min on this machine"};
+  write_generated(path("e.mp4"), generate(model_, r, pr), noted);
+  EXPECT_EQ(a, testing::file_bytes(path("e.mp4")));
+  std::ifstream e_side(path("e.mp4.json"));
+  EXPECT_EQ(nlohmann::json::parse(e_side).at("notes")[0],
+            "sampling will take about 3 min on this machine");
 }
 
 // A negative prompt takes the empty prompt's place as guidance's unconditional input: the empty

@@ -56,6 +56,13 @@ for model in out/run out/run/checkpoint.safetensors; do
   grep -q "decoding with $vae" gen.log || { cat gen.log; fail "the run's autoencoder not found"; }
   [[ -s out/g.mp4 && -s out/g.mp4.json ]] || fail "no video from --model $model"
 done
+# info's command makes the same bytes again for a model of one's own captions too: named by a
+# relative folder, with the note that its prompts are taken as typed.
+"$cubist" info --json out/g.mp4 > info.json || fail "info out/g.mp4"
+again=$(python3 -c 'import json; print(json.load(open("info.json"))["command"])' |
+  sed 's|-o out/g.mp4|-o out/g_again.mp4|; s|cubist generate|"$cubist" generate|')
+eval "$again" > again_gen.log 2>&1 || { cat again_gen.log; fail "info's command: $again"; }
+cmp -s out/g.mp4 out/g_again.mp4 || fail "info's command did not make out/g.mp4 again: $again"
 status=0
 "$cubist" generate "a zebra" --model out/run --steps 1 -o out/z.mp4 > z.log 2>&1 || status=$?
 [[ $status -eq 1 ]] && grep -q 'no training caption had: "z"' z.log || {
