@@ -63,6 +63,13 @@ TEST(GenerateCommand, ModesNameTheirInputsAndSettings) {
   EXPECT_EQ(generate_command(r, "e.mp4"),
             "cubist generate 'a red ball' -o e.mp4 --extend a.mp4 --direction forward --frames 8 "
             "--steps 30 --guidance 5 --seed 7 --sampler heun --window 17 --overlap 1");
+  // Where the record beside the video says where the input was, the command names that path,
+  // so that it runs from any folder; a list that does not match the inputs is not used.
+  r["run"] = {{"inputs", {"/data/clips/a.mp4"}}};
+  EXPECT_NE(generate_command(r, "e.mp4").find("--extend /data/clips/a.mp4 "), std::string::npos);
+  r["run"] = {{"inputs", {"/data/clips/a.mp4", "/x.mp4"}}};
+  EXPECT_NE(generate_command(r, "e.mp4").find("--extend a.mp4 "), std::string::npos);
+  r.erase("run");
   r["mode"] = "image";
   r["inputs"] = nlohmann::ordered_json::array();
   EXPECT_THROW(generate_command(r, "i.mp4"), Error) << "an image prompt without its image";

@@ -1,5 +1,6 @@
 #include "pipeline/file_info.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -403,6 +404,12 @@ std::string generate_command(const nlohmann::ordered_json& r, const std::string&
   std::vector<std::string> inputs;
   for (const auto& in : field_or<Json>(r, "inputs", Json::array(), "a list"))
     inputs.push_back(field<std::string>(in, "file", "a file name"));
+  // Where the record beside the video says where they were, those paths (from any folder).
+  const Json ran = field_or<Json>(r, "run", Json::object(), "an object");
+  const Json where = field_or<Json>(ran, "inputs", Json::array(), "a list of paths");
+  if (where.size() == inputs.size() &&
+      std::all_of(where.begin(), where.end(), [](const Json& p) { return p.is_string(); }))
+    for (size_t i = 0; i < inputs.size(); ++i) inputs[i] = where[i].get<std::string>();
   const auto input = [&](size_t i) {
     CUBIST_CHECK(i < inputs.size(), "the record of a generation by --", mode, " names ",
                  inputs.size(), " input files, where it needs ", i + 1);
@@ -446,11 +453,10 @@ std::string generate_command(const nlohmann::ordered_json& r, const std::string&
   else if (seams)
     add("--seam-guidance", "0");
   std::string line;
-  const Json run = field_or<Json>(r, "run", Json::object(), "an object");
-  if (field_or(run, "deterministic", false, "true or false"))
+  if (field_or(ran, "deterministic", false, "true or false"))
     line = "CUBIST_DETERMINISTIC=1";
-  else if (run.contains("threads"))
-    line = "OMP_NUM_THREADS=" + whole(run, "threads");
+  else if (ran.contains("threads"))
+    line = "OMP_NUM_THREADS=" + whole(ran, "threads");
   for (const std::string& word : w) {
     if (!line.empty()) line += ' ';
     line += shell_word(word);

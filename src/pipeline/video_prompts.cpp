@@ -103,6 +103,7 @@ void add_input(VideoJob& job, const std::string& role, const std::string& path) 
   j["file"] = base_name(path);
   j["sha256"] = input_digest(path);
   job.input_record.push_back(j);
+  job.input_paths.push_back(path);
 }
 
 // An input video that must hold the overlap's frames (1 + tf (K - 1)).
@@ -659,7 +660,13 @@ nlohmann::ordered_json job_provenance(const TextToVideoModel& m, const VideoJob&
     j["window"] = job.window;
   }
   if (!job.notes.empty()) j["notes"] = job.notes;
-  if (with_time) stamp_run(j, m);
+  if (with_time) {
+    stamp_run(j, m);
+    // Where the inputs were, for the command that makes the video again from any folder (the
+    // tags, and so the bytes, hold their file names alone).
+    for (const std::string& p : job.input_paths)
+      j["run"]["inputs"].push_back(fs::absolute(p).lexically_normal().string());
+  }
   return j;
 }
 

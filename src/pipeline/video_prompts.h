@@ -96,6 +96,7 @@ struct VideoJob {
   bool size_from_input = false;    // no size asked for: the first input's, rounded
   std::vector<std::string> notes;  // what was adapted ("in.mp4: 128x96, resized to 96x64")
   nlohmann::ordered_json input_record = nlohmann::ordered_json::array();  // file, sha256, role
+  std::vector<std::string> input_paths;  // the input files as given, in input_record's order
   std::vector<int64_t> windows;  // latent frames of each generation, in order (loop: the cycle)
 };
 
