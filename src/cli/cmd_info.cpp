@@ -68,6 +68,21 @@ void print_value(const nlohmann::ordered_json& v, int indent) {
   std::printf(" %s\n", v.is_string() ? v.get<std::string>().c_str() : v.dump().c_str());
 }
 
+// Prints what `path` is: a JSON line, or its kind and fields, after a blank line when `after`
+// (another was printed before it).
+void describe(const std::string& path, const std::string& model, bool json, bool after) {
+  const nlohmann::ordered_json d = describe_file(path, model);
+  if (json) {
+    std::printf("%s\n", d.dump().c_str());
+    return;
+  }
+  std::printf("%s%s: %s\n", after ? "\n" : "", path.c_str(), d["kind"].get<std::string>().c_str());
+  nlohmann::ordered_json rest = d;
+  rest.erase("path");
+  rest.erase("kind");
+  print_fields(rest, 2);
+}
+
 }  // namespace
 
 int cmd_info(int argc, char** argv) {
@@ -81,20 +96,23 @@ int cmd_info(int argc, char** argv) {
   const std::vector<std::string> paths = args.positional();
   args.finish();
   if (paths.empty()) throw UsageError("give the files or folders to describe");
-  for (size_t i = 0; i < paths.size(); ++i) {
-    const nlohmann::ordered_json d = describe_file(paths[i], model);
-    if (json) {
-      std::printf("%s\n", d.dump().c_str());
-      continue;
-    }
-    std::printf("%s%s: %s\n", i > 0 ? "\n" : "", paths[i].c_str(),
-                d["kind"].get<std::string>().c_str());
-    nlohmann::ordered_json rest = d;
-    rest.erase("path");
-    rest.erase("kind");
-    print_fields(rest, 2);
+  if (paths.size() == 1) {
+    describe(paths[0], model, json, false);
+    return 0;
   }
-  return 0;
+  // Several (`cubist info run/*`): each is described, one it cannot describe is named on
+  // standard error, and the rest go on; the status says whether any failed.
+  int status = 0;
+  for (size_t i = 0; i < paths.size(); ++i) {
+    try {
+      describe(paths[i], model, json, i > 0);
+    } catch (const Error& e) {
+      std::fflush(stdout);
+      std::fprintf(stderr, "cubist info: error: %s\n", e.what());
+      status = 1;
+    }
+  }
+  return status;
 }
 
 }  // namespace cubist::cli

@@ -110,6 +110,13 @@ echo "not a video" > notes.txt
 expect_error 1 "describes videos and images" notes.txt
 echo '{"a": 1}' > other.json
 expect_error 1 "neither a tokenizer" other.json
+# Several (`cubist info run/*`): one it cannot describe is named, and the others still are.
+status=0
+"$cubist" info a.mp4 notes.txt tok.json > several.txt 2> several.err || status=$?
+[[ $status -eq 1 ]] || fail "info of several with one bad: status $status"
+grep -q "notes.txt" several.err || { cat several.err; fail "the bad one is not named"; }
+grep -q "a.mp4: generated video" several.txt && grep -q "tok.json: tokenizer" several.txt ||
+  { cat several.txt; fail "the others were not described"; }
 python3 -c 'import struct, sys; h = b"{}"; sys.stdout.buffer.write(struct.pack("<Q", len(h)) + h)' \
   > foreign.safetensors
 expect_error 1 "not one of Cubist's" foreign.safetensors
