@@ -69,6 +69,14 @@ TEST_F(LatentCache, ReusesItsLatentsAndRefusesThoseOfOtherWeights) {
       "holds the latents of another manifest", "000000.safetensors is " + path("clip0/"));
   EXPECT_EQ(std::filesystem::last_write_time(latent), written);
   EXPECT_EQ(read_latent_manifest(path("cache/latents.jsonl")).size(), 2u);
+  // The same videos with one added before them (indexed again): the lines moved, and it says so.
+  const std::vector<ManifestEntry> listed = read_manifest(path("videos.jsonl"));
+  std::vector<ManifestEntry> grown = {{.path = path("clip1/"), .caption = "a blue square"}};
+  grown.insert(grown.end(), listed.begin(), listed.end());
+  write_manifest(path("grown.jsonl"), grown);
+  testing::expect_error(
+      [&] { cache_latents(*a, path("a.safetensors"), path("grown.jsonl"), path("cache"), {}); },
+      "was cached from another order of", "is its line 2, and was line 1 when cached");
   // A latent whose name is a number past any line (past size_t, too): no line of this manifest.
   std::filesystem::create_directories(path("cache2/latents"));
   std::filesystem::copy_file(latent, path("cache2/latents/123456789012345678901234.safetensors"));

@@ -178,9 +178,19 @@ bool check_folder(const std::string& out_dir, const CacheModel& model, const std
     // of it) matches no line.
     const bool numbered = ec == std::errc() && (end == stem.data() + stem.size() || *end == '_');
     const size_t line = numbered ? number : entries.size();
-    CUBIST_CHECK(line < entries.size() && entries[line].path == f.source, out_dir,
-                 " holds the latents of another manifest (", file.path().filename().string(),
-                 " is ", f.source, ", where line ", line + 1, " of ", manifest, " is ",
+    // The same manifest indexed again with videos added: its lines moved under the numbers.
+    const auto now = std::find_if(entries.begin(), entries.end(),
+                                  [&](const ManifestEntry& e) { return e.path == f.source; });
+    const bool in_place = line < entries.size() && entries[line].path == f.source;
+    CUBIST_CHECK(in_place || !numbered || now == entries.end(), out_dir,
+                 " was cached from another order of ", manifest, "'s videos (", f.source,
+                 " is its line ", now - entries.begin() + 1, ", and was line ", line + 1,
+                 " when cached: videos were added or the manifest was indexed again); latent "
+                 "files are numbered by manifest line, so cache into a new folder, or delete "
+                 "that one to encode again");
+    CUBIST_CHECK(in_place, out_dir, " holds the latents of another manifest (",
+                 file.path().filename().string(), " is ", f.source, ", where line ", line + 1,
+                 " of ", manifest, " is ",
                  line < entries.size() ? entries[line].path : std::string("missing"),
                  "): cache into a new folder, or delete that one to encode again");
     return true;
