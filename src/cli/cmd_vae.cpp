@@ -211,8 +211,15 @@ int train(Args& args) {
     bar->update(s.step, text);
   });
   if (!reports) return 0;
-  if (r.finished) {
+  if (r.finished && r.start_step >= o.train.steps) {
+    std::printf(
+        "\nvae train: %s was already at step %lld, where %lld steps were asked; nothing "
+        "was trained (a larger --steps goes on from it)\n",
+        out.c_str(), static_cast<long long>(r.start_step), static_cast<long long>(o.train.steps));
+  } else if (r.finished) {
     bar->finish();
+    if (r.start_step > 0)
+      std::printf("vae train: resumed at step %lld\n", static_cast<long long>(r.start_step));
     char psnr[48] = "";  // none when the run had already finished (nothing was evaluated)
     if (r.last_val_psnr >= 0)
       std::snprintf(psnr, sizeof psnr, "; held-out PSNR %.2f dB", r.last_val_psnr);
