@@ -42,6 +42,24 @@ TEST(Progress, SaysNoRateBeforeItCanKnowOne) {
       << later;  // 3 more at about 3 a second
 }
 
+// A job whose work was all done before (a cache run again) reports its total at once: no rate
+// on its final line, where a job that worked gives its rate there however short it was.
+TEST(Progress, GivesNoRateForWorkItSkipped) {
+  const std::string skipped = printed("lines", [] {
+    Progress bar("cache", 320, "frame");
+    bar.update(320);
+    bar.finish();
+  });
+  EXPECT_NE(skipped.find("320/320 -- frame/s done in"), std::string::npos) << skipped;
+  const std::string worked = printed("lines", [] {
+    Progress bar("encode", 9, "frame");
+    for (int i = 1; i <= 9; ++i) bar.update(i);
+    bar.finish();
+  });
+  EXPECT_TRUE(std::regex_search(worked, std::regex(R"(9/9 [0-9]+\.[0-9]{2} frame/s done in)")))
+      << worked;
+}
+
 TEST(Progress, NamesAStyleItDoesNotKnowOnce) {
   const std::string out = printed("bogus", [] { Progress a("a", 1), b("b", 1); });
   const std::string told = "CUBIST_PROGRESS=bogus is not json, lines or bar; ignoring it";
