@@ -843,6 +843,11 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
     }
     o.on_start(info);
   }
+  if (result.start_step >= tc.steps) {  // past the steps asked: its files stay as they are
+    result.end_step = result.start_step;
+    result.finished = true;
+    return result;
+  }
   std::optional<MetricsLog> log;
   if (writer) {
     log.emplace(

@@ -433,6 +433,11 @@ VaeTrainResult train_vae(const VaeTrainOptions& o, const VaeTrainCallback& on_st
     result.start_step = file.metadata_int("step");
     opt.load_state(file, result.start_step);
     elapsed = file.metadata_number("elapsed_s", 0);
+    if (result.start_step >= tc.steps) {  // past the steps asked: its files stay as they are
+      result.end_step = result.start_step;
+      result.finished = true;
+      return result;
+    }
   } else if (init_file) {
     vae.load_state_dict(*init_file);
   }

@@ -46,6 +46,8 @@ grep -q "was already at step 3, where 2 steps were asked; nothing was trained" a
   { cat again.log; fail "a run already past --steps is not named"; }
 grep -q "data.validation (.*manifest.jsonl) is also trained on" again.log ||
   { cat again.log; fail "validation on the training data is not named"; }
+python3 -c 'import json, sys; sys.exit(json.load(open("out/run/config.json"))["train"]["steps"] != 3)' ||
+  fail "out/run/config.json no longer says the run's 3 steps"
 lines=$(wc -l < out/run/cache/latents.jsonl)
 [[ $lines -eq 5 ]] || fail "expected 5 clips (2 videos of 2 clips, 1 image), got $lines"
 

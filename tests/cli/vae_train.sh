@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `cubist vae train` run again (ctest's cli_vae_train): extended with --steps, it says where it
-# resumed; asked for fewer steps than it has taken, it says that nothing was trained.
+# resumed; asked for fewer steps than it has taken, it says that nothing was trained and leaves
+# its files as they were.
 source "$(dirname "$0")/common.bash"
 cd "$tmp"
 
@@ -15,4 +16,6 @@ grep -q "resumed at step 3" b.log && grep -q "done at step 5" b.log ||
   { cat c.log; fail "vae train --steps 2"; }
 grep -q "vt was already at step 5, where 2 steps were asked; nothing was trained" c.log ||
   { cat c.log; fail "a run already past --steps is not named"; }
+python3 -c 'import json, sys; sys.exit(json.load(open("vt/config.json"))["train"]["steps"] != 5)' ||
+  fail "vt/config.json no longer says the run's 5 steps"
 echo "vae_train.sh: passed"
