@@ -418,6 +418,11 @@ int encode(Args& args) {
   if (out.empty()) throw UsageError("give the latent file to write with -o LATENT.safetensors");
   check_output_extension(out, ".safetensors", "a latent");
   check_output_place(out);  // before the encoding, which a refinement makes long
+  if (probe_video(in).alpha)
+    std::printf(
+        "vae encode: note: %s has transparency, which is left out (the colours are read "
+        "as they are)\n",
+        in.c_str());
   const EncodeOptions options{
       .pad = pad, .chunk_frames = chunk, .tiling = tiling, .refine = refine};
   LatentFile f = chunk == 0 ? encode_whole(*vae, in, options) : encode_streamed(*vae, in, options);

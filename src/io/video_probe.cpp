@@ -1,6 +1,10 @@
 // probe_video: frames, rate, size, duration and codec from the container's header, with a decode
 // of the first frame to prove the stream is readable; frames are counted (packets, not decoded)
 // only when the header does not say.
+extern "C" {
+#include <libavutil/pixdesc.h>
+}
+
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -21,6 +25,12 @@ namespace {
 
 constexpr double kDefaultFps = 8.0;
 
+// Whether frames of this pixel format carry transparency.
+bool has_alpha(int format) {
+  const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(format));
+  return d && (d->flags & AV_PIX_FMT_FLAG_ALPHA);
+}
+
 VideoInfo probe_folder(const std::string& dir) {
   const std::vector<std::string> files = frame_folder::list_png(dir);
   if (files.empty()) fail(dir, ": a folder without .png frames, not a video");
@@ -31,6 +41,7 @@ VideoInfo probe_folder(const std::string& dir) {
   info.frames = static_cast<int64_t>(files.size());
   info.fps = meta.fps > 0 ? meta.fps : kDefaultFps;
   info.width = f->width, info.height = f->height;
+  info.alpha = has_alpha(f->format);
   info.duration = info.frames / info.fps;
   info.codec = "png";
   info.format = "png_frames";
@@ -40,7 +51,7 @@ VideoInfo probe_folder(const std::string& dir) {
 
 // Reads packets until the first frame decodes; returns how many video packets that took.
 int64_t decode_first_frame(const std::string& path, ffmpeg::Input& in, AVPacket* pkt,
-                           std::map<std::string, std::string>& tags) {
+                           std::map<std::string, std::string>& tags, bool& alpha) {
   ffmpeg::Frame frame = ffmpeg::make_frame();
   int64_t packets = 0;
   for (;;) {
@@ -58,6 +69,7 @@ int64_t decode_first_frame(const std::string& path, ffmpeg::Input& in, AVPacket*
     const int g = avcodec_receive_frame(in.dec.get(), frame.get());
     if (g == 0) {
       tags = ffmpeg::dict_to_map(frame->metadata);
+      alpha = has_alpha(frame->format);
       return packets;
     }
     if (g != AVERROR(EAGAIN)) fail(path, ": corrupt first frame: ", describe(g));
@@ -65,6 +77,7 @@ int64_t decode_first_frame(const std::string& path, ffmpeg::Input& in, AVPacket*
   avcodec_send_packet(in.dec.get(), nullptr);
   if (avcodec_receive_frame(in.dec.get(), frame.get()) == 0) {
     tags = ffmpeg::dict_to_map(frame->metadata);
+    alpha = has_alpha(frame->format);
     return packets;
   }
   fail(path, ": no frame could be decoded (empty or corrupt video)");
@@ -96,7 +109,7 @@ VideoInfo probe_file(const std::string& path) {
   info.fps = ffmpeg::stream_fps(st);
   ffmpeg::Packet pkt = ffmpeg::make_packet();
   std::map<std::string, std::string> frame_tags;  // a PNG's tEXt chunks (png_text.h)
-  const int64_t first = decode_first_frame(path, in, pkt.get(), frame_tags);
+  const int64_t first = decode_first_frame(path, in, pkt.get(), frame_tags, info.alpha);
   if (is_image_path(path)) {
     info.frames = 1, info.fps = kDefaultFps;
     info.metadata.insert(frame_tags.begin(), frame_tags.end());

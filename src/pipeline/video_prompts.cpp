@@ -64,6 +64,8 @@ std::string input_digest(const std::string& path) {
 Video read_input(const std::string& path, const VideoRequest& r, std::vector<std::string>& notes) {
   Video v = read_video(path);
   const std::string name = base_name(path);
+  if (probe_video(path).alpha)
+    notes.push_back(name + ": its transparency is left out (the colours are read as they are)");
   if (std::abs(v.fps - kFps) > 1e-3) {
     std::ostringstream note;
     note << name << ": " << v.fps << " fps, read at " << kFps << " fps";

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Inputs a command cannot work with (empty manifests, sizes beyond what can be held, an empty
 # path, a prompt far too long, odd settings in the environment) are refused with what is
-# expected, where they had passed as an empty result or failed late (ctest's cli_bad_inputs).
+# expected, where they had passed as an empty result or failed late; what an input loses on
+# reading (transparency) is said (ctest's cli_bad_inputs).
 source "$(dirname "$0")/common.bash"
 cd "$tmp"
 
@@ -36,4 +37,12 @@ CUBIST_CACHE_LIMIT_MB=-5 "$cubist" vae encode a.png -o a.safetensors > enc.log 2
   { cat enc.log; fail "vae encode with a bad CUBIST_CACHE_LIMIT_MB"; }
 grep -q "CUBIST_CACHE_LIMIT_MB=-5 is not a whole number of MB; ignored" enc.log ||
   { cat enc.log; fail "a negative CUBIST_CACHE_LIMIT_MB was taken"; }
+# Transparency, which reading to RGB leaves out, is said where an input has it.
+ffmpeg -nostdin -loglevel error -f lavfi -i "color=c=red@0.3:size=32x32,format=rgba" \
+  -frames:v 1 clear.png
+"$cubist" vae encode clear.png -o clear.safetensors > clear.log 2>&1 || { cat clear.log; fail "clear"; }
+grep -q "clear.png has transparency, which is left out" clear.log ||
+  { cat clear.log; fail "the transparency of clear.png is not said"; }
+"$cubist" vae encode a.png -o a.safetensors > opaque.log 2>&1 || { cat opaque.log; fail "a.png"; }
+grep -q "transparency" opaque.log && fail "an opaque image said to have transparency"
 echo "bad_inputs.sh: passed"
