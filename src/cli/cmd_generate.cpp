@@ -306,7 +306,7 @@ int generate_batch(const std::string& file, const std::string& model_dir) {
   const std::string name = file == "-" ? "stdin" : file;
   std::vector<std::pair<std::string, Call>> calls;  // "FILE:LINE", the call
   std::vector<std::string> bad;
-  std::map<std::string, std::string> outputs;  // each output's path, as the system finds it: where
+  std::map<std::string, std::string> outputs;  // output path (as the system finds it): its line
   std::string line;
   for (int64_t n = 1; std::getline(in, line); ++n) {
     const std::string where = name + ":" + std::to_string(n);
