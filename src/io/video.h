@@ -78,7 +78,7 @@ struct VideoInfo {
   std::string codec;      // FFmpeg's short codec name: "h264", "vp9", "gif", "png", ...
   std::string format;     // container: "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "png_frames"
   bool frames_counted = false;  // true when the frame count came from counting packets
-  bool alpha = false;           // its first frame has transparency, which reading to RGB leaves out
+  bool alpha = false;  // its first frame has pixels not opaque, which reading to RGB leaves out
   std::map<std::string, std::string> metadata;
 };
 

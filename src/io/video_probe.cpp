@@ -9,6 +9,7 @@ extern "C" {
 #include <filesystem>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 #include "io/ffmpeg_util.h"
@@ -25,10 +26,22 @@ namespace {
 
 constexpr double kDefaultFps = 8.0;
 
-// Whether frames of this pixel format carry transparency.
-bool has_alpha(int format) {
-  const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(format));
-  return d && (d->flags & AV_PIX_FMT_FLAG_ALPHA);
+// Whether a frame shows transparency: its format carries alpha and some pixel is not opaque.
+// The format alone says too much: GIFs decode to bgra whether or not a colour is transparent.
+bool has_alpha(const AVFrame* f) {
+  const auto fmt = static_cast<AVPixelFormat>(f->format);
+  const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(fmt);
+  if (!d || !(d->flags & AV_PIX_FMT_FLAG_ALPHA)) return false;
+  ffmpeg::Sws sws(sws_getContext(f->width, f->height, fmt, f->width, f->height, AV_PIX_FMT_RGBA,
+                                 SWS_POINT, nullptr, nullptr, nullptr));
+  if (!sws) return false;  // a format swscale cannot read: no note rather than a wrong one
+  std::vector<uint8_t> rgba(static_cast<size_t>(f->width) * f->height * 4);
+  uint8_t* dst[4] = {rgba.data(), nullptr, nullptr, nullptr};
+  const int dst_stride[4] = {f->width * 4, 0, 0, 0};
+  sws_scale(sws.get(), f->data, f->linesize, 0, f->height, dst, dst_stride);
+  for (size_t i = 3; i < rgba.size(); i += 4)
+    if (rgba[i] != 255) return true;
+  return false;
 }
 
 VideoInfo probe_folder(const std::string& dir) {
@@ -41,7 +54,7 @@ VideoInfo probe_folder(const std::string& dir) {
   info.frames = static_cast<int64_t>(files.size());
   info.fps = meta.fps > 0 ? meta.fps : kDefaultFps;
   info.width = f->width, info.height = f->height;
-  info.alpha = has_alpha(f->format);
+  info.alpha = has_alpha(f);
   info.duration = info.frames / info.fps;
   info.codec = "png";
   info.format = "png_frames";
@@ -69,7 +82,7 @@ int64_t decode_first_frame(const std::string& path, ffmpeg::Input& in, AVPacket*
     const int g = avcodec_receive_frame(in.dec.get(), frame.get());
     if (g == 0) {
       tags = ffmpeg::dict_to_map(frame->metadata);
-      alpha = has_alpha(frame->format);
+      alpha = has_alpha(frame.get());
       return packets;
     }
     if (g != AVERROR(EAGAIN)) fail(path, ": corrupt first frame: ", describe(g));
@@ -77,7 +90,7 @@ int64_t decode_first_frame(const std::string& path, ffmpeg::Input& in, AVPacket*
   avcodec_send_packet(in.dec.get(), nullptr);
   if (avcodec_receive_frame(in.dec.get(), frame.get()) == 0) {
     tags = ffmpeg::dict_to_map(frame->metadata);
-    alpha = has_alpha(frame->format);
+    alpha = has_alpha(frame.get());
     return packets;
   }
   fail(path, ": no frame could be decoded (empty or corrupt video)");

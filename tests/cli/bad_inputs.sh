@@ -45,4 +45,8 @@ grep -q "clear.png has transparency, which is left out" clear.log ||
   { cat clear.log; fail "the transparency of clear.png is not said"; }
 "$cubist" vae encode a.png -o a.safetensors > opaque.log 2>&1 || { cat opaque.log; fail "a.png"; }
 grep -q "transparency" opaque.log && fail "an opaque image said to have transparency"
+# A GIF decodes to a format with alpha whether or not a colour is transparent: this one is not.
+ffmpeg -nostdin -loglevel error -f lavfi -i testsrc=size=32x32:rate=8 -frames:v 5 opaque.gif
+"$cubist" vae encode opaque.gif -o g.safetensors > gif.log 2>&1 || { cat gif.log; fail "gif"; }
+grep -q "transparency" gif.log && { cat gif.log; fail "an opaque GIF said to have transparency"; }
 echo "bad_inputs.sh: passed"
