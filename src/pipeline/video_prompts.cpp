@@ -62,15 +62,16 @@ std::string input_digest(const std::string& path) {
 
 // Reads an input at 8 fps and the request's size; what had to change is noted.
 Video read_input(const std::string& path, const VideoRequest& r, std::vector<std::string>& notes) {
-  Video v = read_video(path);
+  const VideoInfo info = probe_video(path);  // its rate and transparency, before it is read once
   const std::string name = base_name(path);
-  if (probe_video(path).alpha)
+  if (info.alpha)
     notes.push_back(name + ": its transparency is left out (the colours are read as they are)");
-  if (std::abs(v.fps - kFps) > 1e-3) {
+  const bool resampled = std::abs(info.fps - kFps) > 1e-3;
+  Video v = read_video(path, {.fps = resampled ? kFps : 0.0});
+  if (resampled) {
     std::ostringstream note;
-    note << name << ": " << v.fps << " fps, read at " << kFps << " fps";
-    v = read_video(path, {.fps = kFps});
-    note << " (" << v.frames << " frames)";
+    note << name << ": " << info.fps << " fps, read at " << kFps << " fps (" << v.frames
+         << " frames)";
     notes.push_back(note.str());
   }
   if (v.width != r.width || v.height != r.height) {
