@@ -3,8 +3,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <exception>
@@ -12,6 +10,7 @@
 #include <system_error>
 
 #include "core/error.h"
+#include "io/ffmpeg_util.h"
 
 namespace fs = std::filesystem;
 
@@ -61,10 +60,7 @@ void check_output_place(const std::string& path, bool folder) {
 
 void check_output_extension(const std::string& path, const std::string& extension,
                             const std::string& what) {
-  std::string ext = fs::path(path).extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (ext != extension)
+  if (ffmpeg::extension(path) != extension)
     fail(path, ": ", what, " is written as a ", extension, " file; name it ",
          fs::path(path).replace_extension(extension).string());
 }
