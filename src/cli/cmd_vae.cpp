@@ -359,8 +359,8 @@ class RefineBar {
 
 // One pass over the whole video (--chunk 0), which needs it in memory: a video too long for this
 // machine is refused before it is read, rather than failing for memory part way.
-LatentFile encode_whole(const Vae& vae, const std::string& in, const EncodeOptions& o) {
-  const VideoInfo video = probe_video(in);
+LatentFile encode_whole(const Vae& vae, const std::string& in, const VideoInfo& video,
+                        const EncodeOptions& o) {
   // Its frames as read (3 bytes a pixel) and as the autoencoder's input (3 floats a pixel).
   const double bytes =
       15.0 * static_cast<double>(video.frames) * static_cast<double>(video.width * video.height);
@@ -418,14 +418,16 @@ int encode(Args& args) {
   if (out.empty()) throw UsageError("give the latent file to write with -o LATENT.safetensors");
   check_output_extension(out, ".safetensors", "a latent");
   check_output_place(out);  // before the encoding, which a refinement makes long
-  if (probe_video(in).alpha)
+  const VideoInfo video = probe_video(in);
+  if (video.alpha)
     std::printf(
         "vae encode: note: %s has transparency, which is left out (the colours are read "
         "as they are)\n",
         in.c_str());
   const EncodeOptions options{
       .pad = pad, .chunk_frames = chunk, .tiling = tiling, .refine = refine};
-  LatentFile f = chunk == 0 ? encode_whole(*vae, in, options) : encode_streamed(*vae, in, options);
+  LatentFile f =
+      chunk == 0 ? encode_whole(*vae, in, video, options) : encode_streamed(*vae, in, options);
   f.source = in, f.vae_encoder = vae->encoder_fingerprint();
   save_latent(out, f);
   std::printf("vae encode: %s (%lld frames, %lldx%lld) -> %s latent %s%s\n", in.c_str(),
