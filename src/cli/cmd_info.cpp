@@ -96,12 +96,8 @@ int cmd_info(int argc, char** argv) {
   const std::vector<std::string> paths = args.positional();
   args.finish();
   if (paths.empty()) throw UsageError("give the files or folders to describe");
-  if (paths.size() == 1) {
-    describe(paths[0], model, json, false);
-    return 0;
-  }
-  // Several (`cubist info run/*`): each is described, one it cannot describe is named on
-  // standard error, and the rest go on; the status says whether any failed.
+  // Each is described; one it cannot describe is named on standard error and the rest go on
+  // (`cubist info run/*`); the status says whether any failed.
   int status = 0;
   for (size_t i = 0; i < paths.size(); ++i) {
     try {
