@@ -196,5 +196,12 @@ TEST(Strings, AQuotedExcerptCutsALongTextAtACharacter) {
   EXPECT_EQ(quoted_excerpt("abcd\u00e9fgh", 5), "\"abcd...\" (9 characters)");
 }
 
+TEST(Strings, AsciiLowerChangesAsciiLettersOnly) {
+  EXPECT_EQ(ascii_lower(".MP4"), ".mp4");
+  EXPECT_EQ(ascii_lower("Path, Caption @[`{"), "path, caption @[`{");
+  // UTF-8 bytes are kept: "É" stays "É", not a broken byte.
+  EXPECT_EQ(ascii_lower("CAF\u00c9.PNG"), "caf\u00c9.png");
+}
+
 }  // namespace
 }  // namespace cubist

@@ -1,6 +1,8 @@
-// Joining words for messages ("accepted: a, b, c"), the one place that does it.
+// Small string helpers: joining words for messages ("accepted: a, b, c"), excerpts of long
+// text, and ASCII lower case, each the one place that does it.
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 
@@ -30,6 +32,14 @@ inline std::string quoted_excerpt(std::string_view text, size_t most = 120) {
   while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // UTF-8
   out.append(text.data(), cut).append("...\" (");
   return out.append(std::to_string(text.size())).append(" characters)");
+}
+
+// `text` with ASCII letters lower-cased and every other byte as it was: file extensions, header
+// names and tag keys, which are ASCII; UTF-8 text passes through unchanged.
+inline std::string ascii_lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c; });
+  return text;
 }
 
 }  // namespace cubist

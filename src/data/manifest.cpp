@@ -67,8 +67,7 @@ ManifestEntry entry_from_json(const json& j, std::vector<std::string>& problems)
 // Videos, and images: a still image trains as a 1-frame video.
 bool is_video_file(const fs::path& p) {
   static const char* const kExt[] = {".mp4", ".webm", ".mkv", ".mov", ".avi", ".gif"};
-  std::string e = p.extension().string();
-  std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return std::tolower(c); });
+  const std::string e = ascii_lower(p.extension().string());
   return std::any_of(std::begin(kExt), std::end(kExt), [&](const char* x) { return e == x; }) ||
          is_image_path(p.string());
 }
@@ -115,9 +114,7 @@ std::map<std::string, Caption> read_captions(const std::string& file) {
   if (!in) fail(file, ": cannot open the captions file");
   const fs::path base = folder_of(file);
   std::map<std::string, Caption> out;
-  std::string ext = fs::path(file).extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
+  const std::string ext = ascii_lower(fs::path(file).extension().string());
   if (ext == ".jsonl") {
     std::string line;
     for (int n = 1; std::getline(in, line); ++n) {
@@ -147,7 +144,7 @@ std::map<std::string, Caption> read_captions(const std::string& file) {
     std::string h = rows[0][i];
     h.erase(std::remove_if(h.begin(), h.end(), [](unsigned char c) { return std::isspace(c); }),
             h.end());
-    std::transform(h.begin(), h.end(), h.begin(), [](unsigned char c) { return std::tolower(c); });
+    h = ascii_lower(std::move(h));
     if (h == "path") pc = int(i);
     if (h == "caption") cc = int(i);
   }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/strings.h"
 
 namespace cubist::shapes {
 namespace {
@@ -140,8 +141,7 @@ class Parser {
 
   [[noreturn]] void wrong(const Token& t, const std::string& accepted) const {
     std::string hint;
-    std::string lower = t.text;
-    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::string lower = ascii_lower(t.text);
     if (t.text.empty())
       hint = " (two spaces in a row, or a space at the start or end)";
     else if (lower != t.text)

@@ -8,7 +8,6 @@ extern "C" {
 }
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
@@ -18,6 +17,7 @@ extern "C" {
 #include <mutex>
 
 #include "core/error.h"
+#include "core/strings.h"
 
 namespace cubist::ffmpeg {
 
@@ -70,9 +70,7 @@ std::string describe(int averror) {
 }
 
 std::string extension(const std::string& path) {
-  std::string e = fs::path(path).extension().string();
-  std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return std::tolower(c); });
-  return e;
+  return ascii_lower(fs::path(path).extension().string());
 }
 
 namespace {
@@ -306,10 +304,7 @@ std::map<std::string, std::string> dict_to_map(const AVDictionary* d) {
   const AVDictionaryEntry* e = nullptr;
   while ((e = av_dict_get(d, "", e, AV_DICT_IGNORE_SUFFIX))) {
     // Matroska stores tag names in capitals (COMMENT); keys read back in lower case everywhere.
-    std::string key(e->key);
-    std::transform(key.begin(), key.end(), key.begin(),
-                   [](unsigned char c) { return std::tolower(c); });
-    m[key] = e->value;
+    m[ascii_lower(e->key)] = e->value;
   }
   return m;
 }

@@ -1,7 +1,6 @@
 #include "pipeline/video_prompts.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <sstream>
@@ -676,11 +675,8 @@ nlohmann::ordered_json job_provenance(const TextToVideoModel& m, const VideoJob&
 void check_output_path(const std::string& out, int64_t frames) {
   check_video_output(out);  // a form or place write_video cannot write is an Error saying why
   check_output_place(sidecar_path(out));  // written after the video, so checked before it
-  std::string ext = fs::path(out).extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  CUBIST_CHECK(ext != ".png" || frames == 1, out, ": a .png holds one frame and this video has ",
-               frames,
+  CUBIST_CHECK(ascii_lower(fs::path(out).extension().string()) != ".png" || frames == 1, out,
+               ": a .png holds one frame and this video has ", frames,
                "; write .mp4, .webm, .gif or a folder of PNG frames (a path ending in "
                "'/'), or ask for --frames 1");
 }
