@@ -8,6 +8,7 @@
 #include "cli/interrupt.h"
 #include "cli/progress.h"
 #include "core/error.h"
+#include "core/strings.h"
 #include "data/shapes_dataset.h"
 #include "io/video.h"
 
@@ -39,23 +40,26 @@ int cmd_data_shapes(int argc, char** argv) {
   const std::string size_list = args.str("--sizes", "64x64");
   const std::string frame_list = args.str("--frames", "1,9,17,33");
   args.finish();
-  if (out.empty()) throw UsageError("--out DIR is required: the folder to write the data set in");
+  // Every problem at once, before anything is written: one run to fix them all.
+  std::vector<std::string> problems;
+  if (out.empty()) problems.push_back("--out DIR is required: the folder to write the data set in");
   if (clips < 1)
-    throw UsageError("--clips takes a whole number >= 1, not " + std::to_string(clips));
+    problems.push_back("--clips takes a whole number >= 1, not " + std::to_string(clips));
   if (format != "mp4" && format != "png" && format != "webm" && format != "gif")
-    throw UsageError("--format takes mp4, png, webm or gif, not '" + format + "'");
+    problems.push_back("--format takes mp4, png, webm or gif, not '" + format + "'");
   std::vector<cubist::shapes::ClipSize> sizes;
   std::vector<int> frames;
   try {
     sizes = cubist::shapes::parse_sizes(size_list);
   } catch (const cubist::Error& e) {
-    throw UsageError(std::string("--sizes: ") + e.what());
+    problems.push_back(std::string("--sizes: ") + e.what());
   }
   try {
     frames = cubist::shapes::parse_frame_counts(frame_list);
   } catch (const cubist::Error& e) {
-    throw UsageError(std::string("--frames: ") + e.what());
+    problems.push_back(std::string("--frames: ") + e.what());
   }
+  if (!problems.empty()) throw UsageError(cubist::join(problems, "; "));
   std::vector<std::string> errors;
   cubist::cli::Progress bar("data shapes", static_cast<int64_t>(clips), "clip");
   int64_t written = 0;

@@ -118,7 +118,14 @@ int main(int argc, char** argv) {
       return c.run(argc - 2, argv + 2);
     } catch (const cubist::cli::UsageError& e) {
       after_process_0();
-      std::fprintf(stderr, "%s: %s\n(see `cubist %s --help`)\n", who.c_str(), e.what(), c.name);
+      // `cubist data shapes --help` has the options of `data shapes`; `data --help` lists only
+      // its two subcommands (text and vae print every subcommand's options in one help).
+      std::string help = c.name;
+      if (help == "data" && argc > 2 &&
+          (!std::strcmp(argv[2], "shapes") || !std::strcmp(argv[2], "index")))
+        help += std::string(" ") + argv[2];
+      std::fprintf(stderr, "%s: %s\n(see `cubist %s --help`)\n", who.c_str(), e.what(),
+                   help.c_str());
       code = 2;
     } catch (const cubist::Error& e) {
       after_process_0();

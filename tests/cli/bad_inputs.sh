@@ -49,4 +49,14 @@ grep -q "transparency" opaque.log && fail "an opaque image said to have transpar
 ffmpeg -nostdin -loglevel error -f lavfi -i testsrc=size=32x32:rate=8 -frames:v 5 opaque.gif
 "$cubist" vae encode opaque.gif -o g.safetensors > gif.log 2>&1 || { cat gif.log; fail "gif"; }
 grep -q "transparency" gif.log && { cat gif.log; fail "an opaque GIF said to have transparency"; }
+# Every bad option of `data shapes` is named in one run, with the help that lists its options.
+expect_failure "not 'avi'; --sizes: sizes \"65x64\"" "$cubist" data shapes --out ds --clips 2 \
+  --sizes 65x64 --frames 2 --format avi
+grep -q -- '--frames: frame counts "2"' out.log || { cat out.log; fail "--frames left unnamed"; }
+grep -q -- 'see `cubist data shapes --help`' out.log || { cat out.log; fail "the help named"; }
+[[ ! -e ds ]] || fail "data shapes with bad options wrote ds"
+# A subcommand's --help prints help, where it had asked for the subcommand's options.
+for sub in tokenizer encode expand; do
+  "$cubist" text $sub --help | grep -q "usage: cubist text tokenizer" || fail "text $sub --help"
+done
 echo "bad_inputs.sh: passed"
