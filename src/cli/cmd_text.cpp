@@ -116,8 +116,8 @@ int expand(Args& a) {
 int cmd_text(int argc, char** argv) {
   Args a(argc > 0 ? argc - 1 : 0, argv + (argc > 0 ? 1 : 0));
   const std::string what = argc > 0 ? argv[0] : "";
-  if (what == "--help" || what == "-h") {
-    std::fputs(kUsage, stdout);
+  if (what == "--help" || what == "-h" || a.flag("--help") || a.flag("-h")) {
+    std::fputs(kUsage, stdout);  // `cubist text expand --help` too: one usage covers all three
     return 0;
   }
   if (what == "tokenizer") return tokenizer(a);
