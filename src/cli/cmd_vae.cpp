@@ -413,7 +413,8 @@ int encode(Args& args) {
   const TileArgs tile = tile_args(args);
   const std::string in = single_input(args, "input video");
   args.finish();
-  const auto vae = load_vae(find_model(model));
+  const std::string model_path = find_model(model);
+  const auto vae = load_vae(model_path);
   const Tiling tiling = tiling_option(tile, *vae);
   if (out.empty()) throw UsageError("give the latent file to write with -o LATENT.safetensors");
   check_output_extension(out, ".safetensors", "a latent");
@@ -429,6 +430,8 @@ int encode(Args& args) {
   LatentFile f =
       chunk == 0 ? encode_whole(*vae, in, video, options) : encode_streamed(*vae, in, options);
   f.source = in, f.vae_encoder = vae->encoder_fingerprint();
+  f.vae_encoder_bf16 = vae->encoder_fingerprint_at_bf16();
+  f.vae = std::filesystem::absolute(model_path).lexically_normal().string();  // decode finds it
   save_latent(out, f);
   std::printf("vae encode: %s (%lld frames, %lldx%lld) -> %s latent %s%s\n", in.c_str(),
               static_cast<long long>(f.frames), static_cast<long long>(f.width),
@@ -487,6 +490,52 @@ Tiling refined_whole(const LatentFile& f, const TileArgs& asked, const Tiling& t
 }
 
 // The latent file to decode; a video or image given in its place is named as one.
+enum class SameEncoder { kYes, kNo, kUnknown };
+
+// Whether `vae` holds the encoder that made f: the same weights, at f32 or rounded to bf16 (an
+// export of them). A file that records no encoder passes; one that records only its f32
+// fingerprint (from before the bf16 one) cannot tell other weights from another precision.
+SameEncoder same_encoder(const LatentFile& f, const Vae& vae) {
+  if (f.vae_encoder.empty() || f.vae_encoder == vae.encoder_fingerprint()) return SameEncoder::kYes;
+  if (f.vae_encoder_bf16.empty()) return SameEncoder::kUnknown;
+  return f.vae_encoder_bf16 == vae.encoder_fingerprint_at_bf16() ? SameEncoder::kYes
+                                                                 : SameEncoder::kNo;
+}
+
+// The autoencoder file that made f, where it is still there with that encoder, else "".
+std::string recorded_encoder(const LatentFile& f) {
+  std::error_code ec;
+  if (f.vae.empty() || !std::filesystem::is_regular_file(f.vae, ec)) return "";
+  try {
+    const auto vae = load_vae(f.vae);
+    return vae->config() == f.config && same_encoder(f, *vae) == SameEncoder::kYes ? f.vae : "";
+  } catch (const Error&) {
+    return "";  // replaced since by a file that is not an autoencoder
+  }
+}
+
+// Latents of another encoder are another space: its decoder draws something else from them,
+// with no error of its own, so they are refused (or noted, where the file cannot tell).
+void check_encoder(const LatentFile& f, const Vae& vae, const std::string& in,
+                   const std::string& model_path) {
+  const SameEncoder same = same_encoder(f, vae);
+  if (same == SameEncoder::kYes) return;
+  const std::string made_by =
+      f.vae.empty() ? "the autoencoder that encoded it"
+                    : f.vae + (recorded_encoder(f).empty() ? " (no longer there as it was)" : "");
+  CUBIST_CHECK(same != SameEncoder::kNo, in, ": encoded by another encoder (weights ",
+               f.vae_encoder, ") than ", model_path, "'s (", vae.encoder_fingerprint(),
+               "); a latent decodes only with the autoencoder whose encoder made it, or a "
+               "decoder fine-tuned alone from it: decode with --model ",
+               made_by);
+  std::fprintf(stderr,
+               "vae decode: note: %s was encoded by other encoder weights (%s) than %s's (%s); "
+               "unless %s holds the same weights at another precision, the video will be wrong: "
+               "decode with --model %s\n",
+               in.c_str(), f.vae_encoder.c_str(), model_path.c_str(),
+               vae.encoder_fingerprint().c_str(), model_path.c_str(), made_by.c_str());
+}
+
 LatentFile read_latent_input(const std::string& in) {
   try {
     return load_latent(in);
@@ -515,13 +564,18 @@ int decode(Args& args) {
   const std::string in = single_input(args, "latent file");
   args.finish();
   if (out.empty()) throw UsageError("give the video to write with -o OUT.mp4");
-  const std::string model_path = find_model(model);
+  const LatentFile f = read_latent_input(in);
+  // Without --model, the autoencoder that encoded the latent, where it is still there.
+  const std::string own = model.empty() ? recorded_encoder(f) : "";
+  const std::string model_path = own.empty() ? find_model(model) : own;
+  if (!own.empty())
+    std::printf("vae decode: decoding with %s, the autoencoder that encoded it\n", own.c_str());
   const auto vae = load_vae(model_path);
   const Tiling tiling = tiling_option(tile, *vae);
-  const LatentFile f = read_latent_input(in);
   CUBIST_CHECK(f.config == vae->config(), in, ": made by another autoencoder (",
                f.config.to_json().dump(), ") than ", model_path, " (",
                vae->config().to_json().dump(), ")");
+  check_encoder(f, *vae, in, model_path);
   if (!f.refined_for.empty()) {
     const std::string decoder = vae->decoder_fingerprint();  // a hash of every decoder weight
     if (f.refined_for != decoder)

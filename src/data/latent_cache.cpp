@@ -27,7 +27,7 @@ namespace {
 // encoder's weights and (for files that recorded only that) of all its weights.
 struct CacheModel {
   const Vae& vae;
-  std::string path, encoder, weights;
+  std::string path, encoder, encoder_bf16, weights;
 };
 
 // Throws unless latent f (at `where`) was encoded by this autoencoder: its config, and its
@@ -49,6 +49,7 @@ void check_model(const LatentFile& f, const CacheModel& model, const std::string
 // Marks f as clip e's, encoded by `model`.
 void stamp(LatentFile& f, const CacheModel& model, const ManifestEntry& e) {
   f.source = e.path, f.caption = e.caption, f.vae_encoder = model.encoder;
+  f.vae_encoder_bf16 = model.encoder_bf16;
   if (!model.path.empty()) f.vae = fs::absolute(model.path).lexically_normal().string();
 }
 
@@ -223,7 +224,8 @@ CacheResult cache_latents(const Vae& vae, const std::string& vae_path, const std
   CUBIST_CHECK(!entries.empty(), "vae cache: ", manifest,
                " lists no videos; index a folder of videos first (cubist data index DIR)");
   make_output_folder((fs::path(out_dir) / "latents").string());
-  const CacheModel model{vae, vae_path, vae.encoder_fingerprint(), vae.fingerprint()};
+  const CacheModel model{vae, vae_path, vae.encoder_fingerprint(),
+                         vae.encoder_fingerprint_at_bf16(), vae.fingerprint()};
   const bool has_latents = check_folder(out_dir, model, manifest, entries);
   check_cut(out_dir, o.cut, has_latents);
   CacheResult r;

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdio>
 
+#include "core/dtype.h"
 #include "core/error.h"
 
 namespace cubist {
@@ -49,21 +50,31 @@ ConstantWeights::~ConstantWeights() {
   for (size_t i = 0; i < params_.size(); ++i) params_[i].var.set_requires_grad(was_[i]);
 }
 
-std::string Module::fingerprint() const {
+namespace {
+
+std::string fingerprint_of(const std::vector<NamedParam>& params, bool at_bf16) {
   uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a, 64-bit
   const auto mix = [&h](const void* data, size_t n) {
     const auto* bytes = static_cast<const unsigned char*>(data);
     for (size_t i = 0; i < n; ++i) h = (h ^ bytes[i]) * 0x100000001b3ull;
   };
-  for (const NamedParam& p : parameters()) {
+  for (const NamedParam& p : params) {
     mix(p.name.data(), p.name.size() + 1);  // the terminating 0 separates name from values
-    const std::vector<float> v = p.var.value().to_vector();
+    std::vector<float> v = p.var.value().to_vector();
+    if (at_bf16)
+      for (float& x : v) x = bf16_to_f32(f32_to_bf16(x));
     mix(v.data(), v.size() * sizeof(float));
   }
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
   return hex;
 }
+
+}  // namespace
+
+std::string Module::fingerprint() const { return fingerprint_of(parameters(), false); }
+
+std::string Module::fingerprint_at_bf16() const { return fingerprint_of(parameters(), true); }
 
 void Module::load_state_dict(const SafeTensors& file) {
   for (NamedParam& p : parameters()) {

@@ -33,6 +33,9 @@ class Module {
   // 16 hex digits (64-bit FNV-1a over every parameter's name and f32 values) that tell two sets
   // of weights apart: the latent cache records it to refuse latents of other weights.
   std::string fingerprint() const;
+  // The same over the values rounded to bf16: equal for weights and their bf16 export (`cubist
+  // export --bf16`), so a file can be matched to the model it came from at either precision.
+  std::string fingerprint_at_bf16() const;
   // Copies every parameter from a file; a missing tensor or a shape that differs is an Error
   // naming the tensor, both shapes and the file (a checkpoint of another architecture).
   void load_state_dict(const SafeTensors& file);

@@ -106,6 +106,7 @@ void save_latent(const std::string& path, const LatentFile& f) {
   if (!f.caption.empty()) meta["caption"] = f.caption;
   if (!f.vae.empty()) meta["vae"] = f.vae;
   if (!f.vae_encoder.empty()) meta["vae_encoder"] = f.vae_encoder;
+  if (!f.vae_encoder_bf16.empty()) meta["vae_encoder_bf16"] = f.vae_encoder_bf16;
   if (!f.vae_weights.empty()) meta["vae_weights"] = f.vae_weights;
   if (!f.refined_for.empty()) meta["refined_for"] = f.refined_for;
   if (f.refine_steps > 0) {
@@ -140,6 +141,8 @@ LatentFile load_latent(const std::string& path) {
   if (file.metadata().count("caption")) f.caption = file.metadata().at("caption");
   if (file.metadata().count("vae")) f.vae = file.metadata().at("vae");
   if (file.metadata().count("vae_encoder")) f.vae_encoder = file.metadata().at("vae_encoder");
+  if (file.metadata().count("vae_encoder_bf16"))
+    f.vae_encoder_bf16 = file.metadata().at("vae_encoder_bf16");
   if (file.metadata().count("vae_weights")) f.vae_weights = file.metadata().at("vae_weights");
   if (file.metadata().count("refine_steps")) f.refine_steps = file.metadata_int("refine_steps");
   if (file.metadata().count("refined_for")) f.refined_for = file.metadata().at("refined_for");

@@ -4,7 +4,8 @@
 // metadata: "format" = kLatentFormat, "vae_config" (the autoencoder that made it), "frames",
 // "height", "width" (the video before padding: decoding crops back to it), "fps", and "source",
 // "start_frame" (of a clip cut from the source), "caption", "vae" (the autoencoder file, as an
-// absolute path) and "vae_encoder" (its encoder's weights' fingerprint) when known. The transformer
+// absolute path), "vae_encoder" and "vae_encoder_bf16" (its encoder's weights' fingerprints, at
+// f32 and rounded to bf16) when known. The transformer
 // trains on these without re-encoding.
 #pragma once
 
@@ -34,6 +35,10 @@ struct LatentFile {
   // latents: a decoder fine-tuned on its own still decodes them. Files written before this
   // record the whole autoencoder's fingerprint in vae_weights instead.
   std::string vae_encoder;
+  // The same over the weights rounded to bf16 (Module::fingerprint_at_bf16): it matches the
+  // encoder's bf16 export too, so decoding can tell another precision from other weights.
+  // Empty in files from before it.
+  std::string vae_encoder_bf16;
   std::string vae_weights;
   // A latent refined after encoding (models/vae/refine.h): its steps, and the fingerprint of the
   // decoder it was refined through (it decodes best with that one). 0 and empty otherwise.

@@ -64,6 +64,8 @@ class Vae : public Module {
 
   // The fingerprint of the encoder's weights alone: what a latent depends on.
   std::string encoder_fingerprint() const { return encoder_.fingerprint(); }
+  // The same at bf16: one for the encoder and its bf16 export (Module::fingerprint_at_bf16).
+  std::string encoder_fingerprint_at_bf16() const { return encoder_.fingerprint_at_bf16(); }
   // The decoder's: what a refined latent was refined through (models/vae/refine.h).
   std::string decoder_fingerprint() const { return decoder_.fingerprint(); }
   // The decoder's parameters under their names in the whole model ("decoder. ..."): what a
