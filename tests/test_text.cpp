@@ -335,5 +335,26 @@ TEST(PromptExpansion, BadPromptsSayWhatIsAccepted) {
   EXPECT_NE(msg.find("1 to 3"), std::string::npos) << msg;
 }
 
+// A colour names the background where "background" follows it, an object before a shape or
+// size: each only in the colours it can have, never turned into the other.
+TEST(PromptExpansion, BackgroundAndObjectColoursAreNotSwapped) {
+  std::string msg = testing::error_message(
+      [] { text::expand_prompt("a red ball on a blue background", 1); });
+  EXPECT_NE(msg.find("blue is not a background colour; backgrounds are black, gray, navy, brown"),
+            std::string::npos)
+      << msg;
+  msg = testing::error_message([] { text::expand_prompt("a red ball on a red backdrop", 1); });
+  EXPECT_NE(msg.find("red is not a background colour"), std::string::npos) << msg;
+  msg = testing::error_message([] { text::expand_prompt("a grey ball", 1); });
+  EXPECT_NE(msg.find("grey is a background colour; objects are red, green"), std::string::npos)
+      << msg;
+  const text::ExpandedPrompt e = text::expand_prompt("a red ball on a grey background", 1);
+  EXPECT_EQ(e.spec.background, shapes::Background::kGray);
+  ASSERT_EQ(e.spec.objects.size(), 1u);
+  EXPECT_EQ(e.spec.objects[0].colour, shapes::Colour::kRed);
+  EXPECT_EQ(text::expand_prompt("a red ball on gray", 1).spec.background,
+            shapes::Background::kGray);
+}
+
 }  // namespace
 }  // namespace cubist

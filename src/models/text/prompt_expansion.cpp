@@ -135,6 +135,18 @@ E draw_sayable(Generator& gen, int n, const WordFilter& known, Allowed allowed) 
   return from[static_cast<size_t>(draw(gen, static_cast<int>(from.size())))];
 }
 
+std::string colour_names() {
+  std::vector<std::string> names;
+  for (int c = 0; c < kNumColours; ++c) names.emplace_back(name(static_cast<Colour>(c)));
+  return join(names, ", ");
+}
+
+std::string background_names() {
+  std::vector<std::string> names;
+  for (int b = 0; b < kNumBackgrounds; ++b) names.emplace_back(name(static_cast<Background>(b)));
+  return join(names, ", ");
+}
+
 [[noreturn]] void unknown(std::string_view prompt, const std::vector<std::string>& bad) {
   const std::string list = "\"" + join(bad, "\", \"") + "\"", accepted = join(prompt_words(), ", ");
   fail("prompt: unknown word", bad.size() > 1 ? "s " : " ", list, " in ", quoted_excerpt(prompt),
@@ -157,10 +169,25 @@ std::vector<Partial> scan(std::string_view prompt, std::optional<Background>& ba
   for (size_t i = 0; i < w.size(); ++i) {
     const std::string& word = w[i];
     const std::string canon = word == "grey" ? "gray" : word;
-    if (auto c = colour_named(canon)) {
-      current(objects.back().colour.has_value()).colour = c;
-    } else if (auto b = background_named(canon)) {
-      background = b;
+    const std::string next = i + 1 < w.size() ? w[i + 1] : "";
+    const auto colour = colour_named(canon);
+    const auto backdrop = background_named(canon);
+    if ((colour || backdrop) && (next == "background" || next == "backdrop")) {
+      // "on a blue background" names the background, not an object: only its colours do.
+      if (!backdrop)
+        fail("prompt: ", quoted_excerpt(prompt), ": ", word,
+             " is not a background colour; backgrounds are ", background_names(), " (objects are ",
+             colour_names(), ")");
+      background = backdrop;
+    } else if (colour) {
+      current(objects.back().colour.has_value()).colour = colour;
+    } else if (backdrop) {
+      // "a gray ball" names an object, in a colour objects do not have.
+      if (kShapeWords.count(next) || kSizeWords.count(next))
+        fail("prompt: ", quoted_excerpt(prompt), ": ", word,
+             " is a background colour; objects are ", colour_names(), " (backgrounds are ",
+             background_names(), ")");
+      background = backdrop;
     } else if (auto s = kShapeWords.find(word); s != kShapeWords.end()) {
       current(objects.back().shape.has_value()).shape = s->second;
     } else if (auto z = kSizeWords.find(word); z != kSizeWords.end()) {
