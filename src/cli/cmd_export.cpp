@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "io/output_folder.h"
 #include "io/safetensors.h"
+#include "pipeline/file_info.h"
 
 namespace cubist::cli {
 
@@ -38,6 +39,8 @@ int cmd_export(int argc, char** argv) {
   if (out.empty()) throw UsageError("give the file to write with -o OUT.safetensors");
   check_output_extension(out, ".safetensors", "a weights file");
   check_output_place(out);  // a missing folder is named before the weights are read
+  // An export replaces an older export of its kind, never other weights or the input itself.
+  check_replaces_only(out, {describe_file(in[0])["kind"].get<std::string>()}, "export", in[0]);
   const int64_t n = export_safetensors(
       in[0], out, bf16 ? std::optional<FileDType>(FileDType::BF16) : std::nullopt);
   std::printf("export: %s -> %s (%lld values%s)\n", in[0].c_str(), out.c_str(),

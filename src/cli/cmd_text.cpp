@@ -11,6 +11,7 @@
 #include "io/output_folder.h"
 #include "models/text/prompt_expansion.h"
 #include "models/text/tokenizer.h"
+#include "pipeline/file_info.h"
 
 namespace cubist::cli {
 namespace {
@@ -50,6 +51,7 @@ int tokenizer(Args& a) {
   a.finish();
   check_output_extension(out, ".json", "a tokenizer");
   check_output_place(out);  // before the captions are read and a tokenizer trained
+  check_replaces_only(out, {"tokenizer"}, "text tokenizer");
   if (type != "word" && type != "sentencepiece")
     throw UsageError("--type is word or sentencepiece, not \"" + type + "\"");
   if (pieces_given && type != "sentencepiece")

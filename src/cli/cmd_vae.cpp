@@ -28,6 +28,7 @@
 #include "models/vae/latent_io.h"
 #include "models/vae/tiling.h"
 #include "models/vae/vae.h"
+#include "pipeline/file_info.h"
 #include "train/process_group.h"
 #include "train/vae_trainer.h"
 
@@ -419,6 +420,7 @@ int encode(Args& args) {
   if (out.empty()) throw UsageError("give the latent file to write with -o LATENT.safetensors");
   check_output_extension(out, ".safetensors", "a latent");
   check_output_place(out);  // before the encoding, which a refinement makes long
+  check_replaces_only(out, {"latent"}, "vae encode");
   const VideoInfo video = probe_video(in);
   if (video.alpha)
     std::printf(
@@ -636,6 +638,7 @@ int export_weights(Args& args) {
   if (out.empty()) throw UsageError("give the file to write with -o OUT.safetensors");
   check_output_extension(out, ".safetensors", "an autoencoder's weights file");
   check_output_place(out);
+  check_replaces_only(out, {"autoencoder"}, "vae export", in);
   const SafeTensors file = SafeTensors::open(in);
   const auto vae = load_vae(in);
   std::map<std::string, std::string> meta = file.metadata();

@@ -470,6 +470,24 @@ std::string generate_command(const nlohmann::ordered_json& r, const std::string&
   return line;
 }
 
+void check_replaces_only(const std::string& path, const std::vector<std::string>& kinds,
+                         const std::string& writer, const std::string& input) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) return;
+  CUBIST_CHECK(input.empty() || !fs::equivalent(path, input, ec), path, ": is also the input of ",
+               writer, ", which writes a new file: give another name");
+  std::string kind;
+  try {
+    kind = describe_file(path)["kind"].get<std::string>();
+  } catch (const std::exception&) {  // an Error, or a kind that is not a string
+  }
+  if (std::find(kinds.begin(), kinds.end(), kind) != kinds.end()) return;
+  const std::string what = kind.empty() ? "a file Cubist does not write"
+                                        : (kind.find_first_of("aeiou") == 0 ? "an " : "a ") + kind;
+  fail(path, ": exists and is ", what, ", which ", writer,
+       " would replace; give another name, or remove it first");
+}
+
 nlohmann::ordered_json describe_file(const std::string& path, const std::string& model_dir) {
   std::error_code ec;
   CUBIST_CHECK(fs::exists(path, ec), path, ": no such file or folder");

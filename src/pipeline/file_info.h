@@ -19,6 +19,13 @@ namespace cubist {
 // finds it). A path that is none of these is an Error that says what is described.
 nlohmann::ordered_json describe_file(const std::string& path, const std::string& model_dir = "");
 
+// Refuses to let `writer` replace the file at `path` unless it is one of `kinds` (describe_file's
+// "kind"): what a command writes replaces a file of its own kind, never weights, a record or a
+// file Cubist cannot read. Nothing there, or a folder (check_output_place's), passes. Refuses
+// `path` when it is the file `input` too (an export in place).
+void check_replaces_only(const std::string& path, const std::vector<std::string>& kinds,
+                         const std::string& writer, const std::string& input = "");
+
 // The `cubist generate` command line that makes a generated video again from its provenance
 // record (the same seed and settings give the same frames), writing to `out`, with the model in
 // `model_dir` (empty: the default model); input videos and images by the names the record holds.

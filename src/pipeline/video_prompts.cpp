@@ -14,6 +14,7 @@
 #include "io/sha256.h"
 #include "models/text/prompt_expansion.h"
 #include "models/vae/tiling.h"
+#include "pipeline/file_info.h"
 #include "pipeline/sampling_time.h"
 #include "pipeline/seam_guidance.h"
 
@@ -675,6 +676,7 @@ nlohmann::ordered_json job_provenance(const TextToVideoModel& m, const VideoJob&
 void check_output_path(const std::string& out, int64_t frames) {
   check_video_output(out);  // a form or place write_video cannot write is an Error saying why
   check_output_place(sidecar_path(out));  // written after the video, so checked before it
+  check_replaces_only(sidecar_path(out), {"provenance record"}, "generate's provenance record");
   CUBIST_CHECK(ascii_lower(fs::path(out).extension().string()) != ".png" || frames == 1, out,
                ": a .png holds one frame and this video has ", frames,
                "; write .mp4, .webm, .gif or a folder of PNG frames (a path ending in "

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # What is already there survives a command that cannot write its output (ctest's cli_outputs):
 # places that take no files are named before the work, a folder of someone's pictures is not
-# taken for frames, an input is not overwritten by what is made from it, and a record edited by
-# hand is still shown.
+# taken for frames, an input is not overwritten by what is made from it, a file of another kind
+# is not replaced by what a command writes, and a record edited by hand is still shown.
 source "$(dirname "$0")/common.bash"
 cd "$tmp"
 
@@ -44,6 +44,25 @@ expect_failure "a latent is written as a .safetensors file; name it a.safetensor
   "$cubist" vae encode a.png -o a.mp4
 expect_failure "name it t.json" "$cubist" text tokenizer --out t.txt
 [[ ! -e a.mp4 && ! -e t.txt ]] || fail "a file was written under a name it is not"
+
+# A command replaces a file of its own kind only: not weights, a record, or a user's file.
+cp "$root/models/shapes/dit.safetensors" "$root/models/shapes/vae.safetensors" .
+expect_failure "vae.safetensors: exists and is an autoencoder, which export would replace" \
+  "$cubist" export dit.safetensors -o vae.safetensors
+expect_failure "is also the input of export" "$cubist" export dit.safetensors -o dit.safetensors \
+  --bf16
+expect_failure "dit.safetensors: exists and is a transformer, which vae encode would replace" \
+  "$cubist" vae encode a.png -o dit.safetensors
+cmp -s dit.safetensors "$root/models/shapes/dit.safetensors" &&
+  cmp -s vae.safetensors "$root/models/shapes/vae.safetensors" || fail "weights were replaced"
+expect_failure "a.png.json: exists and is a provenance record, which text tokenizer" \
+  "$cubist" text tokenizer --out a.png.json
+echo '{"my": "settings"}' > config.json
+expect_failure "config.json: exists and is a file Cubist does not write" "$cubist" generate \
+  "a red ball" --frames 5 --steps 1 -o config
+grep -q '"my": "settings"' config.json || fail "config.json was replaced"
+"$cubist" text tokenizer --out t.json > t.log && "$cubist" text tokenizer --out t.json > t.log ||
+  fail "a tokenizer did not replace its own kind"
 
 # A record edited by hand: shown, with the field at fault named in place of a command.
 python3 -c 'import json; r = json.load(open("a.png.json")); r["guidance"] = None
