@@ -20,6 +20,7 @@
 #include "data/shapes_dataset.h"
 #include "data/shapes_raster.h"
 #include "data/shapes_sample.h"
+#include "testing.h"
 
 namespace cubist::shapes {
 namespace {
@@ -366,6 +367,31 @@ TEST(ShapesDataset, StopsBetweenClipsWhenAsked) {
   EXPECT_EQ(calls, 2);
   EXPECT_TRUE(errors.empty()) << "the stop is not a clip's failure";
   EXPECT_FALSE(std::filesystem::exists(dir / "manifest.jsonl"));
+  // The same run again writes over the clips it made, and leaves a finished data set.
+  std::ofstream(dir / "clip_000000.mp4") << "a clip of the stopped run";
+  stop = false, calls = 0;
+  EXPECT_EQ(generate_dataset(dir.string(), 5, {{64, 64}}, {1}, 3, writer, "mp4").size(), 5u);
+  EXPECT_EQ(calls, 5);
+  EXPECT_TRUE(std::filesystem::exists(dir / "manifest.jsonl"));
+  EXPECT_FALSE(std::filesystem::exists(dir / ".unfinished"));
+  std::filesystem::remove_all(dir);
+}
+
+// A file of a clip's name that no unfinished run of Cubist's wrote is someone's: refused, kept.
+TEST(ShapesDataset, KeepsFilesItDidNotWrite) {
+  const auto dir = std::filesystem::temp_directory_path() / "cubist_shapes_theirs";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "clip_000001.mp4") << "mine";
+  int calls = 0;
+  const auto writer = [&](const std::string&, const Video&) { ++calls; };
+  const std::string msg = cubist::testing::error_message([&] {
+    generate_dataset(dir.string(), 3, {{64, 64}}, {1}, 3, writer, "mp4");
+  });
+  EXPECT_NE(msg.find("clip_000001.mp4 is there already"), std::string::npos) << msg;
+  EXPECT_EQ(calls, 0);
+  std::ifstream kept(dir / "clip_000001.mp4");
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(kept), {}), "mine");
   std::filesystem::remove_all(dir);
 }
 

@@ -15,11 +15,12 @@
 namespace {
 
 constexpr const char* kUsage =
-    "usage: cubist data shapes --out DIR [--clips N] [--sizes 64x64,96x64] [--frames 1,9,17,33]\n"
+    "usage: cubist data shapes --out DIR [--clips 100] [--sizes 64x64] [--frames 1,9,17,33]\n"
     "                          [--seed S] [--format mp4|png|webm|gif]\n"
     "Writes N Shapes World clips (clip i depends only on the seed and i) and DIR/manifest.jsonl\n"
     "with path, caption, prompt, description, frames, fps, width, height, duration. A DIR that\n"
-    "already holds a manifest.jsonl is refused (its data set is kept).\n"
+    "already holds a manifest.jsonl is refused (its data set is kept), and so is one holding a\n"
+    "file of a clip's name that an interrupted run of this did not write.\n"
     "Sizes: multiples of 16 in [32, 256]. Frames: 1 + 4k, at most 33. Defaults: --clips 100\n"
     "--sizes 64x64 --frames 1,9,17,33 --seed 0 --format mp4.\n";
 

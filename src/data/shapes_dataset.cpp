@@ -11,6 +11,7 @@
 #include "data/shapes_raster.h"
 #include "data/shapes_sample.h"
 #include "io/output_folder.h"
+#include "io/text_file.h"
 
 namespace cubist::shapes {
 namespace {
@@ -119,6 +120,10 @@ std::string clip_file_name(uint64_t index, const std::string& format) {
   return format == "png" ? std::string(buf) : std::string(buf) + "." + format;
 }
 
+// In a data set's folder while its clips are written, gone once its manifest is: what lets a run
+// again after an interruption write over the clips it made.
+constexpr const char* kUnfinishedMark = ".unfinished";
+
 std::vector<ManifestEntry> generate_dataset(const std::string& out_dir, int64_t clips,
                                             const std::vector<ClipSize>& sizes,
                                             const std::vector<int>& frame_counts, uint64_t seed,
@@ -137,7 +142,19 @@ std::vector<ManifestEntry> generate_dataset(const std::string& out_dir, int64_t 
                " already holds a data set (", manifest.string(),
                "); writing another there would replace it. Choose another folder, or remove that "
                "one first");
+  // A file of a clip's name is written over only where an interrupted run of this left its mark
+  // (it wrote that clip); elsewhere it is someone's file, kept.
+  const std::filesystem::path unfinished = std::filesystem::path(out_dir) / kUnfinishedMark;
+  if (!std::filesystem::exists(unfinished))
+    for (int64_t i = 0; i < clips; ++i) {
+      const auto file = std::filesystem::path(out_dir) / clip_file_name(uint64_t(i), format);
+      CUBIST_CHECK(!std::filesystem::exists(file), "shapes dataset: ", file.string(),
+                   " is there already, and no unfinished data set of Cubist's is: writing "
+                   "clip ",
+                   i, " would replace it. Choose another folder, or move it first");
+    }
   make_output_folder(out_dir);
+  write_text_file(unfinished.string(), "clips are being written; the manifest comes last\n");
   std::vector<ManifestEntry> records;
   for (int64_t i = 0; i < clips; ++i) {
     CUBIST_CHECK(!stop || !stop->load(), "interrupted after ", i, " of ", clips,
@@ -156,6 +173,7 @@ std::vector<ManifestEntry> generate_dataset(const std::string& out_dir, int64_t 
     }
   }
   write_manifest(manifest.string(), records);
+  std::filesystem::remove(unfinished);
   return records;
 }
 
