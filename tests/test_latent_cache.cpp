@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 
 #include "data/clip_cut.h"
@@ -83,6 +84,52 @@ TEST_F(LatentCache, ReusesItsLatentsAndRefusesThoseOfOtherWeights) {
   testing::expect_error(
       [&] { cache_latents(*a, path("a.safetensors"), path("videos.jsonl"), path("cache2"), {}); },
       "holds the latents of another manifest", "is missing");
+}
+
+// A caption the manifest changed since a video was cached is taken (the latents stay), and a
+// video written since it was cached is encoded again; each is noted.
+TEST_F(LatentCache, TakesNewCaptionsAndEncodesChangedVideosAgain) {
+  const std::string clip = path("clip.mp4");
+  write_video(clip, testing::smooth_video(5, 16, 16, 8));
+  write_manifest(path("v.jsonl"), {{.path = clip, .caption = "a red ball"}});
+  testing::write_tiny_vae(path("a.safetensors"), 1);
+  const auto a = load_vae(path("a.safetensors"));
+  std::vector<std::string> notes;
+  const auto on_video = [&](const CacheProgress& p) {
+    if (p.handled && !p.note.empty()) notes.push_back(p.note);
+  };
+  const auto cache = [&] {
+    notes.clear();
+    EXPECT_EQ(cache_latents(*a, path("a.safetensors"), path("v.jsonl"), path("cache"), {}, on_video)
+                  .cached,
+              1);
+  };
+  cache();
+  EXPECT_TRUE(notes.empty());
+  const std::string latent = path("cache/latents/000000.safetensors");
+  const Tensor first = load_latent(latent).latent;
+
+  write_manifest(path("v.jsonl"), {{.path = clip, .caption = "a blue ball"}});
+  cache();
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(notes[0], "its caption is now the manifest's \"a blue ball\" (was \"a red ball\")");
+  EXPECT_EQ(read_latent_manifest(path("cache/latents.jsonl"))[0].caption, "a blue ball");
+  EXPECT_EQ(load_latent(latent).caption, "a blue ball");
+  EXPECT_EQ(load_latent(latent).latent.to_vector(), first.to_vector());
+  cache();
+  EXPECT_TRUE(notes.empty()) << notes[0];
+
+  // Another video under the same name, written after the latent.
+  Video other = testing::smooth_video(5, 16, 16, 8);
+  std::reverse(other.rgb.begin(), other.rgb.end());
+  write_video(clip, other);
+  std::filesystem::last_write_time(
+      clip, std::filesystem::last_write_time(latent) + std::chrono::seconds(2));
+  cache();
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(notes[0], "encoded again: the video changed since it was cached");
+  EXPECT_NE(load_latent(latent).latent.to_vector(), first.to_vector());
+  EXPECT_EQ(load_latent(latent).caption, "a blue ball");
 }
 
 // The latents depend on the encoder alone: a decoder fine-tuned on its own keeps a cache valid,

@@ -182,6 +182,8 @@ int cmd_train(int argc, char** argv) {
   o.on_cache = [&](const CacheProgress& p) {
     if (!p.error.empty())
       std::fprintf(stderr, "\ntrain: left out %s: %s\n", p.path.c_str(), p.error.c_str());
+    if (p.handled && !p.note.empty())
+      std::fprintf(stderr, "\ntrain: %s: %s\n", p.path.c_str(), p.note.c_str());
     cache_bar.report(p);
     if (p.done == p.total && p.handled) cache_bar.finish();
   };

@@ -612,6 +612,8 @@ int cache(Args& args) {
   const auto on_video = [&](const CacheProgress& p) {
     if (!p.error.empty())
       std::fprintf(stderr, "\nvae cache: %s: %s\n", p.path.c_str(), p.error.c_str());
+    if (p.handled && !p.note.empty())
+      std::fprintf(stderr, "\nvae cache: %s: %s\n", p.path.c_str(), p.note.c_str());
     bar.report(p);
   };
   const CacheResult r = cache_latents(*vae, model_path, data, out, o, on_video, stop_on_signals());

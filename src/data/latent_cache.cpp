@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/strings.h"
 #include "data/clip_cut.h"
 #include "data/manifest.h"
 #include "io/output_folder.h"
@@ -53,16 +54,40 @@ void stamp(LatentFile& f, const CacheModel& model, const ManifestEntry& e) {
   if (!model.path.empty()) f.vae = fs::absolute(model.path).lexically_normal().string();
 }
 
-// The cached latent of clip e at `path`, encoding it when it is not there yet.
+// Whether video e was written after `cached` (a latent file, or a video's list of clips): then
+// it was replaced since it was encoded, and its latents are another video's.
+bool changed_since(const ManifestEntry& e, const fs::path& cached) {
+  std::error_code ec1, ec2;
+  const auto video = fs::last_write_time(e.path, ec1), latents = fs::last_write_time(cached, ec2);
+  return !ec1 && !ec2 && video > latents;
+}
+
+// The note for a caption that the manifest changed since f was cached.
+std::string recaption_note(const std::string& was, const std::string& now) {
+  return "its caption is now the manifest's " + quoted_excerpt(now, 60) + " (was " +
+         quoted_excerpt(was, 60) + ")";
+}
+
+constexpr const char* kChangedNote = "encoded again: the video changed since it was cached";
+
+// The cached latent of clip e at `path`, encoding it when it is not there yet or the video changed
+// since; a caption the manifest changed since is taken (the latents stay). `note` says which.
 LatentFile cached_latent(const CacheModel& model, const ManifestEntry& e, const std::string& path,
-                         bool pad) {
-  if (fs::exists(path)) {
+                         bool pad, std::string& note) {
+  const bool there = fs::exists(path);
+  if (there && !changed_since(e, path)) {
     LatentFile f = load_latent(path);
     check_model(f, model, path);
     CUBIST_CHECK(f.source == e.path, path, ": a cached latent of another clip (", f.source,
                  ", where the manifest has ", e.path, "); delete it to encode again");
+    if (f.caption != e.caption) {
+      note = recaption_note(f.caption, e.caption);
+      f.caption = e.caption;
+      save_latent(path, f);
+    }
     return f;
   }
+  if (there) note = kChangedNote;
   EncodeOptions o;
   o.pad = pad;
   LatentFile f = encode_video_file(model.vae, e.path, o);  // a chunk at a time
@@ -101,16 +126,31 @@ struct Stopped {};  // thrown between two clips of a video when the cache is ask
 std::vector<nlohmann::ordered_json> cached_clips(const CacheModel& model, const ManifestEntry& e,
                                                  size_t line, const std::string& dir,
                                                  const ClipCut& cut, const std::atomic<bool>* stop,
-                                                 const std::function<void(int64_t)>& on_frames) {
+                                                 const std::function<void(int64_t)>& on_frames,
+                                                 std::string& note) {
   const fs::path index = fs::path(dir) / "latents" / (line_name(line) + ".json");
   std::vector<nlohmann::ordered_json> lines;
-  if (fs::exists(index)) {
+  if (fs::exists(index) && changed_since(e, index)) {
+    note = kChangedNote;
+  } else if (fs::exists(index)) {
     std::ifstream in(index);
-    const nlohmann::ordered_json listed = nlohmann::ordered_json::parse(in, nullptr, false);
+    nlohmann::ordered_json listed = nlohmann::ordered_json::parse(in, nullptr, false);
     bool whole = listed.is_array() && !listed.empty();
     for (size_t k = 0; whole && k < listed.size(); ++k)
       whole = listed[k].is_object() && listed[k].value("path", "") == e.path &&
               fs::exists(fs::path(dir) / listed[k].value("latent", ""));
+    if (whole && listed[0].value("caption", "") != e.caption) {
+      // A caption the manifest changed since: the clips' latents stay, their caption is new.
+      note = recaption_note(listed[0].value("caption", ""), e.caption);
+      for (auto& j : listed) {
+        j["caption"] = e.caption;
+        const std::string file = (fs::path(dir) / j["latent"].get<std::string>()).string();
+        LatentFile f = load_latent(file);
+        f.caption = e.caption;
+        save_latent(file, f);
+      }
+      write_text_file(index.string(), listed.dump() + "\n");
+    }
     if (whole) return std::vector<nlohmann::ordered_json>(listed.begin(), listed.end());
   }
   for_each_clip(e.path, cut, model.vae.config(), [&](const Video& clip, int64_t first) {
@@ -238,18 +278,19 @@ CacheResult cache_latents(const Vae& vae, const std::string& vae_path, const std
   for (size_t i = 0; i < entries.size(); ++i) {
     const ManifestEntry& e = entries[i];
     const int64_t frames_before = p.frames;
-    p.path = e.path, p.handled = false, p.error.clear();
+    p.path = e.path, p.handled = false, p.error.clear(), p.note.clear();
     try {
       if (o.cut.cuts()) {
         const auto on_frames = [&](int64_t read) {
           p.frames = frames_before + read;
           if (on_clip) on_clip(p);
         };
-        for (auto& j : cached_clips(model, e, i, out_dir, o.cut, stop, on_frames))
+        for (auto& j : cached_clips(model, e, i, out_dir, o.cut, stop, on_frames, p.note))
           lines.push_back(std::move(j));
       } else {
         const std::string name = "latents/" + line_name(i) + ".safetensors";
-        const LatentFile f = cached_latent(model, e, (fs::path(out_dir) / name).string(), o.pad);
+        const LatentFile f =
+            cached_latent(model, e, (fs::path(out_dir) / name).string(), o.pad, p.note);
         lines.push_back(manifest_line(name, f, false));
       }
       ++r.cached;

@@ -37,6 +37,9 @@ struct CacheProgress {
   std::string path;      // the video being or just handled (empty before the first)
   bool handled = false;  // whether `path` is done with (cached, or failed with `error`)
   std::string error;     // why it failed (the path not repeated); empty when it was cached
+  // What changed in a cached video's latents: its caption taken from the manifest, or the
+  // video encoded again because it changed since it was cached. Empty when nothing did.
+  std::string note;
 };
 
 struct CacheResult {
