@@ -60,7 +60,7 @@ constexpr const char* kUsage =
     "              With --extend: the frames to add (any number; default one window's).\n"
     "              With --loop: the loop's length, a multiple of 4 of at least 8 (default 28)\n"
     "--steps N     sampling steps per window (Heun takes two model evaluations a step)\n"
-    "--guidance G  classifier-free guidance scale, >= 1 (1 = none)\n"
+    "--guidance G  classifier-free guidance scale, 1 to 100 (1 = none; 4 to 7 are usual)\n"
     "--guidance-rule R  cfg (default): classifier-free guidance; projected: the guidance\n"
     "              less its part along the clean prediction (Sadat et al. 2024), which\n"
     "              over-saturates less (docs/DIT.md)\n"

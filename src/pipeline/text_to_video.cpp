@@ -127,8 +127,9 @@ PreparedPrompt prepare_request(const TextToVideoModel& m, const VideoRequest& r)
   CUBIST_CHECK(r.steps >= 1, "generate: ", r.steps,
                " sampling steps; accepted: 1 or more (30 is "
                "a good start)");
-  CUBIST_CHECK(r.guidance >= 1.0f, "generate: guidance ", r.guidance,
-               "; accepted: 1 or more (1 = no guidance; 4 to 7 are usual)");
+  // Far past the usual scales the guided velocity leaves what floats hold (a black video).
+  CUBIST_CHECK(r.guidance >= 1.0f && r.guidance <= 100.0f, "generate: guidance ", r.guidance,
+               "; accepted: 1 to 100 (1 = no guidance; 4 to 7 are usual)");
   CUBIST_CHECK(r.shift >= 0.0f && std::isfinite(r.shift), "generate: time shift ", r.shift,
                "; accepted: a number > 0 (above 1 spends more steps at high noise), or 0 for the "
                "model's own for the clip's size");

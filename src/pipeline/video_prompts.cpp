@@ -14,6 +14,7 @@
 #include "io/sha256.h"
 #include "models/text/prompt_expansion.h"
 #include "models/vae/tiling.h"
+#include "ops/elementwise.h"
 #include "pipeline/file_info.h"
 #include "pipeline/sampling_time.h"
 #include "pipeline/seam_guidance.h"
@@ -710,6 +711,11 @@ Video tail_frames(const Video& video, int64_t n) {
 
 Video decode_latents(const Vae& vae, const Tensor& latents, double fps,
                      const TileProgress& progress) {
+  // Latents that are not numbers decode to a black or flat video with no error of their own.
+  CUBIST_CHECK(ops::all_finite(latents),
+               "generate: sampling gave values that are not finite numbers (NaN or infinity), "
+               "which would decode to a blank video: the model's weights may be damaged (a file "
+               "changed since it was trained or exported), or a setting too extreme");
   return tensor_to_video(decode_tiled(vae, latents.unsqueeze(0).contiguous(), 1, {}, progress),
                          fps);
 }

@@ -59,4 +59,13 @@ grep -q -- 'see `cubist data shapes --help`' out.log || { cat out.log; fail "the
 for sub in tokenizer encode expand; do
   "$cubist" text $sub --help | grep -q "usage: cubist text tokenizer" || fail "text $sub --help"
 done
+# Weights damaged into NaN, or a guidance past what floats hold: an error, not a black video.
+mkdir damaged && cp "$root"/models/shapes/*.safetensors damaged/
+python3 -c 'import os; f = open("damaged/dit.safetensors", "r+b")
+f.seek(os.path.getsize("damaged/dit.safetensors") // 2); f.write(b"\xff" * 64)'
+expect_failure "sampling gave values that are not finite numbers" "$cubist" generate "a red ball" \
+  --model damaged --frames 5 --steps 2 -o nan.mp4
+expect_failure "guidance inf; accepted: 1 to 100" "$cubist" generate "a red ball" --frames 5 \
+  --guidance 1e308 -o inf.mp4
+[[ ! -e nan.mp4 && ! -e inf.mp4 ]] || fail "a blank video was written"
 echo "bad_inputs.sh: passed"
