@@ -613,8 +613,14 @@ TEST_F(DiTRun, TrainsOnClipsCutFromAManifestsVideos) {
   testing::expect_error([&] { load_text_to_video(path("run/dti.safetensors")); },
                         "run/dti.safetensors", "no such file (--model takes a model folder");
   testing::write_tiny_vae(path("vae.safetensors"), 2);  // retrained since
-  testing::expect_error([&] { load_text_to_video(path("run")); }, "no vae.safetensors found",
-                        "run/vae.safetensors");
+  testing::expect_error([&] { load_text_to_video(path("run")); },
+                        {"no vae.safetensors found", "run/vae.safetensors",
+                         "now holds other encoder weights"});
+  // The run's transformer records that encoder: beside the retrained autoencoder, refused.
+  fs::copy_file(path("vae.safetensors"), path("run/vae.safetensors"));
+  testing::expect_error([&] { load_text_to_video(path("run")); }, "is not the one whose latents",
+                        "run/dit.safetensors was trained on");
+  fs::remove(path("run/vae.safetensors"));
   // Nor are held-out videos encoded by it: they would be in another latent space.
   DiTRunOptions retrained = tiny_run(path("run/cache/latents.jsonl"), path("run3"));
   retrained.config.data.validation = path("held.jsonl");

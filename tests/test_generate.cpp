@@ -29,7 +29,8 @@ namespace fs = std::filesystem;
 // A model folder: the tiny autoencoder and a tiny DiT (one training step, so that it predicts
 // something) that takes at most 12 prompt words.
 void write_model(const std::string& dir, int64_t latent_channels = 4,
-                 const std::string& caption = "a small red circle bouncing on a navy background") {
+                 const std::string& caption = "a small red circle bouncing on a navy background",
+                 const std::map<std::string, std::string>& meta = {}) {
   fs::create_directories(dir);
   testing::write_tiny_vae(dir + "/vae.safetensors");
   DiTConfig c = testing::tiny_dit_config();
@@ -40,7 +41,7 @@ void write_model(const std::string& dir, int64_t latent_channels = 4,
                                     : text::Tokenizer::from_captions({caption});
   DiTTrainer tr(c, words, {.adam = {.lr = 1e-2f}, .ema_decay = 0.9f});
   tr.step({testing::randn({latent_channels, 2, 4, 4}, 1)}, {caption});
-  tr.save_weights(dir + "/dit.safetensors");
+  tr.save_weights(dir + "/dit.safetensors", meta);
 }
 
 class Generate : public testing::TinyModelTest {
@@ -254,7 +255,7 @@ TEST_F(Generate, BadInputsSayWhatIsAccepted) {
   expect_bad(r, "generate", "1 + 4k frames (1, 5, 9");
   r = request("a red ball");
   r.guidance = 0.5f;
-  expect_bad(r, "generate", "guidance 0.5; accepted: 1 or more");
+  expect_bad(r, "generate", "guidance 0.5; accepted: 1 to 100");
   r = request("a red ball");
   r.steps = 0;
   expect_bad(r, "generate", "accepted: 1 or more");
@@ -284,6 +285,17 @@ TEST_F(Generate, ModelFilesAreFoundOrExplained) {
   write_model(path("mixed"), 8);
   testing::write_tiny_vae(path("mixed/vae.safetensors"));
   testing::expect_error([&] { load_text_to_video(path("mixed")); }, "8 latent channels", "makes 4");
+  // A transformer that records the encoder of its training latents (the tiny autoencoder of
+  // seed 1, at f32 and bf16), beside another of the same shape: refused; beside it, taken.
+  testing::write_tiny_vae(path("seed1.safetensors"), 1);
+  const auto trained_on = load_vae(path("seed1.safetensors"));
+  write_model(path("other"), 4, "a small red circle bouncing on a navy background",
+              {{"vae_encoder", trained_on->encoder_fingerprint()},
+               {"vae_encoder_bf16", trained_on->encoder_fingerprint_at_bf16()}});
+  EXPECT_NO_THROW(load_text_to_video(path("other")));
+  testing::write_tiny_vae(path("other/vae.safetensors"), 2);
+  testing::expect_error([&] { load_text_to_video(path("other")); },
+                        "is not the one whose latents", "was trained on");
 }
 
 TEST(VideoLatentShape, FollowsTheAutoencoderAndThePatch) {

@@ -492,25 +492,16 @@ Tiling refined_whole(const LatentFile& f, const TileArgs& asked, const Tiling& t
 }
 
 // The latent file to decode; a video or image given in its place is named as one.
-enum class SameEncoder { kYes, kNo, kUnknown };
-
-// Whether `vae` holds the encoder that made f: the same weights, at f32 or rounded to bf16 (an
-// export of them). A file that records no encoder passes; one that records only its f32
-// fingerprint (from before the bf16 one) cannot tell other weights from another precision.
-SameEncoder same_encoder(const LatentFile& f, const Vae& vae) {
-  if (f.vae_encoder.empty() || f.vae_encoder == vae.encoder_fingerprint()) return SameEncoder::kYes;
-  if (f.vae_encoder_bf16.empty()) return SameEncoder::kUnknown;
-  return f.vae_encoder_bf16 == vae.encoder_fingerprint_at_bf16() ? SameEncoder::kYes
-                                                                 : SameEncoder::kNo;
-}
-
 // The autoencoder file that made f, where it is still there with that encoder, else "".
 std::string recorded_encoder(const LatentFile& f) {
   std::error_code ec;
   if (f.vae.empty() || !std::filesystem::is_regular_file(f.vae, ec)) return "";
   try {
     const auto vae = load_vae(f.vae);
-    return vae->config() == f.config && same_encoder(f, *vae) == SameEncoder::kYes ? f.vae : "";
+    return vae->config() == f.config &&
+                   vae->encoder_match(f.vae_encoder, f.vae_encoder_bf16) == Vae::Match::kYes
+               ? f.vae
+               : "";
   } catch (const Error&) {
     return "";  // replaced since by a file that is not an autoencoder
   }
@@ -520,13 +511,13 @@ std::string recorded_encoder(const LatentFile& f) {
 // with no error of its own, so they are refused (or noted, where the file cannot tell).
 void check_encoder(const LatentFile& f, const Vae& vae, const std::string& in,
                    const std::string& model_path) {
-  const SameEncoder same = same_encoder(f, vae);
-  if (same == SameEncoder::kYes) return;
+  const Vae::Match same = vae.encoder_match(f.vae_encoder, f.vae_encoder_bf16);
+  if (same == Vae::Match::kYes) return;
   const std::string made_by =
       f.vae.empty() ? "the autoencoder that encoded it"
                     : f.vae + (recorded_encoder(f).empty() ? " (no longer there as it was)" : "");
-  CUBIST_CHECK(same != SameEncoder::kNo, in, ": encoded by another encoder (weights ",
-               f.vae_encoder, ") than ", model_path, "'s (", vae.encoder_fingerprint(),
+  CUBIST_CHECK(same != Vae::Match::kNo, in, ": encoded by another encoder (weights ", f.vae_encoder,
+               ") than ", model_path, "'s (", vae.encoder_fingerprint(),
                "); a latent decodes only with the autoencoder whose encoder made it, or a "
                "decoder fine-tuned alone from it: decode with --model ",
                made_by);

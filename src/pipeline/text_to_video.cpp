@@ -16,6 +16,7 @@
 #include "io/text_file.h"
 #include "models/model_files.h"
 #include "models/text/prompt_expansion.h"
+#include "models/vae/latent_io.h"
 #include "ops/gemm.h"
 #include "train/dit_trainer.h"
 
@@ -60,18 +61,36 @@ int64_t recorded_sample_frames(const std::string& dit_path) {
 
 // A training run's folder holds its transformer alone, and the latents it trained on record the
 // autoencoder that encoded them (data/latent_cache.h): that file, when it is there and its encoder
-// is still the one that made them (a decoder fine-tuned alone keeps them valid), else "".
-std::string training_vae(const std::string& dit_path) {
+// is still the one that made them (a decoder fine-tuned alone keeps them valid); else no path,
+// and why not where the transformer records its latents.
+struct TrainingVae {
+  std::string path, why_not;
+};
+TrainingVae training_vae(const std::string& dit_path) {
   const SafeTensors f = SafeTensors::open(dit_path);
   const auto data = f.metadata().find("data");
-  if (data == f.metadata().end()) return "";
+  if (data == f.metadata().end()) return {};
   const std::string manifest = data->second.substr(0, data->second.find(", "));  // the first
+  std::vector<LatentEntry> entries;
   try {
-    const std::vector<LatentEntry> entries = read_latent_manifest(manifest);
-    return entries.empty() ? "" : encoder_of(entries.front().latent);
+    entries = read_latent_manifest(manifest);
   } catch (const Error&) {
-    return "";  // moved or deleted since: the folder needs its vae.safetensors
+    return {"", "the latents it was trained on (" + manifest + ") are no longer there"};
   }
+  if (entries.empty()) return {};
+  if (std::string vae = encoder_of(entries.front().latent); !vae.empty()) return {vae, ""};
+  std::string recorded;
+  try {
+    recorded = load_latent(entries.front().latent).vae;
+  } catch (const Error&) {
+    return {"", "its first training latent (" + entries.front().latent + ") is no longer there"};
+  }
+  std::error_code ec;
+  if (recorded.empty()) return {};
+  if (!fs::exists(recorded, ec))
+    return {"", "the autoencoder its latents record (" + recorded + ") is no longer there"};
+  return {"", "the autoencoder its latents record (" + recorded +
+                  ") now holds other encoder weights (trained on since its latents were cached)"};
 }
 
 }  // namespace
@@ -92,13 +111,46 @@ ModelPaths find_model_paths(const std::string& dir) {
   const std::string folder =
       file ? (fs::path(dir).has_parent_path() ? fs::path(dir).parent_path().string() : ".") : dir;
   m.dit = file ? dir : find_model_file(kDiTFile, dir, how);
-  if (!folder.empty() && !fs::exists(fs::path(folder) / kVaeFile)) m.vae = training_vae(m.dit);
+  TrainingVae trained;
+  if (!folder.empty() && !fs::exists(fs::path(folder) / kVaeFile)) trained = training_vae(m.dit);
+  m.vae = trained.path;
   if (m.vae.empty())
-    m.vae = find_model_file(kVaeFile, folder, how);
+    m.vae = find_model_file(kVaeFile, folder,
+                            trained.why_not.empty()
+                                ? how
+                                : "The transformer was trained in " + folder + ", but " +
+                                      trained.why_not +
+                                      ": copy the autoencoder its latents were cached with into " +
+                                      folder + " as " + kVaeFile + ". " + how);
   else
     m.notes.push_back(folder + " holds no " + kVaeFile + "; decoding with " + m.vae +
                       ", the autoencoder whose latents the transformer was trained on");
   return m;
+}
+
+// A transformer draws latents of the encoder it was trained on, and another autoencoder of the
+// same shape decodes them into something else with no error of its own. Its file records that
+// encoder (from its training latents) when the run knew it; an older file is not checked.
+void check_autoencoder(TextToVideoModel& m) {
+  const SafeTensors f = SafeTensors::open(m.dit_path);
+  const auto recorded = [&](const char* key) {
+    const auto it = f.metadata().find(key);
+    return it == f.metadata().end() ? std::string() : it->second;
+  };
+  const std::string encoder = recorded("vae_encoder");
+  const Vae::Match match = m.vae->encoder_match(encoder, recorded("vae_encoder_bf16"));
+  const std::string says = m.vae_path + "'s encoder (weights " + m.vae->encoder_fingerprint() +
+                           ") is not the one whose latents " + m.dit_path + " was trained on (" +
+                           encoder + ")";
+  CUBIST_CHECK(match != Vae::Match::kNo, says,
+               ": its videos would come out wrong. A model folder needs the autoencoder the "
+               "transformer's latents were cached with, or that one's decoder fine-tuned alone "
+               "(`cubist info ",
+               m.dit_path, "` names the latents it trained on)");
+  if (match == Vae::Match::kUnknown)
+    m.notes.push_back(says +
+                      " at f32; unless it is that autoencoder at another precision, the "
+                      "videos will be wrong");
 }
 
 TextToVideoModel load_text_to_video(const std::string& dir) {
@@ -117,6 +169,7 @@ TextToVideoModel load_text_to_video(const std::string& dir) {
                m.vae->config().latent_channels,
                "; a model folder needs the autoencoder whose latents the transformer was trained "
                "on");
+  check_autoencoder(m);
   return m;
 }
 

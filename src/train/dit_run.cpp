@@ -856,14 +856,19 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
         result.start_step + 1);
     write_text_file(o.out_dir + "/config.json", run_json + "\n");
   }
+  // The encoder whose latents the weights learn: generate holds a model folder's autoencoder to it.
+  const LatentFile first_latent = load_latent(data.entries.front().latent);
   auto save = [&](int64_t step) {
     CUBIST_CHECK(same_weights(trainer.model().parameters(), group), "train: at step ", step,
                  " the ", group.size(),
                  " processes hold different weights, so their steps went differently; the "
                  "last checkpoint is kept");
-    const std::map<std::string, std::string> meta = {{"run_config", run_json},
-                                                     {"elapsed_s", std::to_string(elapsed)},
-                                                     {"data", join(data.latents, ", ")}};
+    std::map<std::string, std::string> meta = {{"run_config", run_json},
+                                               {"elapsed_s", std::to_string(elapsed)},
+                                               {"data", join(data.latents, ", ")}};
+    if (!first_latent.vae_encoder.empty()) meta["vae_encoder"] = first_latent.vae_encoder;
+    if (!first_latent.vae_encoder_bf16.empty())
+      meta["vae_encoder_bf16"] = first_latent.vae_encoder_bf16;
     trainer.save(ckpt, meta, writer);  // every process: sharded moments come to rank 0
     if (!writer) return;
     trainer.save_weights(weights, meta);

@@ -66,6 +66,16 @@ class Vae : public Module {
   std::string encoder_fingerprint() const { return encoder_.fingerprint(); }
   // The same at bf16: one for the encoder and its bf16 export (Module::fingerprint_at_bf16).
   std::string encoder_fingerprint_at_bf16() const { return encoder_.fingerprint_at_bf16(); }
+  // Whether this is the encoder a file records by these two fingerprints (latents, a transformer
+  // trained on them): its weights at f32 or at bf16 (an export). Nothing recorded is kYes; only
+  // an f32 fingerprint that differs (files from before the bf16 one) is kUnknown: another
+  // precision and other weights look alike then.
+  enum class Match { kYes, kNo, kUnknown };
+  Match encoder_match(const std::string& f32, const std::string& bf16) const {
+    if (f32.empty() || f32 == encoder_fingerprint()) return Match::kYes;
+    if (bf16.empty()) return Match::kUnknown;
+    return bf16 == encoder_fingerprint_at_bf16() ? Match::kYes : Match::kNo;
+  }
   // The decoder's: what a refined latent was refined through (models/vae/refine.h).
   std::string decoder_fingerprint() const { return decoder_.fingerprint(); }
   // The decoder's parameters under their names in the whole model ("decoder. ..."): what a
