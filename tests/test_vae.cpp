@@ -84,7 +84,7 @@ TEST(VaeConfig, BadConfigsSayWhatIsWrong) {
   auto parse = [](const char* text) {
     return testing::error_message([&] { VaeConfig::from_json(nlohmann::json::parse(text)); });
   };
-  EXPECT_NE(parse(R"({"chanels": 8})").find("unknown field \"chanels\" (accepted: in_channels,"),
+  EXPECT_NE(parse(R"({"chanels": 8})").find("unknown key \"chanels\" (accepted: in_channels,"),
             std::string::npos);
   EXPECT_NE(parse(R"({"spatial_factor": 6})").find("power of two"), std::string::npos);
   EXPECT_NE(parse(R"({"spatial_factor": 16})").find("needs 4 transitions"), std::string::npos);

@@ -353,7 +353,7 @@ TEST(VaeTrainer, BadConfigsAreRefused) {
     return "(no error)";
   };
   EXPECT_NE(error_of(R"({"train": {"stepz": 3}})")
-                .find("unknown field \"stepz\" (accepted: steps, batch, lr,"),
+                .find("unknown key \"stepz\" (accepted: steps, batch, lr,"),
             std::string::npos);
   EXPECT_NE(error_of(R"({"steps": 0})").find("steps must be >= 1"), std::string::npos);
   EXPECT_NE(error_of(R"({"frames": "1,8"})").find("8"), std::string::npos);

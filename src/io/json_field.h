@@ -2,6 +2,7 @@
 // type is recorded in `problems` rather than thrown.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -12,6 +13,22 @@
 #include <nlohmann/json.hpp>
 
 namespace cubist {
+
+// Adds one problem naming every key of j that `keys` does not list, with the keys accepted once
+// (`section` prefixes the names: "train."): a config's typos in one message.
+inline void check_known_keys(const nlohmann::json& j, const std::vector<std::string>& keys,
+                             const std::string& section, std::vector<std::string>& problems) {
+  std::string unknown;
+  int count = 0;
+  for (const auto& [key, value] : j.items())
+    if (std::find(keys.begin(), keys.end(), key) == keys.end())
+      unknown += std::string(count++ ? ", " : "") + "\"" + section + key + "\"";
+  if (count == 0) return;
+  std::string accepted;
+  for (const std::string& k : keys) accepted += (accepted.empty() ? "" : ", ") + k;
+  problems.push_back(std::string("unknown key") + (count > 1 ? "s " : " ") + unknown +
+                     " (accepted: " + accepted + ")");
+}
 
 // What a field of type T accepts, in the words of a config's error messages. A new field type
 // must be named here (the static_assert), so no message falls back to a vague word.

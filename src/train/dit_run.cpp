@@ -61,15 +61,6 @@ const std::vector<std::string> kTrainKeys = {"steps",
 const std::vector<std::string> kDataKeys = {"latents",     "manifest", "vae", "validation",
                                             "clip_frames", "max_side", "fps"};
 
-// Adds a problem for every key of j that is not in `keys`, saying which are accepted.
-void check_keys(const Json& j, const std::vector<std::string>& keys, const std::string& section,
-                std::vector<std::string>& problems) {
-  for (const auto& [key, value] : j.items())
-    if (std::find(keys.begin(), keys.end(), key) == keys.end())
-      problems.push_back("unknown key \"" + section + key + "\" (accepted: " + join(keys, ", ") +
-                         ")");
-}
-
 // Reads j[key] into out, recording a wrong type as "train.key has the wrong type".
 template <typename T>
 void field(const Json& j, const char* key, T& out, const std::string& section,
@@ -471,7 +462,7 @@ DiTRunConfig DiTRunConfig::from_json(const Json& j, std::vector<std::string>& p)
     return c;
   }
   const std::string s = "train.";
-  check_keys(j, kTrainKeys, s, p);
+  check_known_keys(j, kTrainKeys, s, p);
   field(j, "steps", c.steps, s, p);
   field(j, "batch", c.batch, s, p);
   field(j, "accumulate", c.accumulate, s, p);
@@ -557,7 +548,7 @@ DiTDataConfig DiTDataConfig::from_json(const Json& j, std::vector<std::string>& 
         "{\"manifest\": \"VIDEOS.jsonl\", \"vae\": \"VAE.safetensors\"}");
     return d;
   }
-  check_keys(j, kDataKeys, "data.", p);
+  check_known_keys(j, kDataKeys, "data.", p);
   if (j.contains("latents")) {  // one manifest, or a list of them
     const Json& l = j["latents"];
     const bool strings =
@@ -613,7 +604,7 @@ DiTRunFile parse_dit_run_config(const std::string& json_text, const std::string&
   CUBIST_CHECK(j.is_object(), where, ": a training config is a JSON object {", join(kTopKeys, ", "),
                "}");
   std::vector<std::string> p;
-  check_keys(j, kTopKeys, "", p);
+  check_known_keys(j, kTopKeys, "", p);
   DiTRunFile f;
   if (!j.contains("model")) p.push_back("no \"model\" (a DiT config, as configs/dit/tiny.json)");
   if (!j.contains("data")) p.push_back("no \"data\" ({\"latents\": ...} or {\"manifest\": ...})");

@@ -278,9 +278,7 @@ VaeTrainConfig VaeTrainConfig::from_json(const nlohmann::json& root) {
       "init",           "freeze_encoder", "shard_optimizer",
       "balance_shares", "read_max_side",  "read_fps"};
   std::vector<std::string> p;
-  for (const auto& [key, value] : j.items())
-    if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end())
-      p.push_back("unknown field \"" + key + "\" (accepted: " + join(kKeys, ", ") + ")");
+  check_known_keys(j, kKeys, "", p);
   VaeTrainConfig c;
   read_json_field(j, "steps", c.steps, p);
   read_json_field(j, "batch", c.batch, p);

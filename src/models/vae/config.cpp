@@ -88,14 +88,12 @@ VaeConfig VaeConfig::from_json(const nlohmann::json& root) {
   const bool sectioned = root.is_object() && (root.contains("model") || root.contains("train"));
   const nlohmann::json j = sectioned ? root.value("model", nlohmann::json::object()) : root;
   CUBIST_CHECK(j.is_object(), "vae config: expected a JSON object, got ", j.dump());
-  static const char* kKeys[] = {"in_channels",         "latent_channels",     "channels",
-                                "channel_multipliers", "blocks_per_level",    "mid_blocks",
-                                "spatial_factor",      "temporal_downsample", "groups"};
+  static const std::vector<std::string> kKeys = {
+      "in_channels",         "latent_channels",     "channels",
+      "channel_multipliers", "blocks_per_level",    "mid_blocks",
+      "spatial_factor",      "temporal_downsample", "groups"};
   std::vector<std::string> problems;
-  for (const auto& [key, value] : j.items())
-    if (std::find_if(std::begin(kKeys), std::end(kKeys), [&](const char* k) { return key == k; }) ==
-        std::end(kKeys))
-      problems.push_back("unknown field \"" + key + "\" (accepted: " + join(kKeys, ", ") + ")");
+  check_known_keys(j, kKeys, "", problems);
   VaeConfig c;
   read_json_field(j, "in_channels", c.in_channels, problems);
   read_json_field(j, "latent_channels", c.latent_channels, problems);
