@@ -196,6 +196,12 @@ TEST(Strings, AQuotedExcerptCutsALongTextAtACharacter) {
   EXPECT_EQ(quoted_excerpt("abcd\u00e9fgh", 5), "\"abcd...\" (9 characters)");
 }
 
+TEST(Strings, WithoutBomLeavesOutTheMarkAtTheStartOnly) {
+  EXPECT_EQ(without_bom("\xEF\xBB\xBFpath,caption"), "path,caption");
+  EXPECT_EQ(without_bom("path\xEF\xBB\xBF"), "path\xEF\xBB\xBF");
+  EXPECT_EQ(without_bom(""), "");
+}
+
 TEST(Strings, AsciiLowerChangesAsciiLettersOnly) {
   EXPECT_EQ(ascii_lower(".MP4"), ".mp4");
   EXPECT_EQ(ascii_lower("Path, Caption @[`{"), "path, caption @[`{");

@@ -141,10 +141,11 @@ TEST_F(ManifestTest, CaptionsFromTextFilesBesideTheVideos) {
   write_video(path("data/b.mp4"), testing::smooth_video(5, 32, 48, 8.0));
   write_video(path("data/frames/"), testing::smooth_video(3, 16, 32, 4.0));
   write_video(path("data/c.mp4"), testing::smooth_video(5, 32, 48, 8.0));
-  std::ofstream(path("data/a.txt")) << "  A red ball\n bouncing \r\n";
+  // Byte-order marks (as Windows tools write them) are not part of the text.
+  std::ofstream(path("data/a.txt")) << "\xEF\xBB\xBF  A red ball\n bouncing \r\n";
   std::ofstream(path("data/b.txt")) << "not this one";
   std::ofstream(path("data/frames.txt")) << "three frames";
-  std::ofstream(path("captions.csv")) << "path,caption\ndata/b.mp4,a blue square\n";
+  std::ofstream(path("captions.csv")) << "\xEF\xBB\xBFpath,caption\r\ndata/b.mp4,a blue square\r\n";
   const IndexResult r = index_videos(path("data"), path("captions.csv"));
   ASSERT_EQ(r.entries.size(), 4u);
   EXPECT_EQ(r.entries[0].caption, "A red ball bouncing");

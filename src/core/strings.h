@@ -1,5 +1,5 @@
 // Small string helpers: joining words for messages ("accepted: a, b, c"), excerpts of long
-// text, and ASCII lower case, each the one place that does it.
+// text, ASCII lower case and a byte-order mark left out, each the one place that does it.
 #pragma once
 
 #include <algorithm>
@@ -39,6 +39,13 @@ inline std::string quoted_excerpt(std::string_view text, size_t most = 120) {
 inline std::string ascii_lower(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(),
                  [](unsigned char c) { return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c; });
+  return text;
+}
+
+// `text` without a UTF-8 byte-order mark at its start: Windows tools (Excel's "CSV UTF-8",
+// Notepad) begin files with one, which is no part of the text.
+inline std::string without_bom(std::string text) {
+  if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);
   return text;
 }
 

@@ -118,6 +118,7 @@ std::map<std::string, Caption> read_captions(const std::string& file) {
   if (ext == ".jsonl") {
     std::string line;
     for (int n = 1; std::getline(in, line); ++n) {
+      if (n == 1) line = without_bom(std::move(line));
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
       const std::string where = file + ":" + std::to_string(n);
       try {
@@ -137,7 +138,7 @@ std::map<std::string, Caption> read_captions(const std::string& file) {
          ext, "'");
   std::stringstream ss;
   ss << in.rdbuf();
-  const auto rows = parse_csv(ss.str());
+  const auto rows = parse_csv(without_bom(ss.str()));
   if (rows.empty()) return out;
   int pc = -1, cc = -1;
   for (size_t i = 0; i < rows[0].size(); ++i) {
@@ -166,8 +167,11 @@ std::optional<std::string> sidecar_caption(const std::string& media) {
   txt = fs::is_directory(txt) ? fs::path(txt.string() + ".txt") : txt.replace_extension(".txt");
   std::ifstream in(txt, std::ios::binary);
   if (!in) return std::nullopt;
+  std::stringstream text;
+  text << in.rdbuf();
+  std::istringstream words(without_bom(text.str()));
   std::string caption, word;
-  while (in >> word) caption += (caption.empty() ? "" : " ") + word;
+  while (words >> word) caption += (caption.empty() ? "" : " ") + word;
   return caption;
 }
 
