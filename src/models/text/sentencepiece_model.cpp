@@ -60,8 +60,11 @@ SentencePieceModel SentencePieceModel::train(const std::vector<std::string>& tex
   Texts it(kept);
   std::string bytes;
   const auto status = sentencepiece::SentencePieceTrainer::Train(args, &it, &bytes);
-  CUBIST_CHECK(status.ok(), "sentencepiece: training on ", kept.size(),
-               " captions failed: ", status.ToString());
+  CUBIST_CHECK(status.ok(), "sentencepiece: training ", vocab_size, " pieces on ", kept.size(),
+               " captions failed: ", status.ToString(),
+               " (the pieces are --pieces of `cubist text tokenizer`, text.pieces of a DiT "
+               "config; they must be at least the captions' distinct characters and a few "
+               "more)");
   return SentencePieceModel(std::move(bytes), "the trained model");
 }
 
