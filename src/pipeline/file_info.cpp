@@ -244,9 +244,21 @@ Json describe_video(const std::string& path, const std::string& model_dir) {
       j["provenance_from"] = "the video's metadata, which is not JSON";
     }
   }
+  // A record of other frames or another size is not this video's (a copied record, or a video
+  // replaced since): shown as such, not taken.
   if (!record && side) {
-    record = side;
-    j["provenance_from"] = side_path;
+    const auto differs = [&](const char* key, int64_t have) {
+      return side->contains(key) && (*side)[key].is_number_integer() &&
+             (*side)[key].get<int64_t>() != have;
+    };
+    if (differs("frames", v.frames) || differs("width", v.width) || differs("height", v.height))
+      j["provenance_note"] =
+          side_path + " records a video of " + side->value("frames", Json()).dump() + " frames, " +
+          side->value("width", Json()).dump() + "x" + side->value("height", Json()).dump() +
+          ", not this one: it is not this video's record";
+    else
+      record = side;
+    if (record) j["provenance_from"] = side_path;
   }
   if (record && is_generation_record(*record)) {
     j["kind"] = v.frames == 1 ? "generated image" : "generated video";

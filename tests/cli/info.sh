@@ -129,4 +129,10 @@ python3 -c 'import struct, sys; h = b"{}"; sys.stdout.buffer.write(struct.pack("
   > foreign.safetensors
 expect_error 1 "not one of Cubist's" foreign.safetensors
 expect_error 2 "give the files" --json
+# A record of other frames beside a video without tags is not taken as its provenance.
+ffmpeg -nostdin -loglevel error -i a.mp4 -map_metadata -1 -c copy -frames:v 5 bare.mp4
+cp a.mp4.json bare.mp4.json
+"$cubist" info bare.mp4 > bare.txt || { cat bare.txt; fail "info bare.mp4"; }
+grep -q "bare.mp4: video$" bare.txt && grep -q "records a video of 9 frames" bare.txt ||
+  { cat bare.txt; fail "a record of another video was taken as bare.mp4's"; }
 echo "info.sh: passed"
