@@ -171,8 +171,10 @@ TEST_F(ManifestTest, ReindexingKeepsTheCaptionsOfTheManifestItReplaces) {
   r.entries[3].caption = "a new caption";  // as --captions would give it: it wins
   previous.push_back(r.entries[3]);
   previous.back().caption = "what the manifest said";  // ... and is named
+  previous.push_back({.path = path("data/gone.mp4"), .caption = "deleted since"});  // named too
   const CaptionsKept kept = keep_captions(r.entries, previous);
   EXPECT_EQ(kept.kept, 1);
+  EXPECT_EQ(kept.dropped, std::vector<std::string>{path("data/gone.mp4") + " (\"deleted since\")"});
   EXPECT_EQ(kept.replaced,
             std::vector<std::string>{r.entries[3].path + ": \"what the manifest said\" -> \"a new "
                                                          "caption\""});

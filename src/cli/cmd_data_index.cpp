@@ -104,6 +104,14 @@ int cmd_data_index(int argc, char** argv) {
       std::printf("  %s\n", kept.replaced[i].c_str());
     if (n > 5) std::printf("  and %zu more\n", n - 5);
   }
+  if (!kept.dropped.empty()) {  // moved or deleted: their lines, and captions, are gone now
+    const size_t n = kept.dropped.size();
+    std::printf("left out %zu video%s the manifest it replaces listed, no longer found:\n", n,
+                n == 1 ? "" : "s");
+    for (size_t i = 0; i < std::min<size_t>(n, 5); ++i)
+      std::printf("  %s\n", kept.dropped[i].c_str());
+    if (n > 5) std::printf("  and %zu more\n", n - 5);
+  }
   int64_t captioned = 0, images = 0;
   double seconds = 0;  // of the videos: an image's duration is one frame at a nominal rate
   for (const ManifestEntry& e : r.entries) {

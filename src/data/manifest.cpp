@@ -8,6 +8,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include "core/error.h"
@@ -309,6 +310,11 @@ CaptionsKept keep_captions(std::vector<ManifestEntry>& entries,
       out.replaced.push_back(e.path + ": \"" + old.caption + "\" -> \"" + e.caption + "\"");
     }
   }
+  std::set<std::string> found;
+  for (const ManifestEntry& e : entries) found.insert(match_key(e.path));
+  for (const ManifestEntry& p : previous)
+    if (!found.count(match_key(p.path)))
+      out.dropped.push_back(p.path + (p.caption.empty() ? "" : " (\"" + p.caption + "\")"));
   return out;
 }
 

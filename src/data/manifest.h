@@ -65,6 +65,8 @@ IndexResult index_videos(const std::string& dir, const std::string& captions_fil
 struct CaptionsKept {
   int64_t kept = 0;                   // entries that took the previous caption
   std::vector<std::string> replaced;  // "PATH: \"OLD\" -> \"NEW\"", one per changed caption
+  // Videos the previous manifest listed that are no longer found: "PATH" or "PATH (\"CAPTION\")".
+  std::vector<std::string> dropped;
 };
 CaptionsKept keep_captions(std::vector<ManifestEntry>& entries,
                            const std::vector<ManifestEntry>& previous);
