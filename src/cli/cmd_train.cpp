@@ -152,11 +152,14 @@ int cmd_train(int argc, char** argv) {
   }
   const std::string config = args.required("--config");
   const std::string out = args.str("--out", "");
+  const bool steps_given = args.has("--steps");  // before integer() takes it
   const int64_t steps = args.integer("--steps", 0);
   const bool validate_only = args.flag("--validate-only");
   if (!args.positional().empty()) throw UsageError("train takes no positional arguments");
   args.finish();
-  if (args.has("--steps") && steps < 1) throw UsageError("--steps takes a number >= 1");
+  if (steps_given && steps < 1)
+    throw UsageError("--steps " + std::to_string(steps) +
+                     ": give the step to train to, 1 or more (default: the config's train.steps)");
 
   DiTRunOptions o;
   o.config = load_dit_run_config(config);

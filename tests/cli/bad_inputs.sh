@@ -68,4 +68,6 @@ expect_failure "sampling gave values that are not finite numbers" "$cubist" gene
 expect_failure "guidance inf; accepted: 1 to 100" "$cubist" generate "a red ball" --frames 5 \
   --guidance 1e308 -o inf.mp4
 [[ ! -e nan.mp4 && ! -e inf.mp4 ]] || fail "a blank video was written"
+expect_failure "--steps 0: give the step to train to, 1 or more" "$cubist" train \
+  --config "$root/configs/dit/shapes.json" --steps 0
 echo "bad_inputs.sh: passed"
