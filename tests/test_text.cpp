@@ -356,5 +356,20 @@ TEST(PromptExpansion, BackgroundAndObjectColoursAreNotSwapped) {
             shapes::Background::kGray);
 }
 
+// A place ("in the bottom left") is not read as a motion, nor "not" as anything but "not moving".
+TEST(PromptExpansion, PlacesAndNegationsAreRefusedNotMisread) {
+  std::string msg =
+      testing::error_message([] { text::expand_prompt("a red ball in the bottom left", 1); });
+  EXPECT_NE(msg.find("\"bottom left\" reads as a place"), std::string::npos) << msg;
+  msg = testing::error_message([] { text::expand_prompt("a red ball on the left", 1); });
+  EXPECT_NE(msg.find("\"the left\" reads as a place"), std::string::npos) << msg;
+  msg = testing::error_message([] { text::expand_prompt("a red ball that is not bouncing", 1); });
+  EXPECT_NE(msg.find("\"not\" is read only in \"not moving\""), std::string::npos) << msg;
+  EXPECT_EQ(text::expand_prompt("a red ball moving to the left", 1).spec.objects[0].motion,
+            shapes::Motion::kLeft);
+  EXPECT_EQ(text::expand_prompt("a red ball not moving", 1).spec.objects[0].motion,
+            shapes::Motion::kStill);
+}
+
 }  // namespace
 }  // namespace cubist

@@ -141,6 +141,12 @@ std::string colour_names() {
   return join(names, ", ");
 }
 
+std::vector<std::string> motion_names() {
+  std::vector<std::string> names;
+  for (int m = 0; m < kNumMotions; ++m) names.emplace_back(name(static_cast<Motion>(m)));
+  return names;
+}
+
 std::string background_names() {
   std::vector<std::string> names;
   for (int b = 0; b < kNumBackgrounds; ++b) names.emplace_back(name(static_cast<Background>(b)));
@@ -199,7 +205,19 @@ std::vector<Partial> scan(std::string_view prompt, std::optional<Background>& ba
     } else if (word == "not" && i + 1 < w.size() && contains(kMoveWords, w[i + 1])) {
       ++i;  // "not moving"
       current(objects.back().motion.has_value()).motion = Motion::kStill;
+    } else if (word == "not") {
+      fail("prompt: ", quoted_excerpt(prompt), ": \"not\" is read only in \"not moving\" (an ",
+           "object standing still); name the motion an object has (", join(motion_names(), ", "),
+           ")");
     } else if (auto m = kMotionWords.find(word); m != kMotionWords.end()) {
+      // "in the bottom left", "on the left": a place, which captions do not give (objects start
+      // where the seed puts them), not a motion ("moving to the left").
+      const std::string before = i > 0 ? w[i - 1] : "", further = i > 1 ? w[i - 2] : "";
+      if (before == "bottom" || (before == "the" && (further == "on" || further == "in")))
+        fail("prompt: ", quoted_excerpt(prompt), ": \"", before, " ", word,
+             "\" reads as a place, which Shapes World captions do not give (objects start where "
+             "the seed puts them); name a motion instead (\"moving ",
+             word, "\")");
       Partial& o = objects.back();
       // A direction completes "moving"; "spinning in place" after "spinning" says nothing new.
       if (o.motion && *o.motion == m->second && !closed) continue;
