@@ -1,6 +1,7 @@
 // `cubist text`: builds a tokenizer (words or SentencePiece pieces) from captions, encodes prompts
 // with it, and expands short Shapes World prompts into full captions (docs/TEXT.md).
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -9,6 +10,8 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "io/output_folder.h"
+#include "io/safetensors.h"
+#include "models/model_files.h"
 #include "models/text/prompt_expansion.h"
 #include "models/text/tokenizer.h"
 #include "pipeline/file_info.h"
@@ -27,7 +30,8 @@ constexpr const char* kUsage =
     "  which reads words it never saw as pieces of those it did (a DiT config's text.tokenizer\n"
     "  and text.pieces make `cubist train` build the same).\n"
     "encode: prints the token ids of a prompt as JSON (unknown words are an error listing the\n"
-    "  vocabulary; the empty prompt is the <empty> token); --tokens prints\n"
+    "  vocabulary; the empty prompt is the <empty> token); --tokenizer takes a tokenizer file,\n"
+    "  or a model's dit.safetensors, checkpoint or folder, whose tokenizer it reads; --tokens prints\n"
     "  {\"ids\": [...], \"tokens\": [...]}, the word or SentencePiece piece of each id.\n"
     "expand: turns a short Shapes World prompt (\"a red ball bouncing\") into the full caption "
     "the\n"
@@ -84,11 +88,27 @@ int tokenizer(Args& a) {
   return 0;
 }
 
+// A tokenizer file, or the tokenizer a transformer's weights or checkpoint carry (a model
+// folder: its dit.safetensors), so a trained model's reading of a prompt can be seen.
+text::Tokenizer read_tokenizer(const std::string& path) {
+  std::error_code ec;
+  const std::string file = std::filesystem::is_directory(path, ec)
+                               ? (std::filesystem::path(path) / kDiTFile).string()
+                               : path;
+  if (!file.ends_with(".safetensors")) return text::Tokenizer::load(file);
+  const SafeTensors f = SafeTensors::open(file);
+  const auto meta = f.metadata().find("tokenizer");
+  CUBIST_CHECK(meta != f.metadata().end(), file,
+               ": holds no tokenizer (a transformer's dit.safetensors or checkpoint does; give "
+               "one, or a tokenizer .json)");
+  return text::Tokenizer::from_json(meta->second, file);
+}
+
 int encode(Args& a) {
   const std::string path = a.required("--tokenizer");
   const bool tokens = a.flag("--tokens");
   const std::string prompt = one_prompt(a);
-  const text::Tokenizer tok = text::Tokenizer::load(path);
+  const text::Tokenizer tok = read_tokenizer(path);
   const std::vector<int32_t> ids = tok.encode(prompt);
   if (!tokens) {
     std::printf("%s\n", nlohmann::json(ids).dump().c_str());
