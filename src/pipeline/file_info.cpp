@@ -192,7 +192,11 @@ void add_provenance(Json& j, const Json& record, const std::string& out,
     j["command_note"] = std::string("no command can be made from this record: ") + e.what();
     return;
   }
-  if (!ran.contains("run"))
+  if (j["made_by"].value("checked", false) && !j["made_by"].value("same_model", true))
+    j["command_note"] = "the model at hand (" + (dir.empty() ? std::string("the default") : dir) +
+                        ") is not the one that made it (its files' SHA-256 differ): the command "
+                        "makes the same video only with that model, given by --model";
+  else if (!ran.contains("run"))
     j["command_note"] =
         "the same bytes come at the thread count that made it, which only the "
         "record beside the video (" +

@@ -135,4 +135,10 @@ cp a.mp4.json bare.mp4.json
 "$cubist" info bare.mp4 > bare.txt || { cat bare.txt; fail "info bare.mp4"; }
 grep -q "bare.mp4: video$" bare.txt && grep -q "records a video of 9 frames" bare.txt ||
   { cat bare.txt; fail "a record of another video was taken as bare.mp4's"; }
+# Checked against another model: the command is said to need the one that made it.
+mkdir other && "$cubist" export "$root/models/shapes/dit.safetensors" -o other/dit.safetensors \
+  > /dev/null && cp "$root/models/shapes/vae.safetensors" other/
+"$cubist" info a.mp4 --model other > other.txt || { cat other.txt; fail "info --model other"; }
+grep -q "same_model: false" other.txt && grep -q "is not the one that made it" other.txt ||
+  { cat other.txt; fail "info --model OTHER does not say the command needs the model that made it"; }
 echo "info.sh: passed"
