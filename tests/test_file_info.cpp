@@ -2,10 +2,13 @@
 // (tests/cli/info.sh runs such commands and compares the bytes they make).
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "core/error.h"
+#include "data/manifest.h"
 #include "pipeline/file_info.h"
 
 namespace cubist {
@@ -128,6 +131,23 @@ TEST(GenerateCommand, NamesAFieldOfTheWrongKind) {
             "the record's \"seed\" is \"" + std::string(39, '7') +
                 "...; it should be a whole number (the seed)")
       << "a long value is cut";
+}
+
+// A manifest's description counts the videos it lists that are no longer there.
+TEST(DescribeFile, AManifestNamesTheVideosItListsThatAreGone) {
+  const auto dir = std::filesystem::temp_directory_path() / "cubist_info_manifest";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::ofstream((dir / "here.mp4").string()) << "a video, for this";
+  write_manifest((dir / "m.jsonl").string(),
+                 {{.path = (dir / "here.mp4").string(), .caption = "a"},
+                  {.path = (dir / "gone.mp4").string(), .caption = "b"}});
+  const nlohmann::ordered_json j = describe_file((dir / "m.jsonl").string());
+  EXPECT_EQ(j["kind"], "video manifest");
+  EXPECT_EQ(j["videos"], 2);
+  EXPECT_EQ(j["missing"], 1);
+  EXPECT_EQ(j["missing_first"], (dir / "gone.mp4").string());
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

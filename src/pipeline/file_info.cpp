@@ -305,24 +305,36 @@ Json describe_manifest(const std::string& path) {
     const std::vector<ManifestEntry> entries = read_manifest(path);
     int64_t captioned = 0, frames = 0;
     double seconds = 0;
+    std::vector<std::string> missing;  // moved or deleted since it was indexed
+    std::error_code ec;
     for (const ManifestEntry& e : entries) {
       captioned += !e.caption.empty();
       frames += e.frames;
       seconds += e.duration;
+      if (!fs::exists(e.path, ec)) missing.push_back(e.path);
     }
     j["kind"] = "video manifest";
     j["videos"] = entries.size();
     j["captioned"] = captioned;
     j["frames"] = frames;
     j["hours"] = hours(seconds);
+    if (!missing.empty()) {
+      j["missing"] = missing.size();
+      j["missing_first"] = missing.front();
+    }
     return j;
   }
   const std::vector<LatentEntry> entries = read_latent_manifest(path);
   j["kind"] = "latent manifest";
   j["clips"] = entries.size();
-  int64_t captioned = 0;
-  for (const LatentEntry& e : entries) captioned += !e.caption.empty();
+  int64_t captioned = 0, missing = 0;
+  std::error_code ec;
+  for (const LatentEntry& e : entries) {
+    captioned += !e.caption.empty();
+    missing += !fs::exists(e.latent, ec);
+  }
   j["captioned"] = captioned;
+  if (missing > 0) j["missing"] = missing;
   return j;
 }
 
