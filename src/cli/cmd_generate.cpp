@@ -348,6 +348,7 @@ int generate_batch(const std::string& file, const std::string& model_dir) {
   size_t failed = 0;
   for (size_t i = 0; i < calls.size(); ++i) {
     std::printf("generate --batch: %zu of %zu, %s\n", i + 1, calls.size(), calls[i].first.c_str());
+    std::fflush(stdout);  // before the line's own messages on stderr, which it heads
     try {
       generate_one(model, calls[i].second);
     } catch (const Error& e) {
