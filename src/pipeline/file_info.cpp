@@ -125,7 +125,7 @@ Json describe_latent(const std::string& path) {
   if (!l.vae.empty()) j["autoencoder"] = l.vae;
   if (l.refine_steps > 0)
     j["refined"] = {{"steps", l.refine_steps},
-                    {"lr", l.refine_lr},
+                    {"lr", as_given(l.refine_lr)},
                     {"chunk_latents", l.refine_plan.chunk_latents},
                     {"lookahead", l.refine_plan.lookahead}};
   return j;
