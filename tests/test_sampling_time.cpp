@@ -27,15 +27,17 @@ TEST(SamplingTime, CountsLinearLayersAndAttention) {
   EXPECT_GT(rate, 0);
 }
 
-// The decoder's seconds a pixel: positive, and more for seam guidance's decoding with its
-// gradient than for a decoding alone.
+// The decoder's seconds a pixel, alone and with seam guidance's gradient: each measured, finite
+// and positive.
 TEST(SamplingTime, TimesTheDecoderAndItsGradient) {
   Generator gen(2);
   const Vae vae(testing::tiny_vae_config(), gen);
   const DecoderSeconds s = measured_decoder_seconds(vae);
   EXPECT_TRUE(std::isfinite(s.decode) && std::isfinite(s.guide));
   EXPECT_GT(s.decode, 0);
-  EXPECT_GT(s.guide, s.decode);
+  // Which is larger is not asserted: timings are for benchmarks, and under a loaded machine one
+  // measurement took 20 times the other's (the decoding alone, in a ctest -j2 run).
+  EXPECT_GT(s.guide, 0);
 }
 
 TEST(SamplingTime, SaysDurationsAsAPersonWould) {
