@@ -39,8 +39,11 @@ int cmd_export(int argc, char** argv) {
   if (out.empty()) throw UsageError("give the file to write with -o OUT.safetensors");
   check_output_extension(out, ".safetensors", "a weights file");
   check_output_place(out);  // a missing folder is named before the weights are read
-  // An export replaces an older export of its kind, never other weights or the input itself.
-  check_replaces_only(out, {describe_file(in[0])["kind"].get<std::string>()}, "export", in[0]);
+  // An export replaces weights of its model (a transformer's or checkpoint's, an autoencoder's),
+  // never other weights or the input itself.
+  const std::string kind = describe_file(in[0])["kind"].get<std::string>();
+  const std::string model = kind.substr(0, kind.find(" checkpoint"));
+  check_replaces_only(out, {model, model + " checkpoint"}, "export", in[0]);
   const int64_t n = export_safetensors(
       in[0], out, bf16 ? std::optional<FileDType>(FileDType::BF16) : std::nullopt);
   std::printf("export: %s -> %s (%lld values%s)\n", in[0].c_str(), out.c_str(),
