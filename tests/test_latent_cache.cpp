@@ -11,6 +11,7 @@
 #include "data/clip_cut.h"
 #include "data/latent_cache.h"
 #include "data/manifest.h"
+#include "io/safetensors.h"
 #include "model_testing.h"
 #include "models/vae/latent_io.h"
 #include "testing.h"
@@ -47,6 +48,14 @@ TEST_F(LatentCache, ReusesItsLatentsAndRefusesThoseOfOtherWeights) {
       cache_latents(*a, path("a.safetensors"), path("videos.jsonl"), path("cache"), {});
   EXPECT_EQ(again.cached, 2);
   EXPECT_EQ(again.failed, 0);
+  EXPECT_EQ(std::filesystem::last_write_time(latent), written);
+  // Its bf16 export holds the same encoder at another precision: the cache is kept too.
+  export_safetensors(path("a.safetensors"), path("a16.safetensors"), FileDType::BF16);
+  const auto a16 = load_vae(path("a16.safetensors"));
+  ASSERT_NE(a16->encoder_fingerprint(), a->encoder_fingerprint());
+  EXPECT_EQ(
+      cache_latents(*a16, path("a16.safetensors"), path("videos.jsonl"), path("cache"), {}).cached,
+      2);
   EXPECT_EQ(std::filesystem::last_write_time(latent), written);
 
   // Other weights (a retrained autoencoder, same config): refused before anything is touched.

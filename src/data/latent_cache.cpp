@@ -32,12 +32,16 @@ struct CacheModel {
 };
 
 // Throws unless latent f (at `where`) was encoded by this autoencoder: its config, and its
-// encoder's weights when the file records them. A decoder fine-tuned alone passes (the latents
-// are the same); files from before fingerprints pass on the config.
+// encoder's weights when the file records them, at f32 or bf16 (its export). A decoder
+// fine-tuned alone passes (the latents are the same); files from before fingerprints pass on the
+// config.
 void check_model(const LatentFile& f, const CacheModel& model, const std::string& where) {
   CUBIST_CHECK(f.config == model.vae.config(), where,
                ": encoded by an autoencoder of another config (", f.config.to_json().dump(),
                "): cache into a new folder, or delete the old one to encode again");
+  if (model.vae.encoder_match(f.vae_encoder, f.vae_encoder_bf16) == Vae::Match::kYes &&
+      !f.vae_encoder.empty())
+    return;
   const bool encoder_known = !f.vae_encoder.empty();
   const std::string& recorded = encoder_known ? f.vae_encoder : f.vae_weights;
   const std::string& given = encoder_known ? model.encoder : model.weights;
