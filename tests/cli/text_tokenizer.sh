@@ -24,9 +24,9 @@ status=0
 out=$("$cubist" text tokenizer --out "$tmp/x.json" --pieces 10 2>&1) || status=$?
 [[ $status -eq 2 && $out == *"add --type sentencepiece"* ]] || fail "--pieces alone: $status $out"
 # A model's tokenizer, read from its weights (a folder, or its dit.safetensors).
-"$cubist" text encode --tokenizer "$root/models/shapes" "a red circle" > ids.txt ||
+"$cubist" text encode --tokenizer "$root/models/shapes" "a red circle" > "$tmp/ids.txt" ||
   fail "text encode --tokenizer MODEL_DIR"
-[[ $(cat ids.txt) == "$("$cubist" text encode --tokenizer "$root/models/shapes/dit.safetensors" \
+[[ $(cat "$tmp/ids.txt") == "$("$cubist" text encode --tokenizer "$root/models/shapes/dit.safetensors" \
   "a red circle")" ]] || fail "a model folder and its dit.safetensors read a prompt otherwise"
 expect_failure "holds no tokenizer" "$cubist" text encode --tokenizer \
   "$root/models/shapes/vae.safetensors" "red"
