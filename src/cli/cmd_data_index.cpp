@@ -38,6 +38,13 @@ const char* kUsage =
     "                   exists, videos that --captions leaves without a caption keep the\n"
     "                   caption (prompt, description) it gave them";
 
+// The first five lines of a list, indented, and how many more there are.
+void print_first(const std::vector<std::string>& lines) {
+  for (size_t i = 0; i < std::min<size_t>(lines.size(), 5); ++i)
+    std::printf("  %s\n", lines[i].c_str());
+  if (lines.size() > 5) std::printf("  and %zu more\n", lines.size() - 5);
+}
+
 }  // namespace
 
 int cmd_data_index(int argc, char** argv) {
@@ -100,17 +107,13 @@ int cmd_data_index(int argc, char** argv) {
         "replaced the caption the manifest had for %zu video%s with a new one from "
         "--captions or a .txt file:\n",
         n, n == 1 ? "" : "s");
-    for (size_t i = 0; i < std::min<size_t>(n, 5); ++i)
-      std::printf("  %s\n", kept.replaced[i].c_str());
-    if (n > 5) std::printf("  and %zu more\n", n - 5);
+    print_first(kept.replaced);
   }
   if (!kept.dropped.empty()) {  // moved or deleted: their lines, and captions, are gone now
     const size_t n = kept.dropped.size();
     std::printf("left out %zu video%s the manifest it replaces listed, no longer found:\n", n,
                 n == 1 ? "" : "s");
-    for (size_t i = 0; i < std::min<size_t>(n, 5); ++i)
-      std::printf("  %s\n", kept.dropped[i].c_str());
-    if (n > 5) std::printf("  and %zu more\n", n - 5);
+    print_first(kept.dropped);
   }
   int64_t captioned = 0, images = 0;
   double seconds = 0;  // of the videos: an image's duration is one frame at a nominal rate
