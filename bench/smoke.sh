@@ -3,7 +3,8 @@
 # keep working as the command line and the file formats change (ctest's bench_smoke; about 40 s
 # on 2 cores). The numbers mean nothing at these sizes; what is checked is that each runs to its
 # end and prints its summary. Left out for their time or their PyTorch training: gemm.sh,
-# dit_compare.sh, heldout_loss.sh (256 clips to encode), vae_sweep.py.
+# dit_compare.sh, heldout_loss.sh (256 clips to encode), vae_sweep.py; and omp_wait.sh, which
+# holds a core busy on purpose and would slow the tests that run beside it.
 #
 #   bench/smoke.sh      ($CUBIST and $BENCH_VAE name other builds, default build/; $PYTHON
 #                        another Python with NumPy, default Debian's /usr/bin/python3)
