@@ -52,7 +52,7 @@ for load in quiet "one core busy"; do
   for setting in "default" "OMP_WAIT_POLICY=passive" "GOMP_SPINCOUNT=1000"; do
     env_args=()
     [[ "$setting" != default ]] && env_args=("$setting")
-    read -r gen step < <(measure "${env_args[@]}" CUBIST_UNUSED=1)
+    read -r gen step < <(measure "${env_args[@]}")
     echo "| $load | $setting | $gen | $step |"
   done
 done
