@@ -491,7 +491,6 @@ Tiling refined_whole(const LatentFile& f, const TileArgs& asked, const Tiling& t
   return Tiling{.tile = 0, .overlap = 0};
 }
 
-// The latent file to decode; a video or image given in its place is named as one.
 // The autoencoder file that made f, where it is still there with that encoder, else "".
 std::string recorded_encoder(const LatentFile& f) {
   std::error_code ec;
@@ -529,6 +528,7 @@ void check_encoder(const LatentFile& f, const Vae& vae, const std::string& in,
                vae.encoder_fingerprint().c_str(), model_path.c_str(), made_by.c_str());
 }
 
+// The latent file to decode; a video or image given in its place is named as one.
 LatentFile read_latent_input(const std::string& in) {
   try {
     return load_latent(in);
