@@ -39,15 +39,14 @@ void check_model(const LatentFile& f, const CacheModel& model, const std::string
   CUBIST_CHECK(f.config == model.vae.config(), where,
                ": encoded by an autoencoder of another config (", f.config.to_json().dump(),
                "): cache into a new folder, or delete the old one to encode again");
-  if (model.vae.encoder_match(f.vae_encoder, f.vae_encoder_bf16) == Vae::Match::kYes &&
-      !f.vae_encoder.empty())
-    return;
   const bool encoder_known = !f.vae_encoder.empty();
   const std::string& recorded = encoder_known ? f.vae_encoder : f.vae_weights;
   const std::string& given = encoder_known ? model.encoder : model.weights;
-  CUBIST_CHECK(recorded.empty() || recorded == given, where, ": encoded by other ",
-               encoder_known ? "encoder weights" : "weights", " of this autoencoder (fingerprint ",
-               recorded, ", the model given has ", given,
+  const bool same = encoder_known ? Vae::match(recorded, f.vae_encoder_bf16, given,
+                                               model.encoder_bf16) == Vae::Match::kYes
+                                  : recorded.empty() || recorded == given;
+  CUBIST_CHECK(same, where, ": encoded by other ", encoder_known ? "encoder weights" : "weights",
+               " of this autoencoder (fingerprint ", recorded, ", the model given has ", given,
                "): cache into a new folder, or delete the old one to encode again");
 }
 

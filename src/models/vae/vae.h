@@ -72,9 +72,14 @@ class Vae : public Module {
   // precision and other weights look alike then.
   enum class Match { kYes, kNo, kUnknown };
   Match encoder_match(const std::string& f32, const std::string& bf16) const {
-    if (f32.empty() || f32 == encoder_fingerprint()) return Match::kYes;
+    return match(f32, bf16, encoder_fingerprint(), encoder_fingerprint_at_bf16());
+  }
+  // The same for an encoder's fingerprints computed once before (a cache checks every latent).
+  static Match match(const std::string& f32, const std::string& bf16, const std::string& own_f32,
+                     const std::string& own_bf16) {
+    if (f32.empty() || f32 == own_f32) return Match::kYes;
     if (bf16.empty()) return Match::kUnknown;
-    return bf16 == encoder_fingerprint_at_bf16() ? Match::kYes : Match::kNo;
+    return bf16 == own_bf16 ? Match::kYes : Match::kNo;
   }
   // The decoder's: what a refined latent was refined through (models/vae/refine.h).
   std::string decoder_fingerprint() const { return decoder_.fingerprint(); }
