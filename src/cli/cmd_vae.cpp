@@ -491,19 +491,19 @@ Tiling refined_whole(const LatentFile& f, const TileArgs& asked, const Tiling& t
   return Tiling{.tile = 0, .overlap = 0};
 }
 
-// The autoencoder file that made f, where it is still there with that encoder, else "".
-std::string recorded_encoder(const LatentFile& f) {
+// The autoencoder that made f (its file f.vae), loaded, where it is still there with that
+// encoder; else null.
+std::unique_ptr<Vae> recorded_encoder(const LatentFile& f) {
   std::error_code ec;
-  if (f.vae.empty() || !std::filesystem::is_regular_file(f.vae, ec)) return "";
+  if (f.vae.empty() || !std::filesystem::is_regular_file(f.vae, ec)) return nullptr;
   try {
-    const auto vae = load_vae(f.vae);
-    return vae->config() == f.config &&
-                   vae->encoder_match(f.vae_encoder, f.vae_encoder_bf16) == Vae::Match::kYes
-               ? f.vae
-               : "";
-  } catch (const Error&) {
-    return "";  // replaced since by a file that is not an autoencoder
+    auto vae = load_vae(f.vae);
+    if (vae->config() == f.config &&
+        vae->encoder_match(f.vae_encoder, f.vae_encoder_bf16) == Vae::Match::kYes)
+      return vae;
+  } catch (const Error&) {  // replaced since by a file that is not an autoencoder
   }
+  return nullptr;
 }
 
 // Latents of another encoder are another space: its decoder draws something else from them,
@@ -514,7 +514,7 @@ void check_encoder(const LatentFile& f, const Vae& vae, const std::string& in,
   if (same == Vae::Match::kYes) return;
   const std::string made_by =
       f.vae.empty() ? "the autoencoder that encoded it"
-                    : f.vae + (recorded_encoder(f).empty() ? " (no longer there as it was)" : "");
+                    : f.vae + (recorded_encoder(f) ? "" : " (no longer there as it was)");
   CUBIST_CHECK(same != Vae::Match::kNo, in, ": encoded by another encoder (weights ", f.vae_encoder,
                ") than ", model_path, "'s (", vae.encoder_fingerprint(),
                "); a latent decodes only with the autoencoder whose encoder made it, or a "
@@ -559,11 +559,13 @@ int decode(Args& args) {
   if (out.empty()) throw UsageError("give the video to write with -o OUT.mp4");
   const LatentFile f = read_latent_input(in);
   // Without --model, the autoencoder that encoded the latent, where it is still there.
-  const std::string own = model.empty() ? recorded_encoder(f) : "";
-  const std::string model_path = own.empty() ? find_model(model) : own;
-  if (!own.empty())
-    std::printf("vae decode: decoding with %s, the autoencoder that encoded it\n", own.c_str());
-  const auto vae = load_vae(model_path);
+  std::unique_ptr<Vae> vae = model.empty() ? recorded_encoder(f) : nullptr;
+  const std::string model_path = vae ? f.vae : find_model(model);
+  if (vae)
+    std::printf("vae decode: decoding with %s, the autoencoder that encoded it\n",
+                model_path.c_str());
+  else
+    vae = load_vae(model_path);
   const Tiling tiling = tiling_option(tile, *vae);
   CUBIST_CHECK(f.config == vae->config(), in, ": made by another autoencoder (",
                f.config.to_json().dump(), ") than ", model_path, " (",
