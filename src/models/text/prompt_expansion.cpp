@@ -135,23 +135,16 @@ E draw_sayable(Generator& gen, int n, const WordFilter& known, Allowed allowed) 
   return from[static_cast<size_t>(draw(gen, static_cast<int>(from.size())))];
 }
 
-std::string colour_names() {
+// The names of enum E's n values, in order: what a message lists as accepted.
+template <typename E>
+std::vector<std::string> names_of(int n) {
   std::vector<std::string> names;
-  for (int c = 0; c < kNumColours; ++c) names.emplace_back(name(static_cast<Colour>(c)));
-  return join(names, ", ");
-}
-
-std::vector<std::string> motion_names() {
-  std::vector<std::string> names;
-  for (int m = 0; m < kNumMotions; ++m) names.emplace_back(name(static_cast<Motion>(m)));
+  for (int i = 0; i < n; ++i) names.emplace_back(name(static_cast<E>(i)));
   return names;
 }
 
-std::string background_names() {
-  std::vector<std::string> names;
-  for (int b = 0; b < kNumBackgrounds; ++b) names.emplace_back(name(static_cast<Background>(b)));
-  return join(names, ", ");
-}
+std::string colour_names() { return join(names_of<Colour>(kNumColours), ", "); }
+std::string background_names() { return join(names_of<Background>(kNumBackgrounds), ", "); }
 
 [[noreturn]] void unknown(std::string_view prompt, const std::vector<std::string>& bad) {
   const std::string list = "\"" + join(bad, "\", \"") + "\"", accepted = join(prompt_words(), ", ");
@@ -207,8 +200,8 @@ std::vector<Partial> scan(std::string_view prompt, std::optional<Background>& ba
       current(objects.back().motion.has_value()).motion = Motion::kStill;
     } else if (word == "not") {
       fail("prompt: ", quoted_excerpt(prompt), ": \"not\" is read only in \"not moving\" (an ",
-           "object standing still); name the motion an object has (", join(motion_names(), ", "),
-           ")");
+           "object standing still); name the motion an object has (",
+           join(names_of<Motion>(kNumMotions), ", "), ")");
     } else if (auto m = kMotionWords.find(word); m != kMotionWords.end()) {
       // "in the bottom left", "on the left": a place, which captions do not give (objects start
       // where the seed puts them), not a motion ("moving to the left").
@@ -240,8 +233,8 @@ std::vector<Partial> scan(std::string_view prompt, std::optional<Background>& ba
 
 std::vector<std::string> prompt_words() {
   std::vector<std::string> out;
-  for (int c = 0; c < kNumColours; ++c) out.emplace_back(name(static_cast<Colour>(c)));
-  for (int b = 0; b < kNumBackgrounds; ++b) out.emplace_back(name(static_cast<Background>(b)));
+  for (const auto& names : {names_of<Colour>(kNumColours), names_of<Background>(kNumBackgrounds)})
+    out.insert(out.end(), names.begin(), names.end());
   out.emplace_back("grey");
   for (const auto* m : {&kShapeWords})
     for (const auto& [k, v] : *m) out.push_back(k);
