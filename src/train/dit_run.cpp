@@ -119,11 +119,12 @@ struct RunData {
 // The encoder that made a manifest's latents, as its first latent file records it.
 struct LatentSource {
   VaeConfig config;
-  std::string encoder;  // the encoder's fingerprint ("" in files from before fingerprints)
+  std::string encoder;       // the encoder's fingerprint ("" in files from before fingerprints)
+  std::string encoder_bf16;  // the same at bf16 ("" in files from before it)
 };
 LatentSource latent_source(const LatentEntry& e) {
   const LatentFile f = load_latent(e.latent);
-  return {f.config, f.vae_encoder};
+  return {f.config, f.vae_encoder, f.vae_encoder_bf16};
 }
 
 // Several manifests train together only when one encoder made them all: latents of another
@@ -848,7 +849,7 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
     write_text_file(o.out_dir + "/config.json", run_json + "\n");
   }
   // The encoder whose latents the weights learn: generate holds a model folder's autoencoder to it.
-  const LatentFile first_latent = load_latent(data.entries.front().latent);
+  const LatentSource trained_on = latent_source(data.entries.front());
   auto save = [&](int64_t step) {
     CUBIST_CHECK(same_weights(trainer.model().parameters(), group), "train: at step ", step,
                  " the ", group.size(),
@@ -857,9 +858,8 @@ DiTRunResult train_dit(const DiTRunOptions& o) {
     std::map<std::string, std::string> meta = {{"run_config", run_json},
                                                {"elapsed_s", std::to_string(elapsed)},
                                                {"data", join(data.latents, ", ")}};
-    if (!first_latent.vae_encoder.empty()) meta["vae_encoder"] = first_latent.vae_encoder;
-    if (!first_latent.vae_encoder_bf16.empty())
-      meta["vae_encoder_bf16"] = first_latent.vae_encoder_bf16;
+    if (!trained_on.encoder.empty()) meta["vae_encoder"] = trained_on.encoder;
+    if (!trained_on.encoder_bf16.empty()) meta["vae_encoder_bf16"] = trained_on.encoder_bf16;
     trainer.save(ckpt, meta, writer);  // every process: sharded moments come to rank 0
     if (!writer) return;
     trainer.save_weights(weights, meta);
